@@ -1,0 +1,20 @@
+"""chainrule's autograd: Tensor and Scalar on one reverse-mode engine (``import autograd as ag``)."""
+from . import ops
+from .dtypes import (bool, float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype,  # noqa: A004
+                     uint8)
+from .engine import toposort
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck
+from .graph import Graph
+from .random import manual_seed
+from .scalar import Scalar, Value
+from .tensor import (Tensor, arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
+                     rand_like, randint, randn, randn_like, tensor, where, zeros, zeros_like)
+
+__all__ = [
+    "Tensor", "Scalar", "Value", "Graph", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
+    "ones_like", "full_like", "rand_like", "randn_like", "arange", "linspace", "eye", "rand", "randn", "randint",
+    "where", "manual_seed", "float16", "float32", "float64", "int32", "int64", "bool", "uint8",
+    "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+    "gradcheck", "GradcheckError", "toposort", "ops",
+]

@@ -1,0 +1,68 @@
+"""Dtypes (numpy dtypes) and the promotion rules of PyTorch."""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+bool = np.dtype(np.bool_)  # noqa: A001  (ag.bool, as torch.bool)
+uint8 = np.dtype(np.uint8)
+
+_default = [float32]
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype that Python floats (and float lists) become: float32 (default) or float64."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"the default dtype must be a floating dtype (float32 or float64), got {dtype}")
+    _default[0] = dtype
+
+
+def get_default_dtype():
+    return _default[0]
+
+
+def is_floating(dtype) -> bool:
+    return dtype.kind == "f"
+
+
+def _category(dtype):
+    return 2 if dtype.kind == "f" else (0 if dtype.kind == "b" else 1)
+
+
+def result_type(a, b):
+    """The dtype of a binary operation on arrays a and b, as torch promotes.
+
+    Across categories (bool < integer < floating) the higher category's dtype wins, so an integer
+    tensor never drags a float32 one up to float64 (numpy would). Within a category, a tensor
+    with dimensions wins over a 0-d one; otherwise the usual promotion applies.
+    """
+    da, db = a.dtype, b.dtype
+    if da == db:
+        return da
+    ca, cb = _category(da), _category(db)
+    if ca != cb:
+        return da if ca > cb else db
+    if a.ndim and not b.ndim:
+        return da
+    if b.ndim and not a.ndim:
+        return db
+    return np.promote_types(da, db)
+
+
+def scalar_result_type(dtype, value):
+    """The dtype of (tensor of ``dtype``) op (Python number ``value``): never upcasts a float tensor;
+    a float number makes an integer or bool tensor float (the default dtype); an int makes bool int64."""
+    if dtype.kind == "f":
+        return dtype
+    if isinstance(value, float):
+        return _default[0]
+    if dtype.kind == "b" and not isinstance(value, builtins.bool):
+        return int64
+    return dtype

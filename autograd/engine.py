@@ -1,0 +1,132 @@
+"""The engine: one node contract, an iterative topological sort and the reverse walk.
+
+Scalar and Tensor are both nodes. The engine knows nothing else about them; a node has
+
+    _inputs          tuple of the nodes it was computed from, in argument order (() for a leaf)
+    requires_grad    whether gradients flow to and through it
+    _vjp(g)          the gradients of its inputs given the gradient g of its output (None where an
+                     input needs none): the vector-Jacobian product of its operation
+    _accumulate(g, store)
+                     called once per backward with the node's complete gradient: runs its hooks
+                     (which may replace it), stores it where the front end keeps gradients (leaf
+                     .grad, retain_grad) when ``store``, and returns the gradient to pass on
+    _release()       drops what only backward needed (retain_graph=False)
+    _check_alive()   raises if that was already dropped by an earlier backward
+    _local           None, or (Scalar) the local partial derivatives d(node)/d(input_i) as numbers,
+                     () for a leaf: then the VJP is just g * partial on each edge, and the engine
+                     applies it inline (a scalar graph is all such nodes, so this is its hot loop)
+
+Backward is the seed's "Bprop": visit the nodes in reverse topological order; each node's gradient
+is complete when it is visited, because every node that uses it (its successors) came after it in
+topological order and has already passed its share on. That is the multi-path chain rule
+
+    dz/dx = sum_i dz/dy_i * dy_i/dx        over the successors y_i of x,
+
+with the sum built up in ``pending`` as each successor is processed, and popped (freed) as soon
+as the node has passed it on.
+"""
+from __future__ import annotations
+
+from .grad_mode import set_grad_enabled, state
+
+RETAIN_GRAPH_MSG = (
+    "Trying to backward through the graph a second time (or to read values it saved after they "
+    "were freed). Saved values are freed after .backward() or ag.grad(); pass retain_graph=True "
+    "to the first call if you need to backward through the graph again."
+)
+
+
+def toposort(roots, grad_only=False):
+    """The nodes reachable from ``roots``, each after all of its inputs (depth-first post-order).
+
+    Iterative, so a graph a million nodes deep is fine. The order is deterministic: inputs are
+    visited in argument order. With ``grad_only`` the walk does not enter nodes that do not
+    require grad (constants, data), which backward never needs.
+    """
+    order = []
+    seen = set()
+    for root in roots:
+        if root in seen or (grad_only and not root.requires_grad):
+            continue
+        seen.add(root)
+        stack = [(root, iter(root._inputs))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child not in seen and (child.requires_grad or not grad_only):
+                    seen.add(child)
+                    stack.append((child, iter(child._inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None):
+    """Backpropagate ``grads`` (one per root) through the graph below ``roots``.
+
+    Without ``inputs`` every node's complete gradient goes to its ``_accumulate`` (leaf gradients
+    add up across calls). With ``inputs`` (a sequence of nodes) nothing is accumulated: the
+    gradients of those nodes are returned in a list (None for a node the roots do not depend on).
+    With ``create_graph`` the vector-Jacobian products are themselves recorded, so the returned
+    gradients can be differentiated again.
+    """
+    pending = {}
+    for root, g in zip(roots, grads):
+        prev = pending.get(root)
+        pending[root] = g if prev is None else prev + g
+    wanted = None if inputs is None else {node: None for node in inputs}
+    store = wanted is None
+    order = toposort(roots, grad_only=True)
+    check = _check_finite if state.anomaly else None
+    pop, get = pending.pop, pending.get
+    with set_grad_enabled(create_graph):
+        for node in reversed(order):
+            g = pop(node, None)
+            if g is None:
+                continue
+            local = node._local
+            if local is not None and check is None and store:
+                # A node that carries its local partial derivatives (a Scalar): its VJP is the
+                # gradient times the partial on each edge. Inlined: it is most of a scalar graph.
+                node.grad += g
+                for inp, d in zip(node._inputs, local):
+                    prev = get(inp)
+                    pending[inp] = g * d if prev is None else prev + g * d
+                if not retain_graph and local:
+                    node._local = None
+                continue
+            g = node._accumulate(g, store)
+            if wanted is not None and node in wanted:
+                wanted[node] = g
+            node_inputs = node._inputs
+            if not node_inputs:
+                continue
+            node._check_alive()
+            input_grads = node._vjp(g)
+            if check is not None:
+                check(node, input_grads)
+            for inp, gi in zip(node_inputs, input_grads):
+                if gi is not None:
+                    prev = get(inp)
+                    pending[inp] = gi if prev is None else prev + gi
+            if not retain_graph:
+                node._release()
+    return None if wanted is None else list(wanted.values())
+
+
+def _check_finite(node, input_grads):
+    """detect_anomaly(): a backward that produced NaN or Inf names its operation and where it was made."""
+    import numpy as np
+
+    for gi in input_grads:
+        if gi is None:
+            continue
+        value = getattr(gi, "data", gi)
+        if not np.all(np.isfinite(value)):
+            where = node._created_at() or "(not recorded: the operation was created outside detect_anomaly())"
+            raise RuntimeError(
+                f"Function '{node._op_name()}Backward' returned nan or inf values in its gradient. "
+                f"The operation was created at:\n{where}"
+            )

@@ -1,0 +1,74 @@
+"""Gradient mode (``no_grad`` / ``enable_grad``), per thread.
+
+The recording switch is read on every operation, so it lives in one thread-local object whose
+attributes are class-level defaults: a new thread starts with gradients enabled.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+
+class _State(threading.local):
+    grad_enabled = True  # record operations into the graph
+    anomaly = False  # detect_anomaly(): check backward outputs, remember where ops were created
+    scope = None  # the nn.Module path an operation is created in (for drawing), or None
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations on tensors that require grad are recorded (the default)."""
+    return state.grad_enabled
+
+
+class _Mode:
+    """A context manager that sets the gradient mode, also usable as a decorator."""
+
+    mode = True
+
+    def __enter__(self):
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_Mode):
+    """Operations inside ``with no_grad():`` are not recorded: their results do not require grad."""
+
+    mode = False
+
+
+class enable_grad(_Mode):
+    """Re-enables recording inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_Mode):
+    """``with set_grad_enabled(flag):`` records operations when ``flag`` is true."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper

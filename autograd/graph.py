@@ -1,0 +1,54 @@
+"""ag.Graph: the DAG below some outputs as an object that can be inspected and re-run.
+
+This is the lecture's general back-propagation recipe held in a variable:
+
+    1. Fprop: visit the nodes in topological order; compute each node's value from its inputs.
+    2. Bprop: set the output gradient to 1; visit the nodes in reverse order and compute each
+       node's gradient from the gradients of its successors (the multi-path chain rule).
+"""
+from __future__ import annotations
+
+from . import engine
+
+
+class Graph:
+    """The graph below ``outputs`` (Scalars or Tensors), topologically sorted.
+
+    ``nodes``: every node, inputs before the nodes that use them; ``leaves``: the nodes made by no
+    operation (parameters, data, constants); ``outputs``: the given outputs.
+    """
+
+    def __init__(self, *outputs):
+        if len(outputs) == 1 and isinstance(outputs[0], (list, tuple)):
+            outputs = tuple(outputs[0])
+        if not outputs:
+            raise ValueError("Graph needs at least one output node, e.g. ag.Graph(loss)")
+        self.outputs = tuple(outputs)
+        self.nodes = engine.toposort(self.outputs)
+        self.leaves = [n for n in self.nodes if not n._inputs]
+        self._leaf_set = set(self.leaves)
+        self._ops = [n for n in self.nodes if n._inputs]
+
+    def forward(self, feeds=None):
+        """Write ``feeds`` ({leaf: new value}) into the leaves, evaluate every operation again in
+        topological order, and return the output (or a tuple of outputs)."""
+        if feeds:
+            for leaf, value in feeds.items():
+                if leaf not in self._leaf_set:
+                    kind = "an operation's result" if getattr(leaf, "_inputs", None) else "not in this graph"
+                    raise KeyError(f"feeds may only name leaves of this graph; {leaf!r} is {kind}")
+                leaf._feed(value)
+        for node in self._ops:
+            node._recompute()
+        return self.outputs[0] if len(self.outputs) == 1 else self.outputs
+
+    def backward(self, gradient=None):
+        """Run the reverse walk again (the graph is kept for the next forward)."""
+        grads = [o._seed_grad(gradient) for o in self.outputs]
+        engine.backward(self.outputs, grads, retain_graph=True)
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def __repr__(self):
+        return f"Graph({len(self.nodes)} nodes, {len(self.leaves)} leaves, {len(self.outputs)} output(s))"

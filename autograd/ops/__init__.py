@@ -1,0 +1,76 @@
+"""THE derivative table: every Tensor operation, once, with its forward and its VJP rules.
+
+An entry is ``defop(name, forward, *rules)``:
+
+    forward(*arrays, **params) -> ndarray            the operation on numpy arrays
+    rule_i(g, out, *inputs, **params) -> gradient    d(loss)/d(input_i), given g = d(loss)/d(out)
+
+one rule per tensor input (None for an input that gets no gradient, such as an index). A rule is
+written once and runs on two kinds of values: on ndarrays in an ordinary backward (fast, nothing
+recorded), and on Tensors under ``create_graph=True``, where the backward is itself recorded and
+can be differentiated again. So a rule may only use arithmetic operators, the methods that
+ndarrays and Tensors share (sum, mean, reshape, transpose, swapaxes, astype-free indexing...) and
+the functions of :mod:`autograd.ops.fn`, which dispatch on the argument's type.
+
+A rule may return a gradient of the broadcast shape of the output: the gradient is reduced to the
+input's shape in one place (:func:`autograd.broadcast.unbroadcast`), not in the rules.
+
+The groups live in elementwise.py, reduce.py, linalg.py, shape.py and index.py.
+"""
+from __future__ import annotations
+
+import dis
+
+OPS: dict = {}
+
+
+class Op:
+    """One operation of the table (see the module docstring)."""
+
+    __slots__ = ("name", "forward", "vjps", "doc", "reads", "differentiable")
+
+    def __init__(self, name, forward, vjps, doc):
+        self.name = name
+        self.forward = forward
+        self.vjps = vjps
+        self.doc = doc
+        self.differentiable = any(rule is not None for rule in vjps)
+        # Which values the rules read: 'out' and/or input positions. Only those are checked
+        # against in-place modification (version counters) when backward runs.
+        self.reads = _reads(vjps)
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+def defop(name: str, forward, *vjps, doc: str | None = None) -> Op:
+    """Add an operation to the table and return it."""
+    if name in OPS:
+        raise ValueError(f"operation {name!r} is defined twice")
+    op = Op(name, forward, tuple(vjps), doc or "")
+    OPS[name] = op
+    return op
+
+
+def _reads(vjps):
+    """(reads_out, input positions read) over all rules, from the names each rule's code loads."""
+    out, positions = False, set()
+    for rule in vjps:
+        if rule is None:
+            continue
+        code = rule.__code__
+        names = code.co_varnames[: code.co_argcount]
+        loaded = {ins.argval for ins in dis.get_instructions(code) if ins.opname.startswith("LOAD_")}
+        loaded |= {ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_DEREF"}
+        if code.co_flags & 0x04:  # *args: assume every input is read
+            positions |= set(range(len(vjps)))
+        out = out or (len(names) > 1 and names[1] in loaded)
+        positions |= {i for i, n in enumerate(names[2:]) if n in loaded}
+    return out, tuple(sorted(positions))
+
+
+def _load_groups():
+    from . import elementwise, index, linalg, reduce, shape  # noqa: F401  (they fill OPS)
+
+
+_load_groups()

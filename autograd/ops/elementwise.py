@@ -1,0 +1,66 @@
+"""Elementwise operations: arithmetic, unary functions, comparisons.
+
+Rules use ``g`` (gradient of the output), ``out`` (the output), the inputs, and the functions of
+:mod:`autograd.ops.fn`. Broadcasting is undone by the caller (broadcast.unbroadcast).
+"""
+import numpy as np
+
+from . import defop, fn
+
+
+def _sigmoid(x):
+    # 1 / (1 + e^-x) without overflow: e^(-log(1 + e^-x))
+    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+def _pow_exponent_grad(g, out, x, y):
+    # d/dy x**y = x**y log x; 0 where x == 0 and y >= 0 (as torch), so 0**y does not make NaN
+    safe = fn.where((fn.const(x) == 0) & (fn.const(y) >= 0), 1.0, x)
+    return fn.where((fn.const(x) == 0) & (fn.const(y) >= 0), 0.0, g * out * fn.log(safe))
+
+
+# -- arithmetic between two tensors -----------------------------------------------------------
+defop("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y: dx = g, dy = g")
+defop("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y: dx = g, dy = -g")
+defop("mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, doc="x * y: dx = g y, dy = g x")
+defop("div", np.true_divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,
+      doc="x / y: dx = g / y, dy = -g x / y**2")
+defop("pow", np.power, lambda g, out, x, y: g * y * x ** (y - 1), _pow_exponent_grad,
+      doc="x ** y: dx = g y x**(y-1), dy = g x**y log x")
+
+# -- arithmetic with a Python number c (a parameter, not a node) ------------------------------
+defop("add_scalar", lambda x, *, c: x + c, lambda g, out, x, *, c: g, doc="x + c: dx = g")
+defop("rsub_scalar", lambda x, *, c: c - x, lambda g, out, x, *, c: -g, doc="c - x: dx = -g")
+defop("mul_scalar", lambda x, *, c: x * c, lambda g, out, x, *, c: g * c, doc="x * c: dx = g c")
+defop("div_scalar", lambda x, *, c: x / c, lambda g, out, x, *, c: g / c, doc="x / c: dx = g / c")
+defop("rdiv_scalar", lambda x, *, c: c / x, lambda g, out, x, *, c: -g * out / x, doc="c / x: dx = -g c / x**2")
+defop("pow_scalar", lambda x, *, c: x ** c, lambda g, out, x, *, c: g * c * x ** (c - 1) if c != 0 else g * 0.0,
+      doc="x ** c: dx = g c x**(c-1)")
+defop("rpow_scalar", lambda x, *, c: c ** x, lambda g, out, x, *, c: g * out * float(np.log(c)),
+      doc="c ** x: dx = g c**x log c")
+
+# -- unary ------------------------------------------------------------------------------------
+defop("neg", np.negative, lambda g, out, x: -g, doc="-x: dx = -g")
+defop("exp", np.exp, lambda g, out, x: g * out, doc="e**x: dx = g e**x")
+defop("log", np.log, lambda g, out, x: g / x, doc="log x: dx = g / x")
+defop("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), doc="sqrt x: dx = g / (2 sqrt x) (inf at 0)")
+defop("abs", np.abs, lambda g, out, x: g * fn.sign(x), doc="|x|: dx = g sign(x)")
+defop("sin", np.sin, lambda g, out, x: g * fn.cos(x), doc="sin x: dx = g cos x")
+defop("cos", np.cos, lambda g, out, x: -g * fn.sin(x), doc="cos x: dx = -g sin x")
+defop("tanh", np.tanh, lambda g, out, x: g * (1 - out * out), doc="tanh x: dx = g (1 - tanh(x)**2)")
+defop("sigmoid", _sigmoid, lambda g, out, x: g * out * (1 - out), doc="s = 1/(1+e**-x): dx = g s (1 - s)")
+defop("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * (fn.const(x) > 0), doc="max(0, x): dx = g [x > 0]")
+defop("sign", np.sign, lambda g, out, x: g * 0, doc="sign x: dx = 0")
+
+# -- comparisons: boolean results, no gradient ------------------------------------------------
+for _name, _f in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal),
+                  ("eq", np.equal), ("ne", np.not_equal)):
+    defop(_name, _f, None, None, doc=f"{_name} comparison: boolean, no gradient")
+
+# -- selection and copies -----------------------------------------------------------------------
+defop("where", lambda c, a, b: np.where(c, a, b), None,
+      lambda g, out, c, a, b: fn.where(c, g, 0.0), lambda g, out, c, a, b: fn.where(c, 0.0, g),
+      doc="where(c, a, b): da = g where c, db = g where not c")
+defop("clone", lambda x: x.copy(), lambda g, out, x: g, doc="copy: dx = g")
+defop("cast", lambda x, *, dtype: x.astype(dtype), lambda g, out, x, *, dtype: g,
+      doc="dtype conversion: dx = g (converted back to x's dtype)")

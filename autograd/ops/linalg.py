@@ -1,0 +1,34 @@
+"""Matrix products, with numpy's matmul rules: 1-D, 2-D and batched with broadcasting."""
+import numpy as np
+
+from . import defop, fn
+
+
+def _matmul_grad_a(g, out, a, b):
+    if b.ndim == 1:
+        if a.ndim == 1:  # dot product: g is a scalar
+            return g * b
+        return fn.expand_dims(g, -1) * b  # (..., n, 1) * (k,): outer product per batch
+    gb = fn.swapaxes(b, -1, -2)
+    if a.ndim == 1:  # a (k,) behaved as (1, k)
+        return (fn.expand_dims(g, -2) @ gb)[..., 0, :]
+    return g @ gb
+
+
+def _matmul_grad_b(g, out, a, b):
+    if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
+        return fn.expand_dims(a, -1) * fn.expand_dims(g, -2)  # (k, 1) * (..., 1, m)
+    at = fn.swapaxes(a, -1, -2)
+    if b.ndim == 1:  # b (k,) behaved as (k, 1)
+        return (at @ fn.expand_dims(g, -1))[..., 0]
+    return at @ g
+
+
+def _matmul(a, b):
+    return np.asarray(np.matmul(a, b))
+
+
+defop("matmul", _matmul, _matmul_grad_a, _matmul_grad_b,
+      doc="a @ b: da = g @ b^T, db = a^T @ g (vectors promoted and squeezed as numpy does)")

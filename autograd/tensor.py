@@ -1,0 +1,1019 @@
+"""Tensor: a numpy array that records the operations made on it.
+
+A Tensor is a node of the engine (see engine.py): an operation's result keeps its inputs
+(``_inputs``), its entry of the op table (``_op``) and the operation's non-tensor arguments
+(``_params``). Backward asks each node for its vector-Jacobian product (``_vjp``), which runs the
+op's rules on the saved arrays. The hot path of an operation is: one dispatch, one numpy call,
+one node record.
+"""
+from __future__ import annotations
+
+import builtins
+import sys
+from numbers import Number
+
+import numpy as np
+
+from . import dtypes, engine
+from .broadcast import unbroadcast
+from .grad_mode import state
+from .ops import OPS
+from .random import generator
+
+_new = object.__new__
+_ndarray = np.ndarray
+_getrefcount = sys.getrefcount
+_PY_SCALARS = (int, float, builtins.bool)
+
+_ADD, _SUB, _MUL, _DIV, _POW = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["pow"]
+_ADD_S, _RSUB_S, _MUL_S, _DIV_S = OPS["add_scalar"], OPS["rsub_scalar"], OPS["mul_scalar"], OPS["div_scalar"]
+_RDIV_S, _POW_S, _RPOW_S = OPS["rdiv_scalar"], OPS["pow_scalar"], OPS["rpow_scalar"]
+_MATMUL = OPS["matmul"]
+
+
+def _require_float(dtype, what="Tensor"):
+    if dtype.kind != "f":
+        raise RuntimeError(
+            f"only Tensors of floating point dtype can require gradients; this {what} has dtype "
+            f"{dtype}. Convert it first, e.g. t.float() or ag.tensor(data, dtype=ag.float32)."
+        )
+
+
+def _array(data, dtype=None, copy=True):
+    """The ndarray for user data, with the dtype policy of API.md."""
+    if isinstance(data, Tensor):
+        arr = data.data
+        arr = arr.astype(dtype) if dtype is not None else (arr.copy() if copy else arr)
+        return arr
+    if isinstance(data, (_ndarray, np.generic)):
+        arr = np.array(data, dtype=dtype, copy=copy) if copy or dtype is not None else data
+        return np.asarray(arr)
+    arr = np.array(data)
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr.astype(dtypes.get_default_dtype(), copy=False)
+    if kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    if kind == "b":
+        return arr
+    raise TypeError(f"can't make a Tensor from {type(data).__name__} (numpy dtype {arr.dtype}); "
+                    f"pass numbers, nested lists of numbers or an ndarray")
+
+
+def _make(data, requires_grad=False, inputs=(), op=None, params=None):
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._inputs = inputs
+    t._op = op
+    t._params = params
+    t._vc = None
+    t._sv = None
+    t._hooks = None
+    t._retain = False
+    t._freed = False
+    t._scope = None
+    return t
+
+
+def _record(out, inputs, op, params):
+    """Make ``out`` the node of ``op`` applied to ``inputs`` (called when recording)."""
+    out._inputs = inputs
+    out._op = op
+    out._params = params
+    out.requires_grad = op.differentiable
+    for t in inputs:
+        if t._vc is not None:  # some input was modified in place before: remember versions
+            out._sv = tuple(0 if i._vc is None else i._vc[0] for i in inputs)
+            break
+    if state.scope is not None:
+        out._scope = state.scope
+    if state.anomaly:
+        _remember_creation(out)
+
+
+def _apply(op, inputs, params=None):
+    """Run ``op`` on Tensors ``inputs`` and record it when any input requires grad."""
+    if params:
+        data = op.forward(*[t.data for t in inputs], **params)
+    else:
+        data = op.forward(*[t.data for t in inputs])
+    if data.__class__ is not _ndarray:
+        data = np.asarray(data)
+    out = _make(data)
+    if state.grad_enabled:
+        for t in inputs:
+            if t.requires_grad:
+                _record(out, inputs, op, params)
+                break
+    return out
+
+
+def _unary(op, x):
+    data = op.forward(x.data)
+    if data.__class__ is not _ndarray:
+        data = np.asarray(data)
+    out = _make(data)
+    if x.requires_grad and state.grad_enabled:
+        _record(out, (x,), op, None)
+    return out
+
+
+def _as_tensor(value, like=None):
+    """A constant operand (ndarray, nested list) as a Tensor leaf that does not require grad."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (list, tuple, _ndarray, np.generic)):
+        return _make(_array(value, copy=False))
+    raise TypeError(f"unsupported operand type: {type(value).__name__}; use a Tensor, an ndarray or a number")
+
+
+def _binary(op, a, b):
+    """a op b for two Tensors, with torch's dtype promotion and a clear broadcasting error."""
+    x, y = a.data, b.data
+    if x.dtype != y.dtype:
+        dt = dtypes.result_type(x, y)
+        if op is _DIV and dt.kind != "f":
+            dt = dtypes.get_default_dtype()
+        x = x if x.dtype == dt else x.astype(dt)
+        y = y if y.dtype == dt else y.astype(dt)
+    elif op is _DIV and x.dtype.kind != "f":
+        dt = dtypes.get_default_dtype()
+        x, y = x.astype(dt), y.astype(dt)
+    try:
+        data = op.forward(x, y)
+    except ValueError as e:
+        if x.shape != y.shape and "broadcast" in str(e):
+            raise ValueError(f"{op.name}: shapes {tuple(x.shape)} and {tuple(y.shape)} do not broadcast "
+                             f"(numpy broadcasting rules)") from None
+        raise
+    if data.__class__ is not _ndarray:
+        data = np.asarray(data)
+    out = _make(data)
+    if (a.requires_grad or b.requires_grad) and state.grad_enabled:
+        _record(out, (a, b), op, None)
+    return out
+
+
+def _scalar(op, x, c):
+    """x op c for a Tensor x and a Python number c, which never upcasts a float tensor."""
+    arr = x.data
+    if arr.dtype.kind != "f":
+        dt = dtypes.scalar_result_type(arr.dtype, c)
+        if op is _DIV_S or op is _RDIV_S or (op is _POW_S and c < 0 and isinstance(c, int)):
+            dt = dtypes.get_default_dtype() if dt.kind != "f" else dt
+        if dt != arr.dtype:
+            x = _make(arr.astype(dt))  # the cast is of a tensor that cannot require grad
+            arr = x.data
+    data = op.forward(arr, c=c)
+    if data.__class__ is not _ndarray:
+        data = np.asarray(data)
+    out = _make(data)
+    if x.requires_grad and state.grad_enabled:
+        _record(out, (x,), op, {"c": c})
+    return out
+
+
+def _norm_dims(dim, ndim, name="dim"):
+    """None, an int or a sequence of ints -> None or a sorted tuple of non-negative axes."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        d = int(d)
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"{name} {d} is out of range for a tensor with {ndim} dimension(s) "
+                             f"(expected {name} in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
+        out.append(d % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} {dim} repeats a dimension")
+    return tuple(sorted(out)) if ndim else None
+
+
+def _dim_arg(dim, axis):
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("pass either dim= or its alias axis=, not both")
+        return axis
+    return dim
+
+
+def _remember_creation(out):
+    """detect_anomaly(): keep where in the user's code this operation was created."""
+    import traceback
+
+    here = __file__.rsplit("/", 2)[0]
+    frames = [f for f in traceback.extract_stack()[:-2] if not f.filename.startswith(here)]
+    out._hooks = out._hooks  # (no-op: creation info lives in the anomaly table)
+    _creation[id(out)] = "".join(traceback.format_list(frames[-3:])) if frames else None
+
+
+_creation: dict = {}
+
+
+class Tensor:
+    """A numpy-backed tensor that records operations for reverse-mode differentiation.
+
+    ``ag.Tensor(data, requires_grad=False)`` copies ``data`` as ``ag.tensor`` does.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_inputs", "_op", "_params", "_vc", "_sv", "_hooks",
+                 "_retain", "_freed", "_scope", "__weakref__")
+
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
+    _local = None  # engine contract: Tensor nodes compute VJPs (_vjp), they carry no scalar partials
+    __hash__ = object.__hash__  # == is elementwise, identity is the hash (nodes are dict keys)
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        arr = _array(data, dtype)
+        self.data = arr
+        self.grad = None
+        self._inputs = ()
+        self._op = None
+        self._params = None
+        self._vc = None
+        self._sv = None
+        self._hooks = None
+        self._retain = False
+        self._freed = False
+        self._scope = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- attributes ------------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self._inputs or not self.requires_grad
+
+    @property
+    def grad_fn(self):
+        """The operation that made this tensor (None for a leaf), shown as ``<MulBackward>``."""
+        if not self._inputs or not self.requires_grad:
+            return None
+        return GradFn(self)
+
+    @property
+    def T(self) -> "Tensor":
+        """The tensor with its dimensions reversed (the transpose of a matrix)."""
+        if self.ndim < 2:
+            return self
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.shape
+        return self.shape[_norm_dims(dim, self.ndim)[0]]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element; this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use t.detach().numpy() instead.")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of a Tensor with {self.data.size} elements is ambiguous")
+        return builtins.bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data)
+
+    # -- grad bookkeeping ------------------------------------------------------------------------
+
+    def detach(self) -> "Tensor":
+        """The same data (shared) as a new leaf that does not require grad."""
+        out = _make(self.data)
+        out._vc = self._version_cell()
+        return out
+
+    def clone(self) -> "Tensor":
+        """A copy of the data, recorded (the gradient flows back to this tensor)."""
+        return _unary(OPS["clone"], self)
+
+    def to(self, dtype) -> "Tensor":
+        """This tensor converted to ``dtype`` (itself when it already has it); differentiable."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if self.requires_grad and state.grad_enabled and dtype.kind == "f":
+            return _apply(OPS["cast"], (self,), {"dtype": dtype})
+        return _make(self.data.astype(dtype))
+
+    def float(self) -> "Tensor":
+        return self.to(dtypes.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(dtypes.float64)
+
+    def long(self) -> "Tensor":
+        return self.to(dtypes.int64)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad:
+            _require_float(self.dtype)
+        elif self._inputs and self.requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors; "
+                               "use t.detach() for a non-leaf")
+        self.requires_grad = builtins.bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
+        self._retain = True
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) (times ``gradient``) into every leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
+                               "nothing to differentiate (did you forget requires_grad=True, or run under no_grad?)")
+        g = self._seed_grad(gradient)
+        if create_graph:
+            g = _make(g)
+        engine.backward((self,), (g,), retain_graph=create_graph if retain_graph is None else retain_graph,
+                        create_graph=create_graph)
+
+    def _seed_grad(self, gradient):
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; this tensor has shape "
+                    f"{self.shape}: pass gradient= (a tensor of that shape) to backward()")
+            return np.ones_like(self.data)
+        g = _array(gradient, dtype=self.dtype)
+        if g.shape != self.shape:
+            raise RuntimeError(f"gradient has shape {g.shape} but the tensor has shape {self.shape}")
+        return g
+
+    # -- engine contract -------------------------------------------------------------------------
+
+    def _version_cell(self):
+        if self._vc is None:
+            self._vc = [0]
+        return self._vc
+
+    @property
+    def _version(self) -> int:
+        return 0 if self._vc is None else self._vc[0]
+
+    def _check_versions(self):
+        op = self._op
+        reads_out, positions = op.reads
+        saved = self._sv
+        for i in positions:
+            inp = self._inputs[i]
+            now = 0 if inp._vc is None else inp._vc[0]
+            then = 0 if saved is None else saved[i]
+            if now != then:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an "
+                    f"in-place operation: input {i} (shape {inp.shape}) of {op.name} is at version "
+                    f"{now}; expected version {then}. Use an out-of-place operation (e.g. x = x + y "
+                    f"instead of x += y) or clone() the tensor before modifying it.")
+        if reads_out and self._vc is not None and self._vc[0] != 0:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an in-place "
+                f"operation: the output of {op.name} (shape {self.shape}) is at version {self._vc[0]}; "
+                f"expected version 0. Use an out-of-place operation or clone() it first.")
+
+    def _vjp(self, g):
+        op = self._op
+        inputs = self._inputs
+        if self._sv is not None or self._vc is not None or any(t._vc is not None for t in inputs):
+            self._check_versions()
+        params = self._params or {}
+        if state.grad_enabled:  # create_graph: run the rules on Tensors so they are recorded
+            if not isinstance(g, Tensor):
+                g = _make(np.asarray(g))
+            args, out = inputs, self
+        else:
+            if isinstance(g, Tensor):
+                g = g.data
+            args, out = [t.data for t in inputs], self.data
+        grads = []
+        for inp, rule in zip(inputs, op.vjps):
+            if rule is None or not inp.requires_grad:
+                grads.append(None)
+                continue
+            gi = rule(g, out, *args, **params)
+            if gi.shape != inp.data.shape:
+                gi = unbroadcast(gi, inp.data.shape)
+            if gi.dtype != inp.data.dtype:
+                gi = gi.astype(inp.data.dtype)
+            grads.append(gi)
+        return grads
+
+    def _accumulate(self, g, store=True):
+        if self._hooks is not None:
+            for hook in self._hooks:
+                new = hook(g if isinstance(g, Tensor) else _make(np.asarray(g)))
+                if new is not None:
+                    g = new if state.grad_enabled else _array(new, dtype=self.dtype, copy=False)
+        if store and (not self._inputs or self._retain):
+            if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient
+                self.grad = g if self.grad is None else self.grad + g
+            elif self.grad is None:
+                # steal the array when nothing else can see it, else copy (gradients of different
+                # leaves may share one array, e.g. both inputs of an add)
+                if g.__class__ is not _ndarray or g.base is not None or _getrefcount(g) > 3 \
+                        or not g.flags.writeable:
+                    g = np.array(g, dtype=self.data.dtype)
+                self.grad = _make(g)
+            else:
+                acc = self.grad.data
+                if acc.shape == g.shape and acc.flags.writeable and self.grad._vc is None:
+                    acc += g
+                else:
+                    self.grad = _make(acc + g)
+        return g
+
+    def _release(self):
+        self._freed = True
+
+    def _check_alive(self):
+        if self._freed:
+            raise RuntimeError(engine.RETAIN_GRAPH_MSG)
+
+    def _op_name(self):
+        return _backward_name(self._op)
+
+    def _created_at(self):
+        return _creation.get(id(self))
+
+    def _recompute(self):
+        """Graph.forward: evaluate this node again from its inputs' current values."""
+        op, params = self._op, self._params
+        arrays = [t.data for t in self._inputs]
+        data = op.forward(*arrays, **params) if params else op.forward(*arrays)
+        self.data = data if data.__class__ is _ndarray else np.asarray(data)
+        self._freed = False
+        self._sv = None if self._sv is None else tuple(0 if i._vc is None else i._vc[0] for i in self._inputs)
+
+    def _feed(self, value):
+        """Graph.forward(feeds=...): replace this leaf's values."""
+        arr = _array(value, dtype=self.dtype, copy=False)
+        if arr.shape == self.data.shape and self.data.flags.writeable:
+            np.copyto(self.data, arr)
+        else:
+            self.data = np.array(arr)
+
+    # -- arithmetic ------------------------------------------------------------------------------
+
+    def __add__(self, other):
+        if isinstance(other, Tensor):
+            return _binary(_ADD, self, other)
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_ADD_S, self, other)
+        return _binary(_ADD, self, _as_tensor(other))
+
+    def __radd__(self, other):
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_ADD_S, self, other)
+        return _binary(_ADD, _as_tensor(other), self)
+
+    def __sub__(self, other):
+        if isinstance(other, Tensor):
+            return _binary(_SUB, self, other)
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_ADD_S, self, -other)
+        return _binary(_SUB, self, _as_tensor(other))
+
+    def __rsub__(self, other):
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_RSUB_S, self, other)
+        return _binary(_SUB, _as_tensor(other), self)
+
+    def __mul__(self, other):
+        if isinstance(other, Tensor):
+            return _binary(_MUL, self, other)
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_MUL_S, self, other)
+        return _binary(_MUL, self, _as_tensor(other))
+
+    def __rmul__(self, other):
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_MUL_S, self, other)
+        return _binary(_MUL, _as_tensor(other), self)
+
+    def __truediv__(self, other):
+        if isinstance(other, Tensor):
+            return _binary(_DIV, self, other)
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_DIV_S, self, other)
+        return _binary(_DIV, self, _as_tensor(other))
+
+    def __rtruediv__(self, other):
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_RDIV_S, self, other)
+        return _binary(_DIV, _as_tensor(other), self)
+
+    def __pow__(self, other):
+        if isinstance(other, Tensor):
+            return _binary(_POW, self, other)
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_POW_S, self, other)
+        return _binary(_POW, self, _as_tensor(other))
+
+    def __rpow__(self, other):
+        if other.__class__ in _PY_SCALARS:
+            return _scalar(_RPOW_S, self, other)
+        return _binary(_POW, _as_tensor(other), self)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return _as_tensor(other).matmul(self)
+
+    def __neg__(self):
+        return _unary(OPS["neg"], self)
+
+    def __pos__(self):
+        return self
+
+    def pow(self, exponent):
+        """self ** exponent (a number or a Tensor)."""
+        return self.__pow__(exponent)
+
+    def matmul(self, other) -> "Tensor":
+        """Matrix product with numpy's rules: 1-D, 2-D, and batched with broadcasting."""
+        other = _as_tensor(other)
+        if self.ndim == 0 or other.ndim == 0:
+            raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                               f"{self.shape} and {other.shape}")
+        k1 = self.shape[-1]
+        k2 = other.shape[0] if other.ndim == 1 else other.shape[-2]
+        if k1 != k2:
+            raise ValueError(f"matmul: shapes {self.shape} and {other.shape} are not aligned "
+                             f"({k1} != {k2} in the contracted dimension)")
+        return _binary(_MATMUL, self, other)
+
+    # -- comparisons (boolean, no gradient) ------------------------------------------------------
+
+    def _compare(self, name, other):
+        other = other if isinstance(other, Tensor) else _as_tensor(np.asarray(other))
+        return _binary(OPS[name], self, other)
+
+    def __lt__(self, other):
+        return self._compare("lt", other)
+
+    def __le__(self, other):
+        return self._compare("le", other)
+
+    def __gt__(self, other):
+        return self._compare("gt", other)
+
+    def __ge__(self, other):
+        return self._compare("ge", other)
+
+    def __eq__(self, other):
+        return self._compare("eq", other)
+
+    def __ne__(self, other):
+        return self._compare("ne", other)
+
+    # -- elementwise -----------------------------------------------------------------------------
+
+    def exp(self):
+        return _unary(OPS["exp"], self)
+
+    def log(self):
+        return _unary(OPS["log"], self)
+
+    def sqrt(self):
+        return _unary(OPS["sqrt"], self)
+
+    def abs(self):
+        return _unary(OPS["abs"], self)
+
+    def sin(self):
+        return _unary(OPS["sin"], self)
+
+    def cos(self):
+        return _unary(OPS["cos"], self)
+
+    def tanh(self):
+        return _unary(OPS["tanh"], self)
+
+    def sigmoid(self):
+        return _unary(OPS["sigmoid"], self)
+
+    def relu(self):
+        return _unary(OPS["relu"], self)
+
+    def sign(self):
+        return _unary(OPS["sign"], self)
+
+    def __abs__(self):
+        return self.abs()
+
+    # -- reductions ------------------------------------------------------------------------------
+
+    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> "Tensor":
+        """Sum over ``dim`` (None: all; an int or a tuple), keeping reduced dims with ``keepdim``."""
+        dim = _norm_dims(_dim_arg(dim, axis), self.ndim)
+        keep = builtins.bool(keepdim if keepdims is None else keepdims)
+        return _apply(OPS["sum"], (self,), {"axis": dim, "keepdims": keep})
+
+    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> "Tensor":
+        """Mean over ``dim`` (None: all; an int or a tuple)."""
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"mean() needs a floating tensor, got {self.dtype}; convert it with .float()")
+        dim = _norm_dims(_dim_arg(dim, axis), self.ndim)
+        keep = builtins.bool(keepdim if keepdims is None else keepdims)
+        return _apply(OPS["mean"], (self,), {"axis": dim, "keepdims": keep})
+
+    # -- shape -----------------------------------------------------------------------------------
+
+    def reshape(self, *shape) -> "Tensor":
+        """The same values in a new shape (one dimension may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        shape = tuple(int(s) for s in shape)
+        try:
+            np.empty((self.data.size,), dtype=np.bool_).reshape(shape)  # validate cheaply
+        except ValueError:
+            raise RuntimeError(f"shape {list(shape)} is invalid for a tensor of {self.data.size} elements "
+                               f"(shape {self.shape})") from None
+        return _apply(OPS["reshape"], (self,), {"shape": shape})
+
+    view = reshape
+
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        """Swap two dimensions."""
+        d0, d1 = (_norm_dims(d, self.ndim)[0] if self.ndim else 0 for d in (dim0, dim1))
+        return _apply(OPS["transpose"], (self,), {"dim0": d0, "dim1": d1})
+
+    def permute(self, *dims) -> "Tensor":
+        """Reorder the dimensions: ``permute(2, 0, 1)``."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        dims = tuple(int(d) % max(self.ndim, 1) for d in dims)
+        if sorted(dims) != list(range(self.ndim)):
+            raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dimensions")
+        return _apply(OPS["permute"], (self,), {"dims": dims})
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        """Insert a dimension of size 1 at ``dim``."""
+        d = int(dim)
+        if not -self.ndim - 1 <= d <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {d} is out of range for a tensor with {self.ndim} dimension(s)")
+        d = d % (self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def broadcast_to(self, shape) -> "Tensor":
+        """A read-only view broadcast to ``shape`` (numpy's rules)."""
+        shape = tuple(int(s) for s in shape)
+        if shape == self.shape:
+            return self
+        try:
+            np.broadcast_shapes(self.shape, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: shape {self.shape} does not broadcast to {shape}") from None
+        return _apply(OPS["expand"], (self,), {"shape": shape})
+
+    # -- indexing --------------------------------------------------------------------------------
+
+    def __getitem__(self, key):
+        return _apply(OPS["getitem"], (self,), {"key": _index_key(key)})
+
+    # -- in-place --------------------------------------------------------------------------------
+
+    def _check_inplace(self, what):
+        if self.requires_grad and state.grad_enabled:
+            if not self._inputs:
+                raise RuntimeError(
+                    f"a leaf Tensor that requires grad is being used in an in-place operation ({what}). "
+                    f"Do it under `with ag.no_grad():` (as optimizers do), or work on a copy (t.clone()).")
+            raise RuntimeError(
+                f"in-place operation {what} on a non-leaf Tensor that requires grad is not supported "
+                f"yet: use the out-of-place form (e.g. x = x + y)")
+
+    def _bump(self):
+        self._version_cell()[0] += 1
+
+    def _inplace(self, what, value):
+        self._check_inplace(what)
+        np.copyto(self.data, value, casting="same_kind")
+        self._bump()
+        return self
+
+    def add_(self, other, alpha=1):
+        o = other.data if isinstance(other, Tensor) else other
+        return self._inplace("add_", self.data + (o if alpha == 1 else alpha * o))
+
+    def sub_(self, other, alpha=1):
+        o = other.data if isinstance(other, Tensor) else other
+        return self._inplace("sub_", self.data - (o if alpha == 1 else alpha * o))
+
+    def mul_(self, other):
+        return self._inplace("mul_", self.data * (other.data if isinstance(other, Tensor) else other))
+
+    def div_(self, other):
+        return self._inplace("div_", self.data / (other.data if isinstance(other, Tensor) else other))
+
+    def zero_(self):
+        return self._inplace("zero_", 0)
+
+    def fill_(self, value):
+        return self._inplace("fill_", value.data if isinstance(value, Tensor) else value)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        return self._inplace("clamp_", np.clip(self.data, min, max))
+
+    def copy_(self, src):
+        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        return self._inplace("copy_", np.broadcast_to(src, self.shape))
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __setitem__(self, key, value):
+        self._check_inplace("__setitem__")
+        self.data[_index_key(key)] = value.data if isinstance(value, Tensor) else value
+        self._bump()
+
+    # -- printing --------------------------------------------------------------------------------
+
+    def __repr__(self):
+        return _format(self)
+
+    def __format__(self, spec):
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+
+def _index_key(key):
+    """A numpy index from a user's key: Tensors become their arrays."""
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, list):
+        return np.asarray(key)
+    return key
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _backward_name(op):
+    return "".join(part.capitalize() for part in op.name.split("_")) + "Backward"
+
+
+class GradFn:
+    """What ``t.grad_fn`` shows: the operation that made ``t`` (PyTorch's ``<MulBackward0>``)."""
+
+    __slots__ = ("_tensor",)
+
+    def __init__(self, tensor):
+        self._tensor = tensor
+
+    def name(self) -> str:
+        return _backward_name(self._tensor._op)
+
+    @property
+    def next_functions(self):
+        return tuple((t.grad_fn, 0) for t in self._tensor._inputs)
+
+    def __eq__(self, other):
+        return isinstance(other, GradFn) and other._tensor is self._tensor
+
+    def __hash__(self):
+        return id(self._tensor)
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+
+def _format(t):
+    arr = t.data
+    kind = arr.dtype.kind
+    body = np.array2string(
+        arr, separator=", ", prefix="tensor(", precision=4, floatmode="maxprec_equal" if kind == "f" else "maxprec",
+        threshold=1000, edgeitems=3, suppress_small=False,
+    )
+    extras = []
+    if kind == "f" and arr.dtype != dtypes.get_default_dtype():
+        extras.append(f"dtype=ag.{arr.dtype}")
+    elif kind == "b":
+        extras.append("dtype=ag.bool")
+    elif kind in "iu" and arr.dtype != np.int64:
+        extras.append(f"dtype=ag.{arr.dtype}")
+    if arr.size == 0:
+        extras.insert(0, f"size={tuple(arr.shape)}")
+    if t.requires_grad:
+        if t._inputs:
+            extras.append(f"grad_fn=<{_backward_name(t._op)}>")
+        else:
+            extras.append("requires_grad=True")
+    return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+# -- creation --------------------------------------------------------------------------------------
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (number, nested list, ndarray, Tensor)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def from_numpy(a: np.ndarray) -> Tensor:
+    """A tensor sharing memory with the ndarray ``a``."""
+    if not isinstance(a, _ndarray):
+        raise TypeError(f"from_numpy expects an ndarray, got {type(a).__name__}")
+    return _make(a)
+
+
+def _shape_args(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _new_tensor(arr, requires_grad):
+    t = _make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float_dtype(dtype):
+    return dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
+def zeros(*shape, dtype=None, requires_grad=False) -> Tensor:
+    return _new_tensor(np.zeros(_shape_args(shape), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad=False) -> Tensor:
+    return _new_tensor(np.ones(_shape_args(shape), _float_dtype(dtype)), requires_grad)
+
+
+def empty(*shape, dtype=None, requires_grad=False) -> Tensor:
+    return _new_tensor(np.empty(_shape_args(shape), _float_dtype(dtype)), requires_grad)
+
+
+def full(shape, value, dtype=None, requires_grad=False) -> Tensor:
+    if dtype is None:
+        dtype = dtypes.get_default_dtype() if isinstance(value, float) else (
+            np.bool_ if isinstance(value, builtins.bool) else np.int64)
+    return _new_tensor(np.full(_shape_args((shape,)) if not isinstance(shape, int) else (shape,), value, dtype),
+                       requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
+    return _new_tensor(np.zeros(np.shape(t.data if isinstance(t, Tensor) else t),
+                                dtype or _dtype_of(t)), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
+    return _new_tensor(np.ones(np.shape(t.data if isinstance(t, Tensor) else t), dtype or _dtype_of(t)),
+                       requires_grad)
+
+
+def full_like(t, value, dtype=None, requires_grad=False) -> Tensor:
+    return _new_tensor(np.full(np.shape(t.data if isinstance(t, Tensor) else t), value,
+                               dtype or _dtype_of(t)), requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False) -> Tensor:
+    dt = dtype or _dtype_of(t)
+    return _new_tensor(generator().random(np.shape(t.data if isinstance(t, Tensor) else t)).astype(dt),
+                       requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False) -> Tensor:
+    dt = dtype or _dtype_of(t)
+    return _new_tensor(generator().standard_normal(np.shape(t.data if isinstance(t, Tensor) else t)).astype(dt),
+                       requires_grad)
+
+
+def _dtype_of(t):
+    return t.dtype if isinstance(t, Tensor) else np.asarray(t).dtype
+
+
+def rand(*shape, dtype=None, requires_grad=False) -> Tensor:
+    """Uniform samples in [0, 1) from the global generator (ag.manual_seed)."""
+    return _new_tensor(generator().random(_shape_args(shape)).astype(_float_dtype(dtype)), requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad=False) -> Tensor:
+    """Standard normal samples from the global generator (ag.manual_seed)."""
+    return _new_tensor(generator().standard_normal(_shape_args(shape)).astype(_float_dtype(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None) -> Tensor:
+    """Integers in [low, high) (``randint(high, size)`` also works) from the global generator."""
+    if high is None or isinstance(high, (tuple, list)):
+        low, high, size = 0, low, (high if high is not None else size)
+    return _make(generator().integers(low, high, size=_shape_args((size,)) if not isinstance(size, int)
+                                      else (size,), dtype=np.int64 if dtype is None else dtype))
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        dtype = dtypes.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else np.int64
+    return _new_tensor(np.arange(start, end, step, dtype=dtype), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+    return _new_tensor(np.linspace(start, end, int(steps), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
+    return _new_tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def where(condition, a, b) -> Tensor:
+    """``a`` where ``condition`` else ``b`` (elementwise, broadcasting); differentiable in a and b."""
+    cond = condition if isinstance(condition, Tensor) else _make(np.asarray(condition))
+    if cond.dtype != np.bool_:
+        cond = _make(cond.data.astype(np.bool_))
+    a = a if isinstance(a, Tensor) else _make(_array(a, copy=False))
+    b = b if isinstance(b, Tensor) else _make(_array(b, copy=False))
+    if a.dtype != b.dtype:
+        dt = dtypes.result_type(a.data, b.data)
+        a = a if a.dtype == dt else a.to(dt)
+        b = b if b.dtype == dt else b.to(dt)
+    return _apply(OPS["where"], (cond, a, b))

@@ -1,0 +1,72 @@
+"""micrograd's neural network on Scalar: ``Neuron``, ``Layer``, ``MLP``."""
+from __future__ import annotations
+
+import random
+
+from autograd.scalar import Scalar
+
+
+class Module:
+    """The micrograd Module: ``parameters()`` and ``zero_grad()``."""
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def parameters(self):
+        return []
+
+
+class Neuron(Module):
+    """One neuron: act(w . x + b), weights uniform in [-1, 1], bias 0; ReLU unless ``nonlin=False``."""
+
+    def __init__(self, nin: int, nonlin: bool = True):
+        self.w = [Scalar(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Scalar(0.0)
+        self.nonlin = nonlin
+
+    def __call__(self, x):
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act.relu() if self.nonlin else act
+
+    def parameters(self):
+        return self.w + [self.b]
+
+    def __repr__(self):
+        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same inputs; returns a list (a single Scalar when nout == 1)."""
+
+    def __init__(self, nin: int, nout: int, **kwargs):
+        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+
+    def __call__(self, x):
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def __repr__(self):
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``MLP(2, [16, 16, 1])``; ReLU everywhere but the last layer."""
+
+    def __init__(self, nin: int, nouts):
+        sz = [nin] + list(nouts)
+        self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self):
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
