@@ -17,7 +17,6 @@ import math
 from numbers import Real
 
 from . import engine
-from .grad_mode import state
 
 # ---------------------------------------------------------------------------------------------
 # The Scalar operation table: name -> f(*input values) -> (output value, local partials).
@@ -126,8 +125,6 @@ class Scalar:
         out._inputs = inputs
         out._op = name
         out._local = local
-        if state.scope is not None:
-            _record_scope(out)
         return out
 
     def _rapply(self, name, other):
@@ -241,10 +238,3 @@ class Scalar:
 
 
 Value = Scalar
-
-_scopes = {}
-
-
-def _record_scope(node):
-    """Remember the module path a node was created in (for drawing; only while a module runs)."""
-    _scopes[id(node)] = state.scope
