@@ -2,7 +2,10 @@
 from . import ops
 from .dtypes import (bool, float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype,  # noqa: A004
                      uint8)
+from .anomaly import detect_anomaly
 from .engine import toposort
+from .function import Function, FunctionCtx
+from .functional import grad
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .graph import Graph
@@ -16,5 +19,5 @@ __all__ = [
     "ones_like", "full_like", "rand_like", "randn_like", "arange", "linspace", "eye", "rand", "randn", "randint",
     "where", "manual_seed", "float16", "float32", "float64", "int32", "int64", "bool", "uint8",
     "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "gradcheck", "GradcheckError", "toposort", "ops",
+    "gradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
 ]

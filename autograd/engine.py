@@ -127,6 +127,6 @@ def _check_finite(node, input_grads):
         if not np.all(np.isfinite(value)):
             where = node._created_at() or "(not recorded: the operation was created outside detect_anomaly())"
             raise RuntimeError(
-                f"Function '{node._op_name()}Backward' returned nan or inf values in its gradient. "
+                f"Function '{node._op_name()}' returned nan or inf values in its gradient. "
                 f"The operation was created at:\n{where}"
             )

@@ -14,7 +14,7 @@ from numbers import Number
 
 import numpy as np
 
-from . import dtypes, engine
+from . import anomaly, dtypes, engine
 from .broadcast import unbroadcast
 from .grad_mode import state
 from .ops import OPS
@@ -92,7 +92,7 @@ def _record(out, inputs, op, params):
     if state.scope is not None:
         out._scope = state.scope
     if state.anomaly:
-        _remember_creation(out)
+        anomaly.remember(out)
 
 
 def _apply(op, inputs, params=None):
@@ -200,19 +200,6 @@ def _dim_arg(dim, axis):
             raise TypeError("pass either dim= or its alias axis=, not both")
         return axis
     return dim
-
-
-def _remember_creation(out):
-    """detect_anomaly(): keep where in the user's code this operation was created."""
-    import traceback
-
-    here = __file__.rsplit("/", 2)[0]
-    frames = [f for f in traceback.extract_stack()[:-2] if not f.filename.startswith(here)]
-    out._hooks = out._hooks  # (no-op: creation info lives in the anomaly table)
-    _creation[id(out)] = "".join(traceback.format_list(frames[-3:])) if frames else None
-
-
-_creation: dict = {}
 
 
 class Tensor:
@@ -441,6 +428,8 @@ class Tensor:
     def _vjp(self, g):
         op = self._op
         inputs = self._inputs
+        if op.vjp_all is not None:
+            return op.vjp_all(self, g)
         if self._sv is not None or self._vc is not None or any(t._vc is not None for t in inputs):
             self._check_versions()
         params = self._params or {}
@@ -461,7 +450,7 @@ class Tensor:
             if gi.shape != inp.data.shape:
                 gi = unbroadcast(gi, inp.data.shape)
             if gi.dtype != inp.data.dtype:
-                gi = gi.astype(inp.data.dtype)
+                gi = gi.to(inp.data.dtype) if isinstance(gi, Tensor) else gi.astype(inp.data.dtype)
             grads.append(gi)
         return grads
 
@@ -500,7 +489,7 @@ class Tensor:
         return _backward_name(self._op)
 
     def _created_at(self):
-        return _creation.get(id(self))
+        return anomaly.created_at(self)
 
     def _recompute(self):
         """Graph.forward: evaluate this node again from its inputs' current values."""

@@ -27,14 +27,17 @@ OPS: dict = {}
 class Op:
     """One operation of the table (see the module docstring)."""
 
-    __slots__ = ("name", "forward", "vjps", "doc", "reads", "differentiable")
+    __slots__ = ("name", "forward", "vjps", "doc", "reads", "differentiable", "vjp_all")
 
-    def __init__(self, name, forward, vjps, doc):
+    def __init__(self, name, forward, vjps, doc, vjp_all=None):
         self.name = name
         self.forward = forward
         self.vjps = vjps
         self.doc = doc
-        self.differentiable = any(rule is not None for rule in vjps)
+        # vjp_all(node, g) -> gradients of all inputs at once: for ag.Function, whose user-written
+        # backward computes them together; table entries use one rule per input instead.
+        self.vjp_all = vjp_all
+        self.differentiable = vjp_all is not None or any(rule is not None for rule in vjps)
         # Which values the rules read: 'out' and/or input positions. Only those are checked
         # against in-place modification (version counters) when backward runs.
         self.reads = _reads(vjps)
