@@ -222,6 +222,14 @@ class Scalar:
         """Graph.forward: evaluate this node again from its inputs' current values."""
         self.data, self._local = OPS[self._op](*[i.data for i in self._inputs])
 
+    def _seed_grad(self, gradient):
+        """The gradient backward starts from: d(self)/d(self) = 1, or the given number."""
+        return 1.0 if gradient is None else float(getattr(gradient, "data", gradient))
+
+    def _feed(self, value):
+        """Graph.forward(feeds=...): replace this leaf's value."""
+        self.data = float(value.data if isinstance(value, Scalar) else value)
+
     def backward(self, retain_graph: bool = False):
         """Fill ``.grad`` of every node below this one with d(self)/d(node) (adding to what is there)."""
         engine.backward((self,), (1.0,), retain_graph=retain_graph)
