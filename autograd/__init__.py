@@ -7,7 +7,7 @@ from .engine import toposort
 from .function import Function, FunctionCtx
 from .functional import grad
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Graph
 from .random import manual_seed
 from .scalar import Scalar, Value
@@ -19,5 +19,5 @@ __all__ = [
     "ones_like", "full_like", "rand_like", "randn_like", "arange", "linspace", "eye", "rand", "randn", "randint",
     "where", "manual_seed", "float16", "float32", "float64", "int32", "int64", "bool", "uint8",
     "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "gradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
+    "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
 ]

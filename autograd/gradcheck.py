@@ -25,11 +25,12 @@ def _tensor_inputs(inputs):
 
 
 def _outputs(fn, inputs):
+    """fn's floating Tensor outputs (those that do not require grad have a zero derivative)."""
     from .tensor import Tensor
 
     out = fn(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return [o for o in outs if isinstance(o, Tensor) and o.requires_grad and o.dtype.kind == "f"]
+    return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
 
 def _compare(name, analytic, numeric, atol, rtol, label):
@@ -57,16 +58,16 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     with enable_grad():
         outs = _outputs(fn, inputs)
         if not outs:
-            raise GradcheckError("gradcheck: the function returned no output that requires grad")
+            raise GradcheckError("gradcheck: the function returned no floating Tensor output")
         cotangents = [rng.standard_normal(o.shape) for o in outs]
         wrt = [t for t in inputs if getattr(t, "requires_grad", False)]
-        analytic = engine.backward(outs, [c.astype(o.dtype) for c, o in zip(cotangents, outs)],
-                                   inputs=wrt)
+        live = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad]
+        analytic = [None] * len(wrt)
+        if live:
+            analytic = engine.backward([o for o, _ in live], [c.astype(o.dtype) for o, c in live], inputs=wrt)
 
     def projected(values):
         return sum(float(np.sum(o.data.astype(np.float64) * c)) for o, c in zip(values, cotangents))
-
-    from .grad_mode import no_grad
 
     for pos, t in enumerate(inputs):
         if not getattr(t, "requires_grad", False):
@@ -76,7 +77,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         a = np.zeros(t.shape) if a is None else np.asarray(getattr(a, "data", a), dtype=np.float64)
         numeric = np.zeros(t.shape)
         flat = t.data.reshape(-1)
-        with no_grad():
+        with enable_grad():  # fn may itself differentiate (gradgradcheck)
             for j in range(flat.size):
                 orig = flat[j]
                 flat[j] = orig + eps
@@ -90,8 +91,28 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
 
 def _outs_nograd(fn, inputs):
-    from .tensor import Tensor
+    return _outputs(fn, inputs)
 
-    out = fn(*inputs)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f" and o.shape is not None][: None]
+
+def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """Check second derivatives: gradcheck of x -> ag.grad(fn(x), x, v, create_graph=True) for a
+    random cotangent v, i.e. of the backward pass itself as recorded under create_graph."""
+    from .functional import grad
+    from .tensor import _make
+
+    inputs = _tensor_inputs(inputs)
+    rng = np.random.default_rng(1)
+    with enable_grad():
+        cotangents = [_make(rng.standard_normal(o.shape).astype(o.dtype)) for o in _outputs(fn, inputs)]
+
+    def first_derivative(*xs):
+        outs = _outputs(fn, xs)
+        wrt = [t for t in xs if getattr(t, "requires_grad", False)]
+        live = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad]
+        if not live:
+            return tuple(_make(np.zeros(t.shape)) for t in wrt)
+        gs = grad([o for o, _ in live], wrt, grad_outputs=[c for _, c in live], create_graph=True,
+                  allow_unused=True)
+        return tuple(_make(np.zeros(t.shape)) if g is None else g for g, t in zip(gs, wrt))
+
+    return gradcheck(first_derivative, inputs, eps=eps, atol=atol, rtol=rtol)

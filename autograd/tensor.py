@@ -409,29 +409,42 @@ class Tensor:
         op = self._op
         reads_out, positions = op.reads
         saved = self._sv
-        for i in positions:
-            inp = self._inputs[i]
+        inputs = self._inputs
+        for i, inp in enumerate(inputs):
             now = 0 if inp._vc is None else inp._vc[0]
             then = 0 if saved is None else saved[i]
-            if now != then:
+            if now == then:
+                continue
+            if i in positions:
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by an "
                     f"in-place operation: input {i} (shape {inp.shape}) of {op.name} is at version "
                     f"{now}; expected version {then}. Use an out-of-place operation (e.g. x = x + y "
                     f"instead of x += y) or clone() the tensor before modifying it.")
-        if reads_out and self._vc is not None and self._vc[0] != 0:
+            if inp._inputs and inp.requires_grad:
+                raise RuntimeError(
+                    f"input {i} (shape {inp.shape}) of {op.name} was modified by an in-place operation "
+                    f"after {op.name} used it (version {now}, used at version {then}), so its gradient "
+                    f"can't be routed to the value {op.name} read. clone() it before modifying it.")
+        expected = saved[len(inputs)] if saved is not None and len(saved) > len(inputs) else 0
+        if reads_out and self._vc is not None and self._vc[0] != expected:
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an in-place "
                 f"operation: the output of {op.name} (shape {self.shape}) is at version {self._vc[0]}; "
-                f"expected version 0. Use an out-of-place operation or clone() it first.")
+                f"expected version {expected}. Use an out-of-place operation or clone() it first.")
 
     def _vjp(self, g):
         op = self._op
         inputs = self._inputs
         if op.vjp_all is not None:
             return op.vjp_all(self, g)
-        if self._sv is not None or self._vc is not None or any(t._vc is not None for t in inputs):
+        if self._sv is not None or self._vc is not None:
             self._check_versions()
+        else:
+            for t in inputs:
+                if t._vc is not None:
+                    self._check_versions()
+                    break
         params = self._params or {}
         if state.grad_enabled:  # create_graph: run the rules on Tensors so they are recorded
             if not isinstance(g, Tensor):
@@ -730,51 +743,75 @@ class Tensor:
 
     # -- in-place --------------------------------------------------------------------------------
 
-    def _check_inplace(self, what):
-        if self.requires_grad and state.grad_enabled:
-            if not self._inputs:
-                raise RuntimeError(
-                    f"a leaf Tensor that requires grad is being used in an in-place operation ({what}). "
-                    f"Do it under `with ag.no_grad():` (as optimizers do), or work on a copy (t.clone()).")
-            raise RuntimeError(
-                f"in-place operation {what} on a non-leaf Tensor that requires grad is not supported "
-                f"yet: use the out-of-place form (e.g. x = x + y)")
+    def _inplace(self, what, compute):
+        """Apply an in-place operation: ``compute(x)`` gives the new value from a tensor x holding
+        the current one. In a graph, this tensor becomes the node of that computation, applied to
+        a node holding its old value (so gradients flow through the old role and the new one)."""
+        if state.grad_enabled:
+            if self.requires_grad:
+                if not self._inputs:
+                    raise RuntimeError(
+                        f"a leaf Tensor that requires grad is being used in an in-place operation ({what}). "
+                        f"Do it under `with ag.no_grad():` (as optimizers do), or work on a copy (t.clone()).")
+                if self.data.base is not None:
+                    raise RuntimeError(
+                        f"in-place operation {what} on a view of another tensor that requires grad: the "
+                        f"gradient of the tensor it views would not see the change. clone() the view first.")
+                result = compute(self._shell())
+            else:
+                result = compute(self)
+                if result.requires_grad:  # a constant receiving values that require grad
+                    result = compute(self._shell())
+            if result.requires_grad:
+                self._inputs, self._op, self._params = result._inputs, result._op, result._params
+                self.requires_grad, self._freed, self._scope = True, False, result._scope
+        else:
+            result = compute(self)
+        np.copyto(self.data, result.data, casting="same_kind")
+        self._bump()
+        if self.requires_grad and self._inputs:
+            # the node's output is this tensor at its new version: remember it with the inputs'
+            self._sv = tuple(0 if i._vc is None else i._vc[0] for i in self._inputs) + (self._vc[0],)
+        return self
+
+    def _shell(self):
+        """A new node with this tensor's current role in the graph and a copy of its values."""
+        s = _make(self.data.copy(), self.requires_grad, self._inputs, self._op, self._params)
+        sv = self._sv
+        s._sv = None if sv is None else sv[: len(self._inputs)]
+        s._scope = self._scope
+        return s
 
     def _bump(self):
         self._version_cell()[0] += 1
 
-    def _inplace(self, what, value):
-        self._check_inplace(what)
-        np.copyto(self.data, value, casting="same_kind")
-        self._bump()
-        return self
-
     def add_(self, other, alpha=1):
-        o = other.data if isinstance(other, Tensor) else other
-        return self._inplace("add_", self.data + (o if alpha == 1 else alpha * o))
+        """self += alpha * other, in place."""
+        return self._inplace("add_", lambda x: x + (other if alpha == 1 else other * alpha))
 
     def sub_(self, other, alpha=1):
-        o = other.data if isinstance(other, Tensor) else other
-        return self._inplace("sub_", self.data - (o if alpha == 1 else alpha * o))
+        """self -= alpha * other, in place."""
+        return self._inplace("sub_", lambda x: x - (other if alpha == 1 else other * alpha))
 
     def mul_(self, other):
-        return self._inplace("mul_", self.data * (other.data if isinstance(other, Tensor) else other))
+        return self._inplace("mul_", lambda x: x * other)
 
     def div_(self, other):
-        return self._inplace("div_", self.data / (other.data if isinstance(other, Tensor) else other))
+        return self._inplace("div_", lambda x: x / other)
 
     def zero_(self):
-        return self._inplace("zero_", 0)
+        return self._inplace("zero_", lambda x: x * 0)
 
     def fill_(self, value):
-        return self._inplace("fill_", value.data if isinstance(value, Tensor) else value)
+        return self._inplace("fill_", lambda x: x * 0 + value)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        return self._inplace("clamp_", np.clip(self.data, min, max))
+        return self._inplace("clamp_", lambda x: x.clamp(min, max))
 
     def copy_(self, src):
-        src = src.data if isinstance(src, Tensor) else np.asarray(src)
-        return self._inplace("copy_", np.broadcast_to(src, self.shape))
+        """Copy src's values (broadcast to this shape) into this tensor; differentiable in src."""
+        src = src if isinstance(src, Tensor) else _make(np.asarray(src))
+        return self._inplace("copy_", lambda x: x * 0 + src.broadcast_to(self.shape).to(self.dtype))
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -789,9 +826,10 @@ class Tensor:
         return self.div_(other)
 
     def __setitem__(self, key, value):
-        self._check_inplace("__setitem__")
-        self.data[_index_key(key)] = value.data if isinstance(value, Tensor) else value
-        self._bump()
+        """t[key] = value, in place (recorded in a graph: differentiable in t and value)."""
+        key = _index_key(key)
+        v = value if isinstance(value, Tensor) else _make(np.asarray(value, dtype=self.dtype))
+        self._inplace("__setitem__", lambda x: _apply(OPS["index_put"], (x, v), {"key": key}))
 
     # -- printing --------------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ def _reads(vjps):
 
 
 def _load_groups():
-    from . import elementwise, index, linalg, reduce, shape  # noqa: F401  (they fill OPS)
+    from . import elementwise, index, inplace, linalg, reduce, shape  # noqa: F401  (they fill OPS)
 
 
 _load_groups()
