@@ -1,0 +1,663 @@
+"""Drawing computation graphs with Graphviz: ``draw_graph``, ``save_svg`` and Jupyter display.
+
+The drawing is the DAG the engine walks, in the engine's own topological order
+(:func:`autograd.engine.toposort`, iterative: a graph a million nodes deep is fine), so the picture
+shows exactly what backward will visit. Edges point the way the data flows, from an input to the
+operation that reads it; backward runs them in reverse, and a node's gradient is the sum over its
+outgoing edges (the multi-path chain rule, dz/dx = sum_i dz/dy_i * dy_i/dx).
+
+Two front ends, two looks:
+
+* Scalar graphs look like micrograd's ``draw_dot``: a record ``label | data | grad`` per value and a
+  small node per operation, between the operation's inputs and its result.
+* Tensor graphs draw one node per tensor: the operation that made it (or the leaf's name from
+  ``params``), its shape and dtype, and a summary of its values; each edge is labelled with the
+  shape of the tensor flowing along it. Every node carries a tooltip (``xlink:title`` in the SVG)
+  with min / max / mean / L2 norm of its data and gradient.
+
+Node identifiers are topological positions (``n0``, ``n1``, ... ``n3_op`` for a Scalar's operation,
+``m0`` ... for collapsed modules), never ``id()``, so the same graph gives the same SVG every run.
+"""
+from __future__ import annotations
+
+import html
+import math
+import os
+from numbers import Real
+
+import graphviz
+import numpy as np
+
+from . import engine
+from .scalar import Scalar
+from .tensor import Tensor
+
+__all__ = ["draw_graph", "save_svg", "render_svg", "GraphDrawing", "GraphvizNotFoundError",
+           "DEFAULT_MAX_NODES", "GRAD_NORM_BINS"]
+
+DEFAULT_MAX_NODES = 200
+"""Graphs with more drawn nodes than this are drawn with whole modules collapsed (see draw_graph)."""
+
+# Gradient-norm colour scale: decades of ||grad||_2, from vanishing (dark blue) through the healthy
+# range (pale) to exploding (dark red). A fixed scale, not one stretched over each graph, so that a
+# vanishing gradient looks vanishing in every drawing (the lecture's sigmoid-vs-ReLU comparison).
+GRAD_NORM_BINS = (
+    # (upper bound of ||grad||, fill colour, font colour, legend text)
+    (1e-6, "#313695", "white", "< 1e-6  vanishing"),
+    (1e-4, "#4575b4", "white", "1e-6 .. 1e-4"),
+    (1e-2, "#abd9e9", "black", "1e-4 .. 1e-2"),
+    (1e0, "#e0f3f8", "black", "1e-2 .. 1"),
+    (1e2, "#fee090", "black", "1 .. 1e2"),
+    (1e4, "#f46d43", "black", "1e2 .. 1e4"),
+    (math.inf, "#a50026", "white", ">= 1e4  exploding"),
+)
+NONFINITE_FILL = "#ff66cc"  # NaN or Inf in a value or a gradient: pink, outside the blue-red ramp
+NONFINITE_BORDER = "red"
+NO_GRAD_FILL = "white"
+
+_LEAF_PARAM_FILL = "lightblue"  # leaves that require grad (parameters)
+_LEAF_DATA_FILL = "#eeeeee"  # leaves that do not (data, targets, constants)
+_OP_FILL = "white"
+_ROOT_FILL = "darkolivegreen1"  # the roots (outputs) of the drawing
+_MODULE_FILL = "#dde6f0"  # a collapsed module
+_CLUSTER_FILLS = ("#f4f6fb", "#e9eef7", "#dfe6f2", "#d5def0")  # nested module clusters, by depth
+
+_RANKDIRS = ("LR", "RL", "TB", "BT")
+_COLOR_BY = (None, "grad_norm")
+
+_INSTALL_HINT = (
+    "Install Graphviz: `apt-get install graphviz` (Debian/Ubuntu), `dnf install graphviz` (Fedora), "
+    "`brew install graphviz` (macOS), `conda install -c conda-forge graphviz`, or `winget install "
+    "graphviz` (Windows), then make sure `dot` is on PATH."
+)
+
+
+class GraphvizNotFoundError(graphviz.ExecutableNotFound):
+    """Rendering needs the Graphviz ``dot`` program and it is not installed (or not on PATH)."""
+
+    def __init__(self, cause=None):  # noqa: D107 (the message says it all)
+        detail = f" ({cause})" if cause else ""
+        RuntimeError.__init__(
+            self,
+            f"rendering a graph needs the Graphviz `dot` program, which was not found{detail}. "
+            f"{_INSTALL_HINT} Building the drawing (ag.draw_graph) works without it; only rendering "
+            f"(save_svg, .pipe(), .render(), Jupyter display) needs `dot`.")
+
+
+class GraphDrawing(graphviz.Digraph):
+    """The ``graphviz.Digraph`` that :func:`draw_graph` returns.
+
+    A plain Digraph (it displays inline in Jupyter as SVG, ``.source`` is the DOT text) whose
+    rendering methods turn a missing ``dot`` into :class:`GraphvizNotFoundError`, which says how to
+    install it.
+    """
+
+    def pipe(self, *args, **kwargs):
+        try:
+            return super().pipe(*args, **kwargs)
+        except GraphvizNotFoundError:
+            raise
+        except graphviz.ExecutableNotFound as e:
+            raise GraphvizNotFoundError(e) from None
+
+    def render(self, *args, **kwargs):
+        try:
+            return super().render(*args, **kwargs)
+        except GraphvizNotFoundError:
+            raise
+        except graphviz.ExecutableNotFound as e:
+            raise GraphvizNotFoundError(e) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions
+
+
+def draw_graph(*roots, params=None, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR",
+               group_modules: bool = True, color_by: str | None = None,
+               max_nodes: int | None = DEFAULT_MAX_NODES) -> graphviz.Digraph:
+    """The graph below ``roots`` (Scalars or Tensors, a list of them, or an ``ag.Graph``) as a Digraph.
+
+    Args:
+        params: names for leaves, e.g. ``dict(model.named_parameters())`` (a dict or an iterable of
+            ``(name, node)`` pairs); a Scalar's own ``label`` is used when it has one.
+        show_data / show_grad: put the value / gradient in each node's label (a Scalar's number; a
+            Tensor's single value, or ``[min, max]``). Tooltips always carry both.
+        rankdir: Graphviz layout direction, ``'LR'`` (left to right, as micrograd), ``'TB'``, ...
+        group_modules: draw the operations made inside an ``nn.Module`` call (their ``_scope``, the
+            module path recorded while the module runs) in nested clusters named by that path. A
+            leaf that requires grad (a parameter) joins the deepest module that all its users share.
+        color_by: ``None``, or ``'grad_norm'``: fill each node by the decade of ||grad||_2 (the
+            scale in :data:`GRAD_NORM_BINS`, shown in a legend); nodes that get no gradient are white.
+            A Scalar's ``grad`` is read as is. For Tensors only leaves (and ``retain_grad()``
+            tensors) keep ``.grad``, so the gradient of every node with respect to each root
+            (seeded with ones, i.e. the gradient of ``root.sum()``) is computed here by running the
+            engine's backward again with ``retain_graph=True``: nothing is accumulated into any
+            ``.grad``, though registered hooks run as in a backward. That needs the graph's saved
+            values, so draw before ``backward()`` or call ``backward(retain_graph=True)``;
+            otherwise a RuntimeError says so.
+        max_nodes: a budget of drawn nodes (None: no budget). A bigger graph is drawn with whole
+            modules collapsed into one node each, labelled with their path and op count: the
+            deepest module level whose collapse fits the budget (or the top level, if none does).
+            A graph without modules is drawn whole, whatever its size.
+
+    NaN or Inf in any value or gradient is shown by a pink fill, a thick red border and a
+    warning line in the label. The result renders to SVG with ``.pipe(format='svg')`` and shows
+    inline in Jupyter; building it does not need the ``dot`` program.
+    """
+    roots = _collect_roots(roots)
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"rankdir must be one of {_RANKDIRS} (Graphviz layout directions), got {rankdir!r}")
+    if color_by not in _COLOR_BY:
+        raise ValueError(f"color_by must be None or 'grad_norm', got {color_by!r}")
+    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1):
+        raise ValueError(f"max_nodes must be a positive int or None (no budget), got {max_nodes!r}")
+    names = _param_names(params)
+    return _Drawer(roots, names, show_data, show_grad, rankdir, group_modules, color_by, max_nodes).draw()
+
+
+def save_svg(roots, path, **draw_options) -> str:
+    """Draw the graph below ``roots`` (one Scalar or Tensor, or a list) and write it to ``path`` as SVG.
+
+    ``draw_options`` are those of :func:`draw_graph`. Returns the path written. Raises
+    :class:`GraphvizNotFoundError` (saying how to install Graphviz) when ``dot`` is missing.
+    """
+    if not isinstance(roots, (list, tuple)):
+        roots = [roots]
+    svg = render_svg(draw_graph(*roots, **draw_options))
+    path = os.fspath(path)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(svg)
+    return path
+
+
+def render_svg(drawing: graphviz.Digraph) -> str:
+    """The SVG text of a Digraph, rendered by ``dot`` (GraphvizNotFoundError when it is missing)."""
+    try:
+        return drawing.pipe(format="svg", encoding="utf-8")
+    except GraphvizNotFoundError:
+        raise
+    except graphviz.ExecutableNotFound as e:
+        raise GraphvizNotFoundError(e) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checking
+
+
+def _is_node(x):
+    return isinstance(x, (Tensor, Scalar))
+
+
+def _collect_roots(roots):
+    from .graph import Graph
+
+    if len(roots) == 1 and isinstance(roots[0], (list, tuple)):
+        roots = tuple(roots[0])
+    flat = []
+    for r in roots:
+        if isinstance(r, Graph):
+            flat.extend(r.outputs)
+        elif _is_node(r):
+            flat.append(r)
+        else:
+            raise TypeError(f"draw_graph draws Scalars and Tensors (or an ag.Graph); got {type(r).__name__}. "
+                            f"Pass the output of a computation, e.g. ag.draw_graph(loss).")
+    if not flat:
+        raise ValueError("draw_graph needs at least one root, e.g. ag.draw_graph(loss)")
+    return tuple(dict.fromkeys(flat))  # the same root twice is drawn (and seeded) once
+
+
+def _param_names(params):
+    if params is None:
+        return {}
+    items = params.items() if isinstance(params, dict) else params
+    names = {}
+    try:
+        for name, node in items:
+            if not _is_node(node):
+                raise TypeError(f"params[{name!r}] is a {type(node).__name__}, not a Tensor or Scalar")
+            names.setdefault(node, str(name))
+    except (TypeError, ValueError) as e:
+        if isinstance(e, TypeError) and str(e).startswith("params["):
+            raise
+        raise TypeError("params must map names to Tensors or Scalars, e.g. dict(model.named_parameters()) "
+                        "or a list of (name, tensor) pairs") from None
+    return names
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers for labels and tooltips
+
+
+def _fmt(v):
+    return f"{v:.4g}"
+
+
+def _as_array(x):
+    """A node's value or gradient as an ndarray (None stays None)."""
+    if x is None:
+        return None
+    if isinstance(x, Tensor):
+        x = x.data
+    return np.asarray(x)
+
+
+def _nonfinite_counts(a):
+    """(number of NaN, number of +-Inf) in an array."""
+    if a is None or a.dtype.kind not in "fc":
+        return 0, 0
+    nan = int(np.count_nonzero(np.isnan(a)))
+    inf = int(np.count_nonzero(np.isinf(a)))
+    return nan, inf
+
+
+def _norm(a):
+    """||a||_2 in float64 (a float32 sum of squares would overflow to Inf before the values do)."""
+    a64 = np.asarray(a, dtype=np.float64)
+    return float(np.sqrt(np.sum(a64 * a64))) if a64.size else 0.0
+
+
+def _stats(a):
+    """'min .. max .. mean .. norm ..' of an array (all its values: NaN propagates, and is counted)."""
+    if a.size == 0:
+        return "empty"
+    a64 = np.asarray(a, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        text = (f"min {_fmt(a64.min())}  max {_fmt(a64.max())}  mean {_fmt(a64.mean())}  "
+                f"norm {_fmt(_norm(a64))}")
+    nan, inf = _nonfinite_counts(a)
+    if nan or inf:
+        text += f"  ({nan} NaN, {inf} Inf)"
+    return text
+
+
+def _brief(a):
+    """A value for a label: the number itself for one element, else [min, max]."""
+    if a.size == 0:
+        return "empty"
+    a64 = np.asarray(a, dtype=np.float64)
+    if a64.size == 1:
+        return _fmt(a64.reshape(()))
+    return f"[{_fmt(a64.min())}, {_fmt(a64.max())}]"
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _nonfinite_note(what, a):
+    nan, inf = _nonfinite_counts(a)
+    if not (nan or inf):
+        return None
+    parts = [f"{nan} NaN" if nan else "", f"{inf} Inf" if inf else ""]
+    return f"!! {' '.join(p for p in parts if p)} in {what}"
+
+
+def _grad_bin(norm):
+    """The GRAD_NORM_BINS entry of a gradient norm (None for NaN/Inf)."""
+    if not math.isfinite(norm):
+        return None
+    for entry in GRAD_NORM_BINS:
+        if norm < entry[0]:
+            return entry
+    return GRAD_NORM_BINS[-1]
+
+
+def _esc(text):
+    """A string as literal text in a Graphviz label (backslashes and quotes are not escapes)."""
+    return graphviz.escape(str(text))
+
+
+def _record_esc(text):
+    """Literal text in a record label field, where { } | < > are syntax."""
+    out = _esc(text)
+    for ch in "{}|<>":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _lines(*lines):
+    """Lines joined with Graphviz's centred line break (each line already escaped)."""
+    return "\\n".join(line for line in lines if line is not None)
+
+
+def _op_text(node):
+    """The operation of a Tensor node with its short, non-default arguments: 'sum(axis=(1,))'."""
+    op = node._op
+    name = getattr(op, "name", None) or str(op)
+    params = node._params or {}
+    if not isinstance(params, dict) or getattr(op, "vjps", None) == ():
+        return name  # user-defined ag.Function: its bookkeeping arguments are not the user's
+    shown = []
+    for k, v in params.items():
+        if v is None or v is False:
+            continue
+        if isinstance(v, np.dtype):
+            v = str(v)
+        elif not isinstance(v, (Real, str, tuple)):
+            continue
+        text = f"{k}={v!r}" if not isinstance(v, str) else f"{k}={v}"
+        if len(text) <= 24:
+            shown.append(text)
+    return f"{name}({', '.join(shown)})" if shown else name
+
+
+# ---------------------------------------------------------------------------------------------
+# The drawing
+
+
+class _Drawer:
+    """One drawing: collects what each node looks like, then emits the Digraph."""
+
+    def __init__(self, roots, names, show_data, show_grad, rankdir, group_modules, color_by, max_nodes):
+        self.roots = roots
+        self.root_set = set(roots)
+        self.names = names
+        self.show_data = show_data
+        self.show_grad = show_grad
+        self.rankdir = rankdir
+        self.group_modules = group_modules
+        self.color_by = color_by
+        self.max_nodes = max_nodes
+        self.nodes = engine.toposort(roots)
+        self.pos = {n: i for i, n in enumerate(self.nodes)}
+        self.grads = self._gradients()
+        self.scopes = self._scopes()
+
+    # -- gradients ------------------------------------------------------------------------------
+
+    def _gradients(self):
+        """node -> its gradient as an array/float, or None where there is none to show."""
+        grads = {}
+        for n in self.nodes:
+            if isinstance(n, Scalar):
+                grads[n] = n.grad
+            else:
+                grads[n] = None if n.grad is None else _as_array(n.grad)
+        if self.color_by == "grad_norm":
+            grads.update(self._tensor_gradients())
+        return grads
+
+    def _tensor_gradients(self):
+        """d(sum of the Tensor roots)/d(node) for every Tensor node, by the engine (nothing accumulated)."""
+        roots = [r for r in self.roots if isinstance(r, Tensor) and r.requires_grad]
+        if not roots:
+            return {}
+        wanted = [n for n in self.nodes if isinstance(n, Tensor) and n.requires_grad]
+        seeds = [np.ones_like(r.data) for r in roots]
+        try:
+            got = engine.backward(roots, seeds, retain_graph=True, inputs=wanted)
+        except RuntimeError as e:
+            if str(e) != engine.RETAIN_GRAPH_MSG:
+                raise
+            raise RuntimeError(
+                "draw_graph(color_by='grad_norm') needs the gradient of every node, so it runs backward "
+                "through the graph again, but an earlier backward() has already freed the graph. Draw "
+                "before calling backward(), or call backward(retain_graph=True) first; without color_by "
+                "the drawing still shows the .grad that leaves (and retain_grad() tensors) keep."
+            ) from None
+        return {n: _as_array(g) for n, g in zip(wanted, got)}
+
+    # -- module scopes --------------------------------------------------------------------------
+
+    def _scopes(self):
+        """node -> module path (a tuple) or None. Parameters join the common module of their users."""
+        scopes = {}
+        users = {}
+        for n in self.nodes:
+            scope = getattr(n, "_scope", None)
+            scopes[n] = tuple(scope) if scope else None
+            for inp in n._inputs:
+                users.setdefault(inp, []).append(n)
+        for n in self.nodes:
+            if n._inputs or not getattr(n, "requires_grad", False) or n not in users:
+                continue
+            common = None
+            for u in users[n]:
+                s = scopes[u]
+                if s is None:
+                    common = None
+                    break
+                if common is None:
+                    common = s
+                else:
+                    k = 0
+                    while k < min(len(common), len(s)) and common[k] == s[k]:
+                        k += 1
+                    common = common[:k]
+                if not common:
+                    common = None
+                    break
+            scopes[n] = common or None
+        return scopes
+
+    def _collapse_depth(self):
+        """The module depth at which to collapse (None: draw every node)."""
+        if self.max_nodes is None:
+            return None
+        weight = [2 if isinstance(n, Scalar) and n._inputs else 1 for n in self.nodes]
+        if sum(weight) <= self.max_nodes:
+            return None
+        deepest = max((len(s) for s in self.scopes.values() if s), default=0)
+        if deepest == 0:
+            return None
+        for depth in range(deepest, 0, -1):
+            groups = set()
+            count = 0
+            for n, w in zip(self.nodes, weight):
+                s = self.scopes[n]
+                if s and len(s) >= depth:
+                    groups.add(s[:depth])
+                else:
+                    count += w
+            if count + len(groups) <= self.max_nodes:
+                return depth
+        return 1
+
+    # -- emitting -------------------------------------------------------------------------------
+
+    def draw(self):
+        g = GraphDrawing(name="chainrule", graph_attr={"rankdir": self.rankdir},
+                         node_attr={"fontname": "Helvetica", "fontsize": "11"},
+                         edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+        self.graph = g
+        self.clusters = {}  # module path -> its cluster Digraph, in order of first appearance
+        depth = self._collapse_depth()
+        group_of = {}  # node -> collapsed module path
+        members = {}  # collapsed module path -> its nodes, in topological order
+        if depth is not None:
+            for n in self.nodes:
+                s = self.scopes[n]
+                if s and len(s) >= depth:
+                    group_of[n] = s[:depth]
+                    members.setdefault(s[:depth], []).append(n)
+        group_ids = {path: f"m{i}" for i, path in enumerate(members)}
+        exported = set()  # nodes of a collapsed module that something outside it reads
+        for n in self.nodes:
+            for inp in n._inputs:
+                if inp in group_of and group_of[inp] != group_of.get(n):
+                    exported.add(inp)
+
+        # Nodes, in topological order (collapsed modules where their first node would be).
+        for n in self.nodes:
+            path = group_of.get(n)
+            if path is not None:
+                if members[path][0] is n:
+                    self._module_node(group_ids[path], path, members[path], exported)
+            elif isinstance(n, Scalar):
+                self._scalar_node(n)
+            else:
+                self._tensor_node(n)
+
+        # Clusters, innermost first: a Digraph's subgraph() copies the child's body when called.
+        for path in sorted(self.clusters, key=len, reverse=True):
+            parent = self.clusters[path[:-1]] if len(path) > 1 else g
+            parent.subgraph(self.clusters[path])
+
+        if self.color_by == "grad_norm":
+            self._legend()
+
+        # Edges last, so that each node is first declared inside its cluster.
+        seen = set()
+        for n in self.nodes:
+            dst_group = group_of.get(n)
+            if isinstance(n, Scalar) and n._inputs and dst_group is None:
+                dst = f"n{self.pos[n]}_op"
+                g.edge(dst, f"n{self.pos[n]}")
+            else:
+                dst = group_ids[dst_group] if dst_group is not None else f"n{self.pos[n]}"
+            for inp in n._inputs:
+                src_group = group_of.get(inp)
+                if src_group is not None and src_group == dst_group:
+                    continue  # inside a collapsed module
+                src = group_ids[src_group] if src_group is not None else f"n{self.pos[inp]}"
+                if dst_group is not None or src_group is not None:
+                    key = (src, dst, inp)  # one edge per tensor entering or leaving a module
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                if isinstance(inp, Tensor):
+                    g.edge(src, dst, label=_shape_text(inp.shape))
+                else:
+                    g.edge(src, dst)
+        return g
+
+    def _target(self, scope):
+        """The Digraph a node with module path ``scope`` is declared in (creating its clusters)."""
+        if not (self.group_modules and scope):
+            return self.graph
+        for k in range(1, len(scope) + 1):
+            path = scope[:k]
+            if path not in self.clusters:
+                i = len(self.clusters)
+                self.clusters[path] = graphviz.Digraph(
+                    name=f"cluster_{i}",
+                    graph_attr={"label": _esc(".".join(path)), "style": "rounded,filled",
+                                "fillcolor": _CLUSTER_FILLS[(k - 1) % len(_CLUSTER_FILLS)],
+                                "color": "#8899aa", "fontname": "Helvetica", "fontsize": "10",
+                                "tooltip": _esc("module " + ".".join(path))})
+        return self.clusters[scope]
+
+    def _style(self, base_fill, grad_norm, nonfinite):
+        """Node attributes: fill by role, or by gradient norm with color_by; NaN/Inf highlighted."""
+        attrs = {"style": "filled", "fillcolor": base_fill}
+        if self.color_by == "grad_norm":
+            if grad_norm is None:
+                attrs["fillcolor"] = NO_GRAD_FILL
+            else:
+                entry = _grad_bin(grad_norm)
+                if entry is None:
+                    attrs["fillcolor"] = NONFINITE_FILL
+                else:
+                    attrs["fillcolor"], attrs["fontcolor"] = entry[1], entry[2]
+        if nonfinite:
+            attrs.update(fillcolor=NONFINITE_FILL, fontcolor="black", color=NONFINITE_BORDER, penwidth="3")
+        return attrs
+
+    def _scalar_node(self, n):
+        i = self.pos[n]
+        data, grad = n.data, n.grad
+        label = self.names.get(n, n.label)
+        fields = [_record_esc(label)]
+        if self.show_data:
+            fields.append(_record_esc(f"data {data:.4f}"))
+        if self.show_grad:
+            fields.append(_record_esc(f"grad {grad:.4f}"))
+        bad = [w for w, v in (("data", data), ("grad", grad)) if not math.isfinite(v)]
+        if bad:
+            fields.append(_record_esc("!! " + " and ".join(bad) + " not finite"))
+        tooltip = _lines(_esc(f"n{i}: {label or '(no label)'}" + (f" = {n._op}(...)" if n._inputs else " (leaf)")),
+                         _esc(f"data {data!r}"), _esc(f"grad {grad!r}"))
+        base = _ROOT_FILL if n in self.root_set else "white"
+        attrs = self._style(base, abs(grad), bool(bad))
+        target = self.graph
+        target.node(f"n{i}", label="{ " + " | ".join(fields) + " }", shape="record", tooltip=tooltip, **attrs)
+        if n._inputs:
+            target.node(f"n{i}_op", label=_esc(n._op), shape="ellipse", fontsize="10", width="0.3",
+                        height="0.3", margin="0.02", tooltip=_esc(f"operation {n._op} -> n{i}"))
+
+    def _tensor_node(self, n):
+        i = self.pos[n]
+        data = n.data
+        grad = self.grads.get(n)
+        scope = self.scopes[n]
+        if n._inputs:
+            head = _op_text(n)
+            base = _OP_FILL
+        else:
+            head = self.names.get(n) or ("leaf" if n.requires_grad else "input")
+            base = _LEAF_PARAM_FILL if n.requires_grad else _LEAF_DATA_FILL
+        if n in self.root_set:
+            base = _ROOT_FILL
+        lines = [_esc(head), _esc(f"{_shape_text(n.shape)} {n.dtype}")]
+        if self.show_data:
+            lines.append(_esc("data " + _brief(data)))
+        if self.show_grad and grad is not None:
+            lines.append(_esc("grad " + _brief(grad)))
+        notes = [_nonfinite_note("data", data), _nonfinite_note("grad", grad)]
+        notes = [x for x in notes if x]
+        lines.extend(_esc(x) for x in notes)
+        kind = f"{head} (operation)" if n._inputs else f"{head} (leaf, requires_grad={n.requires_grad})"
+        tip = [_esc(f"n{i}: {kind}"), _esc(f"shape {_shape_text(n.shape)}  dtype {n.dtype}"),
+               _esc("data: " + _stats(data)),
+               _esc("grad: " + (_stats(grad) if grad is not None else
+                                "none kept (only leaves and retain_grad() tensors keep .grad; "
+                                "color_by='grad_norm' computes every node's)"))]
+        if scope:
+            tip.append(_esc("module " + ".".join(scope)))
+        grad_norm = None if grad is None else _norm(grad)
+        attrs = self._style(base, grad_norm, bool(notes))
+        if n._inputs:
+            attrs["style"] = "filled,rounded"  # operations rounded, leaves square (as torchviz)
+        self._target(scope).node(f"n{i}", label=_lines(*lines), shape="box", tooltip=_lines(*tip), **attrs)
+
+    def _module_node(self, node_id, path, nodes, exported):
+        """One node for a whole collapsed module: its path, op count, and gradient norm."""
+        ops = [n for n in nodes if n._inputs]
+        params = [n for n in nodes if not n._inputs]
+        counts = {}
+        for n in ops:
+            name = getattr(n._op, "name", None) or str(n._op)
+            counts[name] = counts.get(name, 0) + 1
+        outputs = [n for n in nodes if n in self.root_set or n in exported]
+        # ||grad|| of a module: over its parameters' gradients when it has any, else its outputs'.
+        graded = [self.grads.get(n) for n in (params or outputs)]
+        graded = [gr for gr in graded if gr is not None]
+        grad_norm = math.sqrt(sum(_norm(gr) ** 2 for gr in graded)) if graded else None
+        notes = []
+        for n in nodes:
+            for what, a in (("data", n.data), ("grad", self.grads.get(n))):
+                note = _nonfinite_note(what, None if a is None else np.asarray(a))
+                if note:
+                    notes.append(f"{note} of n{self.pos[n]}")
+        name = ".".join(path)
+        summary = f"{len(ops)} ops" + (f", {len(params)} params" if params else "")
+        lines = [_esc(name), _esc(summary)]
+        if len(outputs) == 1:
+            out = outputs[0]
+            lines.append(_esc(f"-> {_shape_text(out.shape)} {out.dtype}"))
+        if self.show_grad and grad_norm is not None:
+            lines.append(_esc(f"||grad|| {_fmt(grad_norm)}"))
+        if notes:
+            lines.append(_esc(notes[0] + (f" (+{len(notes) - 1} more)" if len(notes) > 1 else "")))
+        tip = [_esc(f"{node_id}: module {name}, collapsed ({summary})"),
+               _esc("ops: " + ", ".join(f"{k} x{v}" for k, v in counts.items())),
+               _esc("params: " + (", ".join(self.names.get(p) or f"n{self.pos[p]}" for p in params) or "none")),
+               _esc("||grad||: " + (_fmt(grad_norm) if grad_norm is not None else "none"))]
+        for n in outputs[:4]:
+            tip.append(_esc(f"output n{self.pos[n]} {_shape_text(n.shape)}: data " + _stats(n.data)))
+        tip.extend(_esc(x) for x in notes[:8])
+        attrs = self._style(_MODULE_FILL, grad_norm, bool(notes))
+        self._target(path[:-1]).node(node_id, label=_lines(*lines), shape="box3d", tooltip=_lines(*tip), **attrs)
+
+    def _legend(self):
+        """A legend for color_by='grad_norm': one node, a table with a swatch per decade bin."""
+        entries = [(fill, font, text) for _, fill, font, text in GRAD_NORM_BINS]
+        entries += [(NONFINITE_FILL, "black", "NaN / Inf"), (NO_GRAD_FILL, "black", "no gradient")]
+        rows = "".join(f'<tr><td bgcolor="{fill}"><font color="{font}">{html.escape(text)}</font></td></tr>'
+                       for fill, font, text in entries)
+        table = ('<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">'
+                 f'<tr><td border="0"><b>||grad||<sub>2</sub></b></td></tr>{rows}</table>>')
+        self.graph.node("legend", label=table, shape="plaintext", fontsize="9",
+                        tooltip="fill colour = L2 norm of the node's gradient (decades)")
