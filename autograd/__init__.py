@@ -13,6 +13,7 @@ from .random import manual_seed
 from .scalar import Scalar, Value
 from .tensor import (Tensor, arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                      rand_like, randint, randn, randn_like, tensor, where, zeros, zeros_like)
+from .viz import draw_graph, save_svg
 
 __all__ = [
     "Tensor", "Scalar", "Value", "Graph", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
@@ -20,4 +21,5 @@ __all__ = [
     "where", "manual_seed", "float16", "float32", "float64", "int32", "int64", "bool", "uint8",
     "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
+    "draw_graph", "save_svg",
 ]

@@ -52,3 +52,9 @@ class Graph:
 
     def __repr__(self):
         return f"Graph({len(self.nodes)} nodes, {len(self.leaves)} leaves, {len(self.outputs)} output(s))"
+
+    def _repr_svg_(self):
+        """Jupyter shows the graph inline: ``ag.draw_graph(self)`` rendered to SVG by Graphviz."""
+        from .viz import draw_graph, render_svg
+
+        return render_svg(draw_graph(self))
