@@ -131,6 +131,8 @@ def _function_vjp(node, g):
     if not isinstance(result, tuple):
         result = (result,)
     args = shared["args"]
+    if len(result) > len(args) and all(r is None for r in result[len(args):]):
+        result = result[: len(args)]  # extra Nones (for defaulted arguments) are fine, as in torch
     if len(result) != len(args):
         raise RuntimeError(f"{cls.__name__}.backward returned {len(result)} gradient(s) but forward took "
                            f"{len(args)} argument(s): return one per argument (None for non-tensors)")
