@@ -104,6 +104,13 @@ def _apply(op, inputs, params=None):
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
     out = _make(data)
+    if data.base is not None:
+        # a view (reshape, transpose, basic indexing...): writing through it changes the input too,
+        # so both count their in-place modifications on one version counter, as in torch
+        for t in inputs:
+            if np.may_share_memory(data, t.data):
+                out._vc = t._version_cell()
+                break
     if state.grad_enabled:
         for t in inputs:
             if t.requires_grad:
