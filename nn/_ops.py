@@ -1,0 +1,136 @@
+"""Operations that only nn needs, added to the one op table (``autograd.ops.defop``).
+
+Each is recorded like any other operation, so every tensor it reads (class indices, embedding
+indices, class weights) is an input of its node: ``ag.Graph(loss).forward(feeds)`` can feed new
+targets, and ``dropout_mask`` draws a fresh mask every time the graph is evaluated again.
+Rules follow the table's contract (they run on ndarrays, and on Tensors under create_graph).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograd.ops import defop, fn
+from autograd.random import generator
+
+try:  # scipy's erf is vectorised C; the fallback is math.erf elementwise (slower, same values)
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - scipy comes with scikit-learn but is not required
+    _erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+    def _erf(x):
+        return _erf_scalar(x).astype(x.dtype)
+
+
+# -- dropout ---------------------------------------------------------------------------------------
+
+
+def _dropout_mask(x, *, p):
+    keep = generator().random(x.shape) >= p
+    return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+
+
+DROPOUT_MASK = defop(
+    "dropout_mask", _dropout_mask, None,
+    doc="m_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1): inverted dropout's scaled keep-mask (no gradient; "
+        "recorded so that Graph.forward draws a new mask each evaluation)")
+
+# -- softplus and the normal CDF (for the logistic losses and GELU) --------------------------------
+
+SOFTPLUS = defop(
+    "softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x),
+    lambda g, out, x: g * fn.exp(x - out),
+    doc="log(1 + e^x), computed without overflow: dx = g sigmoid(x) = g e^(x - softplus(x))")
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+NORMAL_CDF = defop(
+    "normal_cdf", lambda x: (0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False),
+    lambda g, out, x: g * fn.exp(x * x * -0.5) * _INV_SQRT_2PI,
+    doc="Phi(x) = (1 + erf(x / sqrt 2)) / 2: dx = g phi(x) = g e^(-x^2/2) / sqrt(2 pi)")
+
+# -- embedding -------------------------------------------------------------------------------------
+
+
+def _embedding(weight, idx, *, padding_idx):
+    return np.take(weight, idx, axis=0)
+
+
+def _embedding_grad(g, out, weight, idx, *, padding_idx):
+    grad = fn.index_add(g, fn.const(idx), tuple(weight.shape))
+    if padding_idx is None:
+        return grad
+    keep = np.ones((weight.shape[0], 1), dtype=fn.const(weight).dtype)
+    keep[padding_idx] = 0
+    return grad * keep  # the padding row's vector is never trained
+
+
+EMBEDDING = defop(
+    "embedding", _embedding, _embedding_grad, None,
+    doc="out[...] = W[idx[...]]: dW[k] = sum of g over the positions where idx == k (0 for padding_idx)")
+
+# -- negative log-likelihood on class indices (with weights, ignore_index and label smoothing) -----
+
+
+def _class_dim(logp):
+    return 1 if logp.ndim >= 2 else 0
+
+
+def _nll_parts(logp, target, weight, ignore_index):
+    """(valid mask, target with ignored entries set to 0, weight of each entry's class)."""
+    n_classes = logp.shape[_class_dim(logp)]
+    valid = target != ignore_index
+    t = np.where(valid, target, 0)
+    bad = (t < 0) | (t >= n_classes)
+    if bad.any():
+        raise IndexError(f"target {int(target[bad].flat[0])} is out of bounds: class indices must be in "
+                         f"[0, {n_classes}) (or equal ignore_index={ignore_index})")
+    return valid, t, np.where(valid, weight[t], 0).astype(logp.dtype, copy=False)
+
+
+def _reduce(per, w_t, reduction):
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return np.asarray(per.sum())
+    return np.asarray(per.sum() / w_t.sum())
+
+
+def _nll_loss(logp, target, weight, *, ignore_index, smoothing, reduction):
+    cdim = _class_dim(logp)
+    valid, t, w_t = _nll_parts(logp, target, weight, ignore_index)
+    picked = np.take_along_axis(logp, np.expand_dims(t, cdim), axis=cdim).squeeze(cdim)
+    per = np.where(valid, -w_t * picked, 0)
+    if smoothing:
+        n_classes = logp.shape[cdim]
+        wb = weight.astype(logp.dtype, copy=False).reshape((-1,) + (1,) * (logp.ndim - cdim - 1))
+        smooth = np.where(valid, -(logp * wb).sum(axis=cdim), 0)
+        per = (1 - smoothing) * per + (smoothing / n_classes) * smooth
+    return _reduce(per.astype(logp.dtype, copy=False), w_t, reduction)
+
+
+def _nll_grad(g, out, logp, target, weight, *, ignore_index, smoothing, reduction):
+    # The loss is linear in logp: loss_i = -sum_c coef_ic logp_ic, so dlogp = -g coef.
+    lp, tg, w = fn.const(logp), fn.const(target), fn.const(weight)
+    cdim = _class_dim(lp)
+    n_classes = lp.shape[cdim]
+    valid, t, w_t = _nll_parts(lp, tg, w, ignore_index)
+    classes = np.arange(n_classes).reshape((-1,) + (1,) * (lp.ndim - cdim - 1))
+    onehot = classes == np.expand_dims(t, cdim)
+    coef = onehot * np.expand_dims(w_t, cdim) * (1 - smoothing)
+    if smoothing:
+        wb = w.astype(lp.dtype, copy=False).reshape(classes.shape)
+        coef = coef + (smoothing / n_classes) * wb * np.expand_dims(valid, cdim)
+    if reduction == "mean":
+        coef = coef / w_t.sum()
+    coef = (-coef).astype(lp.dtype, copy=False)
+    if reduction == "none":
+        return fn.expand_dims(g, cdim) * coef
+    return g * coef
+
+
+NLL_LOSS = defop(
+    "nll_loss", _nll_loss, _nll_grad, None, None,
+    doc="loss_i = -(1-eps) w[t_i] logp[i, t_i] - (eps/C) sum_c w_c logp[i, c] (0 where t_i == ignore_index); "
+        "mean divides by sum_i w[t_i]: dlogp = -g coef (the loss is linear in logp)")

@@ -1,0 +1,65 @@
+"""Gradient clipping: nn.utils.clip_grad_norm_ and clip_grad_value_."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograd.tensor import Tensor, _make
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _grads(parameters):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def _scale_(grad: Tensor, factor) -> None:
+    if grad.data.flags.writeable:
+        np.multiply(grad.data, factor, out=grad.data, casting="unsafe")
+    else:
+        grad.data = (grad.data * factor).astype(grad.dtype, copy=False)
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+    """Rescale the gradients so that their joint norm is at most ``max_norm`` (the lecture's clipping):
+
+        total = || (||g_1||_p, ..., ||g_k||_p) ||_p      (the p-norm of all gradients as one vector)
+        if total > max_norm:  g <- g * max_norm / (total + 1e-6)
+
+    ``norm_type`` p may be ``inf`` (the largest absolute entry). Gradients are modified in place.
+    Returns the total norm *before* clipping, as a 0-d Tensor (PyTorch's value).
+    """
+    grads = _grads(parameters)
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if not grads:
+        return _make(np.array(0.0, dtype=np.float32))
+    if norm_type == math.inf:
+        norms = [np.max(np.abs(g.data)) if g.data.size else np.zeros((), g.dtype) for g in grads]
+        total = np.max(np.stack([np.asarray(n, dtype=np.result_type(*[g.dtype for g in grads])) for n in norms]))
+    else:
+        norms = [np.sum(np.abs(g.data) ** norm_type) ** (1.0 / norm_type) for g in grads]
+        total = np.sum(np.stack(norms) ** norm_type) ** (1.0 / norm_type)
+    total = np.asarray(total)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients is non-finite ({float(total)}), so it "
+                           f"cannot be clipped. Pass error_if_nonfinite=False to clip anyway (grads become NaN).")
+    coef = min(max_norm / (float(total) + 1e-6), 1.0)
+    if coef < 1.0 or not np.isfinite(total):
+        for g in grads:
+            _scale_(g, g.dtype.type(max_norm / (float(total) + 1e-6)))
+    return _make(total)
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clamp every gradient entry into [-clip_value, clip_value], in place."""
+    clip_value = float(clip_value)
+    if clip_value < 0:
+        raise ValueError(f"clip_value must be non-negative, got {clip_value}")
+    for g in _grads(parameters):
+        if g.data.flags.writeable:
+            np.clip(g.data, -clip_value, clip_value, out=g.data)
+        else:
+            g.data = np.clip(g.data, -clip_value, clip_value)
