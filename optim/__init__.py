@@ -1,0 +1,15 @@
+"""chainrule's optimizers (``import optim``): PyTorch's torch.optim data model and update rules.
+
+Every optimizer's update maths is a plain function whose docstring writes the algorithm out
+(``optim.sgd.sgd``, ``optim.adam.adam``, ...); the classes keep ``defaults``, ``param_groups`` and
+per-parameter ``state``. Every group accepts ``project`` (see :mod:`optim.projections`).
+"""
+from . import lr_scheduler, projections
+from .adam import Adam, Adamax, AdamW, NAdam
+from .adaptive import Adadelta, Adagrad, RMSprop
+from .lbfgs import LBFGS
+from .optimizer import Optimizer, required
+from .sgd import SGD
+
+__all__ = ["Optimizer", "required", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam",
+           "LBFGS", "lr_scheduler", "projections"]

@@ -1,0 +1,300 @@
+"""Adam and its extensions: Adam (with AMSGrad), AdamW, Adamax and NAdam."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer, _check_betas, _check_eps, _check_lr, _check_nonneg, _state_tensor
+
+__all__ = ["Adam", "AdamW", "Adamax", "NAdam", "adam", "adamax", "nadam"]
+
+
+def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
+         exp_avg_sqs: list[np.ndarray], max_exp_avg_sqs: list[np.ndarray | None], steps: list[int], *,
+         amsgrad: bool, beta1: float, beta2: float, lr: float, weight_decay: float, eps: float,
+         maximize: bool, decoupled_weight_decay: bool) -> None:
+    r"""One Adam (or AdamW) step on the arrays ``params``, in place (PyTorch's update rule).
+
+    Adam (Kingma & Ba, 2015) keeps decaying averages of past gradients m_t (momentum) and of past
+    squared gradients v_t (as RMSprop), corrects their bias towards zero, and steps by
+    η m̂_t / (√v̂_t + ε)::
+
+        input: η (lr), β1, β2 (betas), ε, λ (weight decay), amsgrad, maximize, decoupled
+        m_0 ← 0,  v_0 ← 0,  v_0^max ← 0
+        for t = 1, 2, ...:
+            g_t ← −∇f(θ_{t−1}) if maximize else ∇f(θ_{t−1})
+            if λ ≠ 0:
+                decoupled (AdamW):  θ_{t−1} ← θ_{t−1} − η λ θ_{t−1}
+                else (Adam, L2):    g_t ← g_t + λ θ_{t−1}
+            m_t ← β1 m_{t−1} + (1 − β1) g_t
+            v_t ← β2 v_{t−1} + (1 − β2) g_t²
+            m̂_t ← m_t / (1 − β1^t)                       (bias corrections)
+            if amsgrad:                                    (Reddi et al., 2018)
+                v_t^max ← max(v_{t−1}^max, v_t)
+                v̂_t ← v_t^max / (1 − β2^t)
+            else:
+                v̂_t ← v_t / (1 − β2^t)
+            θ_t ← θ_{t−1} − η m̂_t / (√v̂_t + ε)
+
+    As PyTorch does, the bias corrections are folded into the step: the denominator is
+    √v_t / √(1 − β2^t) + ε and the step size η / (1 − β1^t). ``steps`` is incremented in place.
+    """
+    for i, (param, grad, exp_avg, exp_avg_sq) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs)):
+        steps[i] += 1
+        step = steps[i]
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            if decoupled_weight_decay:
+                param *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * param
+        exp_avg += (1 - beta1) * (g - exp_avg)
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (g * g)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2 ** 0.5
+        if amsgrad:
+            max_sq = max_exp_avg_sqs[i]
+            np.maximum(max_sq, exp_avg_sq, out=max_sq)
+            denom = np.sqrt(max_sq) / bias_correction2_sqrt + eps
+        else:
+            denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
+        param -= step_size * (exp_avg / denom)
+
+
+def adamax(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
+           exp_infs: list[np.ndarray], steps: list[int], *, eps: float, beta1: float, beta2: float, lr: float,
+           weight_decay: float, maximize: bool) -> None:
+    r"""One Adamax step on the arrays ``params``, in place (PyTorch's update rule).
+
+    Adamax (Kingma & Ba, 2015, §7) replaces Adam's v_t, an L2 norm of past gradients, by the
+    L∞ norm u_t = max(β2 u_{t−1}, |g_t|), which needs no bias correction::
+
+        input: η (lr), β1, β2 (betas), ε, λ (weight decay), maximize
+        m_0 ← 0,  u_0 ← 0
+        for t = 1, 2, ...:
+            g_t ← −∇f(θ_{t−1}) if maximize else ∇f(θ_{t−1})
+            if λ ≠ 0:  g_t ← g_t + λ θ_{t−1}
+            m_t ← β1 m_{t−1} + (1 − β1) g_t
+            u_t ← max(β2 u_{t−1}, |g_t| + ε)
+            θ_t ← θ_{t−1} − η / (1 − β1^t) · m_t / u_t
+    """
+    for i, (param, grad, exp_avg, exp_inf) in enumerate(zip(params, grads, exp_avgs, exp_infs)):
+        steps[i] += 1
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            g = g + weight_decay * param
+        exp_avg += (1 - beta1) * (g - exp_avg)
+        exp_inf *= beta2
+        np.maximum(exp_inf, np.abs(g) + eps, out=exp_inf)
+        clr = lr / (1 - beta1 ** steps[i])
+        param -= clr * (exp_avg / exp_inf)
+
+
+def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
+          exp_avg_sqs: list[np.ndarray], mu_products: list[float], steps: list[int], *, beta1: float,
+          beta2: float, lr: float, weight_decay: float, momentum_decay: float, eps: float,
+          decoupled_weight_decay: bool, maximize: bool) -> None:
+    r"""One NAdam step on the arrays ``params``, in place (PyTorch's update rule).
+
+    NAdam (Dozat, 2016) puts Nesterov's look-ahead into Adam: the step uses the momentum of the
+    next iteration, with Dozat's warm-up schedule of the momentum coefficient μ_t::
+
+        input: η (lr), β1, β2 (betas), ε, λ (weight decay), ψ (momentum decay), maximize
+        m_0 ← 0,  v_0 ← 0,  Π_0 ← 1
+        for t = 1, 2, ...:
+            g_t ← −∇f(θ_{t−1}) if maximize else ∇f(θ_{t−1})
+            if λ ≠ 0:
+                decoupled:  θ_{t−1} ← θ_{t−1} − η λ θ_{t−1}
+                else:       g_t ← g_t + λ θ_{t−1}
+            μ_t ← β1 (1 − ½ · 0.96^{t ψ}),   μ_{t+1} ← β1 (1 − ½ · 0.96^{(t+1) ψ})
+            Π_t ← Π_{t−1} μ_t                               (product of the μ's)
+            m_t ← β1 m_{t−1} + (1 − β1) g_t
+            v_t ← β2 v_{t−1} + (1 − β2) g_t²
+            v̂_t ← v_t / (1 − β2^t)
+            θ_t ← θ_{t−1} − η (1 − μ_t) / (1 − Π_t) · g_t / (√v̂_t + ε)
+                          − η μ_{t+1} / (1 − Π_t μ_{t+1}) · m_t / (√v̂_t + ε)
+
+    ``mu_products`` and ``steps`` are updated in place.
+    """
+    for i, (param, grad, exp_avg, exp_avg_sq) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs)):
+        steps[i] += 1
+        step = steps[i]
+        g = -grad if maximize else grad
+        bias_correction2 = 1 - beta2 ** step
+        if weight_decay != 0:
+            if decoupled_weight_decay:
+                param *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * param
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu_products[i] *= mu
+        mu_product = mu_products[i]
+        exp_avg += (1 - beta1) * (g - exp_avg)
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (g * g)
+        denom = np.sqrt(exp_avg_sq / bias_correction2) + eps
+        mu_product_next = mu_product * mu_next
+        param += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)
+        param += ((-lr * mu_next) / (1.0 - mu_product_next)) * (exp_avg / denom)
+
+
+def _moment_state(optimizer, params, *names):
+    for p in params:
+        state = optimizer.state[p]
+        state.setdefault("step", 0)
+        for name in names:
+            if name not in state:
+                state[name] = _state_tensor(np.zeros_like(p.data))
+    return [optimizer.state[p] for p in params]
+
+
+class Adam(Optimizer):
+    """Adam, PyTorch's ``torch.optim.Adam``; the update is :func:`adam`.
+
+    Args: lr (1e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (0, an L2 penalty added to the
+    gradient), amsgrad (False), maximize (False), decoupled_weight_decay (False; True is AdamW).
+    State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v), and ``max_exp_avg_sq`` with
+    amsgrad.
+    """
+
+    _name = "Adam"
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
+                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group):
+        _check_lr(self._name, group)
+        _check_eps(self._name, group)
+        _check_betas(self._name, group)
+        _check_nonneg(self._name, group, "weight_decay")
+
+    def step(self, closure=None):
+        """One step of :func:`adam` for every group, then the group's projection."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            amsgrad = group["amsgrad"]
+            names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+            states = _moment_state(self, params, *names)
+            steps = [s["step"] for s in states]
+            beta1, beta2 = group["betas"]
+            adam([p.data for p in params], grads, [s["exp_avg"].data for s in states],
+                 [s["exp_avg_sq"].data for s in states],
+                 [s["max_exp_avg_sq"].data if amsgrad else None for s in states], steps,
+                 amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
+                 eps=group["eps"], maximize=group["maximize"],
+                 decoupled_weight_decay=group["decoupled_weight_decay"])
+            for s, step in zip(states, steps):
+                s["step"] = step
+            self._project(group)
+        return loss
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter, 2019), PyTorch's ``torch.optim.AdamW``: Adam with decoupled
+    weight decay θ ← θ − ηλθ applied to the parameters instead of an L2 term in the gradient, so
+    the decay does not pass through the adaptive denominator. The update is :func:`adam` with
+    ``decoupled_weight_decay=True``.
+
+    Args: lr (1e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (1e-2), amsgrad (False),
+    maximize (False).
+    """
+
+    _name = "AdamW"
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+
+class Adamax(Optimizer):
+    """Adamax, PyTorch's ``torch.optim.Adamax``; the update is :func:`adamax`.
+
+    Args: lr (2e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (0), maximize (False).
+    State per parameter: ``step``, ``exp_avg`` (m) and ``exp_inf`` (u).
+    """
+
+    def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
+                        weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group):
+        _check_lr("Adamax", group)
+        _check_eps("Adamax", group)
+        _check_betas("Adamax", group)
+        _check_nonneg("Adamax", group, "weight_decay")
+
+    def step(self, closure=None):
+        """One step of :func:`adamax` for every group, then the group's projection."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            states = _moment_state(self, params, "exp_avg", "exp_inf")
+            steps = [s["step"] for s in states]
+            beta1, beta2 = group["betas"]
+            adamax([p.data for p in params], grads, [s["exp_avg"].data for s in states],
+                   [s["exp_inf"].data for s in states], steps, eps=group["eps"], beta1=beta1, beta2=beta2,
+                   lr=group["lr"], weight_decay=group["weight_decay"], maximize=group["maximize"])
+            for s, step in zip(states, steps):
+                s["step"] = step
+            self._project(group)
+        return loss
+
+
+class NAdam(Optimizer):
+    """NAdam, PyTorch's ``torch.optim.NAdam``; the update is :func:`nadam`.
+
+    Args: lr (2e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (0), momentum_decay (4e-3),
+    decoupled_weight_decay (False), maximize (False). State per parameter: ``step``,
+    ``mu_product`` (a number), ``exp_avg`` and ``exp_avg_sq``.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
+                        weight_decay=weight_decay, momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group):
+        _check_lr("NAdam", group)
+        _check_eps("NAdam", group)
+        _check_betas("NAdam", group)
+        _check_nonneg("NAdam", group, "weight_decay", "momentum_decay")
+
+    def step(self, closure=None):
+        """One step of :func:`nadam` for every group, then the group's projection."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            for p in params:
+                self.state[p].setdefault("mu_product", 1.0)
+            states = _moment_state(self, params, "exp_avg", "exp_avg_sq")
+            steps = [s["step"] for s in states]
+            mu_products = [s["mu_product"] for s in states]
+            beta1, beta2 = group["betas"]
+            nadam([p.data for p in params], grads, [s["exp_avg"].data for s in states],
+                  [s["exp_avg_sq"].data for s in states], mu_products, steps, beta1=beta1, beta2=beta2,
+                  lr=group["lr"], weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
+                  eps=group["eps"], decoupled_weight_decay=group["decoupled_weight_decay"],
+                  maximize=group["maximize"])
+            for s, step, mu_product in zip(states, steps, mu_products):
+                s["step"] = step
+                s["mu_product"] = mu_product
+            self._project(group)
+        return loss

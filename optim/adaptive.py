@@ -1,0 +1,254 @@
+"""Per-coordinate adaptive learning rates: Adagrad, Adadelta and RMSprop."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer, _check_eps, _check_lr, _check_nonneg, _state_tensor
+
+__all__ = ["Adagrad", "Adadelta", "RMSprop", "adagrad", "adadelta", "rmsprop"]
+
+
+def _lazy_state(optimizer, params, **buffers):
+    """Create each parameter's state on its first step: ``step`` = 0 and zero buffers."""
+    for p in params:
+        state = optimizer.state[p]
+        if len(state) == 0:
+            state["step"] = 0
+            for name in buffers:
+                state[name] = _state_tensor(np.zeros_like(p.data))
+
+
+def adagrad(params: list[np.ndarray], grads: list[np.ndarray], state_sums: list[np.ndarray],
+            steps: list[int], *, lr: float, weight_decay: float, lr_decay: float, eps: float,
+            maximize: bool) -> None:
+    r"""One Adagrad step on the arrays ``params``, in place (PyTorch's update rule).
+
+    Adagrad (Duchi et al., 2011) gives each coordinate its own learning rate, divided by the root
+    of the sum of its past squared gradients, so rarely updated features take bigger steps::
+
+        input: η (lr), λ (weight decay), η_decay (lr decay), ε, G_0 (initial accumulator)
+        for t = 1, 2, ...:
+            g_t ← −∇f(θ_{t−1}) if maximize else ∇f(θ_{t−1})
+            if λ ≠ 0:  g_t ← g_t + λ θ_{t−1}
+            η̃ ← η / (1 + (t − 1) η_decay)
+            G_t ← G_{t−1} + g_t²                           (elementwise)
+            θ_t ← θ_{t−1} − η̃ g_t / (√G_t + ε)
+
+    ``steps`` holds each parameter's step count before this step; it is incremented in place.
+    """
+    for i, (param, grad, state_sum) in enumerate(zip(params, grads, state_sums)):
+        steps[i] += 1
+        step = steps[i]
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            g = g + weight_decay * param
+        clr = lr / (1 + (step - 1) * lr_decay)
+        state_sum += g * g
+        std = np.sqrt(state_sum) + eps
+        param -= clr * (g / std)
+
+
+def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
+             acc_deltas: list[np.ndarray], *, lr: float, rho: float, eps: float, weight_decay: float,
+             maximize: bool) -> None:
+    r"""One Adadelta step on the arrays ``params``, in place (PyTorch's update rule).
+
+    Adadelta (Zeiler, 2012) replaces Adagrad's growing sum by a decaying average E[g²] and
+    multiplies by the RMS of past updates, so the step has the units of θ and needs no global
+    learning rate (``lr`` only scales it, default 1)::
+
+        input: η (lr), ρ (decay), ε, λ (weight decay)
+        E[g²]_0 ← 0,  E[Δθ²]_0 ← 0
+        for t = 1, 2, ...:
+            g_t ← −∇f(θ_{t−1}) if maximize else ∇f(θ_{t−1})
+            if λ ≠ 0:  g_t ← g_t + λ θ_{t−1}
+            E[g²]_t ← ρ E[g²]_{t−1} + (1 − ρ) g_t²
+            Δθ_t ← √(E[Δθ²]_{t−1} + ε) / √(E[g²]_t + ε) · g_t      (RMS[Δθ]_{t−1} / RMS[g]_t · g_t)
+            E[Δθ²]_t ← ρ E[Δθ²]_{t−1} + (1 − ρ) Δθ_t²
+            θ_t ← θ_{t−1} − η Δθ_t
+    """
+    for param, grad, square_avg, acc_delta in zip(params, grads, square_avgs, acc_deltas):
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            g = g + weight_decay * param
+        square_avg *= rho
+        square_avg += (1 - rho) * (g * g)
+        std = np.sqrt(square_avg + eps)
+        delta = np.sqrt(acc_delta + eps) / std * g
+        acc_delta *= rho
+        acc_delta += (1 - rho) * (delta * delta)
+        param -= lr * delta
+
+
+def rmsprop(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
+            grad_avgs: list[np.ndarray | None], momentum_buffers: list[np.ndarray | None], *, lr: float,
+            alpha: float, eps: float, weight_decay: float, momentum: float, centered: bool,
+            maximize: bool) -> None:
+    r"""One RMSprop step on the arrays ``params``, in place (PyTorch's update rule).
+
+    RMSprop (Hinton, lecture 6e) divides the gradient by a running root mean square of recent
+    gradients, E[g²]_t = α E[g²]_{t−1} + (1 − α) g_t² (the lecture's γ = 0.9 is α here, default
+    0.99)::
+
+        input: η (lr), α (smoothing), ε, λ (weight decay), μ (momentum), centered, maximize
+        v_0 ← 0,  ḡ_0 ← 0,  b_0 ← 0
+        for t = 1, 2, ...:
+            g_t ← −∇f(θ_{t−1}) if maximize else ∇f(θ_{t−1})
+            if λ ≠ 0:  g_t ← g_t + λ θ_{t−1}
+            v_t ← α v_{t−1} + (1 − α) g_t²
+            if centered:                                   (divide by an estimate of the variance)
+                ḡ_t ← α ḡ_{t−1} + (1 − α) g_t
+                s ← √(v_t − ḡ_t²) + ε
+            else:
+                s ← √v_t + ε
+            if μ > 0:
+                b_t ← μ b_{t−1} + g_t / s
+                θ_t ← θ_{t−1} − η b_t
+            else:
+                θ_t ← θ_{t−1} − η g_t / s
+    """
+    for i, (param, grad, square_avg) in enumerate(zip(params, grads, square_avgs)):
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            g = g + weight_decay * param
+        square_avg *= alpha
+        square_avg += (1 - alpha) * (g * g)
+        if centered:
+            grad_avg = grad_avgs[i]
+            grad_avg += (1 - alpha) * (g - grad_avg)
+            avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+        else:
+            avg = np.sqrt(square_avg) + eps
+        if momentum > 0:
+            buf = momentum_buffers[i]
+            buf *= momentum
+            buf += g / avg
+            param -= lr * buf
+        else:
+            param -= lr * (g / avg)
+
+
+class Adagrad(Optimizer):
+    """Adagrad, PyTorch's ``torch.optim.Adagrad``; the update is :func:`adagrad`.
+
+    Args: lr (1e-2), lr_decay (0), weight_decay (0), initial_accumulator_value (0), eps (1e-10),
+    maximize (False). State per parameter: ``step`` and ``sum`` (created at construction, as torch).
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False) -> None:
+        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            self._init_state(group["params"], group)
+
+    def _validate_group(self, group):
+        _check_lr("Adagrad", group)
+        _check_nonneg("Adagrad", group, "lr_decay", "weight_decay", "initial_accumulator_value")
+        _check_eps("Adagrad", group)
+
+    def _init_state(self, params, group):
+        for p in params:
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = 0
+                state["sum"] = _state_tensor(np.full_like(p.data, group["initial_accumulator_value"]))
+
+    def step(self, closure=None):
+        """One step of :func:`adagrad` for every group, then the group's projection."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            self._init_state(params, group)
+            steps = [self.state[p]["step"] for p in params]
+            adagrad([p.data for p in params], grads, [self.state[p]["sum"].data for p in params], steps,
+                    lr=group["lr"], weight_decay=group["weight_decay"], lr_decay=group["lr_decay"],
+                    eps=group["eps"], maximize=group["maximize"])
+            for p, step in zip(params, steps):
+                self.state[p]["step"] = step
+            self._project(group)
+        return loss
+
+
+class Adadelta(Optimizer):
+    """Adadelta, PyTorch's ``torch.optim.Adadelta``; the update is :func:`adadelta`.
+
+    Args: lr (1.0), rho (0.9), eps (1e-6), weight_decay (0), maximize (False). State per parameter:
+    ``step``, ``square_avg`` (E[g²]) and ``acc_delta`` (E[Δθ²]).
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, *, maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+    def _validate_group(self, group):
+        _check_lr("Adadelta", group)
+        if not 0.0 <= group["rho"] <= 1.0:
+            raise ValueError(f"Adadelta: invalid rho={group['rho']!r}; rho must be in [0, 1]")
+        _check_eps("Adadelta", group)
+        _check_nonneg("Adadelta", group, "weight_decay")
+
+    def step(self, closure=None):
+        """One step of :func:`adadelta` for every group, then the group's projection."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            _lazy_state(self, params, square_avg=True, acc_delta=True)
+            states = [self.state[p] for p in params]
+            adadelta([p.data for p in params], grads, [s["square_avg"].data for s in states],
+                     [s["acc_delta"].data for s in states], lr=group["lr"], rho=group["rho"], eps=group["eps"],
+                     weight_decay=group["weight_decay"], maximize=group["maximize"])
+            for s in states:
+                s["step"] += 1
+            self._project(group)
+        return loss
+
+
+class RMSprop(Optimizer):
+    """RMSprop, PyTorch's ``torch.optim.RMSprop``; the update is :func:`rmsprop`.
+
+    Args: lr (1e-2), alpha (0.99), eps (1e-8), weight_decay (0), momentum (0), centered (False),
+    maximize (False). State per parameter: ``step``, ``square_avg``, and ``momentum_buffer`` (when
+    momentum > 0) and ``grad_avg`` (when centered).
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                        centered=centered, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group):
+        _check_lr("RMSprop", group)
+        _check_eps("RMSprop", group)
+        _check_nonneg("RMSprop", group, "momentum", "weight_decay", "alpha")
+
+    def step(self, closure=None):
+        """One step of :func:`rmsprop` for every group, then the group's projection."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            for p in params:
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["square_avg"] = _state_tensor(np.zeros_like(p.data))
+                # also when momentum or centering is switched on later in training
+                if group["momentum"] > 0 and "momentum_buffer" not in state:
+                    state["momentum_buffer"] = _state_tensor(np.zeros_like(p.data))
+                if group["centered"] and "grad_avg" not in state:
+                    state["grad_avg"] = _state_tensor(np.zeros_like(p.data))
+            states = [self.state[p] for p in params]
+            rmsprop([p.data for p in params], grads, [s["square_avg"].data for s in states],
+                    [s["grad_avg"].data if group["centered"] else None for s in states],
+                    [s["momentum_buffer"].data if group["momentum"] > 0 else None for s in states],
+                    lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
+                    momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"])
+            for s in states:
+                s["step"] += 1
+            self._project(group)
+        return loss

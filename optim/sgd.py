@@ -1,0 +1,103 @@
+"""Stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer, _check_lr, _check_nonneg, _state_tensor
+
+__all__ = ["SGD", "sgd"]
+
+
+def sgd(params: list[np.ndarray], grads: list[np.ndarray], momentum_buffers: list[np.ndarray | None], *,
+        lr: float, momentum: float, dampening: float, weight_decay: float, nesterov: bool,
+        maximize: bool) -> None:
+    r"""One SGD step on the arrays ``params``, in place (PyTorch's update rule).
+
+    The lecture's gradient descent, θ_{k+1} = θ_k − η_k g_k, on a batch, one example or a mini-batch,
+    with momentum (Polyak) and Nesterov's accelerated gradient as options::
+
+        input: η (lr), μ (momentum), τ (dampening), λ (weight decay), nesterov, maximize
+        for each parameter θ with gradient ∇f(θ):
+            g ← −∇f(θ) if maximize else ∇f(θ)
+            if λ ≠ 0:  g ← g + λ θ                      (L2 penalty λ/2 ‖θ‖²)
+            if μ ≠ 0:
+                b ← g                    on the first step
+                b ← μ b + (1 − τ) g      afterwards      (velocity)
+                g ← g + μ b  if nesterov else  b
+            θ ← θ − η g
+
+    The lecture writes momentum as v_t = γ v_{t−1} + η g_t, θ ← θ − v_t; PyTorch (and this
+    function) keep η outside the buffer, b_t = μ b_{t−1} + g_t, θ ← θ − η b_t, which is the same
+    trajectory while η is constant (v_t = η b_t). Nesterov's look-ahead gradient ∇f(θ − γ v) is
+    rewritten, as in Sutskever et al. (2013), as the step θ ← θ − η (g + μ b) taken from the
+    current point. ``momentum_buffers[i]`` is None before the first step and is then created
+    (the list is updated in place).
+    """
+    for i, (param, grad) in enumerate(zip(params, grads)):
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            g = g + weight_decay * param
+        if momentum != 0:
+            buf = momentum_buffers[i]
+            if buf is None:
+                buf = np.array(g, copy=True)
+                momentum_buffers[i] = buf
+            else:
+                buf *= momentum
+                buf += (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        param -= lr * g
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum), PyTorch's ``torch.optim.SGD``.
+
+    Args:
+        params: tensors or parameter groups to optimize.
+        lr: learning rate η (default 1e-3, as in torch).
+        momentum: momentum factor μ (default 0).
+        dampening: dampening τ of the momentum (default 0).
+        weight_decay: L2 penalty λ (default 0).
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
+        maximize: maximize the objective instead of minimizing it.
+
+    The update is :func:`sgd`; per parameter the state holds ``momentum_buffer`` once momentum is used.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group):
+        _check_lr("SGD", group)
+        _check_nonneg("SGD", group, "momentum", "weight_decay")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                f"SGD: nesterov=True requires momentum > 0 and dampening = 0, got momentum="
+                f"{group['momentum']!r}, dampening={group['dampening']!r}")
+
+    def step(self, closure=None):
+        """One step of :func:`sgd` for every group, then the group's projection."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            momentum = group["momentum"]
+            buffers = []
+            if momentum != 0:
+                for p in params:
+                    buf = self.state[p].get("momentum_buffer")
+                    buffers.append(None if buf is None else buf.data)
+            sgd([p.data for p in params], grads, buffers, lr=group["lr"], momentum=momentum,
+                dampening=group["dampening"], weight_decay=group["weight_decay"], nesterov=group["nesterov"],
+                maximize=group["maximize"])
+            if momentum != 0:
+                for p, buf in zip(params, buffers):
+                    state = self.state[p]
+                    if "momentum_buffer" not in state or state["momentum_buffer"].data is not buf:
+                        state["momentum_buffer"] = _state_tensor(buf)
+            self._project(group)
+        return loss
