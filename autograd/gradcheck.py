@@ -41,7 +41,7 @@ def _compare(name, analytic, numeric, atol, rtol, label):
         idx = np.unravel_index(flat, analytic.shape) if analytic.ndim else ()
         raise GradcheckError(
             f"{label} for {name} (shape {analytic.shape}) disagrees with finite differences; worst "
-            f"element {tuple(int(i) for i in idx)}: analytic {analytic[idx]!r}, numeric {numeric[idx]!r} "
+            f"element {tuple(int(i) for i in idx)}: analytic {float(analytic[idx])!r}, numeric {float(numeric[idx])!r} "
             f"(atol={atol}, rtol={rtol})")
 
 
@@ -76,16 +76,16 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         a = analytic[k]
         a = np.zeros(t.shape) if a is None else np.asarray(getattr(a, "data", a), dtype=np.float64)
         numeric = np.zeros(t.shape)
-        flat = t.data.reshape(-1)
+        data = t.data  # perturbed in place, element by element (a reshape(-1) of a non-contiguous array is a copy)
         with enable_grad():  # fn may itself differentiate (gradgradcheck)
-            for j in range(flat.size):
-                orig = flat[j]
-                flat[j] = orig + eps
+            for j in np.ndindex(data.shape):
+                orig = data[j]
+                data[j] = orig + eps
                 plus = projected(_outs_nograd(fn, inputs))
-                flat[j] = orig - eps
+                data[j] = orig - eps
                 minus = projected(_outs_nograd(fn, inputs))
-                flat[j] = orig
-                numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+                data[j] = orig
+                numeric[j] = (plus - minus) / (2 * eps)
         _compare(f"input {pos}", a, numeric, atol, rtol, "gradient")
     return True
 
