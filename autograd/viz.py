@@ -264,11 +264,10 @@ def _stats(a):
         return "empty"
     a64 = np.asarray(a, dtype=np.float64)
     with np.errstate(all="ignore"):
-        text = (f"min {_fmt(a64.min())}  max {_fmt(a64.max())}  mean {_fmt(a64.mean())}  "
-                f"norm {_fmt(_norm(a64))}")
+        text = f"min {_fmt(a64.min())}, max {_fmt(a64.max())}, mean {_fmt(a64.mean())}, norm {_fmt(_norm(a64))}"
     nan, inf = _nonfinite_counts(a)
     if nan or inf:
-        text += f"  ({nan} NaN, {inf} Inf)"
+        text += f" ({nan} NaN, {inf} Inf)"
     return text
 
 
@@ -292,6 +291,12 @@ def _nonfinite_note(what, a):
         return None
     parts = [f"{nan} NaN" if nan else "", f"{inf} Inf" if inf else ""]
     return f"!! {' '.join(p for p in parts if p)} in {what}"
+
+
+def _capped(items, limit=12):
+    """A comma-separated list of at most ``limit`` items (a tooltip must stay short for dot)."""
+    text = ", ".join(items[:limit])
+    return text + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
 
 
 def _grad_bin(norm):
@@ -599,7 +604,7 @@ class _Drawer:
         notes = [x for x in notes if x]
         lines.extend(_esc(x) for x in notes)
         kind = f"{head} (operation)" if n._inputs else f"{head} (leaf, requires_grad={n.requires_grad})"
-        tip = [_esc(f"n{i}: {kind}"), _esc(f"shape {_shape_text(n.shape)}  dtype {n.dtype}"),
+        tip = [_esc(f"n{i}: {kind}"), _esc(f"shape {_shape_text(n.shape)}, dtype {n.dtype}"),
                _esc("data: " + _stats(data)),
                _esc("grad: " + (_stats(grad) if grad is not None else
                                 "none kept (only leaves and retain_grad() tensors keep .grad; "
@@ -641,9 +646,10 @@ class _Drawer:
             lines.append(_esc(f"||grad|| {_fmt(grad_norm)}"))
         if notes:
             lines.append(_esc(notes[0] + (f" (+{len(notes) - 1} more)" if len(notes) > 1 else "")))
+        param_names = [self.names.get(p) or f"n{self.pos[p]}" for p in params]
         tip = [_esc(f"{node_id}: module {name}, collapsed ({summary})"),
-               _esc("ops: " + ", ".join(f"{k} x{v}" for k, v in counts.items())),
-               _esc("params: " + (", ".join(self.names.get(p) or f"n{self.pos[p]}" for p in params) or "none")),
+               _esc("ops: " + _capped([f"{k} x{v}" for k, v in counts.items()])),
+               _esc("params: " + (_capped(param_names) or "none")),
                _esc("||grad||: " + (_fmt(grad_norm) if grad_norm is not None else "none"))]
         for n in outputs[:4]:
             tip.append(_esc(f"output n{self.pos[n]} {_shape_text(n.shape)}: data " + _stats(n.data)))
