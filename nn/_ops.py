@@ -58,12 +58,19 @@ def _embedding(weight, idx, *, padding_idx):
 
 
 def _embedding_grad(g, out, weight, idx, *, padding_idx):
-    grad = fn.index_add(g, fn.const(idx), tuple(weight.shape))
-    if padding_idx is None:
+    ids = fn.const(idx).reshape(-1)
+    rows, dim = weight.shape
+    if isinstance(g, np.ndarray):
+        grad = np.zeros((rows, dim), dtype=g.dtype)
+        np.add.at(grad, ids, g.reshape(-1, dim))  # a row used twice gets both gradients
+        if padding_idx is not None:
+            grad[padding_idx] = 0  # the padding row's vector is never trained
         return grad
-    keep = np.ones((weight.shape[0], 1), dtype=fn.const(weight).dtype)
-    keep[padding_idx] = 0
-    return grad * keep  # the padding row's vector is never trained
+    # create_graph: the same sum written as a recorded product, dW = onehot(ids)^T g
+    onehot = (np.arange(rows)[:, None] == ids[None, :]).astype(fn.const(g).dtype)
+    if padding_idx is not None:
+        onehot[padding_idx] = 0
+    return onehot @ g.reshape(ids.size, dim)
 
 
 EMBEDDING = defop(
