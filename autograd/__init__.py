@@ -14,6 +14,9 @@ from .scalar import Scalar, Value
 from .tensor import (Tensor, arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                      rand_like, randint, randn, randn_like, tensor, where, zeros, zeros_like)
 from .viz import draw_graph, save_svg
+from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip, cos, dot, exp, log,  # noqa: A004
+                               log_softmax, logsumexp, matmul, maximum, mean, minimum, norm, outer, pow, prod, relu,
+                               sigmoid, sign, sin, softmax, sqrt, stack, std, sum, tanh, var)
 
 __all__ = [
     "Tensor", "Scalar", "Value", "Graph", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
@@ -23,3 +26,4 @@ __all__ = [
     "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
     "draw_graph", "save_svg",
 ]
+__all__ += [name for name in tensor_functions.__all__ if name not in __all__]  # ag.exp, ag.cat, ...

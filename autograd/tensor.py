@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import sys
+from collections import namedtuple
 from numbers import Number
 
 import numpy as np
@@ -18,6 +19,7 @@ from . import anomaly, dtypes, engine
 from .broadcast import unbroadcast
 from .grad_mode import state
 from .ops import OPS
+from .ops.index import Slot as _Slot
 from .random import generator
 
 _new = object.__new__
@@ -210,6 +212,84 @@ def _dim_arg(dim, axis):
     return dim
 
 
+# -- argument handling of the operation catalogue (ops/*.py hold the maths) ------------------------
+
+_MaxResult = namedtuple("max", ["values", "indices"])
+_MinResult = namedtuple("min", ["values", "indices"])
+
+
+def _reduction(t, dim, axis, keepdim, keepdims, nonempty=None, **extra):
+    """The params of a reduction op: normalised ``axis``, ``keepdims`` and ``extra``.
+
+    ``nonempty`` (the op's name) rejects reducing over an empty dimension, which has no max/min."""
+    dims = _norm_dims(_dim_arg(dim, axis), t.ndim)
+    if nonempty is not None and t.data.size == 0:
+        empty = [d for d in (range(t.ndim) if dims is None else dims) if t.shape[d] == 0]
+        if empty:
+            raise IndexError(f"{nonempty}(): dimension {empty[0]} has size 0 and cannot be reduced "
+                             f"(shape {t.shape}); reduce over non-empty dimensions only")
+    return {"axis": dims, "keepdims": builtins.bool(keepdim if keepdims is None else keepdims), **extra}
+
+
+def _one_dim(dim, ndim, name):
+    """One dimension (an int, possibly negative) as a non-negative int; 0 for a 0-d tensor."""
+    if isinstance(dim, builtins.bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be an int, got {dim!r}")
+    if ndim == 0:
+        if dim not in (0, -1):
+            raise IndexError(f"{name}: dim {dim} is out of range for a 0-d tensor (expected 0 or -1)")
+        return 0
+    return _norm_dims(dim, ndim, "dim")[0]
+
+
+def _correction(correction, unbiased):
+    if unbiased is not None:
+        if correction is not None:
+            raise TypeError("pass either correction= or the older unbiased=, not both")
+        return 1 if unbiased else 0
+    return 1 if correction is None else correction
+
+
+def _need_float(t, name):
+    if t.dtype.kind != "f":
+        raise RuntimeError(f"{name}() needs a floating tensor, got {t.dtype}; convert it with .float() or .double()")
+    return t
+
+
+def _operand(value):
+    """The other operand of a binary method: a Tensor, or a constant (a number keeps torch's dtype rules)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (int, float, np.generic)):
+        return _make(_array(value))
+    return _as_tensor(value)
+
+
+def _unbounded(dtype, upper):
+    """The bound that does not bound: +-inf, or an integer dtype's extreme."""
+    if dtype.kind == "f":
+        return np.array(np.inf if upper else -np.inf, dtype=dtype)
+    if dtype.kind == "b":
+        return np.array(upper)
+    info = np.iinfo(dtype)
+    return np.array(info.max if upper else info.min, dtype=dtype)
+
+
+def _clamp_tensor(x, lo, hi):
+    lo = None if lo is None else _operand(lo)
+    hi = None if hi is None else _operand(hi)
+    dt = x.dtype
+    for b in (lo, hi):
+        if b is not None:
+            dt = dtypes.result_type(np.empty(x.shape, dt), b.data)
+    x, lo, hi = (_make(_unbounded(dt, i == 2)) if t is None else t.to(dt) for i, t in enumerate((x, lo, hi)))
+    try:
+        return _apply(OPS["clamp_tensor"], (x, lo, hi))
+    except ValueError:
+        raise ValueError(f"clamp: the bounds' shapes {lo.shape} and {hi.shape} do not broadcast with the "
+                         f"tensor's shape {x.shape}") from None
+
+
 class Tensor:
     """A numpy-backed tensor that records operations for reverse-mode differentiation.
 
@@ -272,7 +352,8 @@ class Tensor:
             return self
         return self.permute(*reversed(range(self.ndim)))
 
-    def size(self, dim=None):
+    def size(self, dim=None, *, axis=None):
+        dim = _dim_arg(dim, axis)
         if dim is None:
             return self.shape
         return self.shape[_norm_dims(dim, self.ndim)[0]]
@@ -354,6 +435,10 @@ class Tensor:
 
     def long(self) -> "Tensor":
         return self.to(dtypes.int64)
+
+    def astype(self, dtype) -> "Tensor":
+        """numpy's name for :meth:`to` (so that code written for arrays and Tensors can convert)."""
+        return self.to(dtype)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad:
@@ -684,6 +769,31 @@ class Tensor:
     def __abs__(self):
         return self.abs()
 
+    def maximum(self, other) -> "Tensor":
+        """Elementwise max(self, other); the gradient of a tie goes half to each side (as torch)."""
+        return _binary(OPS["maximum"], self, _operand(other))
+
+    def minimum(self, other) -> "Tensor":
+        """Elementwise min(self, other); the gradient of a tie goes half to each side (as torch)."""
+        return _binary(OPS["minimum"], self, _operand(other))
+
+    def clamp(self, min=None, max=None) -> "Tensor":  # noqa: A002
+        """Elementwise min(max(self, min), max): the gradient passes where min <= self <= max.
+
+        Bounds are numbers or Tensors (broadcast; differentiable); None means no bound."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min= and max= must be given (both are None)")
+        if isinstance(min, (Tensor, _ndarray)) or isinstance(max, (Tensor, _ndarray)):
+            return _clamp_tensor(self, min, max)
+        x = self
+        if x.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
+            x = x.to(dtypes.get_default_dtype())
+        return _apply(OPS["clamp"], (x,), {"min": min, "max": max})
+
+    def clip(self, min=None, max=None) -> "Tensor":  # noqa: A002
+        """Alias of :meth:`clamp`."""
+        return self.clamp(min, max)
+
     # -- reductions ------------------------------------------------------------------------------
 
     def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> "Tensor":
@@ -699,6 +809,104 @@ class Tensor:
         dim = _norm_dims(_dim_arg(dim, axis), self.ndim)
         keep = builtins.bool(keepdim if keepdims is None else keepdims)
         return _apply(OPS["mean"], (self,), {"axis": dim, "keepdims": keep})
+
+    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+            keepdims=None) -> "Tensor":
+        """sum (x - mean)**2 / (n - correction) over ``dim`` (correction=1 by default: Bessel's;
+        ``unbiased=False`` is correction=0, as torch's older signature)."""
+        return _apply(OPS["var"], (_need_float(self, "var"),),
+                      _reduction(self, dim, axis, keepdim, keepdims, correction=_correction(correction, unbiased)))
+
+    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+            keepdims=None) -> "Tensor":
+        """sqrt(var) over ``dim`` (correction=1 by default)."""
+        return _apply(OPS["std"], (_need_float(self, "std"),),
+                      _reduction(self, dim, axis, keepdim, keepdims, correction=_correction(correction, unbiased)))
+
+    def amax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> "Tensor":
+        """Max over ``dim`` (None: all); the gradient is split evenly among tied maxima."""
+        return _apply(OPS["amax"], (self,), _reduction(self, dim, axis, keepdim, keepdims, nonempty="amax"))
+
+    def amin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> "Tensor":
+        """Min over ``dim`` (None: all); the gradient is split evenly among tied minima."""
+        return _apply(OPS["amin"], (self,), _reduction(self, dim, axis, keepdim, keepdims, nonempty="amin"))
+
+    def max(self, dim=None, keepdim: bool = False, *, axis=None):
+        """No dim: the largest element (0-d; gradient split among ties). With an int ``dim``: the
+        named pair ``(values, indices)`` along it, indices of the first maximum (the gradient goes
+        to that one). With a Tensor: :meth:`maximum`."""
+        return self._extreme("max", OPS["amax"], OPS["argmax"], _MaxResult, dim, keepdim, axis)
+
+    def min(self, dim=None, keepdim: bool = False, *, axis=None):
+        """No dim: the smallest element (0-d); with an int ``dim``: ``(values, indices)``; with a
+        Tensor: :meth:`minimum`."""
+        return self._extreme("min", OPS["amin"], OPS["argmin"], _MinResult, dim, keepdim, axis)
+
+    def _extreme(self, name, value_op, index_op, result, dim, keepdim, axis):
+        dim = _dim_arg(dim, axis)
+        if isinstance(dim, Tensor):
+            return self.maximum(dim) if name == "max" else self.minimum(dim)
+        if dim is None:
+            return _apply(value_op, (self,), _reduction(self, None, None, False, None, nonempty=name))
+        d = _one_dim(dim, self.ndim, name)
+        _reduction(self, d, None, True, None, nonempty=name)  # validates a non-empty dimension
+        axis_ = d if self.ndim else None
+        indices = _apply(index_op, (self,), {"axis": axis_, "keepdims": True})
+        values = self.gather(d, indices)
+        if not keepdim and self.ndim:
+            values, indices = values.squeeze(d), indices.squeeze(d)
+        return result(values, indices)
+
+    def argmax(self, dim=None, keepdim: bool = False, *, axis=None) -> "Tensor":
+        """Index of the first maximum along ``dim`` (None: in the flattened tensor); int64, no gradient."""
+        return self._arg("argmax", dim, keepdim, axis)
+
+    def argmin(self, dim=None, keepdim: bool = False, *, axis=None) -> "Tensor":
+        """Index of the first minimum along ``dim`` (None: in the flattened tensor); int64, no gradient."""
+        return self._arg("argmin", dim, keepdim, axis)
+
+    def _arg(self, name, dim, keepdim, axis):
+        dim = _dim_arg(dim, axis)
+        d = None if dim is None or not self.ndim else _one_dim(dim, self.ndim, name)
+        _reduction(self, d, None, keepdim, None, nonempty=name)
+        return _apply(OPS[name], (self,), {"axis": d, "keepdims": builtins.bool(keepdim)})
+
+    def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> "Tensor":
+        """log sum exp(x) over ``dim``, computed as m + log sum exp(x - m) with m the max (stable)."""
+        return _apply(OPS["logsumexp"], (_need_float(self, "logsumexp"),),
+                      _reduction(self, dim, axis, keepdim, keepdims))
+
+    def softmax(self, dim=None, *, axis=None) -> "Tensor":
+        """exp(x_i) / sum_j exp(x_j) along ``dim``, computed after subtracting the max (stable)."""
+        return _apply(OPS["softmax"], (_need_float(self, "softmax"),), {"axis": self._softmax_dim(dim, axis)})
+
+    def log_softmax(self, dim=None, *, axis=None) -> "Tensor":
+        """x_i - logsumexp(x) along ``dim`` (stable: no exp of large values, no log of 0)."""
+        return _apply(OPS["log_softmax"], (_need_float(self, "log_softmax"),),
+                      {"axis": self._softmax_dim(dim, axis)})
+
+    def _softmax_dim(self, dim, axis):
+        dim = _dim_arg(dim, axis)
+        if dim is None:
+            raise TypeError("softmax/log_softmax need the dimension to normalise over, e.g. x.softmax(dim=-1)")
+        d = _one_dim(dim, self.ndim, "softmax")
+        return d if self.ndim else None
+
+    def prod(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> "Tensor":
+        """Product over ``dim``; d/dx_i = prod_{j != i} x_j, exact when x holds zeros."""
+        return _apply(OPS["prod"], (self,), _reduction(self, dim, axis, keepdim, keepdims))
+
+    def norm(self, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> "Tensor":
+        """The vector p-norm (sum |x|**p)**(1/p) over ``dim`` (None: all); p may be inf, -inf, 0
+        (the count of non-zeros) or 'fro' (= 2). The gradient is 0 where the norm is 0 (as torch)."""
+        if isinstance(p, str):
+            if p != "fro":
+                raise ValueError(f"norm: p={p!r} is not supported; use a number, inf, -inf or 'fro'")
+            p = 2
+        if p is None:
+            p = 2
+        return _apply(OPS["norm"], (_need_float(self, "norm"),),
+                      _reduction(self, dim, axis, keepdim, keepdims, p=float(p)))
 
     # -- shape -----------------------------------------------------------------------------------
 
@@ -730,9 +938,9 @@ class Tensor:
             raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dimensions")
         return _apply(OPS["permute"], (self,), {"dims": dims})
 
-    def unsqueeze(self, dim: int) -> "Tensor":
+    def unsqueeze(self, dim: int = None, *, axis=None) -> "Tensor":
         """Insert a dimension of size 1 at ``dim``."""
-        d = int(dim)
+        d = int(_dim_arg(dim, axis))
         if not -self.ndim - 1 <= d <= self.ndim:
             raise IndexError(f"unsqueeze: dim {d} is out of range for a tensor with {self.ndim} dimension(s)")
         d = d % (self.ndim + 1)
@@ -749,10 +957,159 @@ class Tensor:
             raise ValueError(f"broadcast_to: shape {self.shape} does not broadcast to {shape}") from None
         return _apply(OPS["expand"], (self,), {"shape": shape})
 
-    # -- indexing --------------------------------------------------------------------------------
+    def expand(self, *sizes) -> "Tensor":
+        """Broadcast to ``sizes`` (new dimensions in front; -1 keeps a dimension's size)."""
+        sizes = _shape_args(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: {len(sizes)} sizes {sizes} given for a tensor with {self.ndim} "
+                               f"dimensions (shape {self.shape}); give at least {self.ndim}")
+        target = []
+        for i, s in enumerate(sizes):
+            n = self.shape[i - lead] if i >= lead else None
+            if s == -1 and n is not None:
+                s = n
+            if s < 0 or (n is not None and n != 1 and n != s):
+                raise RuntimeError(f"expand: can't expand shape {self.shape} to {sizes}: dimension {i} "
+                                   f"would go from {n if n is not None else 'new'} to {s} (only size-1 "
+                                   f"dimensions expand; -1 keeps an existing dimension)")
+            target.append(s)
+        return self.broadcast_to(tuple(target))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """The dimensions start_dim..end_dim (inclusive) merged into one; a 0-d tensor becomes 1-d."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = _one_dim(start_dim, self.ndim, "flatten"), _one_dim(end_dim, self.ndim, "flatten")
+        if s > e:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        if s == e:
+            return self
+        n = 1
+        for k in self.shape[s:e + 1]:
+            n *= k
+        return self.reshape(self.shape[:s] + (n,) + self.shape[e + 1:])
+
+    def squeeze(self, dim=None, *, axis=None) -> "Tensor":
+        """Remove the size-1 dimensions (all, or those among ``dim``: an int or a tuple; a listed
+        dimension that is not of size 1 stays, as in torch)."""
+        dims = _norm_dims(_dim_arg(dim, axis), self.ndim)
+        drop = [d for d in (range(self.ndim) if dims is None else dims) if self.shape[d] == 1]
+        if not drop:
+            return self
+        return self.reshape(tuple(n for d, n in enumerate(self.shape) if d not in drop))
+
+    def split(self, split_size_or_sections, dim: int = 0, *, axis=None) -> tuple:
+        """Pieces along ``dim``: of size ``split_size_or_sections`` (the last may be smaller) or of
+        the listed sizes (which must add up to the dimension's size). Each piece is a slice."""
+        d = _one_dim(axis if axis is not None else dim, self.ndim, "split")
+        if self.ndim == 0:
+            raise RuntimeError("split: a 0-d tensor has no dimension to split")
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size <= 0 and not (size == 0 and n == 0):
+                raise ValueError(f"split: the split size must be positive, got {size}")
+            sizes = [min(size, n - a) for a in range(0, n, size)] if n else [0]
+        else:
+            sizes = [int(k) for k in split_size_or_sections]
+            if sum(sizes) != n or any(k < 0 for k in sizes):
+                raise ValueError(f"split: sizes {sizes} must be non-negative and add up to {n}, the size "
+                                 f"of dimension {d}")
+        pieces, start = [], 0
+        for k in sizes:
+            pieces.append(self[(slice(None),) * d + (slice(start, start + k),)])
+            start += k
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, dim: int = 0, *, axis=None) -> tuple:
+        """At most ``chunks`` pieces along ``dim``, each of size ceil(n / chunks) but the last."""
+        d = _one_dim(axis if axis is not None else dim, self.ndim, "chunk")
+        if int(chunks) <= 0:
+            raise ValueError(f"chunk: the number of chunks must be positive, got {chunks}")
+        n = self.shape[d] if self.ndim else 1
+        if n == 0:
+            return self.split([0] * int(chunks), d)
+        return self.split(-(-n // int(chunks)), d)
 
     def __getitem__(self, key):
-        return _apply(OPS["getitem"], (self,), {"key": _index_key(key)})
+        """numpy indexing (ints, slices, None, Ellipsis, bool masks, integer arrays and Tensors).
+
+        Index Tensors are inputs of the node (no gradient); repeated indices accumulate their
+        gradients."""
+        template, idx = _index_template(key)
+        try:
+            return _apply(OPS["getitem"], (self, *idx) if idx else (self,), {"key": template})
+        except IndexError as e:
+            raise _index_error(e, self) from None
+
+    def gather(self, dim=None, index=None, *, axis=None) -> "Tensor":
+        """out[i][j][k] = self[index[i][j][k]][j][k] for dim=0 (likewise for other dims): ``index``
+        has as many dimensions as self and is no larger outside ``dim``."""
+        d = _one_dim(_dim_arg(dim, axis), self.ndim, "gather")
+        index = _index_tensor(index, "gather")
+        if index.ndim != self.ndim:
+            raise RuntimeError(f"gather: index has {index.ndim} dimensions but the tensor has {self.ndim}; "
+                               f"they must have the same number")
+        for k in range(self.ndim):
+            if k != d and index.shape[k] > self.shape[k]:
+                raise RuntimeError(f"gather: index shape {index.shape} is larger than the tensor's shape "
+                                   f"{self.shape} in dimension {k}; only dimension {d} may differ")
+        try:
+            return _apply(OPS["gather"], (self, index), {"dim": d})
+        except IndexError as e:
+            raise _index_error(e, self) from None
+
+    def index_select(self, dim=None, index=None, *, axis=None) -> "Tensor":
+        """The slices of self at the positions ``index`` (a 1-d integer tensor) along ``dim``."""
+        d = _one_dim(_dim_arg(dim, axis), self.ndim, "index_select")
+        index = _index_tensor(index, "index_select")
+        if index.ndim > 1:
+            raise RuntimeError(f"index_select: index must be 1-d (or 0-d), got shape {index.shape}")
+        if self.ndim == 0:
+            raise RuntimeError("index_select: a 0-d tensor has no dimension to select along; reshape it first")
+        try:
+            return _apply(OPS["index_select"], (self, index), {"dim": d})
+        except IndexError as e:
+            raise _index_error(e, self) from None
+
+    def masked_fill(self, mask, value) -> "Tensor":
+        """self with ``value`` where the boolean ``mask`` (broadcast to self's shape) is True; the
+        gradient is 0 there. ``value``: a number or a 0-d Tensor (which then gets the gradient)."""
+        mask = mask if isinstance(mask, Tensor) else _make(np.asarray(mask))
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype} (use mask != 0)")
+        try:
+            ok = np.broadcast_shapes(self.shape, mask.shape) == self.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the tensor's "
+                             f"shape {self.shape}")
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+            return where(mask, value.to(self.dtype), self)
+        return _apply(OPS["masked_fill"], (self, mask), {"value": value})
+
+    # -- products --------------------------------------------------------------------------------
+
+    def dot(self, other) -> "Tensor":
+        """sum_i self_i other_i of two 1-d tensors of the same size."""
+        other = _as_tensor(other)
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"dot: 1-d tensors expected, got shapes {self.shape} and {other.shape} "
+                               f"(use matmul for matrices)")
+        if self.shape != other.shape:
+            raise RuntimeError(f"dot: the vectors have different sizes, {self.shape[0]} and {other.shape[0]}")
+        return _binary(OPS["dot"], self, other)
+
+    def outer(self, other) -> "Tensor":
+        """out_ij = self_i other_j of two 1-d tensors."""
+        other = _as_tensor(other)
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"outer: 1-d tensors expected, got shapes {self.shape} and {other.shape}")
+        return _binary(OPS["outer"], self, other)
 
     # -- in-place --------------------------------------------------------------------------------
 
@@ -864,6 +1221,39 @@ def _index_key(key):
     if isinstance(key, list):
         return np.asarray(key)
     return key
+
+
+def _index_template(key):
+    """(key, index Tensors) for ``x[key]``: each Tensor in the key becomes a Slot filled by an
+    input of the getitem node (see ops/index.py); lists become arrays."""
+    if isinstance(key, Tensor):
+        return _Slot(0), (key,)
+    if isinstance(key, tuple):
+        if not any(isinstance(k, (Tensor, list)) for k in key):
+            return key, ()
+        parts, idx = [], []
+        for k in key:
+            if isinstance(k, Tensor):
+                parts.append(_Slot(len(idx)))
+                idx.append(k)
+            else:
+                parts.append(np.asarray(k) if isinstance(k, list) else k)
+        return tuple(parts), tuple(idx)
+    if isinstance(key, list):
+        return np.asarray(key), ()
+    return key, ()
+
+
+def _index_error(e, t):
+    """numpy's IndexError in torch's words: 'index 5 is out of bounds for dimension 0 with size 3'."""
+    return IndexError(f"{str(e).replace(' axis ', ' dimension ')} (indexing a tensor of shape {t.shape})")
+
+
+def _index_tensor(index, name):
+    index = index if isinstance(index, Tensor) else _make(np.asarray(index))
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{name}: index must be an integer tensor, got dtype {index.dtype}")
+    return index
 
 
 class _HookHandle:

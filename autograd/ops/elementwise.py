@@ -19,14 +19,20 @@ def _pow_exponent_grad(g, out, x, y):
     return fn.where((fn.const(x) == 0) & (fn.const(y) >= 0), 0.0, g * out * fn.log(safe))
 
 
+def _pow_base_grad(g, out, x, y):
+    # d/dx x**y = y x**(y-1); 0 where y == 0 (as torch), so 0**0 does not make 0 * inf = NaN
+    y0 = fn.const(y) == 0
+    return fn.where(y0, 0.0, g * y * x ** fn.where(y0, 1.0, y - 1))
+
+
 # -- arithmetic between two tensors -----------------------------------------------------------
 defop("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y: dx = g, dy = g")
 defop("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y: dx = g, dy = -g")
 defop("mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, doc="x * y: dx = g y, dy = g x")
 defop("div", np.true_divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,
       doc="x / y: dx = g / y, dy = -g x / y**2")
-defop("pow", np.power, lambda g, out, x, y: g * y * x ** (y - 1), _pow_exponent_grad,
-      doc="x ** y: dx = g y x**(y-1), dy = g x**y log x")
+defop("pow", np.power, _pow_base_grad, _pow_exponent_grad,
+      doc="x ** y: dx = g y x**(y-1) (0 where y = 0), dy = g x**y log x")
 
 # -- arithmetic with a Python number c (a parameter, not a node) ------------------------------
 defop("add_scalar", lambda x, *, c: x + c, lambda g, out, x, *, c: g, doc="x + c: dx = g")
@@ -64,3 +70,42 @@ defop("where", lambda c, a, b: np.where(c, a, b), None,
 defop("clone", lambda x: x.copy(), lambda g, out, x: g, doc="copy: dx = g")
 defop("cast", lambda x, *, dtype: x.astype(dtype), lambda g, out, x, *, dtype: g,
       doc="dtype conversion: dx = g (converted back to x's dtype)")
+
+
+# -- elementwise extremes and clamping ------------------------------------------------------------
+def _extreme_weights(a, b, loses):
+    """torch's split of the gradient of maximum/minimum: 1/2 to each side of a tie, 0 to the loser."""
+    a, b = fn.const(a), fn.const(b)
+    return np.where(a == b, 0.5, 1.0).astype(a.dtype, copy=False) * ~loses(a, b)
+
+
+defop("maximum", np.maximum,
+      lambda g, out, a, b: g * _extreme_weights(a, b, np.less),
+      lambda g, out, a, b: g * _extreme_weights(a, b, np.greater),
+      doc="max(a, b) elementwise: da = g [a > b], db = g [b > a], g/2 each on ties")
+defop("minimum", np.minimum,
+      lambda g, out, a, b: g * _extreme_weights(a, b, np.greater),
+      lambda g, out, a, b: g * _extreme_weights(a, b, np.less),
+      doc="min(a, b) elementwise: da = g [a < b], db = g [b < a], g/2 each on ties")
+
+
+def _inside(x, lo, hi):
+    """[lo <= x <= hi] as a constant mask (a missing bound is no constraint)."""
+    x = fn.const(x)
+    mask = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        mask &= x >= fn.const(lo)
+    if hi is not None:
+        mask &= x <= fn.const(hi)
+    return mask
+
+
+defop("clamp", lambda x, *, min, max: np.asarray(np.clip(x, min, max)),  # noqa: A006
+      lambda g, out, x, *, min, max: g * _inside(x, min, max),  # noqa: A006
+      doc="clamp(x, min, max) with number bounds: dx = g [min <= x <= max]")
+defop("clamp_tensor", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+      lambda g, out, x, lo, hi: g * _inside(x, lo, hi),
+      lambda g, out, x, lo, hi: g * ((fn.const(x) < fn.const(lo)) & (fn.const(lo) < fn.const(hi))),
+      lambda g, out, x, lo, hi: g * ((fn.const(x) > fn.const(hi)) | (fn.const(hi) < fn.const(lo))),
+      doc="min(max(x, lo), hi) with tensor bounds: dx = g [lo <= x <= hi], dlo = g [x < lo < hi], "
+          "dhi = g [x > hi or hi < lo]")

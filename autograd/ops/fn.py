@@ -38,7 +38,7 @@ def where(cond, a, b):
         from ..tensor import where as twhere
 
         return twhere(cond, a, b)
-    return np.where(getattr(cond, "data", cond), a, b)
+    return np.where(const(cond), a, b)
 
 
 def const(x):
@@ -85,13 +85,73 @@ def permute(x, dims):
     return np.transpose(x, dims)
 
 
-def index_add(g, key, shape):
-    """zeros(shape) with g added at ``key`` (repeated indices accumulate): the VJP of x[key]."""
-    if _is_tensor(g):
-        from ..tensor import _apply
-        from . import OPS
+def index_add(g, key, idx, shape):
+    """zeros(shape) with g added at ``key`` (repeated indices accumulate): the VJP of x[key].
 
-        return _apply(OPS["index_add"], (g,), {"key": key, "shape": shape})
-    z = np.zeros(shape, dtype=g.dtype)
-    np.add.at(z, key, g)
-    return z
+    ``key`` is an index template (see :mod:`autograd.ops.index`) whose slots are filled from
+    ``idx``, the index arrays (Tensors under create_graph, which become inputs of the node).
+    """
+    if _is_tensor(g):
+        return _apply_op("index_add", (g, *_tensors(idx)), {"key": key, "shape": tuple(shape)})
+    from .index import index_add_array
+
+    return index_add_array(g, *idx, key=key, shape=tuple(shape))
+
+
+def scatter_add(g, index, dim, shape):
+    """zeros(shape) with g[i] added at position index[i] along ``dim``: the VJP of gather."""
+    if _is_tensor(g):
+        return _apply_op("scatter_add", (g, *_tensors((index,))), {"dim": dim, "shape": tuple(shape)})
+    from .index import scatter_add_array
+
+    return scatter_add_array(g, index, dim=dim, shape=tuple(shape))
+
+
+def gather(x, dim, index):
+    """x's values at ``index`` along ``dim`` (torch.gather): the VJP of scatter_add."""
+    if _is_tensor(x):
+        return _apply_op("gather", (x, *_tensors((index,))), {"dim": dim})
+    from .index import gather_array
+
+    return gather_array(x, index, dim=dim)
+
+
+def prod_others(x, axis):
+    """For each element, the product of the other elements of its slice over ``axis``
+    (the derivative of prod), exact when x holds zeros: prod_{j != i} x_j."""
+    axis = tuple(range(len(x.shape))) if axis is None else tuple(axis)
+    keep = [a for a in range(len(x.shape)) if a not in axis]
+    perm = keep + list(axis)
+    lead = tuple(x.shape[a] for a in keep)
+    n = 1
+    for a in axis:
+        n *= x.shape[a]
+    moved_shape = lead + tuple(x.shape[a] for a in axis)
+    if _is_tensor(x):
+        # differentiable form: row i of an n x n matrix is the slice with x_i replaced by 1
+        flat = x.permute(*perm).reshape(lead + (n,))
+        square = flat.unsqueeze(-2).expand(*lead, n, n)
+        others = where(np.eye(n, dtype=bool), 1.0, square).prod(dim=-1)
+        return others.reshape(moved_shape).permute(*np.argsort(perm).tolist())
+    if n == 0:
+        return np.ones_like(x)
+    flat = np.transpose(x, perm).reshape(lead + (n,))
+    ones = np.ones(lead + (1,), dtype=x.dtype)
+    # exclusive cumulative products from the left and from the right
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.transpose((left * right).reshape(moved_shape), np.argsort(perm))
+
+
+def _tensors(values):
+    """Index arrays as Tensors (constants that become inputs of a recorded node)."""
+    from ..tensor import Tensor, _make
+
+    return tuple(v if isinstance(v, Tensor) else _make(np.asarray(v)) for v in values)
+
+
+def _apply_op(name, inputs, params):
+    from ..tensor import _apply
+    from . import OPS
+
+    return _apply(OPS[name], inputs, params)

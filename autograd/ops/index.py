@@ -1,17 +1,122 @@
-"""Indexing and gathering. ``key`` is a numpy index (ints, slices, None, Ellipsis, arrays)."""
+"""Indexing and gathering.
+
+A ``key`` is a numpy index (ints, slices, None, Ellipsis, bool and integer arrays) or, when the
+user indexed with Tensors, a *template*: a tuple in which each index Tensor is replaced by a
+:class:`Slot` naming which of the node's extra inputs fills it. The index Tensors are then inputs
+of the node (API.md: every Tensor an operation reads is an input), so ``ag.Graph.forward`` can
+feed new indices; they get no gradient.
+
+Reading ``x[key]`` copies each selected element to the output once per time it is selected, so
+the VJP adds ``g`` back at ``key`` with repeated indices accumulating (``np.add.at``): that is
+the multi-path chain rule, each repetition being one path.
+"""
 import numpy as np
 
 from . import defop, fn
 
 
-def _index_add(g, *, key, shape):
+class Slot:
+    """A place in an index template filled by the node's index input number ``k``."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def __repr__(self):
+        return f"Slot({self.k})"
+
+    def __eq__(self, other):
+        return isinstance(other, Slot) and other.k == self.k
+
+    def __hash__(self):
+        return hash(("Slot", self.k))
+
+
+def build_key(key, idx):
+    """The numpy index of a template ``key`` with its slots filled from ``idx`` (arrays)."""
+    if not idx:
+        return key
+    if isinstance(key, Slot):
+        return idx[key.k]
+    return tuple(idx[k.k] if isinstance(k, Slot) else k for k in key)
+
+
+def _is_basic(key):
+    """Whether ``key`` selects each element at most once (no arrays: ints, slices, None, Ellipsis)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return not any(isinstance(k, (np.ndarray, list)) for k in parts)
+
+
+def _getitem(x, *idx, key):
+    return np.asarray(x[build_key(key, idx)])
+
+
+def index_add_array(g, *idx, key, shape):
+    """zeros(shape) with g added at key; repeated indices accumulate."""
+    key = build_key(key, idx)
     z = np.zeros(shape, dtype=g.dtype)
-    np.add.at(z, key, g)  # repeated indices accumulate
+    if _is_basic(key):
+        z[key] = g
+    else:
+        np.add.at(z, key, g)
     return z
 
 
-defop("getitem", lambda x, *, key: np.asarray(x[key]),
-      lambda g, out, x, *, key: fn.index_add(g, key, x.shape),
+defop("getitem", _getitem,
+      lambda g, out, x, *idx, key: fn.index_add(g, key, [fn.const(i) for i in idx], x.shape),
       doc="x[key]: dx = zeros with g added at key (repeated indices accumulate)")
-defop("index_add", _index_add, lambda g, out, x, *, key, shape: g[key],
+defop("index_add", index_add_array,
+      lambda g, out, x, *idx, key, shape: g[build_key(key, [fn.const(i) for i in idx])],
       doc="zeros(shape) with x added at key (the VJP of getitem): dx = g[key]")
+
+
+# -- gather / scatter_add along one dimension (torch.gather) ------------------------------------
+def _along(index, dim):
+    """The full numpy index that reads position index[i_0, ..., i_n] along ``dim`` for every i."""
+    nd = index.ndim
+    return tuple(index if d == dim else np.arange(n).reshape((n,) + (1,) * (nd - d - 1))
+                 for d, n in enumerate(index.shape))
+
+
+def gather_array(x, index, *, dim):
+    if x.ndim == 0:  # a 0-d tensor gathers along its one implicit position
+        return x.reshape(1)[index.reshape(1)].reshape(index.shape)
+    return np.asarray(x[_along(index, dim)])
+
+
+def scatter_add_array(g, index, *, dim, shape):
+    z = np.zeros(shape, dtype=g.dtype)
+    if not shape:
+        np.add.at(z.reshape(1), index.reshape(1), g.reshape(1))
+        return z
+    np.add.at(z, _along(index, dim), g)
+    return z
+
+
+defop("gather", gather_array, lambda g, out, x, index, *, dim: fn.scatter_add(g, fn.const(index), dim, x.shape),
+      None, doc="out[..i..] = x[..index[..i..]..] along dim: dx = g scatter-added at index along dim")
+defop("scatter_add", scatter_add_array, lambda g, out, x, index, *, dim, shape: fn.gather(g, dim, fn.const(index)),
+      None, doc="zeros(shape) with x scatter-added at index along dim (the VJP of gather): dx = gather(g, dim, index)")
+
+
+# -- index_select and masked_fill -----------------------------------------------------------------
+def _index_select(x, index, *, dim):
+    return np.asarray(np.take(x, index.reshape(-1), axis=dim))
+
+
+def _index_select_grad(g, out, x, index, *, dim):
+    key = (slice(None),) * dim + (Slot(0),)
+    return fn.index_add(g, key, [fn.const(index).reshape(-1)], x.shape)
+
+
+defop("index_select", _index_select, _index_select_grad, None,
+      doc="x's slices at index along dim: dx = zeros with g added at index along dim (repeats accumulate)")
+
+
+def _masked_fill(x, mask, *, value):
+    return np.where(mask, value, x).astype(x.dtype, copy=False)
+
+
+defop("masked_fill", _masked_fill, lambda g, out, x, mask, *, value: fn.where(mask, 0.0, g), None,
+      doc="x with value where mask: dx = g where not mask, 0 where mask")

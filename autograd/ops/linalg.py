@@ -32,3 +32,9 @@ def _matmul(a, b):
 
 defop("matmul", _matmul, _matmul_grad_a, _matmul_grad_b,
       doc="a @ b: da = g @ b^T, db = a^T @ g (vectors promoted and squeezed as numpy does)")
+
+
+defop("dot", lambda a, b: np.asarray(np.dot(a, b)), lambda g, out, a, b: g * b, lambda g, out, a, b: g * a,
+      doc="sum_i a_i b_i of two vectors: da = g b, db = g a")
+defop("outer", np.outer, lambda g, out, a, b: g @ b, lambda g, out, a, b: a @ g,
+      doc="out_ij = a_i b_j: da = g @ b, db = a @ g")

@@ -54,8 +54,14 @@ def _var(x, *, axis, keepdims, correction):
         return np.asarray(np.sum(centred * centred, axis=axis, keepdims=keepdims) / x.dtype.type(n - correction))
 
 
+def _reciprocal(d):
+    """1 / d as a Python float (so float32 stays float32), inf for d == 0 as torch's n <= correction."""
+    return math.inf if d == 0 else 1.0 / d
+
+
 def _var_grad(g, out, x, *, axis, keepdims, correction):
-    return _restore(g, x, axis, keepdims) * (x - x.mean(axis=axis, keepdims=True)) * (2.0 / (_count(x, axis) - correction))
+    scale = 2.0 * _reciprocal(_count(x, axis) - correction)
+    return _restore(g, x, axis, keepdims) * (x - x.mean(axis=axis, keepdims=True)) * scale
 
 
 def _std(x, *, axis, keepdims, correction):
@@ -63,7 +69,7 @@ def _std(x, *, axis, keepdims, correction):
 
 
 def _std_grad(g, out, x, *, axis, keepdims, correction):
-    scale = _restore(g / out, x, axis, keepdims) * (1.0 / (_count(x, axis) - correction))
+    scale = _restore(g / out, x, axis, keepdims) * _reciprocal(_count(x, axis) - correction)
     return scale * (x - x.mean(axis=axis, keepdims=True))
 
 
@@ -114,7 +120,7 @@ defop("argmin", _arg_extreme(np.argmin), None, doc="index of the (first) minimum
 # -- logsumexp and the softmax family -----------------------------------------------------------
 def _shift(x, axis):
     """The max over ``axis`` (keepdims), 0 where it is infinite: subtracting it keeps exp finite."""
-    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
 
 
