@@ -6,7 +6,9 @@ import traceback
 import weakref
 from pathlib import Path
 
-from .grad_mode import state
+# On while any detect_anomaly() block is open (process-wide, as torch's anomaly mode): a plain
+# module global, because every operation reads it.
+enabled = False
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent)  # the folder holding autograd/, nn/, optim/
 _OURS = tuple(str(Path(_PACKAGE) / p) for p in ("autograd", "nn", "optim"))
@@ -38,11 +40,13 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self):
-        self._prev = state.anomaly
-        state.anomaly = self.check_nan
+        global enabled
+        self._prev = enabled
+        enabled = self.check_nan
 
     def __exit__(self, *exc):
-        state.anomaly = self._prev
+        global enabled
+        enabled = self._prev
         return False
 
     def __call__(self, fn):

@@ -4,14 +4,16 @@ Scalar and Tensor are both nodes. The engine knows nothing else about them; a no
 
     _inputs          tuple of the nodes it was computed from, in argument order (() for a leaf)
     requires_grad    whether gradients flow to and through it
-    _vjp(g)          the gradients of its inputs given the gradient g of its output (None where an
-                     input needs none): the vector-Jacobian product of its operation
+    _backward(g, retain_graph)
+                     the gradients of its inputs given the gradient g of its output (None where an
+                     input needs none): the vector-Jacobian product of its operation. Raises if an
+                     earlier backward freed what it needs; frees it unless ``retain_graph``
+    _retain, _hooks  whether the node keeps its gradient (retain_grad(); every Scalar does) and its
+                     gradient hooks (or None); a leaf always keeps its gradient
     _accumulate(g, store)
-                     called once per backward with the node's complete gradient: runs its hooks
-                     (which may replace it), stores it where the front end keeps gradients (leaf
-                     .grad, retain_grad) when ``store``, and returns the gradient to pass on
-    _release()       drops what only backward needed (retain_graph=False)
-    _check_alive()   raises if that was already dropped by an earlier backward
+                     called with the complete gradient of a node that keeps it, has hooks or is a
+                     leaf: runs the hooks (which may replace it), stores it (.grad) when ``store``,
+                     and returns the gradient to pass on
     _local           None, or (Scalar) the local partial derivatives d(node)/d(input_i) as numbers,
                      () for a leaf: then the VJP is just g * partial on each edge, and the engine
                      applies it inline (a scalar graph is all such nodes, so this is its hot loop)
@@ -27,7 +29,8 @@ as the node has passed it on.
 """
 from __future__ import annotations
 
-from .grad_mode import set_grad_enabled, state
+from . import anomaly
+from .grad_mode import set_grad_enabled
 
 RETAIN_GRAPH_MSG = (
     "Trying to backward through the graph a second time (or to read values it saved after they "
@@ -79,7 +82,7 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None):
     wanted = None if inputs is None else {node: None for node in inputs}
     store = wanted is None
     order = toposort(roots, grad_only=True)
-    check = _check_finite if state.anomaly else None
+    check = _check_finite if anomaly.enabled else None
     pop, get = pending.pop, pending.get
     with set_grad_enabled(create_graph):
         for node in reversed(order):
@@ -97,22 +100,20 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None):
                 if not retain_graph and local:
                     node._local = None
                 continue
-            g = node._accumulate(g, store)
-            if wanted is not None and node in wanted:
-                wanted[node] = g
             node_inputs = node._inputs
-            if not node_inputs:
-                continue
-            node._check_alive()
-            input_grads = node._vjp(g)
+            if wanted is not None or node._retain or node._hooks is not None or not node_inputs:
+                g = node._accumulate(g, store)
+                if wanted is not None and node in wanted:
+                    wanted[node] = g
+                if not node_inputs:
+                    continue
+            input_grads = node._backward(g, retain_graph)
             if check is not None:
                 check(node, input_grads)
             for inp, gi in zip(node_inputs, input_grads):
                 if gi is not None:
                     prev = get(inp)
                     pending[inp] = gi if prev is None else prev + gi
-            if not retain_graph:
-                node._release()
     return None if wanted is None else list(wanted.values())
 
 

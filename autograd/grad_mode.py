@@ -11,7 +11,6 @@ import threading
 
 class _State(threading.local):
     grad_enabled = True  # record operations into the graph
-    anomaly = False  # detect_anomaly(): check backward outputs, remember where ops were created
     scope = None  # the nn.Module path an operation is created in (for drawing), or None
 
 

@@ -197,20 +197,21 @@ class Scalar:
     def op(self) -> str:
         return self._op
 
-    def _vjp(self, g):
-        return [g * d for d in self._local]
+    _retain = True  # every Scalar keeps its gradient (micrograd shows grad on every node)
+    _hooks = None
+
+    def _backward(self, g, retain_graph):
+        local = self._local
+        if local is None:
+            raise RuntimeError(engine.RETAIN_GRAPH_MSG)
+        if not retain_graph:
+            self._local = None
+        return [g * d for d in local]
 
     def _accumulate(self, g, store=True):
         if store:
             self.grad += g
         return g
-
-    def _release(self):
-        self._local = None
-
-    def _check_alive(self):
-        if self._local is None:
-            raise RuntimeError(engine.RETAIN_GRAPH_MSG)
 
     def _op_name(self):
         return self._op

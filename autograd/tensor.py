@@ -87,14 +87,42 @@ def _record(out, inputs, op, params):
     out._op = op
     out._params = params
     out.requires_grad = op.differentiable
-    for t in inputs:
-        if t._vc is not None:  # some input was modified in place before: remember versions
-            out._sv = tuple(0 if i._vc is None else i._vc[0] for i in inputs)
-            break
-    if state.scope is not None:
-        out._scope = state.scope
-    if state.anomaly:
+    out._sv = _versions(inputs)
+    out._scope = state.scope
+    if anomaly.enabled:
         anomaly.remember(out)
+
+
+def _versions(inputs):
+    """The inputs' versions when some input was modified in place before (else None: all 0)."""
+    for t in inputs:
+        if t._vc is not None:
+            return tuple(0 if i._vc is None else i._vc[0] for i in inputs)
+    return None
+
+
+def _node(data, inputs, op, params):
+    """A new Tensor that is the node of ``op`` applied to ``inputs`` (the recording hot path)."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = op.differentiable
+    t._inputs = inputs
+    t._op = op
+    t._params = params
+    t._vc = None
+    t._hooks = None
+    t._retain = False
+    t._freed = False
+    t._sv = None
+    for i in inputs:
+        if i._vc is not None:
+            t._sv = _versions(inputs)
+            break
+    t._scope = state.scope
+    if anomaly.enabled:
+        anomaly.remember(t)
+    return t
 
 
 def _apply(op, inputs, params=None):
@@ -125,10 +153,9 @@ def _unary(op, x):
     data = op.forward(x.data)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    out = _make(data)
     if x.requires_grad and state.grad_enabled:
-        _record(out, (x,), op, None)
-    return out
+        return _node(data, (x,), op, None)
+    return _make(data)
 
 
 def _as_tensor(value, like=None):
@@ -161,10 +188,9 @@ def _binary(op, a, b):
         raise
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    out = _make(data)
     if (a.requires_grad or b.requires_grad) and state.grad_enabled:
-        _record(out, (a, b), op, None)
-    return out
+        return _node(data, (a, b), op, None)
+    return _make(data)
 
 
 def _scalar(op, x, c):
@@ -180,10 +206,9 @@ def _scalar(op, x, c):
     data = op.forward(arr, c=c)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    out = _make(data)
     if x.requires_grad and state.grad_enabled:
-        _record(out, (x,), op, {"c": c})
-    return out
+        return _node(data, (x,), op, {"c": c})
+    return _make(data)
 
 
 def _norm_dims(dim, ndim, name="dim"):
@@ -527,6 +552,14 @@ class Tensor:
                 f"expected version {expected}. Use an out-of-place operation or clone() it first.")
 
     def _vjp(self, g):
+        """The gradients of this node's inputs given ``g`` (keeps what backward needs)."""
+        return self._backward(g, True)
+
+    def _backward(self, g, retain_graph):
+        if self._freed:
+            raise RuntimeError(engine.RETAIN_GRAPH_MSG)
+        if not retain_graph:
+            self._freed = True
         op = self._op
         inputs = self._inputs
         if op.vjp_all is not None:
@@ -538,25 +571,27 @@ class Tensor:
                 if t._vc is not None:
                     self._check_versions()
                     break
-        params = self._params or {}
+        params = self._params
         if state.grad_enabled:  # create_graph: run the rules on Tensors so they are recorded
             if not isinstance(g, Tensor):
                 g = _make(np.asarray(g))
             args, out = inputs, self
         else:
-            if isinstance(g, Tensor):
+            if g.__class__ is Tensor:
                 g = g.data
-            args, out = [t.data for t in inputs], self.data
+            args = (inputs[0].data,) if len(inputs) == 1 else [t.data for t in inputs]
+            out = self.data
         grads = []
         for inp, rule in zip(inputs, op.vjps):
             if rule is None or not inp.requires_grad:
                 grads.append(None)
                 continue
-            gi = rule(g, out, *args, **params)
-            if gi.shape != inp.data.shape:
-                gi = unbroadcast(gi, inp.data.shape)
-            if gi.dtype != inp.data.dtype:
-                gi = gi.to(inp.data.dtype) if isinstance(gi, Tensor) else gi.astype(inp.data.dtype)
+            gi = rule(g, out, *args, **params) if params else rule(g, out, *args)
+            d = inp.data
+            if gi.shape != d.shape:
+                gi = unbroadcast(gi, d.shape)
+            if gi.dtype != d.dtype:
+                gi = gi.to(d.dtype) if isinstance(gi, Tensor) else gi.astype(d.dtype)
             grads.append(gi)
         return grads
 
@@ -583,13 +618,6 @@ class Tensor:
                 else:
                     self.grad = _make(acc + g)
         return g
-
-    def _release(self):
-        self._freed = True
-
-    def _check_alive(self):
-        if self._freed:
-            raise RuntimeError(engine.RETAIN_GRAPH_MSG)
 
     def _op_name(self):
         return _backward_name(self._op)
