@@ -223,7 +223,7 @@ class LBFGS(Optimizer):
         self._set_param(x)
         return loss, flat_grad
 
-    def step(self, closure: Callable[[], object]):  # type: ignore[override]
+    def step(self, closure: Callable[[], object] | None = None):
         """Run up to ``max_iter`` L-BFGS iterations; returns the loss of the first evaluation."""
         if closure is None:
             raise RuntimeError("LBFGS.step needs a closure that zeroes the gradients, computes the loss, "

@@ -317,6 +317,8 @@ class Optimizer:
         self.param_groups = new_groups
 
     def _load_value(self, name, value, param):
+        if isinstance(value, (list, tuple)):
+            return [self._load_value(name, v, param) for v in value]
         if name in self._scalar_state:
             v = _as_number(value, name)
             return int(v) if name in ("step", "func_evals", "n_iter") else float(v)
@@ -325,8 +327,6 @@ class Optimizer:
             if arr.dtype.kind == "f":
                 arr = arr.astype(param.data.dtype)
             return _state_tensor(arr)
-        if isinstance(value, list):
-            return [self._load_value(name, v, param) for v in value]
         if isinstance(value, dict):
             return {k: self._load_value(k, v, param) for k, v in value.items()}
         return _plain(value)
