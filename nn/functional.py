@@ -364,8 +364,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if x.numel() and (x.data.min() < 0 or x.data.max() > 1):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 (probabilities); "
                          "for logits use binary_cross_entropy_with_logits")
-    log_x = x.log().clamp(min=-100.0)
-    log_1mx = (1.0 - x).log().clamp(min=-100.0)
+    with np.errstate(divide="ignore"):  # log 0 = -inf is expected here: clamped right away
+        log_x = x.log().clamp(min=-100.0)
+        log_1mx = (1.0 - x).log().clamp(min=-100.0)
     per = -(log_1mx + target * (log_x - log_1mx))
     if weight is not None:
         per = per * _t(weight, "weight")

@@ -69,7 +69,7 @@ def _check_array(arr, path):
     if arr.dtype.kind not in "biufc":
         raise TypeError(f"nn.save: the array at {path} has dtype {arr.dtype}; only numeric and bool arrays can "
                         f"be saved (object arrays would need pickling)")
-    return np.ascontiguousarray(arr)
+    return arr if arr.flags.c_contiguous else arr.copy()  # (ascontiguousarray would make 0-d 1-d)
 
 
 def save(obj, path) -> None:
