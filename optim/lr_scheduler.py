@@ -17,6 +17,7 @@ the formulas) and performs step 0.
 from __future__ import annotations
 
 import math
+import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -68,6 +69,10 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to ``epoch`` using the closed form) and set each group's lr."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "lr_scheduler.step() was called before optimizer.step(): call optimizer.step() first, "
+                "else the first value of the learning-rate schedule is skipped", UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1

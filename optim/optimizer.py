@@ -22,6 +22,7 @@ stays for every later step. Check ``np.isfinite(p.grad.data).all()`` or clip wit
 from __future__ import annotations
 
 import copy
+import functools
 import numbers
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -98,6 +99,19 @@ class Optimizer:
 
     #: state entries that are numbers (not per-parameter arrays): load_state_dict keeps them numbers
     _scalar_state = frozenset({"step", "mu_product"})
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_records_call", False):
+            # remember that step() ran, so that a scheduler stepped first can warn (as torch does)
+            @functools.wraps(step)
+            def recording_step(self, *args, **kwargs):
+                self._opt_called = True
+                return step(self, *args, **kwargs)
+
+            recording_step._records_call = True
+            cls.step = recording_step
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
