@@ -532,3 +532,38 @@ def test_bad_input_raises_clear_errors():
         ag.draw_graph(loss, params={"W": W.data})
     with pytest.raises(TypeError, match="params"):
         ag.draw_graph(loss, params=[W])
+
+
+def test_color_by_after_graph_forward_recomputes():
+    x, W, b, loss = small_tensor_graph()
+    loss.backward()  # frees the graph ...
+    g = ag.Graph(loss)
+    g.forward()  # ... and evaluating it again makes it usable again
+    d = render(g, color_by="grad_norm")
+    assert d.fill("n1") == grad_bin_fill(np.linalg.norm(W.grad.data.astype(np.float64)))
+
+
+def test_readme_script_renders_every_picture(tmp_path, monkeypatch):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "render_readme_graphs.py"
+    spec = importlib.util.spec_from_file_location("render_readme_graphs", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "OUT", str(tmp_path))
+    script.main()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["deep_mlp_relu.svg", "deep_mlp_sigmoid.svg", "mlp_training_step.svg", "scalar_neuron.svg"]
+    neuron = Drawn((tmp_path / "scalar_neuron.svg").read_text())
+    texts = {d.split("\n")[0]: d.split("\n")[1:] for d in map(neuron.text, neuron.nodes.values())}
+    # micrograd's neuron: o = tanh(n) = 1/sqrt(2), do/dn = 1 - o^2 = 0.5, dx1 = w1 * 0.5, dw1 = x1 * 0.5
+    assert texts["o"] == ["data 0.7071", "grad 1.0000"]
+    assert texts["x1"][1] == "grad -1.5000" and texts["w1"][1] == "grad 1.0000"
+    assert texts["x2"][1] == "grad 0.5000" and texts["w2"][1] == "grad 0.0000"
+    # the deep sigmoid net is drawn one node per layer, and its first layer's gradient has vanished
+    deep = Drawn((tmp_path / "deep_mlp_sigmoid.svg").read_text())
+    assert sum(k.startswith("m") for k in deep.nodes) == 41
+    assert deep.fill("m0") == viz.GRAD_NORM_BINS[0][1]
+    relu = Drawn((tmp_path / "deep_mlp_relu.svg").read_text())
+    assert relu.fill("m0") not in {fill for _, fill, _, _ in viz.GRAD_NORM_BINS[:2]}
