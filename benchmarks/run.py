@@ -1,0 +1,224 @@
+"""Run a benchmark's engines in fresh processes, interleaved, and print a markdown table of ratios.
+
+    python benchmarks/run.py op_overhead     # (a) per-op overhead: ours vs torch vs plain numpy
+    python benchmarks/run.py scalar_moons    # (b) Scalar on micrograd's demo: ours vs micrograd, GC on and off
+    python benchmarks/run.py all [--reps 3] [--engines chainrule,torch] [--quiet-wait 30] [--log out.jsonl]
+
+Each run is `python <script> --engine E [args]` in a new process (the script's last stdout line is
+its JSON result), and the engines take turns (A B C A B C ...) so that a drift of the machine's
+speed hits them alike. Per engine the table shows the median over runs of each run's own median
+and the min..max over runs; a ratio "vs X" is taken run by run (the engine's figure over X's in
+the same round) and the median of those is shown: below 1 means faster than X. The targets of
+issue 2 are checked at the end against those ratios.
+
+The runs' environment drops OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (some machines set them for old
+OpenBLAS builds; they force numpy onto slower kernels). Before each run the runner waits up to
+--quiet-wait seconds for the machine to be idle and records the share of the CPU that other
+processes used during the run; the table lists runs where that was over 5% (their timings are
+suspect).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+def variant(label, *args):
+    return {"label": label, "engine": label.split()[0], "args": list(args)}
+
+
+BENCHMARKS = {
+    "op_overhead": {
+        "script": "op_overhead.py", "timeout": 300,
+        "ratios": [("forward_us_per_op", "fwd", "torch"), ("backward_us_per_op", "bwd", "torch"),
+                   ("total_us_per_op", "fwd+bwd", "torch"), ("forward_us_per_op", "fwd", "numpy"),
+                   ("total_us_per_op", "fwd+bwd", "numpy")],
+        "metrics": [("forward_us_per_op", "fwd us/op"), ("backward_us_per_op", "bwd us/op"),
+                    ("total_us_per_op", "fwd+bwd us/op")],
+        "variants": [variant("python"), variant("numpy"), variant("torch"), variant("micrograd"),
+                     variant("micrograd --no-gc", "--no-gc"), variant("chainrule"), variant("chainrule-scalar"),
+                     variant("chainrule-scalar --no-gc", "--no-gc")],
+        # (engine, metric, reference, at most): issue 2's target for the Tensor front end
+        "targets": [("chainrule", "total_us_per_op", "torch", 0.5)],
+    },
+    "scalar_moons": {
+        "script": "scalar_moons.py", "timeout": 600,
+        "ratios": [("step_ms", "step", "micrograd"), ("step_ms", "step", "micrograd --no-gc"),
+                   ("step_ms", "step", "torch")],
+        "metrics": [("step_ms", "ms/step")],
+        "variants": [variant("micrograd"), variant("micrograd --no-gc", "--no-gc"), variant("chainrule"),
+                     variant("chainrule --no-gc", "--no-gc"), variant("torch"), variant("numpy")],
+        "targets": [("chainrule", "step_ms", "micrograd", 0.1),
+                    ("chainrule --no-gc", "step_ms", "micrograd --no-gc", 0.6)],
+    },
+}
+
+
+def cpu_jiffies():
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_fraction(seconds=1.0):
+    b0, t0 = cpu_jiffies()
+    time.sleep(seconds)
+    b1, t1 = cpu_jiffies()
+    return (b1 - b0) / max(t1 - t0, 1)
+
+
+def wait_for_quiet(max_wait_s, threshold=0.05):
+    """Wait until the machine is idle (under 5% busy over one second), at most max_wait_s."""
+    waited, frac = 0.0, busy_fraction()
+    while frac > threshold and waited < max_wait_s:
+        time.sleep(1.0)
+        waited += 2.0
+        frac = busy_fraction()
+    return frac, waited
+
+
+def metric(result, key):
+    if key == "total_us_per_op" and "forward_us_per_op" in result:
+        return result["forward_us_per_op"] + result["backward_us_per_op"]
+    value = result.get(key)
+    return value["median"] if isinstance(value, dict) else value
+
+
+def run_once(script, var, env, timeout):
+    cmd = [sys.executable, str(HERE / script), "--engine", var["engine"], *var["args"]]
+    jiffy = os.sysconf("SC_CLK_TCK")
+    ru0, (busy0, _) = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_jiffies()
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, cwd=HERE, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout} s"}
+    wall = time.monotonic() - t0
+    ru1, (busy1, _) = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_jiffies()
+    own = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": f"exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}"}
+    result = json.loads(lines[-1])
+    # CPU time other processes used while this run ran, as a share of the machine's capacity
+    result["foreign_cpu_share"] = max(0.0, (busy1 - busy0) / jiffy - own) / (wall * (os.cpu_count() or 1))
+    return result
+
+
+def fmt(x):
+    return "-" if x is None else (f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}")
+
+
+def ratio(per_round, label, ref, key):
+    """Median over rounds of label's figure / ref's figure in the same round, or None."""
+    rs = [metric(r[label], key) / metric(r[ref], key) for r in per_round
+          if label in r and ref in r and metric(r[ref], key)]
+    return statistics.median(rs) if rs else None
+
+
+def table(name, spec, per_round, errors):
+    labels = [var["label"] for var in spec["variants"]]
+    ratios = [(key, title, ref) for key, title, ref in spec["ratios"] if ref in labels]
+    head = ["engine"]
+    for _, title in spec["metrics"]:
+        head += [title, "runs (min..max)"]
+    head += [f"{title} vs {ref}" for _, title, ref in ratios]
+    if name == "op_overhead":
+        head += ["y[0]", "grad[0]"]
+    else:
+        head += ["nodes/step", "loss step 0", "loss step 19"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for lab in labels:
+        rs = [r[lab] for r in per_round if lab in r]
+        if not rs:
+            out.append(f"| {lab} | failed: {errors.get(lab, ['?'])[0]} |" + " |" * (len(head) - 2))
+            continue
+        cells = [lab]
+        for key, _ in spec["metrics"]:
+            vals = [metric(r, key) for r in rs]
+            cells += [fmt(statistics.median(vals)), f"{fmt(min(vals))}..{fmt(max(vals))}"]
+        for key, _, ref in ratios:
+            x = ratio(per_round, lab, ref, key)
+            cells.append("-" if x is None else f"{x:.3g}x")
+        last = rs[-1]
+        if name == "op_overhead":
+            cells += [f"{last['y0']:.6g}", f"{last['grad0']:.6g}"]
+        else:
+            cells += [fmt(last.get("nodes_per_step")), f"{last['loss_step0']:.6f}",
+                      "-" if last.get("loss_step19") is None else f"{last['loss_step19']:.6f}"]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("benchmark", choices=[*BENCHMARKS, "all"])
+    ap.add_argument("--reps", type=int, default=3, help="rounds: runs of each engine (default 3)")
+    ap.add_argument("--engines", help="comma-separated labels to run (default: all of the benchmark)")
+    ap.add_argument("--quiet-wait", type=float, default=30,
+                    help="before each run, wait up to this many seconds for an idle machine (default 30)")
+    ap.add_argument("--log", help="append every run's JSON result to this file")
+    args = ap.parse_args()
+
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    env["CHAINRULE_PATH"] = os.path.abspath(os.environ.get("CHAINRULE_PATH") or REPO)
+    names = list(BENCHMARKS) if args.benchmark == "all" else [args.benchmark]
+    for name in names:
+        spec = dict(BENCHMARKS[name])
+        if args.engines:
+            wanted = args.engines.split(",")
+            spec["variants"] = [var for var in spec["variants"] if var["label"] in wanted]
+        per_round, errors, noisy = [], {}, []
+        for rep in range(args.reps):
+            results = {}
+            for var in spec["variants"]:
+                busy, waited = wait_for_quiet(args.quiet_wait)
+                r = run_once(spec["script"], var, env, spec["timeout"])
+                if "error" in r:
+                    errors.setdefault(var["label"], []).append(r["error"])
+                else:
+                    results[var["label"]] = r
+                    if r["foreign_cpu_share"] > 0.05:
+                        noisy.append(f"{var['label']} (round {rep}): {r['foreign_cpu_share']:.0%}")
+                if args.log:
+                    with open(args.log, "a") as log:
+                        log.write(json.dumps({"benchmark": name, "round": rep, "label": var["label"]} | r) + "\n")
+                status = r.get("error") or ", ".join(f"{t}={fmt(metric(r, k))}" for k, t in spec["metrics"])
+                print(f"[{name}] round {rep} {var['label']}: {status}  (busy before {busy:.0%}, "
+                      f"waited {waited:.0f} s, others' CPU {r.get('foreign_cpu_share', 0):.0%})",
+                      file=sys.stderr, flush=True)
+            per_round.append(results)
+        lines = [f"### {name} ({args.reps} rounds, engines interleaved, each run a fresh process; "
+                 f"OPENBLAS_* unset; {time.strftime('%Y-%m-%d %H:%M')})", ""]
+        lines += table(name, spec, per_round, errors)
+        labels = {var["label"] for var in spec["variants"]}
+        checks = []
+        for lab, key, ref, limit in spec["targets"]:
+            if lab in labels and ref in labels:
+                x = ratio(per_round, lab, ref, key)
+                verdict = "-" if x is None else ("met" if x <= limit else "NOT met")
+                checks.append(f"- {lab} {key} / {ref}: {'-' if x is None else f'{x:.2f}x'} "
+                              f"(target at most {limit}x): {verdict}")
+        if checks:
+            lines += ["", "Targets of issue 2:", *checks]
+        if noisy:
+            lines += ["", "Runs during which other processes used over 5% of the machine: " + ", ".join(noisy)]
+        print("\n".join(lines) + "\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
