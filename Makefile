@@ -2,13 +2,22 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS := dev,oracle,datasets,bench
+EXTRAS := dev,oracle,datasets,bench,demo,notebooks
 STAMP := $(VENV)/.installed
 
-.PHONY: test setup graphviz clean
+.PHONY: test demo lab setup graphviz clean
 
 test: setup graphviz
 	$(PY) -m pytest -n 2 tests
+
+# make demo: the same set-up, then the flagship example (writes its pictures and checkpoint under out/).
+demo: setup graphviz
+	$(PY) examples/demo.py
+
+# make lab: JupyterLab on notebooks/ with the project's kernel (installs jupyterlab into the venv on first use).
+lab: setup graphviz
+	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install -q -e ".[lab]"
+	$(PY) -m jupyterlab --notebook-dir=notebooks
 
 setup: $(STAMP)
 

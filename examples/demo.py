@@ -1,0 +1,222 @@
+"""chainrule's flagship example (``make demo``): a tensor network on the digits, then micrograd's scalar network.
+
+Part 1, Tensor engine. An MLP 64 -> 128 -> 64 -> 10 with batch norm and dropout between the layers
+learns the 8x8 handwritten digits with Adam and a cosine learning-rate schedule:
+
+    logits = MLP(x),  loss = cross_entropy(logits, y) = -mean_n log softmax(logits_n)[y_n]
+    backward:  the chain rule, node by node, from the loss back to every parameter
+    Adam:      m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,  theta <- theta - lr m^ / (sqrt(v^) + eps)
+    schedule:  lr_t = lr_min + (lr_0 - lr_min) (1 + cos(pi t / T)) / 2   (CosineAnnealingLR)
+
+It writes the learning curves, the graph of one training step (grouped by module, coloured by the
+norm of each node's gradient) and a checkpoint of the model and optimizer.
+
+Part 2, Scalar engine. micrograd's MLP(2, [16, 16, 1]) built from Python-float Scalars learns two
+moons with a hinge loss; it writes the decision boundary and the graph of a single neuron.
+
+Run it with ``make demo`` (which sets everything up first) or ``.venv/bin/python examples/demo.py``.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")  # write files; never open a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+import autograd as ag  # noqa: E402
+import nn  # noqa: E402
+import nn.functional as F  # noqa: E402
+import optim  # noqa: E402
+from nn.data import DataLoader, TensorDataset  # noqa: E402
+from nn.data.datasets import load_digits, make_moons  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "out")
+EPOCHS = 30
+BATCH_SIZE = 64
+
+
+def wrote(path: str) -> str:
+    print(f"  wrote {os.path.relpath(path)}")
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# Part 1: the Tensor engine on the digits
+
+
+def split_digits(test_fraction: float = 0.25, seed: int = 0):
+    """The 1797 digits, pixels scaled into [0, 1], shuffled and split into train and test sets."""
+    X, y = load_digits()
+    X = X / 16.0
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_test = int(len(y) * test_fraction)
+    test, train = order[:n_test], order[n_test:]
+    return (X[train], y[train]), (X[test], y[test])
+
+
+def accuracy(logits: ag.Tensor, y: ag.Tensor) -> float:
+    return float((logits.argmax(dim=1) == y).float().mean().item())
+
+
+def train_digits():
+    ag.manual_seed(0)
+    (X_train, y_train), (X_test, y_test) = split_digits()
+    loader = DataLoader(TensorDataset(X_train, y_train), batch_size=BATCH_SIZE, shuffle=True, seed=0)
+
+    model = nn.MLP([64, 128, 64, 10], batch_norm=True, dropout=0.2)
+    optimizer = optim.Adam(model.parameters(), lr=3e-3)
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS, eta_min=1e-4)
+    print(f"Part 1: {model.__class__.__name__} on the digits "
+          f"({len(y_train)} train / {len(y_test)} test images)\n{model}")
+
+    history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": [], "lr": []}
+    bar = tqdm(range(1, EPOCHS + 1), desc="training", unit="epoch")
+    for epoch in bar:
+        model.train()  # dropout on, batch norm uses the batch's statistics
+        total_loss = total_correct = 0.0
+        for xb, yb in loader:
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(yb)
+            total_correct += accuracy(logits, yb) * len(yb)
+        history["lr"].append(scheduler.get_last_lr()[0])
+        scheduler.step()
+
+        model.eval()  # dropout off, batch norm uses its running statistics
+        with ag.no_grad():
+            test_logits = model(X_test)
+        history["train_loss"].append(total_loss / len(y_train))
+        history["train_acc"].append(total_correct / len(y_train))
+        history["test_loss"].append(F.cross_entropy(test_logits, y_test).item())
+        history["test_acc"].append(accuracy(test_logits, y_test))
+        bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", acc=f"{history['train_acc'][-1]:.3f}",
+                        test_acc=f"{history['test_acc'][-1]:.3f}", lr=f"{history['lr'][-1]:.1e}")
+    bar.close()
+    print(f"held-out accuracy: {history['test_acc'][-1]:.4f} ({len(y_test)} test images)")
+    return model, optimizer, history, (X_train, y_train)
+
+
+def plot_history(history, path):
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, history["train_loss"], label="train")
+    ax_loss.plot(epochs, history["test_loss"], label="test")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title="loss")
+    ax_acc.plot(epochs, history["train_acc"], label="train (dropout on)")
+    ax_acc.plot(epochs, history["test_acc"], label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0.8, 1.0))
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("MLP with batch norm and dropout on the digits (Adam, cosine schedule)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return wrote(path)
+
+
+def draw_training_step(model, X, y, path):
+    """The graph of one training step on a small batch, each module a cluster, nodes coloured by the
+    decade of their gradient norm. It is drawn before backward: the drawing computes the gradient of
+    every node (not only the leaves) itself, which needs the graph's saved values."""
+    model.train()
+    loss = F.cross_entropy(model(X[:16]), y[:16])
+    return wrote(ag.save_svg(loss, path, params=dict(model.named_parameters()), color_by="grad_norm"))
+
+
+def save_checkpoint(model, optimizer, path):
+    nn.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, path)
+    restored = nn.MLP([64, 128, 64, 10], batch_norm=True, dropout=0.2)
+    restored.load_state_dict(nn.load(path)["model"])  # proves the file loads back
+    return wrote(path)
+
+
+# ------------------------------------------------------------------------------------------------
+# Part 2: the Scalar engine on two moons
+
+
+def train_moons(steps: int = 40):
+    """micrograd's demo: an MLP of Scalars, an SVM hinge loss with L2 regularisation, full-batch SGD
+    with a decaying learning rate. Labels are -1 / +1; a point is classified by the sign of the score."""
+    random.seed(1337)  # nn.scalar draws its initial weights from Python's random module
+    X, y = make_moons(n_samples=100, noise=0.1, seed=0)
+    X, y = X.numpy().astype(float), y.numpy() * 2 - 1
+    model = nn.scalar.MLP(2, [16, 16, 1])
+    print(f"\nPart 2: micrograd's {len(model.parameters())}-parameter MLP of Scalars on two moons")
+
+    def loss_and_accuracy():
+        scores = [model([ag.Scalar(a), ag.Scalar(b)]) for a, b in X]
+        hinge = sum((1 + -yi * s).relu() for yi, s in zip(y, scores)) * (1.0 / len(y))
+        l2 = 1e-4 * sum(p * p for p in model.parameters())
+        acc = np.mean([(s.data > 0) == (yi > 0) for yi, s in zip(y, scores)])
+        return hinge + l2, acc
+
+    bar = tqdm(range(steps), desc="training", unit="step")
+    for k in bar:
+        loss, acc = loss_and_accuracy()
+        model.zero_grad()
+        loss.backward()
+        lr = 1.0 - 0.9 * k / steps
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        bar.set_postfix(loss=f"{loss.data:.3f}", acc=f"{acc:.2f}")
+    bar.close()
+    print(f"training accuracy: {acc:.2f}")
+    return model, X, y
+
+
+def plot_decision_boundary(model, X, y, path, h: float = 0.1):
+    xs = np.arange(X[:, 0].min() - 0.5, X[:, 0].max() + 0.5, h)
+    ys = np.arange(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5, h)
+    xx, yy = np.meshgrid(xs, ys)
+    scores = np.array([model([ag.Scalar(a), ag.Scalar(b)]).data for a, b in zip(xx.ravel(), yy.ravel())])
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.contourf(xx, yy, (scores > 0).reshape(xx.shape), cmap="coolwarm", alpha=0.35)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=30)
+    ax.set(title="nn.scalar.MLP(2, [16, 16, 1]) on two moons", xlabel="x1", ylabel="x2")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return wrote(path)
+
+
+def draw_neuron(path):
+    """One neuron, o = tanh(x1 w1 + x2 w2 + b), after o.backward(): each value's data and gradient."""
+    x1, x2 = ag.Scalar(2.0, label="x1"), ag.Scalar(0.0, label="x2")
+    w1, w2 = ag.Scalar(-3.0, label="w1"), ag.Scalar(1.0, label="w2")
+    b = ag.Scalar(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+    return wrote(ag.save_svg(o, path))
+
+
+def main():
+    start = time.perf_counter()
+    os.makedirs(OUT, exist_ok=True)
+
+    model, optimizer, history, (X_train, y_train) = train_digits()
+    plot_history(history, os.path.join(OUT, "digits_curves.png"))
+    draw_training_step(model, X_train, y_train, os.path.join(OUT, "digits_training_step.svg"))
+    save_checkpoint(model, optimizer, os.path.join(OUT, "digits_checkpoint.npz"))
+
+    scalar_model, X, y = train_moons()
+    plot_decision_boundary(scalar_model, X, y, os.path.join(OUT, "moons_decision_boundary.png"))
+    draw_neuron(os.path.join(OUT, "scalar_neuron.svg"))
+
+    print(f"\ndone in {time.perf_counter() - start:.0f} s; everything is in {os.path.relpath(OUT)}/")
+
+
+if __name__ == "__main__":
+    main()
