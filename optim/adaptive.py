@@ -36,7 +36,9 @@ def adagrad(params: list[np.ndarray], grads: list[np.ndarray], state_sums: list[
             G_t ← G_{t−1} + g_t²                           (elementwise)
             θ_t ← θ_{t−1} − η̃ g_t / (√G_t + ε)
 
-    ``steps`` holds each parameter's step count before this step; it is incremented in place.
+    The lecture (after Ruder) writes θ_{t+1,i} = θ_{t,i} − η / √(G_{t,ii} + ε) · g_{t,i}; PyTorch, and
+    this function, add ε outside the root. ``steps`` holds each parameter's step count before this
+    step; it is incremented in place.
     """
     for i, (param, grad, state_sum) in enumerate(zip(params, grads, state_sums)):
         steps[i] += 1

@@ -15,8 +15,10 @@ def sgd(params: list[np.ndarray], grads: list[np.ndarray], momentum_buffers: lis
         maximize: bool) -> None:
     r"""One SGD step on the arrays ``params``, in place (PyTorch's update rule).
 
-    The lecture's gradient descent, θ_{k+1} = θ_k − η_k g_k, on a batch, one example or a mini-batch,
-    with momentum (Polyak) and Nesterov's accelerated gradient as options::
+    The lecture's gradient descent θ_{k+1} = θ_k − η_k g_k, where g is ∇_θ J(θ) on the whole data set
+    (batch), on one example ∇_θ J(θ; x⁽ⁱ⁾, y⁽ⁱ⁾) (stochastic) or on a mini-batch
+    ∇_θ J(θ; x⁽ⁱ:ⁱ⁺ⁿ⁾, y⁽ⁱ:ⁱ⁺ⁿ⁾) (the caller's choice of loss decides which), with momentum
+    (Polyak) and Nesterov's accelerated gradient as options::
 
         input: η (lr), μ (momentum), τ (dampening), λ (weight decay), nesterov, maximize
         for each parameter θ with gradient ∇f(θ):

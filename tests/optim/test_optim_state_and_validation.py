@@ -186,3 +186,48 @@ def test_state_dict_layout_matches_torch():
     assert list(sd["state"]) == list(tsd["state"]) == [0, 1]
     assert [g["params"] for g in sd["param_groups"]] == [g["params"] for g in tsd["param_groups"]] == [[0], [1]]
     assert isinstance(sd["state"][0]["momentum_buffer"], ag.Tensor)
+
+
+def test_custom_optimizer_on_the_base_class():
+    """optim.Optimizer(params, defaults) is the extension point: a subclass with a required option."""
+
+    class SignSGD(optim.Optimizer):
+        def __init__(self, params, lr=optim.required):
+            super().__init__(params, dict(lr=lr))
+
+        def step(self, closure=None):
+            loss = self._evaluate(closure)
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.data -= group["lr"] * np.sign(p.grad.data)
+                self._project(group)
+            return loss
+
+    W, b = ours_params()
+    with pytest.raises(ValueError, match="required optimization option 'lr'"):
+        SignSGD([W])
+    opt = SignSGD([{"params": [W], "lr": 0.1}, {"params": [b], "lr": 0.2,
+                                                 "project": optim.projections.nonnegative}])
+    before = W.data.copy(), b.data.copy()
+    loss_ours(W, b).backward()
+    gW, gb = W.grad.data.copy(), b.grad.data.copy()
+    opt.step()
+    np.testing.assert_allclose(W.data, before[0] - 0.1 * np.sign(gW))
+    np.testing.assert_allclose(b.data, np.maximum(before[1] - 0.2 * np.sign(gb), 0))
+
+
+def test_works_with_module_parameters():
+    import nn
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    x = ag.tensor(np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32))
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    assert all(p.grad is not None for p in model.parameters())
