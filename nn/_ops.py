@@ -14,13 +14,18 @@ import numpy as np
 from autograd.ops import defop, fn
 from autograd.random import generator
 
-try:  # scipy's erf is vectorised C; the fallback is math.erf elementwise (slower, same values)
-    from scipy.special import erf as _erf
-except ImportError:  # pragma: no cover - scipy comes with scikit-learn but is not required
-    _erf_scalar = np.frompyfunc(math.erf, 1, 1)
+_erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
-    def _erf(x):
-        return _erf_scalar(x).astype(x.dtype)
+
+def erf_python(x: np.ndarray) -> np.ndarray:
+    """erf elementwise with math.erf: the fallback when scipy is not installed (slower, same values)."""
+    return np.asarray(_erf_scalar(x), dtype=np.float64).astype(x.dtype, copy=False)
+
+
+try:  # scipy's erf is vectorised C; scipy comes with scikit-learn but chainrule does not require it
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - depends on the environment
+    _erf = erf_python
 
 
 # -- dropout ---------------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ def _t(x, name="input"):
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch."""
     input = _t(input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"linear: the input has dtype {input.dtype}; layers compute on floating tensors: "
+                        f"convert it with .float()")
     if input.shape[-1:] != weight.shape[-1:]:
         raise ValueError(f"linear: input has {input.shape[-1] if input.ndim else 0} features (shape "
                          f"{input.shape}) but the weight expects {weight.shape[-1]} (weight shape {weight.shape})")

@@ -256,3 +256,18 @@ def test_mlp_structure_and_match_torch(batch_norm):
         nn.MLP([4])
     with pytest.raises(ValueError):
         nn.MLP([4, 2], dropout=1.0)
+
+
+def test_erf_fallback_without_scipy_gives_the_same_values():
+    from scipy.special import erf
+
+    from nn._ops import erf_python
+
+    x = np.linspace(-6, 6, 101)
+    np.testing.assert_allclose(erf_python(x), erf(x), rtol=1e-14, atol=1e-15)
+    assert erf_python(x.astype(np.float32)).dtype == np.float32
+
+
+def test_linear_rejects_integer_input():
+    with pytest.raises(TypeError, match="float"):
+        nn.Linear(2, 2)(ag.tensor([[1, 2]]))
