@@ -1,4 +1,15 @@
-"""micrograd's neural network on Scalar: ``Neuron``, ``Layer``, ``MLP``."""
+"""micrograd's neural network on Scalar: ``Neuron``, ``Layer``, ``MLP``.
+
+Every number is an ``ag.Scalar``, so a forward pass builds the graph one multiplication and one
+addition at a time, and ``loss.backward()`` runs the lecture's back-propagation on it:
+
+    neuron:  y = phi(sum_i w_i x_i + b)        phi = ReLU (or the identity for the output layer)
+    layer:   nout neurons reading the same inputs
+    MLP:     layers composed, y = L_k( ... L_2(L_1(x)))
+
+Training is plain gradient descent on ``parameters()``: ``p.data -= lr * p.grad`` after
+``zero_grad()`` and ``backward()``. The Tensor network of the same shape is ``nn.MLP``.
+"""
 from __future__ import annotations
 
 import random
