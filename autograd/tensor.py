@@ -381,6 +381,8 @@ class Tensor:
         dim = _dim_arg(dim, axis)
         if dim is None:
             return self.shape
+        if self.ndim == 0:
+            raise IndexError(f"size({dim}): a 0-d tensor has no dimensions")
         return self.shape[_norm_dims(dim, self.ndim)[0]]
 
     def numel(self) -> int:

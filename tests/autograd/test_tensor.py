@@ -216,6 +216,8 @@ def test_attributes():
         len(ag.tensor(1.0))
     with pytest.raises(IndexError):
         x.size(2)
+    with pytest.raises(IndexError):
+        ag.tensor(1.0).size(0)
 
 
 def test_numpy_and_array_protocol():
