@@ -14,9 +14,11 @@ Scalar and Tensor are both nodes. The engine knows nothing else about them; a no
                      called with the complete gradient of a node that keeps it, has hooks or is a
                      leaf: runs the hooks (which may replace it), stores it (.grad) when ``store``,
                      and returns the gradient to pass on
-    _local           None, or (Scalar) the local partial derivatives d(node)/d(input_i) as numbers,
-                     () for a leaf: then the VJP is just g * partial on each edge, and the engine
-                     applies it inline (a scalar graph is all such nodes, so this is its hot loop)
+    _partials        None, or True for a node with at most two inputs ``_a``, ``_b`` (None when
+                     absent) and the local partial derivatives ``_da``, ``_db`` of its output with
+                     respect to them (numbers; None once released): a Scalar. Its VJP is g times the
+                     partial on each edge, which the engine applies inline (a scalar graph is all
+                     such nodes, so this is its hot loop)
 
 Backward is the seed's "Bprop": visit the nodes in reverse topological order; each node's gradient
 is complete when it is visited, because every node that uses it (its successors) came after it in
@@ -89,16 +91,22 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None):
             g = pop(node, None)
             if g is None:
                 continue
-            local = node._local
-            if local is not None and check is None and store:
+            if node._partials is not None and check is None and store:
                 # A node that carries its local partial derivatives (a Scalar): its VJP is the
                 # gradient times the partial on each edge. Inlined: it is most of a scalar graph.
                 node.grad += g
-                for inp, d in zip(node._inputs, local):
-                    prev = get(inp)
-                    pending[inp] = g * d if prev is None else prev + g * d
-                if not retain_graph and local:
-                    node._local = None
+                a = node._a
+                if a is None:
+                    continue
+                da = node._da
+                if da is None:
+                    raise RuntimeError(RETAIN_GRAPH_MSG)
+                pending[a] = g * da + get(a, 0.0)
+                b = node._b
+                if b is not None:
+                    pending[b] = g * node._db + get(b, 0.0)
+                if not retain_graph:
+                    node._da = node._db = None
                 continue
             node_inputs = node._inputs
             if wanted is not None or node._retain or node._hooks is not None or not node_inputs:

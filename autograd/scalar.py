@@ -19,67 +19,80 @@ from numbers import Real
 from . import engine
 
 # ---------------------------------------------------------------------------------------------
-# The Scalar operation table: name -> f(*input values) -> (output value, local partials).
-# Each partial is d(output)/d(input_i) at the inputs' current values. Graph.forward re-runs these.
-
-
-def _pow_partials(a, b, out):
-    # d/da a**b = b a**(b-1);  d/db a**b = a**b log a  (0 where a == 0 and b >= 0, as torch)
-    da = b * a ** (b - 1) if b != 0 else 0.0
-    if a > 0:
-        db = out * math.log(a)
-    elif a == 0 and b >= 0:
-        db = 0.0
-    else:
-        db = math.nan
-    return da, db
-
-
-def _sigmoid(a):
-    s = 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
-    return s, (s * (1.0 - s),)
+# The Scalar operation table: name -> f(a[, b]) -> (output value, d out/d a, d out/d b).
+# The partials are taken at the inputs' current values (d out/d b is 0.0 for one-input ops).
+# Operations compute them as they run; Graph.forward re-runs these functions.
 
 
 def _pow(a, b):
     out = a ** b
     if isinstance(out, complex):
         out = math.nan
-    return out, _pow_partials(a, b, out)
+    # d/da a**b = b a**(b-1);  d/db a**b = a**b log a  (0 where a == 0 and b >= 0, as torch)
+    da = b * a ** (b - 1) if b != 0 else 0.0
+    if isinstance(da, complex):
+        da = math.nan
+    if a > 0:
+        db = out * math.log(a)
+    elif a == 0 and b >= 0:
+        db = 0.0
+    else:
+        db = math.nan
+    return out, da, db
 
 
 def _div(a, b):
     out = a / b
-    return out, (1.0 / b, -out / b)
+    return out, 1.0 / b, -out / b
 
 
-def _tanh(a):
-    t = math.tanh(a)
-    return t, (1.0 - t * t,)
-
-
-def _exp(a):
+def _exp(a, b=None):
     out = math.exp(a)
-    return out, (out,)
+    return out, out, 0.0
 
 
-def _sqrt(a):
+def _log(a, b=None):
+    if a > 0:
+        return math.log(a), 1.0 / a, 0.0
+    return (-math.inf if a == 0 else math.nan), (math.inf if a == 0 else 1.0 / a), 0.0
+
+
+def _tanh(a, b=None):
+    t = math.tanh(a)
+    return t, 1.0 - t * t, 0.0
+
+
+def _sigmoid(a, b=None):
+    s = 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
+    return s, s * (1.0 - s), 0.0
+
+
+def _relu(a, b=None):
+    return (a, 1.0, 0.0) if a > 0 else (0.0, 0.0, 0.0)
+
+
+def _abs(a, b=None):
+    return abs(a), (1.0 if a > 0 else (-1.0 if a < 0 else 0.0)), 0.0
+
+
+def _sqrt(a, b=None):
     out = math.sqrt(a)
-    return out, ((0.5 / out) if out else math.inf,)
+    return out, ((0.5 / out) if out else math.inf), 0.0
 
 
 OPS = {
-    "+": lambda a, b: (a + b, (1.0, 1.0)),
-    "-": lambda a, b: (a - b, (1.0, -1.0)),
-    "*": lambda a, b: (a * b, (b, a)),
+    "+": lambda a, b: (a + b, 1.0, 1.0),
+    "-": lambda a, b: (a - b, 1.0, -1.0),
+    "*": lambda a, b: (a * b, b, a),
     "/": _div,
     "**": _pow,
-    "neg": lambda a: (-a, (-1.0,)),
+    "neg": lambda a, b=None: (-a, -1.0, 0.0),
     "exp": _exp,
-    "log": lambda a: (math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan), (1.0 / a if a else math.inf,)),
+    "log": _log,
     "tanh": _tanh,
     "sigmoid": _sigmoid,
-    "relu": lambda a: ((a, (1.0,)) if a > 0 else (0.0, (0.0,))),
-    "abs": lambda a: (abs(a), (1.0 if a > 0 else (-1.0 if a < 0 else 0.0),)),
+    "relu": _relu,
+    "abs": _abs,
     "sqrt": _sqrt,
 }
 
@@ -91,11 +104,14 @@ class Scalar:
     that made it ('' for a leaf). Mixes with Python numbers, which become constant leaves.
     """
 
-    __slots__ = ("data", "grad", "label", "_inputs", "_op", "_local", "__weakref__")
+    # One object per node, inputs and local partials in slots (no tuples): a scalar graph is
+    # hundreds of thousands of nodes, and Python's cyclic GC pays for every tracked object.
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_da", "_db", "__weakref__")
 
     requires_grad = True  # every Scalar takes part in backward, as in micrograd
+    _partials = True  # engine contract: inputs _a, _b with local partials _da, _db (see engine.py)
 
-    def __init__(self, data, label: str = "", _inputs=(), _op: str = ""):
+    def __init__(self, data, label: str = ""):
         if isinstance(data, Scalar):
             data = data.data
         if not isinstance(data, Real):
@@ -103,28 +119,36 @@ class Scalar:
         self.data = float(data)
         self.grad = 0.0
         self.label = label
-        self._inputs = _inputs
-        self._op = _op
-        self._local = ()
+        self._op = ""
+        self._a = self._b = None
+        self._da = self._db = 0.0
+
+    @property
+    def _inputs(self):
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        return (a,) if b is None else (a, b)
 
     # -- operations -----------------------------------------------------------------------------
 
     def _apply(self, name, other=None):
         if other is None:
-            inputs = (self,)
-            data, local = OPS[name](self.data)
+            data, da, db = OPS[name](self.data)
         else:
             if other.__class__ is not Scalar:
                 other = Scalar(other)
-            inputs = (self, other)
-            data, local = OPS[name](self.data, other.data)
-        out = Scalar.__new__(Scalar)
+            data, da, db = OPS[name](self.data, other.data)
+        out = _new(Scalar)
         out.data = data
         out.grad = 0.0
         out.label = ""
-        out._inputs = inputs
         out._op = name
-        out._local = local
+        out._a = self
+        out._b = other
+        out._da = da
+        out._db = db
         return out
 
     def _rapply(self, name, other):
@@ -201,12 +225,12 @@ class Scalar:
     _hooks = None
 
     def _backward(self, g, retain_graph):
-        local = self._local
-        if local is None:
+        da, db = self._da, self._db
+        if da is None:
             raise RuntimeError(engine.RETAIN_GRAPH_MSG)
         if not retain_graph:
-            self._local = None
-        return [g * d for d in local]
+            self._da = self._db = None
+        return [g * da] if self._b is None else [g * da, g * db]
 
     def _accumulate(self, g, store=True):
         if store:
@@ -221,7 +245,11 @@ class Scalar:
 
     def _recompute(self):
         """Graph.forward: evaluate this node again from its inputs' current values."""
-        self.data, self._local = OPS[self._op](*[i.data for i in self._inputs])
+        b = self._b
+        if b is None:
+            self.data, self._da, self._db = OPS[self._op](self._a.data)
+        else:
+            self.data, self._da, self._db = OPS[self._op](self._a.data, b.data)
 
     def _seed_grad(self, gradient):
         """The gradient backward starts from: d(self)/d(self) = 1, or the given number."""
@@ -247,3 +275,4 @@ class Scalar:
 
 
 Value = Scalar
+_new = object.__new__
