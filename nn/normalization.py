@@ -28,6 +28,8 @@ class BatchNorm1d(Module):
     (``momentum=None``: the cumulative average, factor 1 / num_batches_tracked). In evaluation
     mode the running statistics replace mu_B and sigma_B^2, so one sample is normalised the same
     way whatever batch it is in. Without ``track_running_stats`` batch statistics are always used.
+    The running statistics are updated by calling the module; re-evaluating a captured
+    ``ag.Graph`` recomputes the normalisation but leaves them as they are.
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,

@@ -46,9 +46,10 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, shuffle: bool = True, s
 
 
 def make_spiral(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, seed=None):
-    """``n_classes`` interleaved spiral arms in 2-D (the CS231n spiral): arm k has points at radius
-    r in [0, 1] and angle 4 r + 4 pi k / n_classes... plus N(0, noise^2) on the angle.
-    ``n_samples`` is the total, split as evenly as possible between the arms."""
+    """``n_classes`` interleaved spiral arms in 2-D (the CS231n spiral): arm k has its points at
+    radius r from 0 to 1 and angle theta from 4k to 4(k + 1) radians (both evenly spaced), plus
+    N(0, noise^2) on the angle; the point is (r sin theta, r cos theta). ``n_samples`` is the total,
+    split as evenly as possible between the arms."""
     n = _check_n(n_samples)
     k = _check_n(n_classes, "n_classes")
     rng = _rng(seed)
