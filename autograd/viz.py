@@ -209,20 +209,25 @@ def _collect_roots(roots):
 
 
 def _param_names(params):
+    """node -> name, from a dict of names to nodes or an iterable of (name, node) pairs."""
     if params is None:
         return {}
-    items = params.items() if isinstance(params, dict) else params
+    usage = ("params must map names to Tensors or Scalars, e.g. dict(model.named_parameters()) or a list "
+             "of (name, tensor) pairs")
+    if isinstance(params, dict):
+        items = list(params.items())
+    elif isinstance(params, (Tensor, Scalar, str)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"{usage}; got a {type(params).__name__}")
+    else:
+        items = list(params)
     names = {}
-    try:
-        for name, node in items:
-            if not _is_node(node):
-                raise TypeError(f"params[{name!r}] is a {type(node).__name__}, not a Tensor or Scalar")
-            names.setdefault(node, str(name))
-    except (TypeError, ValueError) as e:
-        if isinstance(e, TypeError) and str(e).startswith("params["):
-            raise
-        raise TypeError("params must map names to Tensors or Scalars, e.g. dict(model.named_parameters()) "
-                        "or a list of (name, tensor) pairs") from None
+    for item in items:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(f"{usage}; got the item {type(item).__name__} {str(item)[:40]!r}")
+        name, node = item
+        if not _is_node(node):
+            raise TypeError(f"params[{name!r}] is a {type(node).__name__}, not a Tensor or Scalar: {usage}")
+        names.setdefault(node, str(name))
     return names
 
 
