@@ -67,7 +67,7 @@ def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: lis
             g_t ← −∇f(θ_{t−1}) if maximize else ∇f(θ_{t−1})
             if λ ≠ 0:  g_t ← g_t + λ θ_{t−1}
             E[g²]_t ← ρ E[g²]_{t−1} + (1 − ρ) g_t²
-            Δθ_t ← √(E[Δθ²]_{t−1} + ε) / √(E[g²]_t + ε) · g_t      (RMS[Δθ]_{t−1} / RMS[g]_t · g_t)
+            Δθ_t ← √(E[Δθ²]_{t−1} + ε) / √(E[g²]_t + ε) · g_t    (RMS[Δθ]_{t−1} / RMS[g]_t · g_t)
             E[Δθ²]_t ← ρ E[Δθ²]_{t−1} + (1 − ρ) Δθ_t²
             θ_t ← θ_{t−1} − η Δθ_t
     """

@@ -209,7 +209,8 @@ class CosineAnnealingLR(LRScheduler):
 
         η_t = η_min + ½ (η_0 − η_min) (1 + cos(π t / T_max)),
 
-    computed recursively as η_{t} = η_min + (η_{t−1} − η_min) (1 + cos(π t/T_max)) / (1 + cos(π (t−1)/T_max)),
+    computed recursively as
+    η_t = η_min + (η_{t−1} − η_min) (1 + cos(π t/T_max)) / (1 + cos(π (t−1)/T_max)),
     as PyTorch does; past T_max the rate climbs back (the cosine's period is 2 T_max).
     """
 
