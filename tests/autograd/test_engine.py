@@ -220,3 +220,32 @@ def test_engine_backward_with_inputs_returns_gradients_without_accumulating():
     (gx,) = engine.backward((y,), (np.ones(()),), inputs=[x])
     np.testing.assert_array_equal(np.asarray(gx), [2.0, 4.0])
     assert x.grad is None
+
+
+@pytest.mark.parametrize("make", [lambda: ag.tensor([1.0, 2.0], requires_grad=True), lambda: ag.Scalar(1.5)],
+                         ids=["tensor", "scalar"])
+def test_graph_has_no_reference_cycles(make):
+    """Nodes are freed by reference counting alone, before and after backward (micrograd's closures
+    make cycles, which leave its graphs to the cyclic GC)."""
+    import gc
+    import weakref
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for run_backward in (False, True):
+            x = make()
+            h = (x * 2.0).tanh()
+            ref = weakref.ref(h)
+            y = h * h + h
+            if isinstance(y, ag.Tensor):
+                y = y.sum()
+            if run_backward:
+                y.backward()
+            del h
+            assert ref() is not None  # y still needs it
+            del y
+            assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()
