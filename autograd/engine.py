@@ -68,14 +68,15 @@ def toposort(roots, grad_only=False):
     return order
 
 
-def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None):
+def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, order=None):
     """Backpropagate ``grads`` (one per root) through the graph below ``roots``.
 
     Without ``inputs`` every node's complete gradient goes to its ``_accumulate`` (leaf gradients
     add up across calls). With ``inputs`` (a sequence of nodes) nothing is accumulated: the
     gradients of those nodes are returned in a list (None for a node the roots do not depend on).
     With ``create_graph`` the vector-Jacobian products are themselves recorded, so the returned
-    gradients can be differentiated again.
+    gradients can be differentiated again. ``order``: the graph's nodes in topological order when
+    the caller already has it (ag.Graph re-running a captured graph), instead of sorting again.
     """
     pending = {}
     for root, g in zip(roots, grads):
@@ -83,7 +84,8 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None):
         pending[root] = g if prev is None else prev + g
     wanted = None if inputs is None else {node: None for node in inputs}
     store = wanted is None
-    order = toposort(roots, grad_only=True)
+    if order is None:
+        order = toposort(roots, grad_only=True)
     check = _check_finite if anomaly.enabled else None
     pop, get = pending.pop, pending.get
     with set_grad_enabled(create_graph):

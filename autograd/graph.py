@@ -28,6 +28,7 @@ class Graph:
         self.leaves = [n for n in self.nodes if not n._inputs]
         self._leaf_set = set(self.leaves)
         self._ops = [n for n in self.nodes if n._inputs]
+        self._grad_order = [n for n in self.nodes if n.requires_grad]  # what backward walks
 
     def forward(self, feeds=None):
         """Write ``feeds`` ({leaf: new value}) into the leaves, evaluate every operation again in
@@ -45,7 +46,7 @@ class Graph:
     def backward(self, gradient=None):
         """Run the reverse walk again (the graph is kept for the next forward)."""
         grads = [o._seed_grad(gradient) for o in self.outputs]
-        engine.backward(self.outputs, grads, retain_graph=True)
+        engine.backward(self.outputs, grads, retain_graph=True, order=self._grad_order)
 
     def __len__(self):
         return len(self.nodes)
