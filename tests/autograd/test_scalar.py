@@ -6,6 +6,7 @@ import pytest
 import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import autograd as ag
 
@@ -239,3 +240,33 @@ def test_scalar_graph_forward_re_evaluation():
     g.backward()
     assert a.grad == pytest.approx(2.0 + math.exp(0.5))
     assert b.grad == pytest.approx(0.5)
+
+
+# -- the same random DAGs on tensors of broadcastable shapes ------------------------------------
+
+
+@given(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, max_side=3),
+       st.lists(_step, min_size=1, max_size=10))
+def test_tensor_dag_with_broadcasting_matches_torch(shapes, steps):
+    """The random DAGs above, on Tensor leaves whose shapes broadcast against each other: values
+    and every leaf gradient (reduced back over the broadcast axes) equal torch's."""
+    rng = np.random.default_rng(0)
+    values = [rng.uniform(-2, 2, size=s) for s in shapes.input_shapes]
+    with np.errstate(all="ignore"):
+        t_leaves = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in values]
+        t_out, _ = build(t_leaves, steps)
+    assume(bool(torch.isfinite(t_out).all()) and float(t_out.abs().max()) < 1e8)
+    cot = rng.standard_normal(tuple(t_out.shape))
+    t_out.backward(torch.tensor(cot))
+    t_grads = [np.zeros(v.shape) if t.grad is None else t.grad.numpy() for v, t in zip(values, t_leaves)]
+    assume(all(np.isfinite(g).all() and np.abs(g).max(initial=0) < 1e8 for g in t_grads))
+
+    leaves = [ag.tensor(v, dtype=ag.float64, requires_grad=True) for v in values]
+    out, _ = build(leaves, steps)
+    assert out.shape == tuple(t_out.shape)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-12, atol=1e-12)
+    out.backward(ag.tensor(cot, dtype=ag.float64))
+    for leaf, tg in zip(leaves, t_grads):
+        got = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad.numpy()
+        assert got.shape == leaf.shape
+        np.testing.assert_allclose(got, tg, rtol=1e-9, atol=1e-11)
