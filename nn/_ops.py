@@ -28,6 +28,29 @@ except ImportError:  # pragma: no cover - depends on the environment
     _erf = erf_python
 
 
+# -- linear (one node for x W^T + b: the layer every network is made of) ---------------------------
+
+
+def _linear(x, w, b):
+    out = np.matmul(x, w.T)
+    out += b  # out is a fresh array: add the bias in place
+    return out
+
+
+def _linear_grad_w(g, out, x, w, b):
+    if x.ndim == 1:
+        return fn.expand_dims(g, -1) * x  # (out, 1) * (in,): the outer product g x^T
+    g2 = g.reshape(-1, g.shape[-1])
+    return fn.swapaxes(g2, 0, 1) @ x.reshape(-1, x.shape[-1])  # sum over every leading dim of g^T x
+
+
+LINEAR = defop(
+    "linear", _linear,
+    lambda g, out, x, w, b: g @ w,
+    _linear_grad_w,
+    lambda g, out, x, w, b: g,
+    doc="y = x W^T + b: dx = g W, dW = g^T x (summed over leading dims), db = g summed over leading dims")
+
 # -- dropout ---------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ import autograd as ag
 from autograd.tensor import Tensor, _apply, _array, _make
 
 from .parameter import _write
-from ._ops import DROPOUT_MASK, EMBEDDING, NLL_LOSS, NORMAL_CDF, SOFTPLUS
+from ._ops import DROPOUT_MASK, EMBEDDING, LINEAR, NLL_LOSS, NORMAL_CDF, SOFTPLUS
 
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax", "dropout",
@@ -49,8 +49,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input.shape[-1:] != weight.shape[-1:]:
         raise ValueError(f"linear: input has {input.shape[-1] if input.ndim else 0} features (shape "
                          f"{input.shape}) but the weight expects {weight.shape[-1]} (weight shape {weight.shape})")
-    out = input @ weight.T
-    return out if bias is None else out + bias
+    if bias is None:
+        return input @ weight.T
+    return _apply(LINEAR, (input, weight, bias))
 
 
 def relu(input: Tensor) -> Tensor:

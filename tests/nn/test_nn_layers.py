@@ -271,3 +271,22 @@ def test_erf_fallback_without_scipy_gives_the_same_values():
 def test_linear_rejects_integer_input():
     with pytest.raises(TypeError, match="float"):
         nn.Linear(2, 2)(ag.tensor([[1, 2]]))
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3,), (2, 5, 3)])
+def test_linear_gradients_of_every_order(shape):
+    ag.set_default_dtype(ag.float64)
+    x = ag.tensor(np.random.randn(*shape), requires_grad=True)
+    w = ag.tensor(np.random.randn(2, 3), requires_grad=True)
+    b = ag.tensor(np.random.randn(2), requires_grad=True)
+    assert ag.gradcheck(lambda x, w, b: F.linear(x, w, b), (x, w, b))
+    tx, tw, tb = (to_torch(t, requires_grad=True) for t in (x, w, b))
+    grads = ag.grad((F.linear(x, w, b).tanh() ** 2).sum(), (x, w, b), create_graph=True)
+    tgrads = torch.autograd.grad((torch.nn.functional.linear(tx, tw, tb).tanh() ** 2).sum(), (tx, tw, tb),
+                                 create_graph=True)
+    for g, tg in zip(grads, tgrads):
+        close(g, tg, 1e-10, 1e-12)
+    sum((g * g).sum() for g in grads).backward()
+    sum((tg * tg).sum() for tg in tgrads).backward()
+    for t, tt in ((x, tx), (w, tw), (b, tb)):
+        close(t.grad, tt.grad, 1e-9, 1e-11)
