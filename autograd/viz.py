@@ -298,6 +298,10 @@ def _nonfinite_note(what, a):
     return f"!! {' '.join(p for p in parts if p)} in {what}"
 
 
+def _count(n, noun):
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _capped(items, limit=12):
     """A comma-separated list of at most ``limit`` items (a tooltip must stay short for dot)."""
     text = ", ".join(items[:limit])
@@ -642,7 +646,7 @@ class _Drawer:
                 if note:
                     notes.append(f"{note} of n{self.pos[n]}")
         name = ".".join(path)
-        summary = f"{len(ops)} ops" + (f", {len(params)} params" if params else "")
+        summary = _count(len(ops), "op") + (", " + _count(len(params), "param") if params else "")
         lines = [_esc(name), _esc(summary)]
         if len(outputs) == 1:
             out = outputs[0]

@@ -567,3 +567,25 @@ def test_readme_script_renders_every_picture(tmp_path, monkeypatch):
     assert deep.fill("m0") == viz.GRAD_NORM_BINS[0][1]
     relu = Drawn((tmp_path / "deep_mlp_relu.svg").read_text())
     assert relu.fill("m0") not in {fill for _, fill, _, _ in viz.GRAD_NORM_BINS[:2]}
+
+
+def test_fifty_layer_nn_mlp_is_collapsed_per_layer():
+    import nn
+
+    model = nn.MLP([4] + [8] * 50 + [1])  # 51 Linear and 50 ReLU modules
+    x, y = ag.randn(16, 4), ag.randn(16, 1)
+    loss = nn.MSELoss()(model(x), y)
+    assert len(ag.toposort([loss])) > viz.DEFAULT_MAX_NODES
+    d = render(loss, params=dict(model.named_parameters()), color_by="grad_norm")
+    modules = {d.text(d.nodes[k]).split("\n")[0]: k for k in d.nodes if k.startswith("m")}
+    assert set(modules) == {f"MLP.{i}" for i in range(101)}
+    assert len(d.nodes) <= viz.DEFAULT_MAX_NODES
+    ops_in_first = sum(1 for n in ag.toposort([loss]) if n._inputs and n._scope == ("MLP", "0"))
+    assert d.text(d.nodes[modules["MLP.0"]]).split("\n")[1] == f"{ops_in_first} ops, 2 params"
+    assert d.text(d.nodes[modules["MLP.1"]]).split("\n")[1] == "1 op"  # the ReLU
+    # the first layer's node is coloured by its parameters' gradient norm (torch would agree: a
+    # plain backward gives the same .grad)
+    loss.backward()
+    w, b = model[0].weight.grad.data.astype(np.float64), model[0].bias.grad.data.astype(np.float64)
+    assert d.fill(modules["MLP.0"]) == grad_bin_fill(math.sqrt(np.sum(w * w) + np.sum(b * b)))
+    assert all(d.inside(m, d.cluster_by_label("MLP")) for m in modules.values())
