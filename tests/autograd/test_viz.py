@@ -581,7 +581,7 @@ def test_fifty_layer_nn_mlp_is_collapsed_per_layer():
     assert set(modules) == {f"MLP.{i}" for i in range(101)}
     assert len(d.nodes) <= viz.DEFAULT_MAX_NODES
     ops_in_first = sum(1 for n in ag.toposort([loss]) if n._inputs and n._scope == ("MLP", "0"))
-    assert d.text(d.nodes[modules["MLP.0"]]).split("\n")[1] == f"{ops_in_first} ops, 2 params"
+    assert d.text(d.nodes[modules["MLP.0"]]).split("\n")[1] == f"{ops_in_first} op{'' if ops_in_first == 1 else 's'}, 2 params"
     assert d.text(d.nodes[modules["MLP.1"]]).split("\n")[1] == "1 op"  # the ReLU
     # the first layer's node is coloured by its parameters' gradient norm (torch would agree: a
     # plain backward gives the same .grad)
