@@ -604,3 +604,30 @@ def test_zero_dim_tensors():
     c = ag.tensor(3.0, requires_grad=True)
     (c * c).backward()
     assert c.grad.item() == 6.0
+
+
+# ============================================================================== float32 stays float32
+
+_F32_FUNCS = {
+    "arith": lambda a, b: (a * b - b / (a * a + 1.0) + 2.0 ** a.tanh()) ** 2,
+    "unary": lambda a, b: a.exp().log().sqrt() + b.sigmoid() * a.abs() - (a - b).relu() + a.sin() * b.cos(),
+    "reduce": lambda a, b: (a * b).sum(dim=-1, keepdim=True) - (a + b).mean(),
+    "matmul": lambda a, b: a.reshape(-1, 1) @ b.reshape(1, -1),
+}
+
+
+@pytest.mark.parametrize("name", list(_F32_FUNCS))
+def test_float32_values_gradients_and_dtypes_match_torch(name):
+    f = _F32_FUNCS[name]
+    rng = np.random.default_rng(13)
+    a, b = rng.uniform(0.5, 1.5, size=(2, 3)).astype(np.float32), rng.uniform(-1, 1, size=(3,)).astype(np.float32)
+    ours = [ag.tensor(v, requires_grad=True) for v in (a, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (a, b)]
+    out, ref = f(*ours), f(*theirs)
+    assert out.dtype == ag.float32
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=2e-5, atol=1e-6)
+    out.sum().backward()
+    ref.sum().backward()
+    for o, t in zip(ours, theirs):
+        assert o.grad.dtype == ag.float32
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=2e-5, atol=1e-5)
