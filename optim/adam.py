@@ -196,7 +196,7 @@ class Adam(Optimizer):
                  decoupled_weight_decay=group["decoupled_weight_decay"])
             for s, step in zip(states, steps):
                 s["step"] = step
-            self._project(group)
+            self._finish_step(group)
         return loss
 
 
@@ -251,7 +251,7 @@ class Adamax(Optimizer):
                    lr=group["lr"], weight_decay=group["weight_decay"], maximize=group["maximize"])
             for s, step in zip(states, steps):
                 s["step"] = step
-            self._project(group)
+            self._finish_step(group)
         return loss
 
 
@@ -296,5 +296,5 @@ class NAdam(Optimizer):
             for s, step, mu_product in zip(states, steps, mu_products):
                 s["step"] = step
                 s["mu_product"] = mu_product
-            self._project(group)
+            self._finish_step(group)
         return loss

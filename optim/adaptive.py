@@ -171,7 +171,7 @@ class Adagrad(Optimizer):
                     eps=group["eps"], maximize=group["maximize"])
             for p, step in zip(params, steps):
                 self.state[p]["step"] = step
-            self._project(group)
+            self._finish_step(group)
         return loss
 
 
@@ -205,7 +205,7 @@ class Adadelta(Optimizer):
                      weight_decay=group["weight_decay"], maximize=group["maximize"])
             for s in states:
                 s["step"] += 1
-            self._project(group)
+            self._finish_step(group)
         return loss
 
 
@@ -252,5 +252,5 @@ class RMSprop(Optimizer):
                     momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"])
             for s in states:
                 s["step"] += 1
-            self._project(group)
+            self._finish_step(group)
         return loss

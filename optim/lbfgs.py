@@ -251,7 +251,7 @@ class LBFGS(Optimizer):
 
         flat_grad = self._gather_flat_grad()
         if np.abs(flat_grad).max() <= tolerance_grad:
-            self._project(group)
+            self._finish_step(group)
             return orig_loss
 
         d = _array_or_none(state.get("d"))
@@ -352,7 +352,7 @@ class LBFGS(Optimizer):
         state["H_diag"] = float(H_diag)
         state["prev_flat_grad"] = _state_tensor(prev_flat_grad)
         state["prev_loss"] = float(prev_loss)
-        self._project(group)
+        self._finish_step(group)
         return orig_loss
 
 

@@ -231,6 +231,16 @@ class Optimizer:
                 grads.append(p.grad.data)
         return params, grads
 
+    @classmethod
+    def _finish_step(cls, group) -> None:
+        """After a group's update: count it as an in-place modification of each updated parameter
+        (so a graph that saved the old values refuses to backward through them, as in torch), then
+        apply the group's projection."""
+        for p in group["params"]:
+            if p.grad is not None:
+                p._bump()
+        cls._project(group)
+
     @staticmethod
     def _project(group) -> None:
         """Apply the group's ``project`` option to every parameter, in place: θ ← proj_Θ(θ)."""

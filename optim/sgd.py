@@ -101,5 +101,5 @@ class SGD(Optimizer):
                     state = self.state[p]
                     if "momentum_buffer" not in state or state["momentum_buffer"].data is not buf:
                         state["momentum_buffer"] = _state_tensor(buf)
-            self._project(group)
+            self._finish_step(group)
         return loss

@@ -231,3 +231,17 @@ def test_works_with_module_parameters():
         losses.append(loss.item())
     assert losses[-1] < losses[0]
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_step_counts_as_in_place_modification_of_parameters():
+    """As in torch: a graph that saved a parameter refuses to backward after the parameter was stepped."""
+    import autograd as ag
+    import optim
+
+    p = ag.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    loss = (p * p).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
