@@ -90,6 +90,9 @@ class Module:
             reg = d.get(key)
             if reg is not None and name in reg:
                 return reg[name]
+        if "_parameters" not in d and name in ("_parameters", "_buffers", "_modules", "_non_persistent"):
+            raise AttributeError(f"{type(self).__name__} was not initialised as a Module: call "
+                                 f"super().__init__() first in {type(self).__name__}.__init__")
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -192,7 +195,7 @@ class Module:
         seen = set()
         modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mod_prefix, module in modules:
-            for name, value in module.__dict__[kind].items():
+            for name, value in getattr(module, kind).items():
                 if value is None or id(value) in seen:
                     continue
                 seen.add(id(value))
@@ -260,7 +263,10 @@ class Module:
         """Convert every floating Parameter and buffer (and gradient) to ``dtype``, in place.
 
         The Parameter objects stay the same (an optimizer built before still holds them).
+        ``to('cpu')`` is accepted and does nothing (there is no other device).
         """
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self  # tensors live in host memory: moving to the CPU is a no-op
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to() only converts to floating dtypes, got {dtype}")

@@ -283,3 +283,29 @@ def test_deepcopy_gives_independent_parameters():
         net[0].weight.fill_(3.0)
     assert not np.all(twin[0].weight.data == 3.0)
     assert twin(ag.randn(3, 2)).shape == (3, 2)
+
+
+def test_forgotten_super_init_is_explained_on_use_too():
+    class Forgot(nn.Module):
+        def __init__(self):
+            self.k = 3
+
+        def forward(self, x):
+            return x
+
+    with pytest.raises(AttributeError, match="super\\(\\).__init__\\(\\)"):
+        list(Forgot().parameters())
+
+
+def test_to_cpu_is_a_no_op_and_other_devices_are_errors():
+    net = nn.Linear(2, 2)
+    assert net.to("cpu") is net and net.weight.dtype == np.float32
+    with pytest.raises(TypeError):
+        net.to("cuda")
+
+
+def test_softmax_without_dim_warns_and_picks_torchs_dimension():
+    x = ag.randn(3, 4)
+    with pytest.warns(UserWarning, match="dim"):
+        out = nn.Softmax()(x)
+    np.testing.assert_allclose(out.data.sum(1), 1.0, rtol=1e-6)
