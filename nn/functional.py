@@ -17,8 +17,8 @@ import numpy as np
 import autograd as ag
 from autograd.tensor import Tensor, _apply, _array, _make
 
-from .parameter import _write
 from ._ops import DROPOUT_MASK, EMBEDDING, LINEAR, NLL_LOSS, NORMAL_CDF, SOFTPLUS
+from .parameter import _write
 
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax", "dropout",
