@@ -133,9 +133,9 @@ def draw_graph(*roots, params=None, show_data: bool = True, show_grad: bool = Tr
             tensors) keep ``.grad``, so the gradient of every node with respect to each root
             (seeded with ones, i.e. the gradient of ``root.sum()``) is computed here by running the
             engine's backward again with ``retain_graph=True``: nothing is accumulated into any
-            ``.grad``, though registered hooks run as in a backward. That needs the graph's saved
-            values, so draw before ``backward()`` or call ``backward(retain_graph=True)``;
-            otherwise a RuntimeError says so.
+            ``.grad``, though registered hooks run as in a backward. This works before and after
+            ``loss.backward()`` (a Tensor node keeps its values; in-place changes made since are
+            reported by the version counters).
         max_nodes: a budget of drawn nodes (None: no budget). A bigger graph is drawn with whole
             modules collapsed into one node each, labelled with their path and op count: the
             deepest module level whose collapse fits the budget (or the top level, if none does).
@@ -400,17 +400,17 @@ class _Drawer:
             return {}
         wanted = [n for n in self.nodes if isinstance(n, Tensor) and n.requires_grad]
         seeds = [np.ones_like(r.data) for r in roots]
+        # A Tensor node keeps its own values after backward (only the right to backward through it
+        # again is withdrawn), so drawing after loss.backward() may walk the graph once more;
+        # in-place changes since are still caught by the version counters.
+        freed = [n for n in wanted if n._freed]
+        for n in freed:
+            n._freed = False
         try:
             got = engine.backward(roots, seeds, retain_graph=True, inputs=wanted)
-        except RuntimeError as e:
-            if "retain_graph=True" not in str(e):
-                raise
-            raise RuntimeError(
-                "draw_graph(color_by='grad_norm') needs the gradient of every node, so it runs backward "
-                "through the graph again, but an earlier backward() has already freed the graph. Draw "
-                "before calling backward(), or call backward(retain_graph=True) first; without color_by "
-                "the drawing still shows the .grad that leaves (and retain_grad() tensors) keep."
-            ) from None
+        finally:
+            for n in freed:
+                n._freed = True
         return {n: _as_array(g) for n, g in zip(wanted, got)}
 
     # -- module scopes --------------------------------------------------------------------------

@@ -351,18 +351,25 @@ def test_color_by_shows_vanishing_and_exploding_gradients():
     assert e.fill("n3") == grad_bin_fill(1.0)
 
 
-def test_color_by_needs_the_graph_before_backward():
+def test_color_by_works_after_backward_and_accumulates_nothing():
     x, W, b, loss = small_tensor_graph()
     loss.backward()
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
-        ag.draw_graph(loss, color_by="grad_norm")
-    ag.draw_graph(loss)  # without color_by the drawing still works
-    x, W, b, loss = small_tensor_graph()
-    loss.backward(retain_graph=True)
     gW = W.grad.data.copy()
     d = render(loss, color_by="grad_norm")
     assert d.fill("n1") == grad_bin_fill(np.linalg.norm(gW))
     np.testing.assert_array_equal(W.grad.data, gW)  # nothing accumulated
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()  # the user's graph stays released
+
+
+def test_color_by_reports_values_changed_in_place_since():
+    x, W, b, loss = small_tensor_graph()
+    loss.backward()
+    with ag.no_grad():
+        W.mul_(2)
+    with pytest.raises(RuntimeError, match="in-place"):
+        ag.draw_graph(loss, color_by="grad_norm")
+    ag.draw_graph(loss)  # without color_by the drawing still works
 
 
 def test_color_by_on_scalars_uses_grad():
