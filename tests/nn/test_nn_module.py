@@ -309,3 +309,33 @@ def test_softmax_without_dim_warns_and_picks_torchs_dimension():
     with pytest.warns(UserWarning, match="dim"):
         out = nn.Softmax()(x)
     np.testing.assert_allclose(out.data.sum(1), 1.0, rtol=1e-6)
+
+
+def test_parameter_behaves_as_a_leaf_everywhere():
+    import optim
+
+    lin = nn.Linear(3, 2)
+    x = ag.randn(4, 3)
+    loss = (lin(x) ** 2).sum()
+    g = ag.Graph(loss)
+    assert {id(lin.weight), id(lin.bias)} <= {id(n) for n in g.leaves}
+    gw, gb = ag.grad(loss, [lin.weight, lin.bias], retain_graph=True)
+    seen = []
+    lin.weight.register_hook(lambda grad: seen.append(grad.shape))
+    loss.backward()
+    assert seen == [(2, 3)]
+    np.testing.assert_allclose(lin.weight.grad.data, gw.data, rtol=1e-6)
+    np.testing.assert_allclose(lin.bias.grad.data, gb.data, rtol=1e-6)
+    for t in (lin.weight.clone(), lin.weight.detach(), lin.weight[0], lin.weight.T, lin.weight * 1):
+        assert type(t) is ag.Tensor
+    before = lin.weight.data.copy()
+    optim.SGD(lin.parameters(), lr=0.1).step()
+    np.testing.assert_allclose(lin.weight.data, before - 0.1 * gw.data, rtol=1e-6)
+    # modifying a parameter in place after it was used makes that backward refuse (version counter)
+    loss2 = (lin(x) ** 2).sum()
+    with ag.no_grad():
+        lin.weight.mul_(2.0)
+    with pytest.raises(RuntimeError, match="in-place"):
+        loss2.backward()
+    with pytest.raises(RuntimeError, match="leaf"):
+        lin.weight.add_(1.0)  # outside no_grad
