@@ -292,7 +292,8 @@ class Module:
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
         """Every parameter and persistent buffer by dotted name, as detached Tensors sharing memory."""
         out = OrderedDict() if destination is None else destination
-        for mod_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+        # every path to a shared sub-module gets its keys, as in torch (parameters() lists it once)
+        for mod_prefix, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             pre = mod_prefix + "." if mod_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:

@@ -75,6 +75,11 @@ def test_shared_parameters_appear_once():
     seq = nn.Sequential(lin, nn.ReLU(), lin)
     assert len(list(seq.parameters())) == 2
     assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias"]
+    import torch
+
+    tlin = torch.nn.Linear(2, 2)
+    assert list(seq.state_dict()) == list(torch.nn.Sequential(tlin, torch.nn.ReLU(), tlin).state_dict())
+    seq.load_state_dict(seq.state_dict())
 
 
 def test_assigning_before_init_is_a_clear_error():
