@@ -94,9 +94,9 @@ def _inside(x, lo, hi):
     x = fn.const(x)
     mask = np.ones(x.shape, dtype=bool)
     if lo is not None:
-        mask &= x >= fn.const(lo)
+        mask = mask & (x >= fn.const(lo))  # (not &=: a tensor bound may broadcast x up)
     if hi is not None:
-        mask &= x <= fn.const(hi)
+        mask = mask & (x <= fn.const(hi))
     return mask
 
 

@@ -69,14 +69,17 @@ def _std(x, *, axis, keepdims, correction):
 
 
 def _std_grad(g, out, x, *, axis, keepdims, correction):
-    scale = _restore(g / out, x, axis, keepdims) * _reciprocal(_count(x, axis) - correction)
+    # g / std, taken as 0 where std = 0 (constant slices), as torch does
+    zero = fn.const(out) == 0
+    g_over_std = fn.where(zero, 0.0, g / fn.where(zero, 1.0, out))
+    scale = _restore(g_over_std, x, axis, keepdims) * _reciprocal(_count(x, axis) - correction)
     return scale * (x - x.mean(axis=axis, keepdims=True))
 
 
 defop("var", _var, _var_grad,
       doc="var = sum (x - mean)**2 / (n - correction): dx = g 2 (x - mean) / (n - correction)")
 defop("std", _std, _std_grad,
-      doc="std = sqrt(var): dx = g (x - mean) / ((n - correction) std)")
+      doc="std = sqrt(var): dx = g (x - mean) / ((n - correction) std) (0 where std = 0)")
 
 
 # -- extremes -----------------------------------------------------------------------------------
