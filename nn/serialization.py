@@ -12,6 +12,7 @@ so an interrupted save never destroys the previous checkpoint.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -76,10 +77,14 @@ def save(obj, path) -> None:
     """Save ``obj`` (e.g. ``model.state_dict()`` or an optimizer's ``state_dict()``) to ``path``.
 
     The file is written exactly at ``path`` (no extension is added), via a temporary file in the
-    same directory that is renamed over ``path`` only once it is complete.
+    same directory that is renamed over ``path`` only once it is complete. ``path`` may also be an
+    open binary file object.
     """
     arrays: dict = {}
     structure = _encode(obj, arrays, "obj")  # raises before anything touches the disk
+    if hasattr(path, "write"):  # an open binary file (e.g. io.BytesIO): written in place
+        np.savez(path, __chainrule__=np.array(_TAG), __structure__=np.array(json.dumps(structure)), **arrays)
+        return
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=directory)
@@ -132,11 +137,17 @@ def load(path):
     """Load what :func:`save` wrote. Never unpickles: a file holding pickled Python objects, a
     truncated or corrupt file, and a file that is not a chainrule checkpoint each raise
     :class:`CheckpointError` (a ValueError) saying which, having run nothing from the file."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"nn.load: no such file: {path!r}")
-    with open(path, "rb") as f:
-        magic = f.read(6)
+    if hasattr(path, "read"):  # an open binary file object
+        content = path.read()
+        magic, source = content[:6], io.BytesIO(content)
+        path = getattr(path, "name", "<file object>")
+    else:
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"nn.load: no such file: {path!r}")
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        source = path
     if magic[:1] == b"\x80":
         raise CheckpointError(f"nn.load: {path!r} is a Python pickle (e.g. written by torch.save or pickle.dump); "
                               f"refusing to load it: unpickling can run arbitrary code. Save with nn.save.")
@@ -147,7 +158,7 @@ def load(path):
         raise CheckpointError(f"nn.load: {path!r} is not a chainrule checkpoint (not an .npz archive; it starts "
                               f"with {magic!r}). Checkpoints are written by nn.save.")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(source, allow_pickle=False) as npz:
             names = set(npz.files)
             if "__chainrule__" not in names or "__structure__" not in names:
                 raise CheckpointError(f"nn.load: {path!r} is an .npz file but not a chainrule checkpoint (it "
@@ -167,5 +178,11 @@ def load(path):
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"nn.load: {path!r} is truncated or corrupt, or not a chainrule checkpoint "
                               f"({type(e).__name__}: {e})") from None
-    return _decode(structure, arrays, "obj")
+    try:
+        return _decode(structure, arrays, "obj")
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"nn.load: {path!r} has a malformed structure ({type(e).__name__}: {e}); it was "
+                              f"not written by nn.save or has been altered") from None
 

@@ -1,4 +1,5 @@
 """nn.save / nn.load: round trips, and the files that must be refused without running anything."""
+import io
 import os
 import pickle
 import zipfile
@@ -163,3 +164,19 @@ def test_load_from_file_like_paths(tmp_path):
     nn.save([1, "two", 3.0], path)
     assert nn.load(os.fspath(path)) == [1, "two", 3.0]
     assert nn.load(path) == [1, "two", 3.0]
+    buf = io.BytesIO()
+    nn.save({"w": ag.ones(2)}, buf)
+    buf.seek(0)
+    np.testing.assert_array_equal(nn.load(buf)["w"].data, [1.0, 1.0])
+    with pytest.raises(nn.CheckpointError, match="pickle"):
+        nn.load(io.BytesIO(pickle.dumps({"a": 1})))
+
+
+def test_malformed_structure_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "odd.npz"
+    np.savez(path, __chainrule__=np.array("chainrule-checkpoint-v1"), __structure__=np.array('{"$": "dict"}'))
+    with pytest.raises(nn.CheckpointError, match="malformed"):
+        nn.load(path)
+    np.savez(path, __chainrule__=np.array("chainrule-checkpoint-v1"), __structure__=np.array('{"$": "tensor", "key": "a9"}'))
+    with pytest.raises(nn.CheckpointError, match="a9"):
+        nn.load(path)
