@@ -27,6 +27,7 @@ import matplotlib
 matplotlib.use("Agg")  # write files; never open a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import autograd as ag  # noqa: E402
@@ -204,6 +205,8 @@ def draw_neuron(path):
 
 def main():
     start = time.perf_counter()
+    # The matrices here are small: one BLAS thread is faster than several competing for the cores.
+    threadpool_limits(1)
     os.makedirs(OUT, exist_ok=True)
 
     model, optimizer, history, (X_train, y_train) = train_digits()
