@@ -103,7 +103,8 @@ def _embedding_grad(g, out, weight, idx, *, padding_idx):
 
 EMBEDDING = defop(
     "embedding", _embedding, _embedding_grad, None,
-    doc="out[...] = W[idx[...]]: dW[k] = sum of g over the positions where idx == k (0 for padding_idx)")
+    doc="out[...] = x[idx[...]] (x the weight): dx[k] = sum of g over the positions where idx == k "
+        "(0 for padding_idx)")
 
 # -- negative log-likelihood on class indices (with weights, ignore_index and label smoothing) -----
 
@@ -167,5 +168,5 @@ def _nll_grad(g, out, logp, target, weight, *, ignore_index, smoothing, reductio
 
 NLL_LOSS = defop(
     "nll_loss", _nll_loss, _nll_grad, None, None,
-    doc="loss_i = -(1-eps) w[t_i] logp[i, t_i] - (eps/C) sum_c w_c logp[i, c] (0 where t_i == ignore_index); "
-        "mean divides by sum_i w[t_i]: dlogp = -g coef (the loss is linear in logp)")
+    doc="x = log-probabilities: loss_i = -(1-eps) w[t_i] x[i, t_i] - (eps/C) sum_c w_c x[i, c] (0 where "
+        "t_i == ignore_index); mean divides by sum_i w[t_i]: dx = -g coef (the loss is linear in x)")

@@ -290,3 +290,27 @@ def test_linear_gradients_of_every_order(shape):
     sum((tg * tg).sum() for tg in tgrads).backward()
     for t, tt in ((x, tx), (w, tw), (b, tb)):
         close(t.grad, tt.grad, 1e-9, 1e-11)
+
+
+def test_nn_ops_are_documented_and_gradchecked():
+    from autograd.ops import OPS
+
+    from nn import _ops
+
+    for op in (_ops.LINEAR, _ops.DROPOUT_MASK, _ops.SOFTPLUS, _ops.NORMAL_CDF, _ops.EMBEDDING, _ops.NLL_LOSS):
+        assert OPS[op.name] is op and op.doc and "\n" not in op.doc
+        assert not op.differentiable or "dx" in op.doc, op.name
+    ag.set_default_dtype(ag.float64)
+    w = ag.tensor(np.random.randn(5, 3), requires_grad=True)
+    idx = ag.tensor([[0, 4, 4], [2, 1, 0]])
+    assert ag.gradcheck(lambda w: F.embedding(idx, w), (w,))
+    # (with padding_idx the padding row's gradient is 0 by design, not the derivative: see the torch test)
+    # second order through embedding (create_graph) matches torch
+    tw = to_torch(w, requires_grad=True)
+    (g,) = ag.grad((F.embedding(idx, w) ** 3).sum(), w, create_graph=True)
+    (tg,) = torch.autograd.grad((torch.nn.functional.embedding(torch.from_numpy(idx.data), tw) ** 3).sum(), tw,
+                                create_graph=True)
+    close(g, tg, 1e-10, 1e-12)
+    (g * g).sum().backward()
+    (tg * tg).sum().backward()
+    close(w.grad, tw.grad, 1e-9, 1e-12)
