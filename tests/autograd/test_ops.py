@@ -11,6 +11,9 @@ Then the defined edge cases of the issue (ties, first index, zeros in prod, [100
 0, dtype promotion, IndexError messages) and argument handling.
 """
 import math
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -52,14 +55,24 @@ def _grads_close(ours, theirs, like, tol, what):
         _assert_close(a, b, tol, f"{what} of input {i}")
 
 
+def _autograd_ops():
+    """The names that ``import autograd`` puts in the table (nn adds its own ops, tested in tests/nn)."""
+    code = "import autograd.ops as o; print(' '.join(o.OPS))"
+    return set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              cwd=pathlib.Path(__file__).parents[2]).stdout.split())
+
+
 def test_every_op_has_a_case():
-    missing = sorted(set(OPS) - set(CASES))
+    table = _autograd_ops()
+    assert "add" in table and table <= set(OPS)
+    missing = sorted(table - set(CASES))
     assert not missing, f"operations with no test case in op_cases.py: {missing}"
-    assert not set(CASES) - set(OPS), f"cases for unknown operations: {sorted(set(CASES) - set(OPS))}"
+    assert not set(CASES) - table, f"cases for unknown operations: {sorted(set(CASES) - table)}"
 
 
 def test_every_op_has_a_doc_stating_its_derivative():
-    for name, op in OPS.items():
+    for name in _autograd_ops():
+        op = OPS[name]
         assert op.doc and "\n" not in op.doc, name
         if op.differentiable:
             assert "dx" in op.doc or "da" in op.doc or "dx_i" in op.doc, f"{name}: {op.doc!r}"
