@@ -10,6 +10,7 @@ fed ``t`` would never reach the loss.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -111,7 +112,7 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 
 def _check_p(p):
-    if not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
         raise ValueError(f"dropout probability has to be in [0, 1), but got {p!r}")
 
 
