@@ -64,7 +64,7 @@ def index_add_array(g, *idx, key, shape):
 
 
 defop("getitem", _getitem,
-      lambda g, out, x, *idx, key: fn.index_add(g, key, [fn.const(i) for i in idx], x.shape),
+      lambda g, out, x, *idx, key: fn.index_add(g, key, idx, x.shape),
       doc="x[key]: dx = zeros with g added at key (repeated indices accumulate)")
 defop("index_add", index_add_array,
       lambda g, out, x, *idx, key, shape: g[build_key(key, [fn.const(i) for i in idx])],

@@ -387,3 +387,20 @@ def test_dot_outer_and_module_functions():
     for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sign"):
         np.testing.assert_array_equal(getattr(ag, name)(b).data, getattr(b, name)().data)
     assert ag.sum([1.0, 2.0]).item() == 3.0  # data that is not a Tensor becomes one
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"cast"}))  # (the cast case converts to float64)
+@settings(max_examples=4)
+@given(data=st.data())
+def test_op_keeps_float32(name, data):
+    """float32 inputs give float32 values and float32 gradients (no silent upcast to float64)."""
+    arrays, kw = CASES[name].draw(data.draw)
+    xs = [ag.tensor(a.astype(np.float32), requires_grad=True) if a.dtype == np.float64 else ag.tensor(a)
+          for a in arrays]
+    out = [o for o in _flat(CASES[name].ours(*xs, **kw)) if o.dtype.kind == "f"]
+    assert all(o.dtype == ag.float32 for o in out), [o.dtype for o in out]
+    out = [o for o in out if o.requires_grad]
+    wrt = [x for x in xs if x.requires_grad]
+    if out and wrt:
+        grads = ag.grad(out, wrt, grad_outputs=[ag.ones_like(o) for o in out], allow_unused=True)
+        assert all(g is None or g.dtype == ag.float32 for g in grads)
