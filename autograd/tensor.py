@@ -1199,19 +1199,30 @@ class Tensor:
     def div_(self, other):
         return self._inplace("div_", lambda x: x / other)
 
+    def _overwrite(self, what, value):
+        """Replace every value by ``value`` (a number or a Tensor broadcast to this shape): in a
+        graph the old values get gradient 0 and ``value`` gets the gradient (NaN/Inf in the old
+        values do not leak through, as x * 0 + v would let them)."""
+        value = value if isinstance(value, Tensor) else _make(np.asarray(value, dtype=self.dtype))
+        if value.dtype != self.dtype:
+            value = value.to(self.dtype)
+        keep_none = _make(np.zeros(self.shape, dtype=np.bool_))
+        return self._inplace(what, lambda x: where(keep_none, x, value.broadcast_to(self.shape)))
+
     def zero_(self):
-        return self._inplace("zero_", lambda x: x * 0)
+        """Set every value to 0, in place."""
+        return self._overwrite("zero_", 0)
 
     def fill_(self, value):
-        return self._inplace("fill_", lambda x: x * 0 + value)
+        """Set every value to ``value``, in place."""
+        return self._overwrite("fill_", value)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
         return self._inplace("clamp_", lambda x: x.clamp(min, max))
 
     def copy_(self, src):
         """Copy src's values (broadcast to this shape) into this tensor; differentiable in src."""
-        src = src if isinstance(src, Tensor) else _make(np.asarray(src))
-        return self._inplace("copy_", lambda x: x * 0 + src.broadcast_to(self.shape).to(self.dtype))
+        return self._overwrite("copy_", src if isinstance(src, Tensor) else _make(np.asarray(src)))
 
     def __iadd__(self, other):
         return self.add_(other)

@@ -163,3 +163,15 @@ def test_inplace_records_when_the_value_requires_grad():
     buf += x * x
     buf.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 2 * tx.detach().numpy())
+
+
+def test_overwriting_in_place_drops_nan_and_inf():
+    t = ag.tensor([np.nan, np.inf, 1.0])
+    t.zero_()
+    np.testing.assert_array_equal(t.numpy(), [0.0, 0.0, 0.0])
+    t = ag.tensor([np.nan, -np.inf])
+    t.fill_(2.0)
+    np.testing.assert_array_equal(t.numpy(), [2.0, 2.0])
+    t = ag.tensor([np.nan, np.inf])
+    t.copy_(ag.tensor([1.0, 2.0]))
+    np.testing.assert_array_equal(t.numpy(), [1.0, 2.0])
