@@ -1077,7 +1077,7 @@ class Tensor:
         """out[i][j][k] = self[index[i][j][k]][j][k] for dim=0 (likewise for other dims): ``index``
         has as many dimensions as self and is no larger outside ``dim``."""
         d = _one_dim(_dim_arg(dim, axis), self.ndim, "gather")
-        index = _index_tensor(index, "gather")
+        index = _index_tensor(index, "gather", self, d)
         if index.ndim != self.ndim:
             raise RuntimeError(f"gather: index has {index.ndim} dimensions but the tensor has {self.ndim}; "
                                f"they must have the same number")
@@ -1093,7 +1093,7 @@ class Tensor:
     def index_select(self, dim=None, index=None, *, axis=None) -> "Tensor":
         """The slices of self at the positions ``index`` (a 1-d integer tensor) along ``dim``."""
         d = _one_dim(_dim_arg(dim, axis), self.ndim, "index_select")
-        index = _index_tensor(index, "index_select")
+        index = _index_tensor(index, "index_select", self, d)
         if index.ndim > 1:
             raise RuntimeError(f"index_select: index must be 1-d (or 0-d), got shape {index.shape}")
         if self.ndim == 0:
@@ -1290,10 +1290,14 @@ def _index_error(e, t):
     return IndexError(f"{str(e).replace(' axis ', ' dimension ')} (indexing a tensor of shape {t.shape})")
 
 
-def _index_tensor(index, name):
+def _index_tensor(index, name, t, dim):
+    """The index of gather/index_select: integer, and (as in torch) never negative."""
     index = index if isinstance(index, Tensor) else _make(np.asarray(index))
     if index.dtype.kind not in "iu":
         raise TypeError(f"{name}: index must be an integer tensor, got dtype {index.dtype}")
+    if index.data.size and index.data.min() < 0:
+        raise IndexError(f"{name}: index {index.data.min()} is out of bounds for dimension {dim} with size "
+                         f"{t.shape[dim] if t.ndim else 1} (negative indices are not allowed here)")
     return index
 
 

@@ -275,6 +275,8 @@ def test_indexing_out_of_range_names_the_dimension_and_its_size():
         x.gather(1, ag.tensor([[0, 3]]))
     with pytest.raises(IndexError, match="dimension 0 with size 2"):
         x.index_select(0, ag.tensor([2]))
+    with pytest.raises(IndexError, match="index -1 is out of bounds for dimension 1 with size 3"):
+        x.gather(1, ag.tensor([[0, -1]]))  # negative indices: an error, as in torch
 
 
 def test_repeated_indices_accumulate_and_index_tensors_are_inputs():
