@@ -14,6 +14,9 @@ import nn
 import nn.functional as F
 import optim
 from nn.data.datasets import load_digits, make_moons, make_regression
+from threadpoolctl import threadpool_limits
+
+threadpool_limits(1)  # small matrices: one BLAS thread is faster than several sharing the cores
 
 ag.set_default_dtype(ag.float64)  # exact comparisons with closed forms in this notebook
 ag.manual_seed(0)

@@ -1,0 +1,325 @@
+# %% [markdown]
+# # 06 · Regularisation: overfitting, dropout, batch norm, gradient clipping
+#
+# Deep networks tend to overfit the training data, which hurts how well they generalise. This
+# notebook shows the generalisation gap, then the lecture's remedies: dropout (with its ensemble
+# effect), batch normalisation (and what it does to the activations), and gradient clipping against
+# the exploding gradients of a cliff in the loss surface.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+import autograd as ag
+import nn
+import nn.functional as F
+import optim
+from nn.data.datasets import load_digits
+from threadpoolctl import threadpool_limits
+
+threadpool_limits(1)  # small matrices: one BLAS thread is faster than several sharing the cores
+
+X, y = load_digits()
+X = X / 16.0
+perm = np.random.default_rng(0).permutation(len(y))
+# a deliberately small training set (100 images) makes overfitting easy to see
+X_small, y_small = X[perm[:100]], y[perm[:100]]
+X_test, y_test = X[perm[600:]], y[perm[600:]]
+
+
+def accuracy(model, X, y):
+    model.eval()
+    with ag.no_grad():
+        return (model(X).argmax(dim=1) == y).float().mean().item()
+
+# %% [markdown]
+# ## Overfitting and the generalisation gap
+#
+# A network with 83k parameters learns 100 images by heart: the training loss goes to zero while
+# the test loss, after a first improvement, climbs. The *generalisation gap* is the difference between
+# training and test performance. The same network with dropout ($p = 0.5$) after each hidden layer
+# fits the training set more slowly and keeps a smaller gap.
+
+# %%
+EVAL_EVERY = 5
+
+
+def train_and_track(dropout, steps=400):
+    ag.manual_seed(0)
+    model = nn.MLP([64, 256, 256, 10], dropout=dropout)
+    opt = optim.Adam(model.parameters(), lr=3e-3)
+    train_curve, test_curve = [], []
+    for step in range(steps):
+        model.train()
+        loss = F.cross_entropy(model(X_small), y_small)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % EVAL_EVERY == 0:
+            model.eval()
+            with ag.no_grad():
+                train_curve.append(F.cross_entropy(model(X_small), y_small).item())
+                test_curve.append(F.cross_entropy(model(X_test), y_test).item())
+    return model, train_curve, test_curve
+
+
+plain, plain_train, plain_test = train_and_track(dropout=0.0)
+dropped, drop_train, drop_test = train_and_track(dropout=0.5)
+
+steps = np.arange(len(plain_train)) * EVAL_EVERY
+fig, ax = plt.subplots(figsize=(7, 4))
+ax.plot(steps, plain_train, "C0--", label="no dropout: train")
+ax.plot(steps, plain_test, "C0-", label="no dropout: test")
+ax.plot(steps, drop_train, "C1--", label="dropout 0.5: train")
+ax.plot(steps, drop_test, "C1-", label="dropout 0.5: test")
+ax.set(yscale="log", xlabel="step (full batch of 100 images)", ylabel="cross-entropy", title="Overfitting")
+ax.legend()
+plt.show()
+
+for name, model, test_curve in [("no dropout", plain, plain_test), ("dropout 0.5", dropped, drop_test)]:
+    tr, te = accuracy(model, X_small, y_small), accuracy(model, X_test, y_test)
+    print(f"{name:>12}: train accuracy {tr:.3f}, test accuracy {te:.3f}, gap {tr - te:.3f}; "
+          f"test loss best {min(test_curve):.3f} at step {int(np.argmin(test_curve)) * EVAL_EVERY}, "
+          f"final {test_curve[-1]:.3f}")
+
+# %% [markdown]
+# ## Dropout: training versus evaluation
+#
+# During training each unit is dropped with probability $p$, independently, afresh on every forward
+# pass; chainrule (like PyTorch) uses *inverted* dropout, scaling the survivors by $1/(1-p)$:
+#
+# $$y_i = x_i\, m_i, \qquad m_i = \frac{[u_i \ge p]}{1 - p},\ u_i \sim U[0, 1), \qquad \mathbb{E}[y_i] = x_i .$$
+#
+# At inference all activations are used (`model.eval()`: dropout is the identity), which is why no
+# rescaling is needed at test time.
+
+# %%
+drop = nn.Dropout(p=0.5)
+x = ag.ones(1, 12)
+drop.train()
+for _ in range(3):
+    print("train:", drop(x).numpy().ravel())
+drop.eval()
+print("eval: ", drop(x).numpy().ravel())
+drop.train()
+samples = drop(ag.ones(20000, 12)).numpy()
+print(f"train mode over 20000 draws: fraction dropped {np.mean(samples == 0):.3f}, mean output {samples.mean():.3f}")
+assert abs(samples.mean() - 1) < 0.02
+
+# %% [markdown]
+# ## The ensemble effect
+#
+# Every dropout mask selects a thinned sub-network, all sharing weights: training with dropout trains
+# an exponentially large ensemble. Averaging the predictions of $K$ random sub-networks (dropout left
+# on at test time) approaches the prediction of the full network with all units kept, which is how
+# evaluation mode approximates the ensemble's average cheaply. A single sub-network is worse than
+# either.
+
+# %%
+def dropout_ensemble_accuracy(model, K, seed):
+    ag.manual_seed(seed)
+    model.train()  # dropout on: each forward pass is a different sub-network
+    with ag.no_grad():
+        probs = sum(model(X_test).softmax(dim=1).numpy() for _ in range(K)) / K
+    return float(np.mean(probs.argmax(axis=1) == y_test.numpy()))
+
+
+Ks = [1, 2, 4, 8, 16, 32]
+ens = [np.mean([dropout_ensemble_accuracy(dropped, K, seed) for seed in range(3)]) for K in Ks]
+full = accuracy(dropped, X_test, y_test)
+fig, ax = plt.subplots(figsize=(5.5, 3.5))
+ax.semilogx(Ks, ens, "o-", base=2, label="average of K dropout sub-networks")
+ax.axhline(full, color="C1", linestyle="--", label="eval mode (all units, no rescaling)")
+ax.set(xlabel="K", ylabel="test accuracy", title="Dropout as an ensemble")
+ax.legend()
+plt.show()
+print(f"one sub-network: {ens[0]:.3f}; 32 averaged: {ens[-1]:.3f}; eval mode: {full:.3f}")
+
+# %% [markdown]
+# ## Batch normalisation
+#
+# The lecture's Batch Normalizing Transform over a mini-batch $\mathcal{B} = \{x_{1..m}\}$, per feature:
+#
+# $$\mu_\mathcal{B} = \frac1m \sum_{i=1}^m x_i, \qquad \sigma^2_\mathcal{B} = \frac1m \sum_{i=1}^m (x_i - \mu_\mathcal{B})^2,
+#   \qquad \hat x_i = \frac{x_i - \mu_\mathcal{B}}{\sqrt{\sigma^2_\mathcal{B} + \epsilon}}, \qquad
+#   y_i = \gamma \hat x_i + \beta \equiv \mathrm{BN}_{\gamma,\beta}(x_i).$$
+#
+# `nn.BatchNorm1d` against the formula in numpy (in training mode, so it uses the batch's statistics):
+
+# %%
+ag.manual_seed(0)
+bn = nn.BatchNorm1d(4)
+with ag.no_grad():
+    bn.weight.copy_(ag.tensor([1.0, 2.0, 0.5, -1.0]))
+    bn.bias.copy_(ag.tensor([0.0, 1.0, -1.0, 3.0]))
+xb = ag.randn(8, 4) * 5 + 3
+mu, var = xb.numpy().mean(axis=0), xb.numpy().var(axis=0)
+by_hand = bn.weight.detach().numpy() * (xb.numpy() - mu) / np.sqrt(var + bn.eps) + bn.bias.detach().numpy()
+print("max |BatchNorm1d − formula| =", np.abs(bn(xb).detach().numpy() - by_hand).max())
+assert np.allclose(bn(xb).detach().numpy(), by_hand, atol=1e-5)
+
+# %% [markdown]
+# **Activation statistics with and without.** Feed the digits through a 10-layer tanh network whose
+# weights are initialised a little too large (a common accident). Without batch norm, the
+# pre-activations' spread grows layer after layer and the tanh units saturate at ±1, where
+# $\tanh' \approx 0$ (notebook 02's vanishing gradients). With `batch_norm=True` every layer's
+# pre-activations are brought back to mean 0 and standard deviation 1 before the non-linearity.
+
+# %%
+def deep_tanh(batch_norm, depth=10, width=64, gain=2.0):
+    ag.manual_seed(0)
+    model = nn.MLP([64] + [width] * depth + [10], activation=nn.Tanh, batch_norm=batch_norm)
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            nn.init.xavier_normal_(layer.weight, gain=gain)
+    return model
+
+
+def layer_statistics(model, X):
+    """Mean and standard deviation of what goes into each tanh, and the fraction of saturated units."""
+    stats = []
+    h = X
+    model.train()
+    with ag.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Tanh):
+                a = h.numpy()
+                stats.append((a.mean(), a.std(), np.mean(np.abs(np.tanh(a)) > 0.99)))
+            h = layer(h)
+    return np.array(stats)
+
+
+batch = X[perm[:256]]
+plain_stats = layer_statistics(deep_tanh(False), batch)
+bn_stats = layer_statistics(deep_tanh(True), batch)
+layers = np.arange(1, len(plain_stats) + 1)
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.5))
+for stats, name in [(plain_stats, "without batch norm"), (bn_stats, "with batch norm")]:
+    axes[0].plot(layers, stats[:, 0], "o-", label=name)
+    axes[1].plot(layers, stats[:, 1], "o-", label=name)
+    axes[2].plot(layers, stats[:, 2], "o-", label=name)
+axes[0].set(title="mean of pre-activations", xlabel="layer")
+axes[1].set(title="std of pre-activations", xlabel="layer")
+axes[2].set(title="fraction of saturated tanh units (|tanh| > 0.99)", xlabel="layer")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# The effect on training: the same two networks, 120 mini-batch steps of SGD on 1000 digits.
+
+# %%
+def train_curve(model, steps=120, batch_size=64, lr=0.1):
+    opt = optim.SGD(model.parameters(), lr=lr)
+    X_tr, y_tr = X[perm[:1000]], y[perm[:1000]]
+    rng = np.random.default_rng(0)
+    losses = []
+    model.train()
+    for _ in range(steps):
+        idx = rng.choice(1000, batch_size, replace=False)
+        loss = F.cross_entropy(model(X_tr[idx]), y_tr[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for batch_norm in (False, True):
+    ax.plot(train_curve(deep_tanh(batch_norm)), label="with batch norm" if batch_norm else "without batch norm")
+ax.set(xlabel="step", ylabel="mini-batch loss", title="10-layer tanh network, SGD")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## Gradient clipping on a cliff
+#
+# If the gradient becomes too big, the SGD step $\theta^{new} = \theta^{old} - \alpha \nabla_\theta J(\theta)$
+# becomes too big: a bad update that lands far away, at a high loss (in the worst case at Inf or NaN).
+# Recurrent networks have such **cliffs** in their loss surfaces. Here is the lecture's example, a
+# recurrent network whose hidden state is a single number, $h_t = w\,\sigma(h_{t-1}) + b$ for 50
+# steps from $h_0 = 0.5$, with the loss $(h_{50} - 0.7)^2$ as a function of $(w, b)$: the loss jumps
+# across a sharp edge where the recurrence switches between its two fixed points.
+
+# %%
+ww, bb = np.meshgrid(np.linspace(-2, 12, 300), np.linspace(-6, 2, 300))
+h = np.full_like(ww, 0.5)
+for _ in range(50):
+    h = ww / (1 + np.exp(-h)) + bb
+fig, ax = plt.subplots(figsize=(6, 4))
+c = ax.contourf(ww, bb, np.log10((h - 0.7) ** 2 + 1e-6), levels=30, cmap="viridis")
+fig.colorbar(c, label="log10 loss")
+ax.set(xlabel="w", ylabel="b", title="loss of a scalar RNN: cliffs")
+plt.show()
+
+# %% [markdown]
+# To see the effect of one such wall cleanly, we build a two-parameter loss with the same anatomy: a
+# gentle valley with its minimum at $(4, 0)$, and on the way there a cliff, a drop of height 20
+# over a width of about $1/4$:
+#
+# $$J(\theta) = 0.05\,\big((\theta_1 - 4)^2 + 4\theta_2^2\big) + 20\,\sigma\!\big(-8(\theta_1 - 2 + 0.3\,\theta_2)\big).$$
+#
+# Plain SGD ($\alpha = 0.5$) walks down the plateau; the step that lands on the cliff face meets a
+# gradient about a hundred times larger than anywhere on the plateau, and is thrown far past the
+# minimum, "shooting off to the right": a bad update, after which it spends the remaining steps
+# walking back. With the lecture's norm clipping,
+#
+# $$\text{if } \lVert \hat{\mathbf{g}} \rVert \ge \text{threshold}: \quad \hat{\mathbf{g}} \leftarrow \frac{\text{threshold}}{\lVert \hat{\mathbf{g}} \rVert}\, \hat{\mathbf{g}},$$
+#
+# (`nn.utils.clip_grad_norm_(parameters, max_norm=1.0)`) the step keeps its direction but not its
+# size, and the descent carries on down the valley.
+
+# %%
+def cliff(t):
+    return 0.05 * ((t[0] - 4) ** 2 + 4 * t[1] ** 2) + 20 * (-8 * (t[0] - 2 + 0.3 * t[1])).sigmoid()
+
+
+def cliff_np(x, y):
+    return 0.05 * ((x - 4) ** 2 + 4 * y ** 2) + 20 / (1 + np.exp(8 * (x - 2 + 0.3 * y)))
+
+
+def descend(max_norm, lr=0.5, steps=40, start=(-3.0, 2.5)):
+    theta = ag.tensor(start, dtype=ag.float64, requires_grad=True)
+    opt = optim.SGD([theta], lr=lr)
+    path, losses, norms = [theta.detach().numpy().copy()], [], []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = cliff(theta)
+        loss.backward()
+        if max_norm is None:
+            norms.append(theta.grad.norm().item())
+        else:
+            norms.append(nn.utils.clip_grad_norm_([theta], max_norm).item())  # returns the norm before clipping
+        opt.step()
+        losses.append(loss.item())
+        path.append(theta.detach().numpy().copy())
+    return np.array(path), np.array(losses), np.array(norms)
+
+
+runs = {"without clipping": descend(None), "with clipping (max_norm = 1)": descend(1.0)}
+xx, yy = np.meshgrid(np.linspace(-4, 20, 400), np.linspace(-3, 6, 200))
+fig, axes = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True)
+for ax, (name, (path, losses, norms)) in zip(axes, runs.items()):
+    ax.contourf(xx, yy, cliff_np(xx, yy), levels=40, cmap="viridis")
+    ax.plot(path[:, 0], path[:, 1], "wo-", markersize=3, linewidth=1)
+    ax.plot(4, 0, "r*", markersize=14)
+    big = int(np.argmax(norms))
+    ax.annotate(f"‖g‖ = {norms[big]:.0f}", path[big], xytext=(path[big][0] - 3, path[big][1] + 1.2),
+                color="white", arrowprops=dict(color="white", arrowstyle="->"))
+    ax.set(title=f"{name}: final θ = {np.round(path[-1], 2)}, final loss {losses[-1]:.3f}", ylabel="θ₂",
+           xlim=(-4, 20), ylim=(-3, 6))
+axes[1].set_xlabel("θ₁")
+plt.show()
+
+fig, ax = plt.subplots(figsize=(6, 3.2))
+for name, (path, losses, norms) in runs.items():
+    ax.semilogy(losses, "o-", markersize=3, label=name)
+ax.set(xlabel="step", ylabel="J(θ)", title="loss along the way")
+ax.legend()
+plt.show()
+
+unclipped, clipped = runs["without clipping"], runs["with clipping (max_norm = 1)"]
+print(f"largest step without clipping: {np.abs(np.diff(unclipped[0], axis=0)).max():.2f}; "
+      f"with clipping: {np.linalg.norm(np.diff(clipped[0], axis=0), axis=1).max():.2f} (≤ lr × max_norm = 0.5)")
+assert np.linalg.norm(np.diff(clipped[0], axis=0), axis=1).max() <= 0.5 + 1e-9
+assert clipped[1][-1] < unclipped[1][-1]
