@@ -593,8 +593,8 @@ case("index_put")(_draw_index_put)(_index_put("ag"), _index_put("torch"))
 
 def _draw_matmul(d):
     rng = rng_of(d)
-    n, k, m = (d(st.integers(1, 3)) for _ in range(3))
-    ba, bb = broadcast_shapes(d, max_dims=2, min_side=1)
+    n, k, m = (d(st.integers(0, 3)) for _ in range(3))
+    ba, bb = broadcast_shapes(d, max_dims=2)
     a = (k,) if d(st.integers(0, 3)) == 0 else tuple(ba) + (n, k)
     b = (k,) if d(st.integers(0, 3)) == 0 else tuple(bb) + (k, m)
     return [normal(rng, a), normal(rng, b)], {"function": d(st.booleans())}

@@ -406,3 +406,27 @@ def test_op_keeps_float32(name, data):
     if out and wrt:
         grads = ag.grad(out, wrt, grad_outputs=[ag.ones_like(o) for o in out], allow_unused=True)
         assert all(g is None or g.dtype == ag.float32 for g in grads)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp", "prod", "norm", "std", "getitem", "gather",
+                                  "cat", "maximum", "index_select"])
+def test_third_order_matches_torch(name):
+    """The rules run on Tensors under create_graph use differentiable ops only, to any order."""
+    a = np.random.default_rng(1).standard_normal((3, 4))
+    a[0, 1] = 0.0
+    idx = [[0, 0], [1, 3], [2, 2]]
+    f = {"softmax": lambda x, L: x.softmax(1), "log_softmax": lambda x, L: x.log_softmax(0),
+         "logsumexp": lambda x, L: x.logsumexp(1), "prod": lambda x, L: x.prod(1),
+         "norm": lambda x, L: (x.norm(3, 1) if L is ag else torch.linalg.vector_norm(x, 3, 1)),
+         "std": lambda x, L: x.std(0), "getitem": lambda x, L: x[L.tensor([0, 0, 2])] ** 3,
+         "gather": lambda x, L: x.gather(1, L.tensor(idx)) ** 3, "cat": lambda x, L: L.cat([x, x * x], 1) ** 2,
+         "maximum": lambda x, L: L.maximum(x, x.T.reshape(3, 4)) ** 3,
+         "index_select": lambda x, L: x.index_select(1, L.tensor([3, 0, 3])) ** 3}[name]
+    results = []
+    for lib, grad in ((ag, ag.grad), (torch, torch.autograd.grad)):
+        x = lib.tensor(a, requires_grad=True)
+        (g,) = grad(f(x, lib).sum(), x, create_graph=True)
+        (h,) = grad((g * g).sum(), x, create_graph=True)
+        (t,) = grad((h * h).sum(), x)
+        results.append(np.asarray(t.detach().numpy() if lib is torch else t.data))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-8, atol=1e-10)
