@@ -147,6 +147,8 @@ def _softmax(x, *, axis):
 
 
 def _log_softmax(x, *, axis):
+    if x.size == 0:  # (an empty slice would take log 0)
+        return x.copy()
     shifted = x - _shift(x, axis)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
