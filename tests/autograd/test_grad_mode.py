@@ -138,3 +138,52 @@ def test_backward_inside_no_grad_still_computes_gradients():
     with ag.no_grad():
         y.backward()
     np.testing.assert_array_equal(x.grad.numpy(), [4.0])
+
+
+def test_concurrent_backward_does_not_switch_recording_off_in_another_thread():
+    """backward runs with recording off (unless create_graph) in its own thread only: a thread that
+    builds graphs meanwhile keeps recording, and both threads get exact gradients."""
+    errors = []
+    stop = threading.Event()
+
+    def builder():
+        try:
+            for _ in range(300):
+                x = ag.tensor([1.0, 2.0], requires_grad=True)
+                y = (x * x).sum()
+                if not y.requires_grad:
+                    errors.append("builder saw recording switched off")
+                    return
+                y.backward()
+                if x.grad.tolist() != [2.0, 4.0]:
+                    errors.append(f"builder got {x.grad.tolist()}")
+                    return
+        finally:
+            stop.set()
+
+    def backwarder():
+        while not stop.is_set():
+            w = ag.tensor([3.0], requires_grad=True)
+            h = w
+            for _ in range(50):
+                h = h * 1.0
+            h.sum().backward()
+            if w.grad.tolist() != [1.0]:
+                errors.append(f"backwarder got {w.grad.tolist()}")
+                return
+            with ag.no_grad():
+                w * 2.0
+
+    import sys
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, so the two interleave
+    try:
+        threads = [threading.Thread(target=builder), threading.Thread(target=backwarder)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
