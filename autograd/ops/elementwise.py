@@ -3,6 +3,8 @@
 Rules use ``g`` (gradient of the output), ``out`` (the output), the inputs, and the functions of
 :mod:`autograd.ops.fn`. Broadcasting is undone by the caller (broadcast.unbroadcast).
 """
+import math
+
 import numpy as np
 
 from . import defop, fn
@@ -25,6 +27,12 @@ def _pow_base_grad(g, out, x, y):
     return fn.where(y0, 0.0, g * y * x ** fn.where(y0, 1.0, y - 1))
 
 
+def _rpow_grad(g, out, x, c):
+    if c == 0:  # log 0 = -inf times 0**x = 0 would be NaN: torch takes 0 for x >= 0
+        return fn.where(fn.const(x) >= 0, 0.0, g * out * -math.inf)
+    return g * out * (math.log(c) if c > 0 else math.nan)
+
+
 # -- arithmetic between two tensors -----------------------------------------------------------
 defop("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y: dx = g, dy = g")
 defop("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y: dx = g, dy = -g")
@@ -42,8 +50,8 @@ defop("div_scalar", lambda x, *, c: x / c, lambda g, out, x, *, c: g / c, doc="x
 defop("rdiv_scalar", lambda x, *, c: c / x, lambda g, out, x, *, c: -g * out / x, doc="c / x: dx = -g c / x**2")
 defop("pow_scalar", lambda x, *, c: x ** c, lambda g, out, x, *, c: g * c * x ** (c - 1) if c != 0 else g * 0.0,
       doc="x ** c: dx = g c x**(c-1)")
-defop("rpow_scalar", lambda x, *, c: c ** x, lambda g, out, x, *, c: g * out * float(np.log(c)),
-      doc="c ** x: dx = g c**x log c")
+defop("rpow_scalar", lambda x, *, c: c ** x, lambda g, out, x, *, c: _rpow_grad(g, out, x, c),
+      doc="c ** x: dx = g c**x log c (0 where c = 0 and x >= 0, as torch)")
 
 # -- unary ------------------------------------------------------------------------------------
 defop("neg", np.negative, lambda g, out, x: -g, doc="-x: dx = -g")

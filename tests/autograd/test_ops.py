@@ -236,6 +236,11 @@ def test_pow_edge_cases_follow_torch():
         (xt ** yt).sum().backward()
         np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())
         np.testing.assert_array_equal(y.grad.data, yt.grad.numpy())
+    for c in (0.0, -2.0):
+        x, xt = ag.tensor([0.0, 2.0, -1.0], requires_grad=True), torch.tensor([0.0, 2.0, -1.0], requires_grad=True)
+        (c ** x).sum().backward()
+        (c ** xt).sum().backward()
+        np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())
     x = ag.tensor([2.0, 3.0], requires_grad=True)
     (ag.pow(2.0, x)).sum().backward()  # a number base: rpow
     np.testing.assert_allclose(x.grad.data, [4 * math.log(2), 8 * math.log(2)], rtol=1e-6)
