@@ -298,3 +298,15 @@ def test_graph_re_evaluation_equals_a_fresh_build(dag, new_values):
         for leaf, expected in zip(leaves, fresh_grads):
             got = leaf.grad if isinstance(leaf, ag.Scalar) else (0.0 if leaf.grad is None else leaf.grad.item())
             assert got == pytest.approx(expected, rel=1e-9, abs=1e-11)
+
+
+def test_numpy_scalars_on_either_side():
+    # micrograd's demo notebook feeds numpy float64 scalars; they must mix like Python floats
+    s = ag.Scalar(1.5)
+    for out in (np.float64(2.0) * s, s * np.float64(2.0), np.float64(2.0) + s - np.float32(0.5)):
+        assert isinstance(out, ag.Scalar)
+    y = np.float64(3.0) * s + s * np.float64(2.0) - np.float64(1.0) / s
+    y.backward()
+    assert isinstance(y.data, float) and isinstance(s.grad, float)
+    assert y.data == pytest.approx(3 * 1.5 + 3.0 - 1 / 1.5)
+    assert s.grad == pytest.approx(5.0 + 1 / 1.5**2)
