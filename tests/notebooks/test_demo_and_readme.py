@@ -1,0 +1,108 @@
+"""`make demo`'s script and the README's code: they run, write what they say, and show what exists.
+
+The demo is run whole (its main()), shortened to one epoch and three scalar steps so the test stays
+fast; its files are checked by content (PNG and SVG signatures, a checkpoint that loads back into
+the same architecture with the trained weights).
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import re
+
+import numpy as np
+
+import autograd as ag
+import nn
+import optim
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load_demo():
+    spec = importlib.util.spec_from_file_location("chainrule_demo", os.path.join(ROOT, "examples", "demo.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_writes_every_file_it_announces(tmp_path, monkeypatch, capsys):
+    demo = _load_demo()
+    monkeypatch.setattr(demo, "OUT", str(tmp_path))
+    monkeypatch.setattr(demo, "EPOCHS", 1)
+    monkeypatch.setattr(demo, "train_moons", functools.partial(demo.train_moons, steps=3))
+    demo.main()
+    printed = capsys.readouterr().out
+
+    expected = ["digits_curves.png", "digits_training_step.svg", "digits_checkpoint.npz",
+                "moons_decision_boundary.png", "scalar_neuron.svg"]
+    assert sorted(os.listdir(tmp_path)) == sorted(expected)
+    for name in expected:
+        assert f"wrote {os.path.relpath(os.path.join(tmp_path, name))}" in printed
+    accuracy = float(re.search(r"held-out accuracy: ([0-9.]+)", printed).group(1))
+    assert 0.5 < accuracy <= 1.0  # one epoch already learns the digits well above chance (0.1)
+
+    for name in ("digits_curves.png", "moons_decision_boundary.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    step_svg = (tmp_path / "digits_training_step.svg").read_text()
+    assert step_svg.lstrip().startswith("<?xml") and "<svg" in step_svg
+    assert "cluster" in step_svg and "||grad||" in step_svg  # module clusters and the grad-norm legend
+    neuron_svg = (tmp_path / "scalar_neuron.svg").read_text()
+    assert all(label in neuron_svg for label in ("x1", "w1", "tanh"))
+
+    checkpoint = nn.load(tmp_path / "digits_checkpoint.npz")
+    assert set(checkpoint) == {"model", "optimizer"}
+    model = nn.MLP([64, 128, 64, 10], batch_norm=True, dropout=0.2)
+    model.load_state_dict(checkpoint["model"])
+    assert "running_mean" in " ".join(checkpoint["model"])  # batch norm's buffers are saved too
+    assert checkpoint["optimizer"]["state"]  # Adam's moments
+
+
+def test_checkpoint_restores_the_same_predictions(tmp_path):
+    demo = _load_demo()
+    ag.manual_seed(0)
+    model = nn.MLP([64, 128, 64, 10], batch_norm=True, dropout=0.2)
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    x = ag.rand(32, 64)
+    nn.functional.cross_entropy(model(x), ag.randint(0, 10, (32,))).backward()
+    optimizer.step()
+    path = str(tmp_path / "ckpt.npz")
+    demo.save_checkpoint(model, optimizer, path)
+    restored = nn.MLP([64, 128, 64, 10], batch_norm=True, dropout=0.2)
+    restored.load_state_dict(nn.load(path)["model"])
+    model.eval()
+    restored.eval()
+    np.testing.assert_array_equal(model(x).detach().numpy(), restored(x).detach().numpy())
+
+
+def _readme():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        return f.read()
+
+
+def test_readme_python_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the quickstart writes an SVG into the working directory
+    code = "\n".join(re.findall(r"```python\n(.*?)```", _readme(), re.S))
+    assert "save_svg" in code
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "mlp_training_step.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_readme_links_point_at_files_in_the_repository():
+    links = re.findall(r"\]\(([^)#]+)\)", _readme())
+    local = [link for link in links if "://" not in link]
+    assert any(link.endswith(".svg") for link in local)
+    assert any(link.endswith(".ipynb") for link in local)
+    missing = [link for link in local if not os.path.exists(os.path.join(ROOT, link))]
+    assert not missing, f"README.md links to files that do not exist: {missing}"
+
+
+def test_readme_images_are_drawn_by_the_script_it_names():
+    """Every image the README shows is written by scripts/render_readme_graphs.py."""
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", _readme())
+    with open(os.path.join(ROOT, "scripts", "render_readme_graphs.py"), encoding="utf-8") as f:
+        script = f.read()
+    assert images
+    for image in images:
+        assert image.startswith("docs/images/") and f'"{os.path.basename(image)}"' in script
