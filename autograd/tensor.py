@@ -974,7 +974,7 @@ class Tensor:
         if not -self.ndim - 1 <= d <= self.ndim:
             raise IndexError(f"unsqueeze: dim {d} is out of range for a tensor with {self.ndim} dimension(s)")
         d = d % (self.ndim + 1)
-        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+        return _apply(OPS["unsqueeze"], (self,), {"dim": d})
 
     def broadcast_to(self, shape) -> "Tensor":
         """A read-only view broadcast to ``shape`` (numpy's rules)."""
@@ -1009,16 +1009,13 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         """The dimensions start_dim..end_dim (inclusive) merged into one; a 0-d tensor becomes 1-d."""
         if self.ndim == 0:
-            return self.reshape(1)
+            return _apply(OPS["flatten"], (self,), {"start": 0, "end": -1})
         s, e = _one_dim(start_dim, self.ndim, "flatten"), _one_dim(end_dim, self.ndim, "flatten")
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         if s == e:
             return self
-        n = 1
-        for k in self.shape[s:e + 1]:
-            n *= k
-        return self.reshape(self.shape[:s] + (n,) + self.shape[e + 1:])
+        return _apply(OPS["flatten"], (self,), {"start": s, "end": e})
 
     def squeeze(self, dim=None, *, axis=None) -> "Tensor":
         """Remove the size-1 dimensions (all, or those among ``dim``: an int or a tuple; a listed
@@ -1027,7 +1024,7 @@ class Tensor:
         drop = [d for d in (range(self.ndim) if dims is None else dims) if self.shape[d] == 1]
         if not drop:
             return self
-        return self.reshape(tuple(n for d, n in enumerate(self.shape) if d not in drop))
+        return _apply(OPS["squeeze"], (self,), {"dims": tuple(drop)})
 
     def split(self, split_size_or_sections, dim: int = 0, *, axis=None) -> tuple:
         """Pieces along ``dim``: of size ``split_size_or_sections`` (the last may be smaller) or of

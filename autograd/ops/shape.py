@@ -14,6 +14,23 @@ defop("permute", lambda x, *, dims: x.transpose(dims), lambda g, out, x, *, dims
       doc="permute: dx = g permuted back by the inverse permutation")
 defop("transpose", lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1),
       lambda g, out, x, *, dim0, dim1: fn.swapaxes(g, dim0, dim1), doc="transpose(d0, d1): dx = g transposed back")
+
+
+def _flatten(x, *, start, end):
+    n = 1
+    for k in x.shape[start:end + 1]:
+        n *= k
+    return x.reshape(x.shape[:start] + (n,) + x.shape[end + 1:])
+
+
+# flatten, squeeze and unsqueeze compute their shapes from the input each time, so a captured
+# ag.Graph can be fed a batch of another size through them
+defop("flatten", _flatten, lambda g, out, x, *, start, end: g.reshape(x.shape),
+      doc="flatten dims start..end: dx = g reshaped to x's shape")
+defop("squeeze", lambda x, *, dims: np.squeeze(x, axis=dims), lambda g, out, x, *, dims: g.reshape(x.shape),
+      doc="squeeze size-1 dims: dx = g reshaped to x's shape")
+defop("unsqueeze", lambda x, *, dim: np.expand_dims(x, dim), lambda g, out, x, *, dim: g.reshape(x.shape),
+      doc="unsqueeze: dx = g reshaped to x's shape")
 defop("expand", lambda x, *, shape: np.broadcast_to(x, shape), lambda g, out, x, *, shape: g,
       doc="broadcast_to / expand: dx = g summed over the broadcast axes (done by unbroadcast)")
 
