@@ -245,6 +245,9 @@ class Scalar:
 
     def _recompute(self):
         """Graph.forward: evaluate this node again from its inputs' current values."""
+        # the gradient an earlier backward left here was of the old value: start the next from 0
+        # (leaves keep theirs, which the user or the optimizer zeroes, as without a Graph)
+        self.grad = 0.0
         b = self._b
         if b is None:
             self.data, self._da, self._db = OPS[self._op](self._a.data)

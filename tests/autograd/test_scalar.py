@@ -310,3 +310,19 @@ def test_numpy_scalars_on_either_side():
     assert isinstance(y.data, float) and isinstance(s.grad, float)
     assert y.data == pytest.approx(3 * 1.5 + 3.0 - 1 / 1.5)
     assert s.grad == pytest.approx(5.0 + 1 / 1.5**2)
+
+
+def test_graph_forward_starts_intermediate_gradients_afresh():
+    """After g.forward(), a node's gradient from the previous backward (of its old value) is gone:
+    drawing the graph after the next backward shows this step's gradients, not a running sum."""
+    a = ag.Scalar(1.0)
+    b = a * 2.0
+    c = b * b
+    g = ag.Graph(c)
+    g.backward()
+    assert (a.grad, b.grad, c.grad) == (8.0, 4.0, 1.0)
+    for value in (1.0, 3.0):
+        g.forward({a: value})
+        a.zero_grad()
+        g.backward()
+        assert (a.grad, b.grad, c.grad) == (8.0 * value, 4.0 * value, 1.0)
