@@ -36,8 +36,13 @@ class Graph:
         if feeds:
             for leaf, value in feeds.items():
                 if leaf not in self._leaf_set:
-                    kind = "an operation's result" if getattr(leaf, "_inputs", None) else "not in this graph"
-                    raise KeyError(f"feeds may only name leaves of this graph; {leaf!r} is {kind}")
+                    what = f"{type(leaf).__name__} of shape {getattr(leaf, 'shape', ())}"
+                    if getattr(leaf, "_inputs", None):
+                        why = "an operation's result, not a leaf"
+                    else:
+                        why = ("not in this graph (only operations that involve a tensor requiring grad are "
+                               "recorded, so data that meets a parameter only later is not a leaf of it)")
+                    raise KeyError(f"feeds may only name leaves of this graph; this {what} is {why}")
                 leaf._feed(value)
         for node in self._ops:
             node._recompute()

@@ -240,9 +240,10 @@ def test_graph_rebuild_after_eager_backward():
 def test_graph_feeds_a_batch_of_another_size_through_flatten_squeeze_unsqueeze():
     W = ag.tensor(np.random.default_rng(0).standard_normal((6, 2)), requires_grad=True)
     x = ag.tensor(np.ones((4, 2, 3, 1)))
-    g = ag.Graph((x.squeeze(-1).flatten(1) @ W).unsqueeze(0).sum())
+    s = ag.tensor(2.0, dtype=ag.float64, requires_grad=True)
+    g = ag.Graph(((x * s).squeeze(-1).flatten(1) @ W).unsqueeze(0).sum())
     xb = np.random.default_rng(1).standard_normal((7, 2, 3, 1))
     out = g.forward(feeds={x: xb})
-    np.testing.assert_allclose(out.item(), (xb.reshape(7, 6) @ W.detach().numpy()).sum())
+    np.testing.assert_allclose(out.item(), 2 * (xb.reshape(7, 6) @ W.detach().numpy()).sum())
     g.backward()
-    np.testing.assert_allclose(W.grad.numpy(), np.repeat(xb.reshape(7, 6).sum(0)[:, None], 2, axis=1))
+    np.testing.assert_allclose(W.grad.numpy(), 2 * np.repeat(xb.reshape(7, 6).sum(0)[:, None], 2, axis=1))
