@@ -17,7 +17,7 @@ demo: setup graphviz
 # make lab: JupyterLab on notebooks/ with the project's kernel (installs jupyterlab into the venv on first use).
 lab: setup graphviz
 	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install -q -e ".[lab]"
-	$(PY) -m jupyterlab --notebook-dir=notebooks
+	$(PY) -m jupyterlab --notebook-dir=notebooks $$(if [ "$$(id -u)" = "0" ]; then echo --allow-root; fi)
 
 setup: $(STAMP)
 
