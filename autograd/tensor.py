@@ -405,7 +405,10 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        # numpy 2 trusts the copy flag: np.array(t) passes copy=True and must not share t's memory
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
 
     def __len__(self) -> int:
         if self.ndim == 0:

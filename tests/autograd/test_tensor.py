@@ -226,6 +226,12 @@ def test_numpy_and_array_protocol():
     assert np.asarray(x) is x.data
     assert np.array(x, dtype=np.float64).dtype == np.float64
     assert np.sum(np.asarray(ag.tensor([1.0, 2.0]))) == 3.0
+    # np.array copies (numpy 2 passes copy=True and trusts it), np.asarray does not
+    copied = np.array(x)
+    assert not np.shares_memory(copied, x.data)
+    copied[0] = 5.0
+    assert x.tolist() == [1.0, 2.0]
+    assert np.array(x, copy=False) is x.data
     r = ag.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"detach\(\)\.numpy\(\)"):
         r.numpy()
