@@ -475,6 +475,15 @@ def test_broadcast_three_way_expression(shapes):
     compare_with_torch(lambda a, b, c: (a * b - c / a).tanh() * b + c, *arrays, rtol=1e-9)
 
 
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=3, min_side=0, max_side=2),
+       st.sampled_from(sorted(_BINARY)))
+def test_broadcast_with_empty_dimensions_matches_torch(shapes, name):
+    rng = np.random.default_rng(14)
+    a, b = (_arr(rng, s, 0.5, 2.0) for s in shapes.input_shapes)
+    compare_with_torch(_BINARY[name], a, b)
+    compare_with_torch(lambda x, y: _BINARY[name](x, y).sum(dim=0), a, b)
+
+
 def test_same_tensor_broadcast_against_itself():
     rng = np.random.default_rng(8)
     compare_with_torch(lambda a: a * a.reshape(3, 1) + a.T, _arr(rng, (1, 3)))
