@@ -167,8 +167,8 @@ def main():
     ap.add_argument("benchmark", choices=[*BENCHMARKS, "all"])
     ap.add_argument("--reps", type=int, default=3, help="rounds: runs of each engine (default 3)")
     ap.add_argument("--engines", help="comma-separated labels to run (default: all of the benchmark)")
-    ap.add_argument("--quiet-wait", type=float, default=30,
-                    help="before each run, wait up to this many seconds for an idle machine (default 30)")
+    ap.add_argument("--quiet-wait", type=float, default=15,
+                    help="before each run, wait up to this many seconds for an idle machine (default 15)")
     ap.add_argument("--log", help="append every run's JSON result to this file")
     args = ap.parse_args()
 
