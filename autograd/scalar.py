@@ -137,8 +137,8 @@ class Scalar:
         if other is None:
             data, da, db = OPS[name](self.data)
         else:
-            if other.__class__ is not Scalar:
-                other = Scalar(other)
+            if other.__class__ is not Scalar and not isinstance(other, Scalar):
+                other = Scalar(other)  # a number: a constant leaf (a subclass instance stays a node)
             data, da, db = OPS[name](self.data, other.data)
         out = _new(Scalar)
         out.data = data

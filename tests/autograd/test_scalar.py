@@ -326,3 +326,14 @@ def test_graph_forward_starts_intermediate_gradients_afresh():
         a.zero_grad()
         g.backward()
         assert (a.grad, b.grad, c.grad) == (8.0 * value, 4.0 * value, 1.0)
+
+
+def test_subclass_instances_stay_nodes():
+    # an operand that is a Scalar subclass is a node of the graph, not a number to copy
+    class Parameter(ag.Scalar):
+        pass
+
+    p, s = Parameter(3.0), ag.Scalar(2.0)
+    (s * p + p.tanh()).backward()
+    assert p.grad == pytest.approx(2.0 + (1 - math.tanh(3.0) ** 2))
+    assert s.grad == 3.0
