@@ -4,12 +4,14 @@ Scalar and Tensor are both nodes. The engine knows nothing else about them; a no
 
     _inputs          tuple of the nodes it was computed from, in argument order (() for a leaf)
     requires_grad    whether gradients flow to and through it
-    _backward(g, retain_graph)
+    _backward(g, retain_graph, create_graph)
                      the gradients of its inputs given the gradient g of its output (None where an
-                     input needs none): the vector-Jacobian product of its operation. Raises if an
-                     earlier backward freed what it needs; frees it unless ``retain_graph``
-    _retain, _hooks  whether the node keeps its gradient (retain_grad(); every Scalar does) and its
-                     gradient hooks (or None); a leaf always keeps its gradient
+                     input needs none): the vector-Jacobian product of its operation, recorded when
+                     ``create_graph``. Raises if an earlier backward freed what it needs; frees it
+                     unless ``retain_graph``
+    _hooks           None, or the node's gradient hooks (a sequence, maybe empty): a node with
+                     hooks, one that keeps its gradient (retain_grad(), every Scalar) and a leaf
+                     get their complete gradient through _accumulate
     _accumulate(g, store)
                      called with the complete gradient of a node that keeps it, has hooks or is a
                      leaf: runs the hooks (which may replace it), stores it (.grad) when ``store``,
@@ -111,13 +113,13 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
                     node._da = node._db = None
                 continue
             node_inputs = node._inputs
-            if wanted is not None or node._retain or node._hooks is not None or not node_inputs:
+            if wanted is not None or node._hooks is not None or not node_inputs:
                 g = node._accumulate(g, store)
                 if wanted is not None and node in wanted:
                     wanted[node] = g
                 if not node_inputs:
                     continue
-            input_grads = node._backward(g, retain_graph)
+            input_grads = node._backward(g, retain_graph, create_graph)
             if check is not None:
                 check(node, input_grads)
             for inp, gi in zip(node_inputs, input_grads):

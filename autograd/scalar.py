@@ -221,10 +221,9 @@ class Scalar:
     def op(self) -> str:
         return self._op
 
-    _retain = True  # every Scalar keeps its gradient (micrograd shows grad on every node)
-    _hooks = None
+    _hooks = ()  # not None: every Scalar keeps its gradient (micrograd shows grad on every node)
 
-    def _backward(self, g, retain_graph):
+    def _backward(self, g, retain_graph, create_graph=False):
         da, db = self._da, self._db
         if da is None:
             raise RuntimeError(engine.RETAIN_GRAPH_MSG)

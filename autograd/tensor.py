@@ -484,6 +484,8 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
         self._retain = True
+        if self._hooks is None:
+            self._hooks = []  # the engine hands a node its gradient when it has hooks (or is a leaf)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""
@@ -558,9 +560,9 @@ class Tensor:
 
     def _vjp(self, g):
         """The gradients of this node's inputs given ``g`` (keeps what backward needs)."""
-        return self._backward(g, True)
+        return self._backward(g, True, state.grad_enabled)
 
-    def _backward(self, g, retain_graph):
+    def _backward(self, g, retain_graph, create_graph=False):
         if self._freed:
             raise RuntimeError(engine.RETAIN_GRAPH_MSG)
         if not retain_graph:
@@ -577,13 +579,16 @@ class Tensor:
                     self._check_versions()
                     break
         params = self._params
-        if state.grad_enabled:  # create_graph: run the rules on Tensors so they are recorded
+        if create_graph:  # run the rules on Tensors so that the backward is itself recorded
             if not isinstance(g, Tensor):
                 g = _make(np.asarray(g))
             args, out = inputs, self
         else:
             if g.__class__ is Tensor:
                 g = g.data
+            if op.keeps_shape:  # one input, gradient of its shape and dtype: no checks needed
+                x = inputs[0].data
+                return (op.vjps[0](g, self.data, x, **params) if params else op.vjps[0](g, self.data, x),)
             args = (inputs[0].data,) if len(inputs) == 1 else [t.data for t in inputs]
             out = self.data
         grads = []

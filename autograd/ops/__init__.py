@@ -27,9 +27,9 @@ OPS: dict = {}
 class Op:
     """One operation of the table (see the module docstring)."""
 
-    __slots__ = ("name", "forward", "vjps", "doc", "reads", "differentiable", "vjp_all")
+    __slots__ = ("name", "forward", "vjps", "doc", "reads", "differentiable", "vjp_all", "keeps_shape")
 
-    def __init__(self, name, forward, vjps, doc, vjp_all=None):
+    def __init__(self, name, forward, vjps, doc, vjp_all=None, keeps_shape=False):
         self.name = name
         self.forward = forward
         self.vjps = vjps
@@ -37,6 +37,9 @@ class Op:
         # vjp_all(node, g) -> gradients of all inputs at once: for ag.Function, whose user-written
         # backward computes them together; table entries use one rule per input instead.
         self.vjp_all = vjp_all
+        # one input, and its gradient always has that input's shape and dtype (elementwise unary
+        # ops and arithmetic with a Python number): backward then skips the shape/dtype checks
+        self.keeps_shape = keeps_shape
         self.differentiable = vjp_all is not None or any(rule is not None for rule in vjps)
         # Which values the rules read: 'out' and/or input positions. Only those are checked
         # against in-place modification (version counters) when backward runs.
@@ -46,11 +49,13 @@ class Op:
         return f"<op {self.name}>"
 
 
-def defop(name: str, forward, *vjps, doc: str | None = None) -> Op:
-    """Add an operation to the table and return it."""
+def defop(name: str, forward, *vjps, doc: str | None = None, keeps_shape: bool = False) -> Op:
+    """Add an operation to the table and return it (see Op for ``keeps_shape``)."""
     if name in OPS:
         raise ValueError(f"operation {name!r} is defined twice")
-    op = Op(name, forward, tuple(vjps), doc or "")
+    if keeps_shape and len(vjps) != 1:
+        raise ValueError(f"operation {name!r}: keeps_shape is for one-input operations")
+    op = Op(name, forward, tuple(vjps), doc or "", keeps_shape=keeps_shape)
     OPS[name] = op
     return op
 

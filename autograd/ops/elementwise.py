@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from . import defop, fn
+from . import OPS, defop, fn
 
 
 def _sigmoid(x):
@@ -117,3 +117,9 @@ defop("clamp_tensor", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
       lambda g, out, x, lo, hi: g * ((fn.const(x) > fn.const(hi)) | (fn.const(hi) < fn.const(lo))),
       doc="min(max(x, lo), hi) with tensor bounds: dx = g [lo <= x <= hi], dlo = g [x < lo < hi], "
           "dhi = g [x > hi or hi < lo]")
+
+# One input, and a gradient of exactly that input's shape and dtype (elementwise, and arithmetic
+# with a Python number, which never changes a float tensor's dtype): backward skips the checks.
+for _name in ("add_scalar", "rsub_scalar", "mul_scalar", "div_scalar", "rdiv_scalar", "pow_scalar", "rpow_scalar",
+              "neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "clone"):
+    OPS[_name].keeps_shape = True
