@@ -161,8 +161,8 @@ assert np.allclose(bn(xb).detach().numpy(), by_hand, atol=1e-5)
 # %% [markdown]
 # **Activation statistics with and without.** Feed the digits through a 10-layer tanh network whose
 # weights are initialised a little too large (a common accident). Without batch norm, the
-# pre-activations' spread grows layer after layer and the tanh units saturate at ±1, where
-# $\tanh' \approx 0$ (notebook 02's vanishing gradients). With `batch_norm=True` every layer's
+# pre-activations drift, their spread grows with depth, and a growing fraction of the tanh units
+# saturates at ±1, where $\tanh' \approx 0$ (notebook 02's vanishing gradients). With `batch_norm=True` every layer's
 # pre-activations are brought back to mean 0 and standard deviation 1 before the non-linearity.
 
 # %%
