@@ -58,7 +58,8 @@ assert np.allclose(w.detach().numpy(), w_closed, atol=1e-6)
 
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.semilogy(np.array(losses[:100]) - ((Xn @ w_closed - yn) ** 2).mean())  # beyond ~100 steps: rounding
-ax.set(xlabel="gradient-descent step", ylabel="MSE − optimal MSE", title="Gradient descent converges to the closed form")
+ax.set(xlabel="gradient-descent step", ylabel="MSE − optimal MSE",
+       title="Gradient descent converges to the closed form")
 plt.show()
 
 # %% [markdown]
