@@ -62,7 +62,7 @@ def split_digits(test_fraction: float = 0.25, seed: int = 0):
 
 
 def accuracy(logits: ag.Tensor, y: ag.Tensor) -> float:
-    return float((logits.argmax(dim=1) == y).float().mean().item())
+    return (logits.argmax(dim=1) == y).float().mean().item()
 
 
 def train_digits():
@@ -73,8 +73,7 @@ def train_digits():
     model = nn.MLP([64, 128, 64, 10], batch_norm=True, dropout=0.2)
     optimizer = optim.Adam(model.parameters(), lr=3e-3)
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS, eta_min=1e-4)
-    print(f"Part 1: {model.__class__.__name__} on the digits "
-          f"({len(y_train)} train / {len(y_test)} test images)\n{model}")
+    print(f"Part 1: an MLP on the digits ({len(y_train)} train / {len(y_test)} test images)\n{model}")
 
     history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": [], "lr": []}
     bar = tqdm(range(1, EPOCHS + 1), desc="training", unit="epoch")
@@ -211,8 +210,9 @@ def main():
 
     model, optimizer, history, (X_train, y_train) = train_digits()
     plot_history(history, os.path.join(OUT, "digits_curves.png"))
-    draw_training_step(model, X_train, y_train, os.path.join(OUT, "digits_training_step.svg"))
     save_checkpoint(model, optimizer, os.path.join(OUT, "digits_checkpoint.npz"))
+    # after the checkpoint: a training-mode step updates batch norm's running statistics
+    draw_training_step(model, X_train, y_train, os.path.join(OUT, "digits_training_step.svg"))
 
     scalar_model, X, y = train_moons()
     plot_decision_boundary(scalar_model, X, y, os.path.join(OUT, "moons_decision_boundary.png"))
