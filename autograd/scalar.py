@@ -97,6 +97,21 @@ OPS = {
 }
 
 
+def _power_name(c) -> str:
+    """The op name of x ** c for a number c: '**2', '**0.5' (micrograd's label)."""
+    c = float(c)
+    return f"**{int(c)}" if c.is_integer() and abs(c) < 1e15 else f"**{c!r}"
+
+
+def _op_function(name):
+    """The table function of a one-input op; '**c' is x ** c with the constant c in its name."""
+    fn = OPS.get(name)
+    if fn is None and name.startswith("**"):
+        c = float(name[2:])
+        return lambda a, b=None: _pow(a, c)[:2] + (0.0,)
+    return fn
+
+
 class Scalar:
     """A float that remembers how it was computed (micrograd's ``Value``).
 
@@ -135,7 +150,7 @@ class Scalar:
 
     def _apply(self, name, other=None):
         if other is None:
-            data, da, db = OPS[name](self.data)
+            data, da, db = _op_function(name)(self.data)
         else:
             if other.__class__ is not Scalar and not isinstance(other, Scalar):
                 other = Scalar(other)  # a number: a constant leaf (a subclass instance stays a node)
@@ -179,6 +194,10 @@ class Scalar:
         return self._rapply("/", other)
 
     def __pow__(self, other):
+        """self ** other; a Python number exponent is a constant of the operation, not a node (as
+        micrograd's ``**2``), so it gets no gradient of its own."""
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            return self._apply(_power_name(other))
         return self._apply("**", other)
 
     def __rpow__(self, other):
@@ -249,7 +268,7 @@ class Scalar:
         self.grad = 0.0
         b = self._b
         if b is None:
-            self.data, self._da, self._db = OPS[self._op](self._a.data)
+            self.data, self._da, self._db = _op_function(self._op)(self._a.data)
         else:
             self.data, self._da, self._db = OPS[self._op](self._a.data, b.data)
 
