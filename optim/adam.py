@@ -49,9 +49,14 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
                 param *= 1 - lr * weight_decay
             else:
                 g = g + weight_decay * param
-        exp_avg += (1 - beta1) * (g - exp_avg)
+        # the same arithmetic, in place through one scratch array (no temporaries to allocate)
+        tmp = np.subtract(g, exp_avg)
+        tmp *= 1 - beta1
+        exp_avg += tmp  # m ← m + (1 − β1)(g − m), torch's lerp
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (g * g)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - beta2
+        exp_avg_sq += tmp  # v ← β2 v + (1 − β2) g²
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
         step_size = lr / bias_correction1
@@ -59,10 +64,14 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
         if amsgrad:
             max_sq = max_exp_avg_sqs[i]
             np.maximum(max_sq, exp_avg_sq, out=max_sq)
-            denom = np.sqrt(max_sq) / bias_correction2_sqrt + eps
+            np.sqrt(max_sq, out=tmp)
         else:
-            denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
-        param -= step_size * (exp_avg / denom)
+            np.sqrt(exp_avg_sq, out=tmp)
+        tmp /= bias_correction2_sqrt
+        tmp += eps  # the denominator √v / √(1 − β2^t) + ε
+        np.divide(exp_avg, tmp, out=tmp)
+        tmp *= step_size
+        param -= tmp
 
 
 def adamax(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
