@@ -22,10 +22,16 @@ def erf_python(x: np.ndarray) -> np.ndarray:
     return np.asarray(_erf_scalar(x), dtype=np.float64).astype(x.dtype, copy=False)
 
 
-try:  # scipy's erf is vectorised C; scipy comes with scikit-learn but chainrule does not require it
-    from scipy.special import erf as _erf
-except ImportError:  # pragma: no cover - depends on the environment
-    _erf = erf_python
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf elementwise: scipy's (vectorised C) when scipy is installed, else math.erf. scipy is
+    imported on first use (by GELU), not with nn: it alone would double the import's memory."""
+    global _erf
+    try:
+        from scipy.special import erf as impl
+    except ImportError:  # pragma: no cover - depends on the environment
+        impl = erf_python
+    _erf = impl
+    return impl(x)
 
 
 # -- linear (one node for x W^T + b: the layer every network is made of) ---------------------------
