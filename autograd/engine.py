@@ -126,6 +126,8 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
                 if gi is not None:
                     prev = get(inp)
                     pending[inp] = gi if prev is None else prev + gi
+            # drop these references now: a leaf may then keep its gradient array without a copy
+            input_grads = gi = None
     return None if wanted is None else list(wanted.values())
 
 

@@ -615,10 +615,12 @@ class Tensor:
             if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient
                 self.grad = g if self.grad is None else self.grad + g
             elif self.grad is None:
-                # steal the array when nothing else can see it, else copy (gradients of different
-                # leaves may share one array, e.g. both inputs of an add)
-                if g.__class__ is not _ndarray or g.base is not None or _getrefcount(g) > 3 \
-                        or not g.flags.writeable:
+                # Keep the array when nothing else can see it (the engine's variable, this argument
+                # and getrefcount's are the only references; a view's base is referenced only by
+                # the view), else copy: gradients of different leaves may share one array (both
+                # inputs of an add), and .grad is updated in place later.
+                if g.__class__ is not _ndarray or not g.flags.writeable or _getrefcount(g) > 3 \
+                        or (g.base is not None and _getrefcount(g.base) > 2):
                     g = np.array(g, dtype=self.data.dtype)
                 self.grad = _make(g)
             else:
