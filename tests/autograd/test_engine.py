@@ -83,6 +83,33 @@ def test_accumulated_grad_is_not_aliased_to_another_leaf():
     np.testing.assert_array_equal(b.grad.numpy(), [1.0, 2.0])
 
 
+@pytest.mark.parametrize("view", [lambda t: t.reshape(4), lambda t: t.T, lambda t: t.transpose(0, 1).reshape(2, 2)],
+                         ids=["reshape", "T", "transpose-reshape"])
+def test_leaf_gradients_that_are_views_of_one_array_are_not_shared(view):
+    # add hands the same upstream array to both branches and each shape op returns a view of it:
+    # the leaves must not end up holding views of one buffer (a later accumulation into one
+    # would change the other)
+    x = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    out = view(x) + view(y)
+    out.backward(ag.ones_like(out))
+    assert not np.shares_memory(x.grad.data, y.grad.data)
+    (x * 10.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 2), 11.0))
+    np.testing.assert_array_equal(y.grad.numpy(), np.ones((2, 2)))
+
+
+def test_retained_view_gradient_is_not_shared_with_the_leaf():
+    a = ag.tensor([1.0, 2.0], requires_grad=True)
+    b = a.reshape(1, 2)
+    b.retain_grad()
+    (b * 1.0).sum().backward()
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    (a * 5.0).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [6.0, 6.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [[1.0, 1.0]])
+
+
 def test_gradient_argument_is_not_modified_by_accumulation():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     seed = ag.tensor([1.0, 1.0])
