@@ -276,3 +276,13 @@ def test_graph_has_no_reference_cycles(make):
     finally:
         if enabled:
             gc.enable()
+
+
+def test_gradient_seen_by_a_hook_is_not_modified_by_later_accumulation():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(seen.append)
+    (x * 2.0).sum().backward()
+    (x * 3.0).sum().backward()
+    assert [s.tolist() for s in seen] == [[2.0, 2.0], [3.0, 3.0]]
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])
