@@ -4,7 +4,8 @@ For each entry of ``autograd.ops.OPS`` (a missing case fails ``test_every_op_has
 hypothesis-drawn float64 inputs (op_cases.py):
   - the values equal torch's, and the node of the op is in the recorded graph;
   - the vector-Jacobian products equal torch's (same random cotangent);
-  - ``ag.gradcheck``: the VJP agrees with central finite differences;
+  - ``ag.gradcheck``: the VJP agrees with central finite differences, and ``ag.gradgradcheck``:
+    so does the derivative of the backward recorded under create_graph;
   - second order: the VJP computed with ``create_graph=True`` (the rules running on Tensors) is
     differentiated again, with respect to the inputs and to the cotangent, and equals torch's.
 Then the defined edge cases of the issue (ties, first index, zeros in prod, [1000., 0.], sqrt at
@@ -110,8 +111,9 @@ def test_op(name, data):
                               allow_unused=True)
     _grads_close(g, g_t, wrt, case.tol, f"{name}: gradient")
 
-    # ... and finite differences
+    # ... and finite differences, of the gradient and of the recorded backward (second order)
     assert ag.gradcheck(lambda *ins: case.ours(*ins, **kw), xs, **case.gradcheck)
+    assert ag.gradgradcheck(lambda *ins: case.ours(*ins, **kw), xs, **case.gradcheck)
 
     # second order: differentiate <VJP(v), w> with respect to the inputs and to v
     out = [o for o in _flat(case.ours(*xs, **kw)) if o.requires_grad]
