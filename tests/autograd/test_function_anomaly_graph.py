@@ -247,3 +247,12 @@ def test_graph_feeds_a_batch_of_another_size_through_flatten_squeeze_unsqueeze()
     np.testing.assert_allclose(out.item(), 2 * (xb.reshape(7, 6) @ W.detach().numpy()).sum())
     g.backward()
     np.testing.assert_allclose(W.grad.numpy(), 2 * np.repeat(xb.reshape(7, 6).sum(0)[:, None], 2, axis=1))
+
+
+def test_function_node_is_drawn_like_a_built_in_op():
+    x, _ = pair((2,))
+    y = (Cube.apply(x) * 2).sum()
+    y.backward()
+    svg = ag.draw_graph(y).pipe(format="svg").decode()
+    assert "Cube" in svg
+    assert ag.draw_graph(y, color_by="grad_norm").pipe(format="svg")
