@@ -1,5 +1,5 @@
 """chainrule's autograd: Tensor and Scalar on one reverse-mode engine (``import autograd as ag``)."""
-from . import ops
+from . import ops, tensor_functions
 from .dtypes import (bool, float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype,  # noqa: A004
                      uint8)
 from .anomaly import detect_anomaly
