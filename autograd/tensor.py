@@ -955,12 +955,11 @@ class Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         shape = tuple(int(s) for s in shape)
-        try:
-            np.empty((self.data.size,), dtype=np.bool_).reshape(shape)  # validate cheaply
+        try:  # numpy validates the shape as it reshapes
+            return _apply(OPS["reshape"], (self,), {"shape": shape})
         except ValueError:
             raise RuntimeError(f"shape {list(shape)} is invalid for a tensor of {self.data.size} elements "
                                f"(shape {self.shape})") from None
-        return _apply(OPS["reshape"], (self,), {"shape": shape})
 
     view = reshape
 
