@@ -612,6 +612,8 @@ class Tensor:
                 if new is not None:
                     g = new if state.grad_enabled else _array(new, dtype=self.dtype, copy=False)
         if store and (not self._inputs or self._retain):
+            if self.data.dtype.kind != "f":  # requires_grad was assigned directly, bypassing requires_grad_()
+                _require_float(self.data.dtype)
             if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient
                 self.grad = g if self.grad is None else self.grad + g
             elif self.grad is None:

@@ -175,3 +175,10 @@ def test_overwriting_in_place_drops_nan_and_inf():
     t = ag.tensor([np.nan, np.inf])
     t.copy_(ag.tensor([1.0, 2.0]))
     np.testing.assert_array_equal(t.numpy(), [1.0, 2.0])
+
+
+def test_integer_leaf_made_to_require_grad_by_assignment_fails_at_backward():
+    w = ag.tensor([1, 2])
+    w.requires_grad = True  # bypasses requires_grad_(), which raises at once
+    with pytest.raises(RuntimeError, match="floating point"):
+        (w * 2).sum().backward()
