@@ -3,6 +3,9 @@
     python benchmarks/run.py op_overhead     # (a) per-op overhead: ours vs torch vs plain numpy
     python benchmarks/run.py scalar_moons    # (b) Scalar on micrograd's demo: ours vs micrograd, GC on and off
     python benchmarks/run.py graph_replay    # a training step re-run as a captured ag.Graph vs built eagerly
+    python benchmarks/run.py small_mlp       # W2: 64-256-256-10 MLP step on the digits (Adam)
+    python benchmarks/run.py large_mlp       # W3: 784-1024-1024-10 MLP step, against the bare-GEMM floor
+    python benchmarks/run.py peak_rss        # W5: peak RSS of 50 W3 steps
     python benchmarks/run.py all [--reps 3] [--engines chainrule,torch] [--quiet-wait 30] [--log out.jsonl]
 
 Each run is `python <script> --engine E [args]` in a new process (the script's last stdout line is
@@ -73,7 +76,31 @@ BENCHMARKS = {
         "targets": [("chainrule-graph", "step_ms", "chainrule", 0.7),
                     ("chainrule-graph tiny", "step_ms", "chainrule tiny", 0.7)],
     },
+    # the anchor workloads W2, W3 and W5 of ../shared/bench, with issue 9's targets
+    "small_mlp": {
+        "script": "mlp_step.py", "timeout": 300, "issue": 9,
+        "ratios": [("step_ms", "step", "torch"), ("step_ms", "step", "numpy")],
+        "metrics": [("step_ms", "ms/step")],
+        "variants": [variant(e, "--workload", "W2") for e in ("numpy", "torch", "chainrule", "chainrule-graph")],
+        "targets": [("chainrule", "step_ms", "torch", 0.8), ("chainrule-graph", "step_ms", "torch", 0.65)],
+    },
+    "large_mlp": {
+        "script": "mlp_step.py", "timeout": 300, "issue": 9,
+        "ratios": [("step_ms", "step", "torch"), ("step_ms", "step", "gemm")],
+        "metrics": [("step_ms", "ms/step")],
+        "variants": [variant(e, "--workload", "W3") for e in ("gemm", "numpy", "torch", "chainrule",
+                                                            "chainrule-graph")],
+        "targets": [("chainrule", "step_ms", "gemm", 1.15), ("chainrule", "step_ms", "torch", 0.7)],
+    },
+    "peak_rss": {
+        "script": "peak_rss.py", "timeout": 300, "issue": 9,
+        "ratios": [("peak_rss_mib", "peak RSS", "numpy"), ("peak_rss_mib", "peak RSS", "torch")],
+        "metrics": [("peak_rss_mib", "peak RSS MiB"), ("peak_rss_mib_after_import", "after import MiB")],
+        "variants": [variant("numpy"), variant("torch"), variant("chainrule")],
+        "targets": [("chainrule", "peak_rss_mib", "numpy", 1.15)],
+    },
 }
+LOSS_COLUMNS = ("graph_replay", "small_mlp", "large_mlp")
 
 
 def cpu_jiffies():
@@ -149,8 +176,10 @@ def table(name, spec, per_round, errors):
     head += [f"{title} vs {ref}" for _, title, ref in ratios]
     if name == "op_overhead":
         head += ["y[0]", "grad[0]"]
-    elif name == "graph_replay":
+    elif name in LOSS_COLUMNS:
         head += ["loss first", "loss last"]
+    elif name == "peak_rss":
+        head += ["loss last"]
     else:
         head += ["nodes/step", "loss step 0", "loss step 19"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -169,8 +198,10 @@ def table(name, spec, per_round, errors):
         last = rs[-1]
         if name == "op_overhead":
             cells += [f"{last['y0']:.6g}", f"{last['grad0']:.6g}"]
-        elif name == "graph_replay":
-            cells += [f"{last['loss_first']:.6f}", f"{last['loss_last']:.6f}"]
+        elif name in LOSS_COLUMNS:
+            cells += ["-" if last.get(k) is None else f"{last[k]:.6f}" for k in ("loss_first", "loss_last")]
+        elif name == "peak_rss":
+            cells += [f"{last['loss_last']:.6f}"]
         else:
             cells += [fmt(last.get("nodes_per_step")), f"{last['loss_step0']:.6f}",
                       "-" if last.get("loss_step19") is None else f"{last['loss_step19']:.6f}"]
