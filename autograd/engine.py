@@ -22,6 +22,9 @@ Scalar and Tensor are both nodes. The engine knows nothing else about them; a no
                      partial on each edge, which the engine applies inline (a scalar graph is all
                      such nodes, so this is its hot loop)
 
+Only detect_anomaly() asks a node for more: ``_op_name()`` and ``_created_at()`` (where the user's
+code made it) for its error message.
+
 Backward is the seed's "Bprop": visit the nodes in reverse topological order; each node's gradient
 is complete when it is visited, because every node that uses it (its successors) came after it in
 topological order and has already passed its share on. That is the multi-path chain rule

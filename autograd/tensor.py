@@ -158,7 +158,7 @@ def _unary(op, x):
     return _make(data)
 
 
-def _as_tensor(value, like=None):
+def _as_tensor(value):
     """A constant operand (ndarray, nested list) as a Tensor leaf that does not require grad."""
     if isinstance(value, Tensor):
         return value
@@ -306,7 +306,7 @@ def _clamp_tensor(x, lo, hi):
     dt = x.dtype
     for b in (lo, hi):
         if b is not None:
-            dt = dtypes.result_type(np.empty(x.shape, dt), b.data)
+            dt = dtypes.result_type(np.empty((1,) * x.ndim, dt), b.data)  # only ndim and dtype count
     x, lo, hi = (_make(_unbounded(dt, i == 2)) if t is None else t.to(dt) for i, t in enumerate((x, lo, hi)))
     try:
         return _apply(OPS["clamp_tensor"], (x, lo, hi))
