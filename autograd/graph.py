@@ -9,6 +9,7 @@ This is the lecture's general back-propagation recipe held in a variable:
 from __future__ import annotations
 
 from . import engine
+from .replay import Plan
 
 
 class Graph:
@@ -29,6 +30,9 @@ class Graph:
         self._leaf_set = set(self.leaves)
         self._ops = [n for n in self.nodes if n._inputs]
         self._grad_order = [n for n in self.nodes if n.requires_grad]  # what backward walks
+        self._flags = tuple(leaf.requires_grad for leaf in self.leaves)
+        self._plan = None  # the compiled replay (replay.Plan), built on first use
+        self._plan_built = False
 
     def forward(self, feeds=None):
         """Write ``feeds`` ({leaf: new value}) into the leaves, evaluate every operation again in
@@ -44,14 +48,43 @@ class Graph:
                                "recorded, so data that meets a parameter only later is not a leaf of it)")
                     raise KeyError(f"feeds may only name leaves of this graph; this {what} is {why}")
                 leaf._feed(value)
-        for node in self._ops:
-            node._recompute()
+        plan = self._compiled()
+        if plan is not None:
+            plan.forward()
+        else:
+            for node in self._ops:
+                node._recompute()
         return self.outputs[0] if len(self.outputs) == 1 else self.outputs
 
     def backward(self, gradient=None):
         """Run the reverse walk again (the graph is kept for the next forward)."""
         grads = [o._seed_grad(gradient) for o in self.outputs]
+        plan = self._compiled()
+        if plan is not None and plan.backward(grads):
+            return
+        flags = tuple(leaf.requires_grad for leaf in self.leaves)
+        if flags != self._flags:  # a leaf was frozen or unfrozen since the capture
+            self._flags, self._grad_order = flags, [n for n in self.nodes if n.requires_grad]
         engine.backward(self.outputs, grads, retain_graph=True, order=self._grad_order)
+
+    def _compiled(self):
+        """The compiled replay of this graph (see replay.py), or None where it does not apply."""
+        if not self._plan_built:
+            self._plan, self._plan_built = Plan.build(self.nodes, self.outputs), True
+        plan = self._plan
+        if plan is not None and not plan.usable():
+            self._plan = plan = None  # an in-place operation rewired a node: replay node by node
+        return plan
+
+    @property
+    def code(self) -> str:
+        """The Python source of the compiled forward and backward (one line per operation), or
+        an explanation of why this graph is replayed node by node instead."""
+        plan = self._compiled()
+        if plan is None:
+            return ("# replayed node by node (no compiled plan): the graph has Scalar or ag.Function nodes, "
+                    "or an in-place operation changed it after capture")
+        return plan.source
 
     def __len__(self):
         return len(self.nodes)

@@ -31,6 +31,16 @@ _ADD, _SUB, _MUL, _DIV, _POW = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], O
 _ADD_S, _RSUB_S, _MUL_S, _DIV_S = OPS["add_scalar"], OPS["rsub_scalar"], OPS["mul_scalar"], OPS["div_scalar"]
 _RDIV_S, _POW_S, _RPOW_S = OPS["rdiv_scalar"], OPS["pow_scalar"], OPS["rpow_scalar"]
 _MATMUL = OPS["matmul"]
+# the operations applied through _binary, which casts both operands to one dtype first
+_BINARY_OPS = frozenset(OPS[name] for name in ("add", "sub", "mul", "div", "pow", "matmul", "dot", "outer",
+                                               "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne"))
+
+
+# Process-wide counts of in-place modifications (version bumps) and of tensors rewired onto a new
+# node by an in-place operation: ag.Graph's compiled replay skips its per-node version checks while
+# no bump happened since its forward, and rebuilds itself when some tensor was rewired.
+_bumps = [0]
+_rewires = [0]
 
 
 def _require_float(dtype, what="Tensor"):
@@ -170,15 +180,10 @@ def _as_tensor(value):
 def _binary(op, a, b):
     """a op b for two Tensors, with torch's dtype promotion and a clear broadcasting error."""
     x, y = a.data, b.data
-    if x.dtype != y.dtype:
-        dt = dtypes.result_type(x, y)
-        if op is _DIV and dt.kind != "f":
-            dt = dtypes.get_default_dtype()
+    if x.dtype != y.dtype or (op is _DIV and x.dtype.kind != "f"):
+        dt = _binary_dtype(op, x, y)
         x = x if x.dtype == dt else x.astype(dt)
         y = y if y.dtype == dt else y.astype(dt)
-    elif op is _DIV and x.dtype.kind != "f":
-        dt = dtypes.get_default_dtype()
-        x, y = x.astype(dt), y.astype(dt)
     try:
         data = op.forward(x, y)
     except ValueError as e:
@@ -191,6 +196,15 @@ def _binary(op, a, b):
     if (a.requires_grad or b.requires_grad) and state.grad_enabled:
         return _node(data, (a, b), op, None)
     return _make(data)
+
+
+def _binary_dtype(op, x, y):
+    """The dtype both operands of a binary op are cast to (torch's promotion; true division of
+    integers gives the default float dtype). ag.Graph's replay casts the same way."""
+    dt = dtypes.result_type(x, y) if x.dtype != y.dtype else x.dtype
+    if op is _DIV and dt.kind != "f":
+        dt = dtypes.get_default_dtype()
+    return dt
 
 
 def _scalar(op, x, c):
@@ -643,6 +657,9 @@ class Tensor:
         """Graph.forward: evaluate this node again from its inputs' current values."""
         op, params = self._op, self._params
         arrays = [t.data for t in self._inputs]
+        if op in _BINARY_OPS:  # cast the operands as _binary did when the node was made
+            dt = _binary_dtype(op, *arrays)
+            arrays = [a if a.dtype == dt else a.astype(dt) for a in arrays]
         data = op.forward(*arrays, **params) if params else op.forward(*arrays)
         self.data = data if data.__class__ is _ndarray else np.asarray(data)
         self._freed = False
@@ -1172,6 +1189,7 @@ class Tensor:
                     result = compute(self._shell())
             if result.requires_grad:
                 self._inputs, self._op, self._params = result._inputs, result._op, result._params
+                _rewires[0] += 1
                 self.requires_grad, self._freed, self._scope = True, False, result._scope
         else:
             result = compute(self)
@@ -1192,6 +1210,7 @@ class Tensor:
 
     def _bump(self):
         self._version_cell()[0] += 1
+        _bumps[0] += 1
 
     def add_(self, other, alpha=1):
         """self += alpha * other, in place."""

@@ -1,0 +1,207 @@
+"""ag.Graph's compiled replay: a captured Tensor graph's forward and backward as straight-line Python.
+
+Re-running a graph node by node (``_recompute`` on each node, then the engine's reverse walk with
+its dictionary of pending gradients) repeats, every step, decisions that never change once the
+graph is captured: which rule runs for which input, which gradients are summed where, which nodes
+are leaves. A plan makes those decisions once and writes them out as two Python functions, one
+line per operation, which ``exec`` turns into code (torch.fx does the same):
+
+    def forward():
+        linear_3.data = f_linear_3(x_0.data, weight_1.data, bias_2.data)
+        relu_4.data = f_relu_4(linear_3.data)
+        ...
+
+    def backward(seeds):
+        d_sum_9 = seeds[0]
+        ...
+        d_linear_3 = r_relu_4_0(d_relu_4, relu_4.data, linear_3.data)
+        del d_relu_4
+        ...
+
+The pending gradients are local variables, each freed (``del``) once passed on, and a gradient
+reaching a node along several paths is summed where the second path arrives (the multi-path chain
+rule, resolved when the plan is built). ``Graph.code`` shows the source.
+
+A plan only covers what it can replay exactly: graphs of Tensors whose operations are entries of
+the op table. Graphs with Scalars or ag.Function nodes, backward under detect_anomaly(), and a
+graph whose structure an in-place operation changed fall back to the node-by-node path, which gives
+the same results. The plan keeps the checks of that path: a value saved for backward and modified
+in place since the forward raises (tested cheaply: no in-place modification anywhere since the
+forward means nothing to check), a graph freed by a non-retaining backward raises, hooks and
+retain_grad() registered after the capture run, and changed requires_grad flags rebuild the plan.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import anomaly, engine
+from . import tensor as _tensor
+from .broadcast import unbroadcast
+from .grad_mode import set_grad_enabled
+
+
+def _fit(g, like):
+    """A gradient reduced to its input's shape (broadcasting) and cast to its dtype."""
+    if g.shape != like.shape:
+        g = unbroadcast(g, like.shape)
+    if g.dtype != like.dtype:
+        g = g.astype(like.dtype)
+    return g
+
+
+class Plan:
+    """The compiled forward and backward of the Tensor graph ``nodes`` (topologically sorted)."""
+
+    @staticmethod
+    def build(nodes, outputs):
+        """A Plan for the graph, or None when it has nodes a plan does not cover (see the module doc)."""
+        for n in nodes:
+            if not isinstance(n, _tensor.Tensor) or (n._inputs and n._op.vjp_all is not None):
+                return None
+        return Plan(nodes, outputs)
+
+    def __init__(self, nodes, outputs):
+        self.nodes = nodes
+        self.outputs = outputs
+        self.ops = [n for n in nodes if n._inputs]
+        self.leaves = [n for n in nodes if not n._inputs]
+        self.structure = [(n._op, n._inputs) for n in self.ops]
+        self.rewires = _tensor._rewires[0]
+        self.bumps = None  # _bumps after the last forward (None: no forward since the plan was built)
+        self._build()
+
+    def _build(self):
+        """Generate and compile the two functions for the current requires_grad flags."""
+        self.flags = tuple(leaf.requires_grad for leaf in self.leaves)
+        self.grad_order = [n for n in self.nodes if n.requires_grad]
+        self.grad_ops = [n for n in self.grad_order if n._inputs]
+        names = {}
+        for i, n in enumerate(self.nodes):
+            names[n] = f"{n._op.name}_{i}" if n._inputs else f"leaf_{i}"
+        ns = {"asarray": np.asarray, "fit": _fit}
+        for n, name in names.items():
+            ns[name] = n
+        fwd = self._forward_source(names, ns)
+        bwd = self._backward_source(names, ns)
+        self.source = fwd + "\n\n" + bwd
+        exec(compile(self.source, "<ag.Graph plan>", "exec"), ns)  # noqa: S102 (our own generated code)
+        self._forward, self._backward = ns["forward"], ns["backward"]
+
+    # -- code generation ---------------------------------------------------------------------------
+
+    def _forward_source(self, names, ns):
+        lines = ["def forward():"]
+        for n in self.ops:
+            name, op = names[n], n._op
+            ns[f"f_{name}"] = op.forward
+            args = [f"{names[i]}.data" for i in n._inputs]
+            if op in _tensor._BINARY_OPS:  # the operands are cast as _binary cast them
+                dt = _tensor._binary_dtype(op, *(i.data for i in n._inputs))
+                for k, i in enumerate(n._inputs):
+                    if i.data.dtype != dt:
+                        ns[f"dt_{name}"] = dt
+                        args[k] += f".astype(dt_{name})"
+            if n._params:
+                ns[f"p_{name}"] = n._params
+                args.append(f"**p_{name}")
+            call = f"f_{name}({', '.join(args)})"
+            if n.data.ndim == 0:  # numpy reductions return numpy scalars, not arrays
+                call = f"asarray({call})"
+            lines.append(f"    {name}.data = {call}")
+        if len(lines) == 1:
+            lines.append("    pass")
+        return "\n".join(lines)
+
+    def _backward_source(self, names, ns):
+        grad_set = set(self.grad_order)
+        has_grad = set()  # nodes whose pending gradient exists at this point of the walk
+        lines = ["def backward(seeds):"]
+        for k, out in enumerate(self.outputs):
+            if out not in grad_set:
+                continue
+            d = f"d_{names[out]}"
+            lines.append(f"    {d} = seeds[{k}]" if out not in has_grad else f"    {d} = {d} + seeds[{k}]")
+            has_grad.add(out)
+        for n in reversed(self.grad_order):
+            if n not in has_grad:
+                continue  # no gradient reaches it (as the engine skips a node with none pending)
+            name = names[n]
+            d = f"d_{name}"
+            if not n._inputs:
+                lines.append(f"    {name}._accumulate({d}, True)")
+                lines.append(f"    del {d}")
+                continue
+            op = n._op
+            lines.append(f"    # {name} = {op.name}({', '.join(names[i] for i in n._inputs)})")
+            lines.append(f"    if {name}._hooks is not None:")
+            lines.append(f"        {d} = {name}._accumulate({d}, True)")
+            params = f", **p_{name}" if n._params else ""
+            if n._params:
+                ns[f"p_{name}"] = n._params
+            args = ", ".join(f"{names[i]}.data" for i in n._inputs)
+            for j, (inp, rule) in enumerate(zip(n._inputs, op.vjps)):
+                if rule is None or inp not in grad_set:
+                    continue
+                ns[f"r_{name}_{j}"] = rule
+                call = f"r_{name}_{j}({d}, {name}.data, {args}{params})"
+                target = f"d_{names[inp]}"
+                if op.keeps_shape:  # the gradient has the input's shape and dtype already
+                    lines.append(f"    {target} = {call}" if inp not in has_grad else f"    {target} = {target} + {call}")
+                else:  # reduce a broadcast gradient to the input's shape, cast to its dtype
+                    g = "g" if inp in has_grad else target
+                    like = f"{names[inp]}.data"
+                    lines.append(f"    {g} = {call}")
+                    lines.append(f"    if {g}.shape != {like}.shape or {g}.dtype != {like}.dtype:")
+                    lines.append(f"        {g} = fit({g}, {like})")
+                    if inp in has_grad:
+                        lines.append(f"    {target} = {target} + g")
+                        lines.append("    del g")
+                has_grad.add(inp)
+            lines.append(f"    del {d}")
+        if len(lines) == 1:
+            lines.append("    pass")
+        return "\n".join(lines)
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def usable(self):
+        """False once an in-place operation has rewired one of the graph's nodes (its structure
+        changed: the node-by-node path handles that)."""
+        if _tensor._rewires[0] == self.rewires:
+            return True
+        if all(n._op is op and n._inputs is ins for n, (op, ins) in zip(self.ops, self.structure)):
+            self.rewires = _tensor._rewires[0]
+            return True
+        return False
+
+    def forward(self):
+        self._forward()
+        # what the node-by-node path records for each node: not freed, and the versions of the
+        # values it read (so that a later in-place modification is detected by any backward)
+        for n in self.ops:
+            n._freed = False
+            ins = n._inputs
+            if n._vc is None and ins[0]._vc is None and (len(ins) == 1 or all(i._vc is None for i in ins)):
+                n._sv = None
+            else:
+                n._sv = tuple([0 if i._vc is None else i._vc[0] for i in ins]) + (0 if n._vc is None else n._vc[0],)
+        self.bumps = _tensor._bumps[0]
+
+    def backward(self, seeds):
+        """Run the compiled backward; False when it cannot (the caller uses the engine instead)."""
+        if anomaly.enabled:
+            return False
+        if tuple(leaf.requires_grad for leaf in self.leaves) != self.flags:
+            self._build()
+        for n in self.grad_ops:
+            if n._freed:
+                raise RuntimeError(engine.RETAIN_GRAPH_MSG)
+        if self.bumps != _tensor._bumps[0]:
+            # something was modified in place since the forward: check every saved value, as the
+            # node-by-node backward does
+            for n in self.grad_ops:
+                if n._sv is not None or n._vc is not None or any(i._vc is not None for i in n._inputs):
+                    n._check_versions()
+        with set_grad_enabled(False):
+            self._backward(seeds)
+        return True
