@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ._flat import FlatState
 from .optimizer import Optimizer, _check_betas, _check_eps, _check_lr, _check_nonneg, _state_tensor
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "adam", "adamax", "nadam"]
@@ -180,6 +181,7 @@ class Adam(Optimizer):
                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
+        self._flat_layouts = {}  # id(param group) -> FlatState of its small parameters
 
     def _validate_group(self, group):
         _check_lr(self._name, group)
@@ -195,16 +197,37 @@ class Adam(Optimizer):
             amsgrad = group["amsgrad"]
             names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
             states = _moment_state(self, params, *names)
-            steps = [s["step"] for s in states]
             beta1, beta2 = group["betas"]
-            adam([p.data for p in params], grads, [s["exp_avg"].data for s in states],
-                 [s["exp_avg_sq"].data for s in states],
-                 [s["max_exp_avg_sq"].data if amsgrad else None for s in states], steps,
-                 amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
-                 eps=group["eps"], maximize=group["maximize"],
-                 decoupled_weight_decay=group["decoupled_weight_decay"])
-            for s, step in zip(states, steps):
-                s["step"] = step
+            options = dict(amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=group["lr"],
+                           weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
+                           decoupled_weight_decay=group["decoupled_weight_decay"])
+            flat, each = FlatState.split(params, grads)
+            if flat and len({states[i]["step"] for i in flat}) == 1:
+                # the small parameters in one call per operation (see optim/_flat.py)
+                layout = self._flat_layouts.get(id(group))
+                if layout is None or layout.names != names:
+                    live = {id(g) for g in self.param_groups}  # (load_state_dict makes new groups)
+                    self._flat_layouts = {k: v for k, v in self._flat_layouts.items() if k in live}
+                    layout = self._flat_layouts[id(group)] = FlatState(names)
+                flat_params = [params[i] for i in flat]
+                values, flat_grads, buffers = layout.gather(flat_params, [grads[i] for i in flat],
+                                                            [states[i] for i in flat])
+                steps = [states[flat[0]]["step"]]
+                adam([values], [flat_grads], [buffers["exp_avg"]], [buffers["exp_avg_sq"]],
+                     [buffers["max_exp_avg_sq"] if amsgrad else None], steps, **options)
+                layout.scatter(flat_params)
+                for i in flat:
+                    states[i]["step"] = steps[0]
+            else:
+                each = range(len(params))
+            if each:
+                sts = [states[i] for i in each]
+                steps = [s["step"] for s in sts]
+                adam([params[i].data for i in each], [grads[i] for i in each], [s["exp_avg"].data for s in sts],
+                     [s["exp_avg_sq"].data for s in sts],
+                     [s["max_exp_avg_sq"].data if amsgrad else None for s in sts], steps, **options)
+                for s, step in zip(sts, steps):
+                    s["step"] = step
             self._finish_step(group)
         return loss
 
