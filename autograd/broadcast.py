@@ -12,6 +12,8 @@ def unbroadcast(grad, shape):
     if gshape == shape:
         return grad
     lead = len(gshape) - len(shape)
+    if lead == 1 and gshape[1:] == shape:  # the common case: a bias added to every row of a batch
+        return grad.sum(axis=0)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
     )

@@ -33,11 +33,16 @@ class Graph:
         self._flags = tuple(leaf.requires_grad for leaf in self.leaves)
         self._plan = None  # the compiled replay (replay.Plan), built on first use
         self._plan_built = False
+        self._buffers = {}  # leaf -> the array its last feed was written into
 
     def forward(self, feeds=None):
         """Write ``feeds`` ({leaf: new value}) into the leaves, evaluate every operation again in
-        topological order, and return the output (or a tuple of outputs)."""
+        topological order, and return the output (or a tuple of outputs).
+
+        A fed value is copied (into an array of the graph's own: memory that a leaf shared with its
+        creator, as ``from_numpy`` shares, is never written) and converted to the leaf's dtype."""
         if feeds:
+            buffers = self._buffers
             for leaf, value in feeds.items():
                 if leaf not in self._leaf_set:
                     what = f"{type(leaf).__name__} of shape {getattr(leaf, 'shape', ())}"
@@ -47,7 +52,7 @@ class Graph:
                         why = ("not in this graph (only operations that involve a tensor requiring grad are "
                                "recorded, so data that meets a parameter only later is not a leaf of it)")
                     raise KeyError(f"feeds may only name leaves of this graph; this {what} is {why}")
-                leaf._feed(value)
+                buffers[leaf] = leaf._feed(value, buffers.get(leaf))
         plan = self._compiled()
         if plan is not None:
             plan.forward()

@@ -49,15 +49,30 @@ def _fit(g, like):
     return g
 
 
+def _cast(op, x, y):
+    """The operands of a binary op cast to one dtype, as Tensor's _binary casts them."""
+    dt = _tensor._binary_dtype(op, x, y)
+    return (x if x.dtype == dt else x.astype(dt)), (y if y.dtype == dt else y.astype(dt))
+
+
+def _needs_cast(op, x, y):
+    """Whether _binary cast the operands of ``op`` (different dtypes, or integers divided)."""
+    x, y = x.data, y.data
+    return x.dtype != y.dtype or _tensor._binary_dtype(op, x, y) != x.dtype
+
+
 class Plan:
     """The compiled forward and backward of the Tensor graph ``nodes`` (topologically sorted)."""
 
     @staticmethod
     def build(nodes, outputs):
         """A Plan for the graph, or None when it has nodes a plan does not cover (see the module doc)."""
+        members = set(nodes)
         for n in nodes:
             if not isinstance(n, _tensor.Tensor) or (n._inputs and n._op.vjp_all is not None):
                 return None
+            if any(i not in members for i in n._inputs):
+                return None  # rewired in place since the graph was captured
         return Plan(nodes, outputs)
 
     def __init__(self, nodes, outputs):
@@ -68,24 +83,30 @@ class Plan:
         self.structure = [(n._op, n._inputs) for n in self.ops]
         self.rewires = _tensor._rewires[0]
         self.bumps = None  # _bumps after the last forward (None: no forward since the plan was built)
+        for n in nodes:  # every tensor of the graph gets its version counter now, so that the
+            n._version_cell()  # forward records the versions it read without testing for one
         self._build()
 
     def _build(self):
         """Generate and compile the two functions for the current requires_grad flags."""
         self.flags = tuple(leaf.requires_grad for leaf in self.leaves)
         self.grad_order = [n for n in self.nodes if n.requires_grad]
-        self.grad_ops = [n for n in self.grad_order if n._inputs]
         names = {}
         for i, n in enumerate(self.nodes):
             names[n] = f"{n._op.name}_{i}" if n._inputs else f"leaf_{i}"
-        ns = {"asarray": np.asarray, "fit": _fit}
+        ns = {"asarray": np.asarray, "fit": _fit, "cast": _cast}
         for n, name in names.items():
             ns[name] = n
         fwd = self._forward_source(names, ns)
         bwd = self._backward_source(names, ns)
-        self.source = fwd + "\n\n" + bwd
+        leaves = ", ".join(f"{names[leaf]}.requires_grad" for leaf in self.leaves)
+        ops = " or ".join(f"{names[n]}._freed" for n in self.visited) or "False"
+        checks = (f"def flags():\n    return ({leaves},)\n\n\n"
+                  f"def freed():\n    return {ops}")
+        self.source = fwd + "\n\n\n" + bwd + "\n\n\n" + checks
         exec(compile(self.source, "<ag.Graph plan>", "exec"), ns)  # noqa: S102 (our own generated code)
         self._forward, self._backward = ns["forward"], ns["backward"]
+        self._flags, self._freed = ns["flags"], ns["freed"]
 
     # -- code generation ---------------------------------------------------------------------------
 
@@ -95,12 +116,11 @@ class Plan:
             name, op = names[n], n._op
             ns[f"f_{name}"] = op.forward
             args = [f"{names[i]}.data" for i in n._inputs]
-            if op in _tensor._BINARY_OPS:  # the operands are cast as _binary cast them
-                dt = _tensor._binary_dtype(op, *(i.data for i in n._inputs))
-                for k, i in enumerate(n._inputs):
-                    if i.data.dtype != dt:
-                        ns[f"dt_{name}"] = dt
-                        args[k] += f".astype(dt_{name})"
+            if op in _tensor._BINARY_OPS and _needs_cast(op, *n._inputs):
+                # the operands are cast as _binary casts them, from their current values (whether
+                # one is 0-d matters to the promotion)
+                ns[f"op_{name}"] = op
+                args = [f"*cast(op_{name}, {args[0]}, {args[1]})"]
             if n._params:
                 ns[f"p_{name}"] = n._params
                 args.append(f"**p_{name}")
@@ -108,6 +128,11 @@ class Plan:
             if n.data.ndim == 0:  # numpy reductions return numpy scalars, not arrays
                 call = f"asarray({call})"
             lines.append(f"    {name}.data = {call}")
+            # as the node-by-node path records: not freed, and the versions of the values it read
+            # (so that an in-place modification before any later backward is detected)
+            versions = ", ".join(f"{names[i]}._vc[0]" for i in (*n._inputs, n))
+            lines.append(f"    {name}._freed = False")
+            lines.append(f"    {name}._sv = ({versions})")
         if len(lines) == 1:
             lines.append("    pass")
         return "\n".join(lines)
@@ -115,6 +140,7 @@ class Plan:
     def _backward_source(self, names, ns):
         grad_set = set(self.grad_order)
         has_grad = set()  # nodes whose pending gradient exists at this point of the walk
+        self.visited = []  # the operations whose backward runs (those some gradient reaches)
         lines = ["def backward(seeds):"]
         for k, out in enumerate(self.outputs):
             if out not in grad_set:
@@ -132,6 +158,7 @@ class Plan:
                 lines.append(f"    del {d}")
                 continue
             op = n._op
+            self.visited.append(n)
             lines.append(f"    # {name} = {op.name}({', '.join(names[i] for i in n._inputs)})")
             lines.append(f"    if {name}._hooks is not None:")
             lines.append(f"        {d} = {name}._accumulate({d}, True)")
@@ -165,41 +192,32 @@ class Plan:
     # -- running -----------------------------------------------------------------------------------
 
     def usable(self):
-        """False once an in-place operation has rewired one of the graph's nodes (its structure
-        changed: the node-by-node path handles that)."""
+        """False once an in-place operation has rewired one of the graph's nodes or leaves (its
+        structure changed: the node-by-node path handles that)."""
         if _tensor._rewires[0] == self.rewires:
             return True
-        if all(n._op is op and n._inputs is ins for n, (op, ins) in zip(self.ops, self.structure)):
+        if all(n._op is op and n._inputs is ins for n, (op, ins) in zip(self.ops, self.structure)) \
+                and not any(leaf._inputs for leaf in self.leaves):
             self.rewires = _tensor._rewires[0]
             return True
         return False
 
     def forward(self):
         self._forward()
-        # what the node-by-node path records for each node: not freed, and the versions of the
-        # values it read (so that a later in-place modification is detected by any backward)
-        for n in self.ops:
-            n._freed = False
-            ins = n._inputs
-            if n._vc is None and ins[0]._vc is None and (len(ins) == 1 or all(i._vc is None for i in ins)):
-                n._sv = None
-            else:
-                n._sv = tuple([0 if i._vc is None else i._vc[0] for i in ins]) + (0 if n._vc is None else n._vc[0],)
         self.bumps = _tensor._bumps[0]
 
     def backward(self, seeds):
         """Run the compiled backward; False when it cannot (the caller uses the engine instead)."""
         if anomaly.enabled:
             return False
-        if tuple(leaf.requires_grad for leaf in self.leaves) != self.flags:
+        if self._flags() != self.flags:
             self._build()
-        for n in self.grad_ops:
-            if n._freed:
-                raise RuntimeError(engine.RETAIN_GRAPH_MSG)
+        if self._freed():
+            raise RuntimeError(engine.RETAIN_GRAPH_MSG)
         if self.bumps != _tensor._bumps[0]:
             # something was modified in place since the forward: check every saved value, as the
             # node-by-node backward does
-            for n in self.grad_ops:
+            for n in self.visited:
                 if n._sv is not None or n._vc is not None or any(i._vc is not None for i in n._inputs):
                     n._check_versions()
         with set_grad_enabled(False):

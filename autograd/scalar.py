@@ -276,7 +276,7 @@ class Scalar:
         """The gradient backward starts from: d(self)/d(self) = 1, or the given number."""
         return 1.0 if gradient is None else float(getattr(gradient, "data", gradient))
 
-    def _feed(self, value):
+    def _feed(self, value, buffer=None):
         """Graph.forward(feeds=...): replace this leaf's value."""
         self.data = float(value.data if isinstance(value, Scalar) else value)
 

@@ -58,7 +58,7 @@ def _array(data, dtype=None, copy=True):
         arr = arr.astype(dtype) if dtype is not None else (arr.copy() if copy else arr)
         return arr
     if isinstance(data, (_ndarray, np.generic)):
-        arr = np.array(data, dtype=dtype, copy=copy) if copy or dtype is not None else data
+        arr = np.array(data, dtype=dtype, copy=copy or None) if copy or dtype is not None else data
         return np.asarray(arr)
     arr = np.array(data)
     if dtype is not None:
@@ -670,13 +670,19 @@ class Tensor:
         else:
             self._sv = None
 
-    def _feed(self, value):
-        """Graph.forward(feeds=...): replace this leaf's values."""
-        arr = _array(value, dtype=self.dtype, copy=False)
-        if arr.shape == self.data.shape and self.data.flags.writeable:
-            np.copyto(self.data, arr)
+    def _feed(self, value, buffer=None):
+        """Graph.forward(feeds=...): write ``value`` into this leaf. ``buffer``: the array the graph
+        gave this leaf at the last feed; values are copied into it while the leaf still holds it,
+        else into a new array (never into an array the leaf may share with its creator, such as
+        from_numpy's). Counts as an in-place modification. Returns the leaf's array."""
+        arr = value.data if isinstance(value, Tensor) else value
+        data = self.data
+        if data is buffer and arr.__class__ is _ndarray and arr.shape == data.shape and arr.dtype == data.dtype:
+            np.copyto(data, arr)
         else:
-            self.data = np.array(arr)
+            self.data = data = np.array(_array(value, dtype=self.dtype, copy=False))
+        self._bump()
+        return data
 
     # -- arithmetic ------------------------------------------------------------------------------
 

@@ -732,11 +732,8 @@ def test_feed_of_a_float64_array_into_a_float32_leaf_is_cast():
     np.testing.assert_array_equal(w.grad.numpy(), np.array([1.0, 2.0, 3.0], dtype=np.float32))
 
 
-# -- inconsistencies between the plan and the node-by-node path (see the xfail reasons) ------------
+# -- where the plan once differed from the node-by-node path -------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="replay.py checks _freed on every requires-grad op node, also those no gradient "
-                          "reaches; the engine only checks nodes it visits")
 def test_freed_node_that_no_gradient_reaches_does_not_block_backward():
     x = ag.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
     w = ag.tensor(np.array([0.5, 0.5, 0.5]), requires_grad=True)
@@ -748,13 +745,10 @@ def test_freed_node_that_no_gradient_reaches_does_not_block_backward():
         g.backward()  # node by node: fine (h is never visited)
     np.testing.assert_array_equal(w.grad.numpy(), [1.0, 3.0, 1.0])
     w.grad = None
-    g.backward()  # the plan raises "Trying to backward through the graph a second time"
+    g.backward()  # the compiled plan too (it once raised "Trying to backward through the graph...")
     np.testing.assert_array_equal(w.grad.numpy(), [1.0, 3.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="replay.py checks saved versions of every requires-grad op node, also those no "
-                          "gradient reaches; the engine only checks nodes it visits")
 def test_in_place_on_a_value_only_an_unreached_node_saved():
     x = ag.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
     w = ag.tensor(np.array([0.5, 0.5, 0.5]), requires_grad=True)
@@ -766,13 +760,10 @@ def test_in_place_on_a_value_only_an_unreached_node_saved():
         g.backward()  # node by node: fine (x * x is never visited)
     np.testing.assert_array_equal(w.grad.numpy(), [3.0, 1.0, 1.0])
     w.grad = None
-    g.backward()  # the plan raises "modified by an in-place operation"
+    g.backward()  # the compiled plan too (it once raised "modified by an in-place operation")
     np.testing.assert_array_equal(w.grad.numpy(), [3.0, 1.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError,
-                   reason="Plan.usable() only compares the op nodes: a constant leaf rewired by an in-place "
-                          "op with a grad-requiring operand keeps the plan, whose rebuild then fails")
 def test_constant_leaf_rewired_in_place_after_capture():
     x = ag.tensor(np.array([1.0, 2.0]), requires_grad=True)
     c = ag.tensor(np.array([3.0, 4.0]))
@@ -783,13 +774,10 @@ def test_constant_leaf_rewired_in_place_after_capture():
         g.backward()  # node by node: x gets c's values, c's new inputs are not in the graph
     np.testing.assert_array_equal(x.grad.numpy(), [4.0, 5.0])
     x.grad = None
-    g.backward()  # the plan: KeyError while generating code for c's new inputs
+    g.backward()  # without a plan (building one once failed with a KeyError on c's new inputs)
     np.testing.assert_array_equal(x.grad.numpy(), [4.0, 5.0])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the plan fixes binary-op operand casts when it is built; the node-by-node path "
-                          "and eager promote from the current operands (0-d vs n-d changes the result)")
 def test_feed_that_changes_a_leafs_ndim_promotes_like_eager():
     x = ag.tensor(np.array(1.0, dtype=np.float32))
     s = ag.tensor(2.0, dtype=ag.float64, requires_grad=True)
@@ -799,3 +787,19 @@ def test_feed_that_changes_a_leafs_ndim_promotes_like_eager():
     eager = ag.tensor(np.array(0.1, dtype=np.float32)) * s
     assert eager.dtype == np.float64
     assert g.forward(feeds={x: np.array(0.1, dtype=np.float32)}).dtype == eager.dtype
+
+
+def test_feeds_are_copied_and_never_written_into_memory_the_leaf_shared():
+    data = np.arange(8, dtype=np.float32).reshape(4, 2)
+    x = ag.from_numpy(data[:2])  # a view of the user's array
+    w = ag.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    g = ag.Graph((x * w).sum())
+    batch = np.full((2, 2), 3.0, dtype=np.float32)
+    assert g.forward(feeds={x: batch}).item() == 3 * 2 + 6 * 2
+    np.testing.assert_array_equal(data, np.arange(8, dtype=np.float32).reshape(4, 2))  # untouched
+    batch[:] = 100.0  # the leaf holds a copy of the batch, not the batch
+    g.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [6.0, 6.0])
+    own = x.data
+    g.forward(feeds={x: ag.tensor(np.ones((2, 2), dtype=np.float32))})
+    assert x.data is own  # later feeds of the same shape reuse the graph's array
