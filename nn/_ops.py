@@ -119,13 +119,47 @@ def _class_dim(logp):
     return 1 if logp.ndim >= 2 else 0
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _max_unsigned(t):
+    """The largest entry of the integer array t (non-empty), negative entries read as huge
+    unsigned values: so ``_max_unsigned(t) < n`` checks 0 <= t < n with one reduction."""
+    if t.dtype.kind == "i":
+        t = t.view(_UNSIGNED[t.dtype.itemsize])
+    return int(np.maximum.reduce(t, axis=None))
+
+
+def _all_valid(target, n, n_classes, ignore_index):
+    """True when target (an ndarray) has shape (n,), n > 0, every entry a class in [0, n_classes)
+    and none equal to ignore_index: then the (N, C) fast paths below apply."""
+    return (n > 0 and type(target) is np.ndarray and target.shape == (n,)
+            and not 0 <= ignore_index < n_classes and _max_unsigned(target) < n_classes)
+
+
+_OFFSETS: dict = {}
+
+
+def _row_offsets(n, n_classes):
+    """arange(n) * n_classes: the flat position of each row's first element in an (n, C) array
+    (cached per shape, read-only)."""
+    off = _OFFSETS.get((n, n_classes))
+    if off is None:
+        if len(_OFFSETS) >= 64:
+            _OFFSETS.clear()
+        off = np.arange(0, n * n_classes, n_classes, dtype=np.intp)
+        off.flags.writeable = False
+        _OFFSETS[(n, n_classes)] = off
+    return off
+
+
 def _nll_parts(logp, target, weight, ignore_index):
     """(valid mask, target with ignored entries set to 0, weight of each entry's class)."""
     n_classes = logp.shape[_class_dim(logp)]
     valid = target != ignore_index
     t = np.where(valid, target, 0)
-    bad = (t < 0) | (t >= n_classes)
-    if bad.any():
+    if t.size and _max_unsigned(t) >= n_classes:
+        bad = (t < 0) | (t >= n_classes)
         raise IndexError(f"target {int(target[bad].flat[0])} is out of bounds: class indices must be in "
                          f"[0, {n_classes}) (or equal ignore_index={ignore_index})")
     return valid, t, np.where(valid, weight[t], 0).astype(logp.dtype, copy=False)
@@ -135,11 +169,19 @@ def _reduce(per, w_t, reduction):
     if reduction == "none":
         return per
     if reduction == "sum":
-        return np.asarray(per.sum())
-    return np.asarray(per.sum() / w_t.sum())
+        return np.asarray(np.add.reduce(per, axis=None))  # (= per.sum(), without the method's wrapper)
+    return np.asarray(np.add.reduce(per, axis=None) / np.add.reduce(w_t, axis=None))
 
 
 def _nll_loss(logp, target, weight, *, ignore_index, smoothing, reduction):
+    if logp.ndim == 2 and not smoothing and _all_valid(target, logp.shape[0], logp.shape[1], ignore_index):
+        # (N, C), every target a class: no mask; the same values as the general path below
+        n, n_classes = logp.shape
+        w_t = weight.take(target).astype(logp.dtype, copy=False)
+        per = logp.reshape(-1).take(_row_offsets(n, n_classes) + target.astype(np.intp, copy=False))
+        per *= w_t
+        np.negative(per, out=per)  # -(w_t picked) = -w_t * picked, exactly
+        return _reduce(per, w_t, reduction)
     cdim = _class_dim(logp)
     valid, t, w_t = _nll_parts(logp, target, weight, ignore_index)
     picked = np.take_along_axis(logp, np.expand_dims(t, cdim), axis=cdim).squeeze(cdim)
@@ -152,8 +194,33 @@ def _nll_loss(logp, target, weight, *, ignore_index, smoothing, reduction):
     return _reduce(per.astype(logp.dtype, copy=False), w_t, reduction)
 
 
+def _nll_grad_2d(g, logp, target, weight, reduction):
+    """_nll_grad for (N, C) ndarrays, no smoothing, every target a class (see _all_valid), g of the
+    output's shape and logp's dtype. Row i of the general path's result holds two values, g_i -coef
+    at the target and g_i -(0 w_t_i / sum w_t) elsewhere (a signed 0, or NaN as 0 inf): computed
+    once per row, with the same operations in the same order, so the result is identical."""
+    n, n_classes = logp.shape
+    dtype = logp.dtype
+    w_t = weight.take(target).astype(dtype, copy=False)
+    pair = np.empty((2, n), dtype)  # [the one-hot's 1 * w_t, its 0 * w_t]
+    pair[0] = w_t
+    np.multiply(w_t, 0, out=pair[1])
+    if reduction == "mean":
+        pair /= np.add.reduce(w_t, axis=None)
+    np.negative(pair, out=pair)
+    pair *= g  # g: () or, for 'none', (N,)
+    grad = np.empty((n, n_classes), dtype)
+    grad[...] = pair[1][:, None]
+    grad.reshape(-1)[_row_offsets(n, n_classes) + target.astype(np.intp, copy=False)] = pair[0]
+    return grad
+
+
 def _nll_grad(g, out, logp, target, weight, *, ignore_index, smoothing, reduction):
     # The loss is linear in logp: loss_i = -sum_c coef_ic logp_ic, so dlogp = -g coef.
+    if (type(g) is np.ndarray and type(logp) is np.ndarray and logp.ndim == 2 and not smoothing
+            and g.dtype == logp.dtype and g.shape == (logp.shape[:1] if reduction == "none" else ())
+            and _all_valid(target, logp.shape[0], logp.shape[1], ignore_index)):
+        return _nll_grad_2d(g, logp, target, weight, reduction)
     lp, tg, w = fn.const(logp), fn.const(target), fn.const(weight)
     cdim = _class_dim(lp)
     n_classes = lp.shape[cdim]

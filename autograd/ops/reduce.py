@@ -123,7 +123,19 @@ defop("argmin", _arg_extreme(np.argmin), None, doc="index of the (first) minimum
 # -- logsumexp and the softmax family -----------------------------------------------------------
 def _shift(x, axis):
     """The max over ``axis`` (keepdims), 0 where it is infinite: subtracting it keeps exp finite."""
-    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    if x.size and x.dtype.kind == "f":  # (non-empty slices: no initial value needed)
+        n, c = x.shape if x.ndim == 2 else (0, 0)
+        if 16 <= n and 0 < c <= 32 and (axis == 1 or axis == (1,)):
+            # few classes per row: numpy reduces each short row separately (slow); the max of the
+            # rows of the transposed copy is elementwise instead (max is exact in any order; only
+            # the sign of a tie between 0 and -0 may differ, which no caller's result shows)
+            m = np.maximum.reduce(np.ascontiguousarray(x.T), axis=0).reshape(n, 1)
+        else:
+            m = np.maximum.reduce(x, axis=axis, keepdims=True)
+        if math.isfinite(np.add.reduce(m, axis=None)):  # a finite sum: every max is finite
+            return m
+    else:
+        m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
 
 
@@ -150,12 +162,25 @@ def _log_softmax(x, *, axis):
     if x.size == 0:  # (an empty slice would take log 0)
         return x.copy()
     shifted = x - _shift(x, axis)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    if x.ndim == 0:  # (numpy scalars, not arrays: nothing to do in place)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    s = np.add.reduce(np.exp(shifted), axis=axis, keepdims=True)  # (= np.sum, without its wrapper)
+    shifted -= np.log(s, out=s)  # (shifted and s are fresh arrays: in place, the same values)
+    return shifted
+
+
+def _log_softmax_grad(g, out, x, *, axis):
+    if (type(g) is np.ndarray and type(out) is np.ndarray and out.ndim and g.dtype == out.dtype
+            and g.shape == out.shape):  # (0-d: numpy returns scalars, nothing to do in place)
+        e = np.exp(out)  # the same values as the expression below, in place on one fresh array
+        e *= np.add.reduce(g, axis=axis, keepdims=True)
+        return np.subtract(g, e, out=e)
+    return g - fn.exp(out) * g.sum(axis=axis, keepdims=True)
 
 
 defop("softmax", _softmax, lambda g, out, x, *, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),
       doc="s = exp x / sum exp x: dx = s (g - sum(g s))")
-defop("log_softmax", _log_softmax, lambda g, out, x, *, axis: g - fn.exp(out) * g.sum(axis=axis, keepdims=True),
+defop("log_softmax", _log_softmax, _log_softmax_grad,
       doc="l = x - logsumexp x: dx = g - exp(l) sum g")
 
 
