@@ -7,6 +7,7 @@
     python benchmarks/run.py large_mlp       # W3: 784-1024-1024-10 MLP step, against the bare-GEMM floor
     python benchmarks/run.py peak_rss        # W5: peak RSS of 50 W3 steps
     python benchmarks/run.py all [--reps 3] [--engines chainrule,torch] [--quiet-wait 30] [--log out.jsonl]
+    python benchmarks/run.py small_mlp --at 9faf590      # also the engine as it was at a commit (before/after)
 
 Each run is `python <script> --engine E [args]` in a new process (the script's last stdout line is
 its JSON result), and the engines take turns (A B C A B C ...) so that a drift of the machine's
@@ -209,6 +210,25 @@ def table(name, spec, per_round, errors):
     return out
 
 
+def with_commits(variants, commits):
+    """``variants`` plus, for each commit, a copy of every chainrule variant that runs the engine as
+    it was at that commit (a detached git worktree under /tmp, made once). Targets and ratios keep
+    referring to the current checkout's variants."""
+    out = list(variants)
+    for commit in commits:
+        rev = subprocess.run(["git", "rev-parse", "--short", commit], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        path = Path(f"/tmp/chainrule-at-{rev}")
+        if not (path / "autograd" / "__init__.py").is_file():
+            subprocess.run(["git", "worktree", "add", "--detach", "-f", str(path), rev], cwd=REPO, check=True,
+                           capture_output=True)
+        for var in variants:
+            if var["engine"].startswith("chainrule"):
+                label = var["label"].replace(var["engine"], f"{var['engine']}@{rev}", 1)
+                out.append(var | {"label": label, "env": {"CHAINRULE_PATH": str(path)}})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("benchmark", choices=[*BENCHMARKS, "all"])
@@ -217,6 +237,8 @@ def main():
     ap.add_argument("--quiet-wait", type=float, default=15,
                     help="before each run, wait up to this many seconds for an idle machine (default 15)")
     ap.add_argument("--log", help="append every run's JSON result to this file")
+    ap.add_argument("--at", help="comma-separated git commits: also run every chainrule engine on each of "
+                                 "them (labelled 'chainrule@COMMIT'), for before/after figures in one run")
     args = ap.parse_args()
 
     env = dict(os.environ)
@@ -229,12 +251,14 @@ def main():
         if args.engines:
             wanted = args.engines.split(",")
             spec["variants"] = [var for var in spec["variants"] if var["label"] in wanted]
+        if args.at:
+            spec["variants"] = with_commits(spec["variants"], args.at.split(","))
         per_round, errors, noisy = [], {}, []
         for rep in range(args.reps):
             results = {}
             for var in spec["variants"]:
                 busy, waited = wait_for_quiet(args.quiet_wait)
-                r = run_once(spec["script"], var, env, spec["timeout"])
+                r = run_once(spec["script"], var, env | var.get("env", {}), spec["timeout"])
                 if "error" in r:
                     errors.setdefault(var["label"], []).append(r["error"])
                 else:
