@@ -14,7 +14,7 @@ runs once on them all:
 
 The arithmetic is elementwise and identical, so the result is bit for bit the per-parameter one.
 The layout is rebuilt whenever it no longer matches: another set of parameters has gradients,
-a state Tensor or its array was replaced (``load_state_dict``), or a parameter changed shape.
+a parameter's array was replaced, or a state Tensor or its array was (``load_state_dict``).
 """
 from __future__ import annotations
 
@@ -28,46 +28,58 @@ class FlatState:
 
     def __init__(self, names):
         self.names = names
-        self.key = None  # (ids of the parameters, their shapes) the layout was built for
+        self.laid_out = False  # whether the layout is built for the parameters of the last split()
+        self._split_for = None  # [(parameter, its array)] of the last split()
 
-    @staticmethod
-    def split(params, grads):
-        """(indices of the parameters to update flat, indices of the others)."""
+    def split(self, params):
+        """(indices of the parameters to update flat, indices of the others); recomputed when the
+        parameters or their arrays are not those of the last call."""
+        last = self._split_for
+        if last is not None and len(last) == len(params) and all(
+                p is q and p.data is a for p, (q, a) in zip(params, last)):
+            return self._split
+        self._split_for = [(p, p.data) for p in params]
+        self.laid_out = False  # lay out again at the next gather()
         small = [i for i, p in enumerate(params) if p.data.size <= MAX_SIZE]
+        if len(small) >= 2:
+            dtype = params[small[0]].data.dtype
+            small = [i for i in small if params[i].data.dtype == dtype]
         if len(small) < 2:
-            return [], list(range(len(params)))
-        dtype = params[small[0]].data.dtype
-        small = [i for i in small if params[i].data.dtype == dtype and grads[i].dtype == dtype]
-        if len(small) < 2:
-            return [], list(range(len(params)))
-        chosen = set(small)
-        return small, [i for i in range(len(params)) if i not in chosen]
+            self._split = [], list(range(len(params)))
+        else:
+            chosen = set(small)
+            self._split = small, [i for i in range(len(params)) if i not in chosen]
+        return self._split
 
     def gather(self, params, grads, states):
         """Flat (values, gradients, {name: state buffer}) of ``params`` (their gradients ``grads``
-        and state dicts ``states``), laid out anew if needed. Call scatter() after updating."""
-        key = tuple(map(id, params)) + tuple(p.data.shape for p in params)
-        if key != self.key or not self._state_intact(states):
-            self._layout(params, states, key)
+        and state dicts ``states``), laid out anew if needed; None when a gradient's dtype is not
+        the parameters'. Call scatter() after updating."""
+        if not self.laid_out or not self._state_intact(states):
+            self._layout(params, states)
+        # (slice assignment: the same copy as np.copyto, without its Python-level dispatch)
+        dtype = self.values.dtype
         for dst, g in zip(self.grad_views, grads):
-            np.copyto(dst, g)
+            if g.dtype != dtype:
+                return None  # a gradient of another dtype (assigned by hand): update one by one
+            dst[...] = g
         for dst, p in zip(self.value_views, params):
-            np.copyto(dst, p.data)
+            dst[...] = p.data
         return self.values, self.grads, self.buffers
 
     def scatter(self, params):
         """Write the updated flat values back into the parameters."""
         for p, src in zip(params, self.value_views):
-            np.copyto(p.data, src)
+            p.data[...] = src
 
     def _state_intact(self, states):
-        for s, tensors, views in zip(states, self.state_tensors, self.state_views):
-            for name, t, v in zip(self.names, tensors, views):
+        for s, entries in zip(states, self.state_entries):
+            for name, t, v in entries:
                 if s[name] is not t or t.data is not v:
                     return False
         return True
 
-    def _layout(self, params, states, key):
+    def _layout(self, params, states):
         dtype = params[0].data.dtype
         sizes = [p.data.size for p in params]
         bounds = np.cumsum([0] + sizes)
@@ -87,12 +99,10 @@ class FlatState:
                 np.copyto(v, s[name].data)  # the state so far (zeros at first, or loaded)
             self.buffers[name] = flat
             per_name_views[name] = vs
-        self.state_tensors, self.state_views = [], []
+        self.state_entries = []  # per parameter: (name, its state Tensor, the view it holds)
         for i, s in enumerate(states):
-            tensors = tuple(s[name] for name in self.names)
-            vs = tuple(per_name_views[name][i] for name in self.names)
-            for t, v in zip(tensors, vs):
+            entries = tuple((name, s[name], per_name_views[name][i]) for name in self.names)
+            for _, t, v in entries:
                 t.data = v
-            self.state_tensors.append(tensors)
-            self.state_views.append(vs)
-        self.key = key
+            self.state_entries.append(entries)
+        self.laid_out = True

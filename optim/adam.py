@@ -154,13 +154,16 @@ def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.n
 
 
 def _moment_state(optimizer, params, *names):
+    states = []
     for p in params:
         state = optimizer.state[p]
-        state.setdefault("step", 0)
+        if "step" not in state:
+            state["step"] = 0
         for name in names:
             if name not in state:
                 state[name] = _state_tensor(np.zeros_like(p.data))
-    return [optimizer.state[p] for p in params]
+        states.append(state)
+    return states
 
 
 class Adam(Optimizer):
@@ -201,17 +204,19 @@ class Adam(Optimizer):
             options = dict(amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=group["lr"],
                            weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
                            decoupled_weight_decay=group["decoupled_weight_decay"])
-            flat, each = FlatState.split(params, grads)
+            layout = self._flat_layouts.get(id(group))
+            if layout is None or layout.names != names:
+                live = {id(g) for g in self.param_groups}  # (load_state_dict makes new groups)
+                self._flat_layouts = {k: v for k, v in self._flat_layouts.items() if k in live}
+                layout = self._flat_layouts[id(group)] = FlatState(names)
+            flat, each = layout.split(params)
+            gathered = None
             if flat and len({states[i]["step"] for i in flat}) == 1:
                 # the small parameters in one call per operation (see optim/_flat.py)
-                layout = self._flat_layouts.get(id(group))
-                if layout is None or layout.names != names:
-                    live = {id(g) for g in self.param_groups}  # (load_state_dict makes new groups)
-                    self._flat_layouts = {k: v for k, v in self._flat_layouts.items() if k in live}
-                    layout = self._flat_layouts[id(group)] = FlatState(names)
                 flat_params = [params[i] for i in flat]
-                values, flat_grads, buffers = layout.gather(flat_params, [grads[i] for i in flat],
-                                                            [states[i] for i in flat])
+                gathered = layout.gather(flat_params, [grads[i] for i in flat], [states[i] for i in flat])
+            if flat and gathered is not None:
+                values, flat_grads, buffers = gathered
                 steps = [states[flat[0]]["step"]]
                 adam([values], [flat_grads], [buffers["exp_avg"]], [buffers["exp_avg_sq"]],
                      [buffers["max_exp_avg_sq"] if amsgrad else None], steps, **options)
