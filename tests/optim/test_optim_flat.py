@@ -97,3 +97,22 @@ def test_a_saved_state_dict_does_not_change_with_later_steps():
     sum((p * p).sum() for p in params).backward()
     opt.step()
     np.testing.assert_array_equal(saved["state"][0]["exp_avg"].numpy(), before)
+
+
+def test_a_gradient_of_another_dtype_is_not_squeezed_into_the_flat_buffer():
+    results = []
+    for max_size in (0, flat.MAX_SIZE):
+        old, flat.MAX_SIZE = flat.MAX_SIZE, max_size
+        try:
+            params = _params()
+            opt = optim.Adam(params, lr=0.1)
+            for step in range(3):
+                for k, p in enumerate(params):  # gradients set by hand, one of them float64
+                    g = np.full(p.shape, 0.1 * (k + 1) + 1e-9 * step, dtype=np.float64 if k == 1 else np.float32)
+                    p.grad = ag.tensor(g, dtype=ag.float64 if k == 1 else ag.float32)
+                opt.step()
+            results.append([p.data.copy() for p in params])
+        finally:
+            flat.MAX_SIZE = old
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
