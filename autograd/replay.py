@@ -37,7 +37,7 @@ import numpy as np
 from . import anomaly, engine
 from . import tensor as _tensor
 from .broadcast import unbroadcast
-from .grad_mode import set_grad_enabled
+from .grad_mode import state
 
 
 def _fit(g, like):
@@ -220,6 +220,10 @@ class Plan:
             for n in self.visited:
                 if n._sv is not None or n._vc is not None or any(i._vc is not None for i in n._inputs):
                     n._check_versions()
-        with set_grad_enabled(False):
+        enabled = state.grad_enabled  # (set_grad_enabled(False), without the context manager)
+        state.grad_enabled = False
+        try:
             self._backward(seeds)
+        finally:
+            state.grad_enabled = enabled
         return True

@@ -43,6 +43,16 @@ _bumps = [0]
 _rewires = [0]
 
 
+def bump_versions(tensors):
+    """Count an in-place modification of each of ``tensors`` (an optimizer's step): t._bump() each."""
+    for t in tensors:
+        cell = t._vc
+        if cell is None:
+            cell = t._vc = [0]
+        cell[0] += 1
+    _bumps[0] += len(tensors)
+
+
 def _require_float(dtype, what="Tensor"):
     if dtype.kind != "f":
         raise RuntimeError(

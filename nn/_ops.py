@@ -44,6 +44,8 @@ def _linear(x, w, b):
 
 
 def _linear_grad_w(g, out, x, w, b):
+    if x.ndim == 2:
+        return g.T @ x  # (the common case; .T is a transpose for ndarrays and Tensors alike)
     if x.ndim == 1:
         return fn.expand_dims(g, -1) * x  # (out, 1) * (in,): the outer product g x^T
     g2 = g.reshape(-1, g.shape[-1])

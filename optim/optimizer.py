@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, enable_grad, from_numpy
+from autograd.tensor import bump_versions
 
 
 class _Required:
@@ -236,9 +237,7 @@ class Optimizer:
         """After a group's update: count it as an in-place modification of each updated parameter
         (so a graph that saved the old values refuses to backward through them, as in torch), then
         apply the group's projection."""
-        for p in group["params"]:
-            if p.grad is not None:
-                p._bump()
+        bump_versions([p for p in group["params"] if p.grad is not None])
         cls._project(group)
 
     @staticmethod
