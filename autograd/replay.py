@@ -4,23 +4,27 @@ Re-running a graph node by node (``_recompute`` on each node, then the engine's 
 its dictionary of pending gradients) repeats, every step, decisions that never change once the
 graph is captured: which rule runs for which input, which gradients are summed where, which nodes
 are leaves. A plan makes those decisions once and writes them out as two Python functions, one
-line per operation, which ``exec`` turns into code (torch.fx does the same):
+line per operation and one derivative rule (``r_...``) per edge, which ``exec`` turns into code
+(torch.fx does the same):
 
     def forward():
-        linear_3.data = f_linear_3(x_0.data, weight_1.data, bias_2.data)
+        linear_3.data = f_linear_3(data_0.data, param_1.data, param_2.data)
         relu_4.data = f_relu_4(linear_3.data)
         ...
 
     def backward(seeds):
         d_sum_9 = seeds[0]
         ...
+        # relu_4 = relu(linear_3)
+        if relu_4._hooks is not None: d_relu_4 = relu_4._accumulate(d_relu_4, True)
         d_linear_3 = r_relu_4_0(d_relu_4, relu_4.data, linear_3.data)
         del d_relu_4
         ...
 
 The pending gradients are local variables, each freed (``del``) once passed on, and a gradient
 reaching a node along several paths is summed where the second path arrives (the multi-path chain
-rule, resolved when the plan is built). ``Graph.code`` shows the source.
+rule, resolved when the plan is built). ``Graph.code`` shows the source, with ``stamp()``, the
+bookkeeping that ``forward`` does after computing the values, and the checks ``backward`` makes.
 
 A plan only covers what it can replay exactly: graphs of Tensors whose operations are entries of
 the op table. Graphs with Scalars or ag.Function nodes, backward under detect_anomaly(), and a
@@ -42,6 +46,8 @@ from .grad_mode import state
 
 def _fit(g, like):
     """A gradient reduced to its input's shape (broadcasting) and cast to its dtype."""
+    if g.shape == like.shape and g.dtype == like.dtype:
+        return g
     if g.shape != like.shape:
         g = unbroadcast(g, like.shape)
     if g.dtype != like.dtype:
@@ -92,20 +98,30 @@ class Plan:
         self.flags = tuple(leaf.requires_grad for leaf in self.leaves)
         self.grad_order = [n for n in self.nodes if n.requires_grad]
         names = {}
-        for i, n in enumerate(self.nodes):
-            names[n] = f"{n._op.name}_{i}" if n._inputs else f"leaf_{i}"
+        for i, n in enumerate(self.nodes):  # parameters (leaves that require grad), data, operations
+            names[n] = n._op.name if n._inputs else ("param" if n.requires_grad else "data")
+            names[n] += f"_{i}"
         ns = {"asarray": np.asarray, "fit": _fit, "cast": _cast}
         for n, name in names.items():
             ns[name] = n
         fwd = self._forward_source(names, ns)
         bwd = self._backward_source(names, ns)
+        # the bookkeeping of the node-by-node path: after a forward each node is not freed and
+        # records the versions of the values it read (so that an in-place modification before a
+        # later backward is detected); backward checks the requires_grad flags and freed nodes
+        stamps = ["def stamp():"]
+        for n in self.ops:
+            versions = ", ".join(f"{names[i]}._vc[0]" for i in (*n._inputs, n))
+            stamps.append(f"    {names[n]}._freed, {names[n]}._sv = False, ({versions})")
+        if len(stamps) == 1:
+            stamps.append("    pass")
         leaves = ", ".join(f"{names[leaf]}.requires_grad" for leaf in self.leaves)
         ops = " or ".join(f"{names[n]}._freed" for n in self.visited) or "False"
         checks = (f"def flags():\n    return ({leaves},)\n\n\n"
                   f"def freed():\n    return {ops}")
-        self.source = fwd + "\n\n\n" + bwd + "\n\n\n" + checks
+        self.source = "\n\n\n".join((fwd, bwd, "\n".join(stamps), checks))
         exec(compile(self.source, "<ag.Graph plan>", "exec"), ns)  # noqa: S102 (our own generated code)
-        self._forward, self._backward = ns["forward"], ns["backward"]
+        self._forward, self._backward, self._stamp = ns["forward"], ns["backward"], ns["stamp"]
         self._flags, self._freed = ns["flags"], ns["freed"]
 
     # -- code generation ---------------------------------------------------------------------------
@@ -128,11 +144,6 @@ class Plan:
             if n.data.ndim == 0:  # numpy reductions return numpy scalars, not arrays
                 call = f"asarray({call})"
             lines.append(f"    {name}.data = {call}")
-            # as the node-by-node path records: not freed, and the versions of the values it read
-            # (so that an in-place modification before any later backward is detected)
-            versions = ", ".join(f"{names[i]}._vc[0]" for i in (*n._inputs, n))
-            lines.append(f"    {name}._freed = False")
-            lines.append(f"    {name}._sv = ({versions})")
         if len(lines) == 1:
             lines.append("    pass")
         return "\n".join(lines)
@@ -160,8 +171,7 @@ class Plan:
             op = n._op
             self.visited.append(n)
             lines.append(f"    # {name} = {op.name}({', '.join(names[i] for i in n._inputs)})")
-            lines.append(f"    if {name}._hooks is not None:")
-            lines.append(f"        {d} = {name}._accumulate({d}, True)")
+            lines.append(f"    if {name}._hooks is not None: {d} = {name}._accumulate({d}, True)")
             params = f", **p_{name}" if n._params else ""
             if n._params:
                 ns[f"p_{name}"] = n._params
@@ -174,15 +184,9 @@ class Plan:
                 target = f"d_{names[inp]}"
                 if op.keeps_shape:  # the gradient has the input's shape and dtype already
                     lines.append(f"    {target} = {call}" if inp not in has_grad else f"    {target} = {target} + {call}")
-                else:  # reduce a broadcast gradient to the input's shape, cast to its dtype
-                    g = "g" if inp in has_grad else target
-                    like = f"{names[inp]}.data"
-                    lines.append(f"    {g} = {call}")
-                    lines.append(f"    if {g}.shape != {like}.shape or {g}.dtype != {like}.dtype:")
-                    lines.append(f"        {g} = fit({g}, {like})")
-                    if inp in has_grad:
-                        lines.append(f"    {target} = {target} + g")
-                        lines.append("    del g")
+                else:  # fit: a broadcast gradient reduced to the input's shape, cast to its dtype
+                    call = f"fit({call}, {names[inp]}.data)"
+                    lines.append(f"    {target} = {call}" if inp not in has_grad else f"    {target} = {target} + {call}")
                 has_grad.add(inp)
             lines.append(f"    del {d}")
         if len(lines) == 1:
@@ -204,6 +208,7 @@ class Plan:
 
     def forward(self):
         self._forward()
+        self._stamp()
         self.bumps = _tensor._bumps[0]
 
     def backward(self, seeds):

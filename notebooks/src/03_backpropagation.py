@@ -286,3 +286,18 @@ eager = F.cross_entropy(model(X_all[:64]), y_all[:64])
 eager.backward()
 assert np.isclose(eager.item(), loss.item()) and np.allclose(captured_grad, model[0].weight.grad.numpy())
 print("captured graph and eager re-run agree: loss", round(eager.item(), 6))
+
+# %% [markdown]
+# Re-running the graph does not walk the node objects one by one: `ag.Graph` compiles the two passes
+# into straight-line Python once, one line per operation for fprop and one call of a derivative rule
+# per edge for bprop. The pending gradients of the multi-path chain rule are local variables (`d_...`),
+# deleted as soon as they are passed on; a gradient arriving along a second path is added where it
+# arrives; `fit` sums a gradient over the dimensions its input was broadcast along (a bias added to
+# every row of the batch). `step_graph.code` is that source (here fprop and the start of bprop):
+
+# %%
+forward_src, backward_src = step_graph.code.split("\n\n\n")[:2]
+print(forward_src)
+print()
+print("\n".join(backward_src.splitlines()[:24]))
+print("    ...")
