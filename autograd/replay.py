@@ -36,6 +36,8 @@ retain_grad() registered after the capture run, and changed requires_grad flags 
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import anomaly, engine
@@ -101,7 +103,7 @@ class Plan:
         for i, n in enumerate(self.nodes):  # parameters (leaves that require grad), data, operations
             names[n] = n._op.name if n._inputs else ("param" if n.requires_grad else "data")
             names[n] += f"_{i}"
-        ns = {"asarray": np.asarray, "fit": _fit, "cast": _cast}
+        ns = {"asarray": np.asarray, "fit": _fit, "cast": _cast, "refs": sys.getrefcount, "make": _tensor._make}
         for n, name in names.items():
             ns[name] = n
         fwd = self._forward_source(names, ns)
@@ -165,7 +167,15 @@ class Plan:
             name = names[n]
             d = f"d_{name}"
             if not n._inputs:
-                lines.append(f"    {name}._accumulate({d}, True)")
+                if n.data.dtype.kind == "f":
+                    # _accumulate's common case inline: no hooks, no gradient yet, and nothing else
+                    # holds this fresh array (the local and getrefcount's argument), so keep it
+                    lines.append(f"    if {name}.grad is None and {name}._hooks is None and refs({d}) == 2 and "
+                                 f"{d}.base is None and {d}.dtype.kind == 'f' and {d}.flags.writeable: "
+                                 f"{name}.grad = make({d})")
+                    lines.append(f"    else: {name}._accumulate({d}, True)")
+                else:
+                    lines.append(f"    {name}._accumulate({d}, True)")
                 lines.append(f"    del {d}")
                 continue
             op = n._op
