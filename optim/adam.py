@@ -73,6 +73,8 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
         np.divide(exp_avg, tmp, out=tmp)
         tmp *= step_size
         param -= tmp
+        # free this parameter's temporaries now, not when the next one's are already allocated
+        tmp = g = None
 
 
 def adamax(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
@@ -102,6 +104,7 @@ def adamax(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.
         np.maximum(exp_inf, np.abs(g) + eps, out=exp_inf)
         clr = lr / (1 - beta1 ** steps[i])
         param -= clr * (exp_avg / exp_inf)
+        g = None  # (freed before the next parameter's temporaries are allocated)
 
 
 def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
@@ -151,6 +154,7 @@ def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.n
         mu_product_next = mu_product * mu_next
         param += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)
         param += ((-lr * mu_next) / (1.0 - mu_product_next)) * (exp_avg / denom)
+        g = denom = None  # (freed before the next parameter's temporaries are allocated)
 
 
 def _moment_state(optimizer, params, *names):

@@ -50,6 +50,7 @@ def adagrad(params: list[np.ndarray], grads: list[np.ndarray], state_sums: list[
         state_sum += g * g
         std = np.sqrt(state_sum) + eps
         param -= clr * (g / std)
+        g = std = None  # (freed before the next parameter's temporaries are allocated)
 
 
 def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
@@ -82,6 +83,7 @@ def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: lis
         acc_delta *= rho
         acc_delta += (1 - rho) * (delta * delta)
         param -= lr * delta
+        g = std = delta = None  # (freed before the next parameter's temporaries are allocated)
 
 
 def rmsprop(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
@@ -130,6 +132,7 @@ def rmsprop(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list
             param -= lr * buf
         else:
             param -= lr * (g / avg)
+        g = avg = None  # (freed before the next parameter's temporaries are allocated)
 
 
 class Adagrad(Optimizer):

@@ -51,6 +51,7 @@ def sgd(params: list[np.ndarray], grads: list[np.ndarray], momentum_buffers: lis
                 buf += (1 - dampening) * g
             g = g + momentum * buf if nesterov else buf
         param -= lr * g
+        g = None  # (freed before the next parameter's temporaries are allocated)
 
 
 class SGD(Optimizer):
