@@ -68,10 +68,17 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
             np.sqrt(max_sq, out=tmp)
         else:
             np.sqrt(exp_avg_sq, out=tmp)
-        tmp /= bias_correction2_sqrt
-        tmp += eps  # the denominator √v / √(1 − β2^t) + ε
-        np.divide(exp_avg, tmp, out=tmp)
-        tmp *= step_size
+        if step_size != 0:
+            # the step size folded into the denominator, one pass fewer:
+            # η' m / (√v / √(1 − β2^t) + ε) = m / (√v / (√(1 − β2^t) η') + ε / η')
+            tmp *= 1 / (bias_correction2_sqrt * step_size)
+            tmp += eps / step_size
+            np.divide(exp_avg, tmp, out=tmp)
+        else:
+            tmp /= bias_correction2_sqrt
+            tmp += eps  # the denominator √v / √(1 − β2^t) + ε
+            np.divide(exp_avg, tmp, out=tmp)
+            tmp *= step_size
         param -= tmp
         # free this parameter's temporaries now, not when the next one's are already allocated
         tmp = g = None
