@@ -57,12 +57,6 @@ def _fit(g, like):
     return g
 
 
-def _cast(op, x, y):
-    """The operands of a binary op cast to one dtype, as Tensor's _binary casts them."""
-    dt = _tensor._binary_dtype(op, x, y)
-    return (x if x.dtype == dt else x.astype(dt)), (y if y.dtype == dt else y.astype(dt))
-
-
 def _needs_cast(op, x, y):
     """Whether _binary cast the operands of ``op`` (different dtypes, or integers divided)."""
     x, y = x.data, y.data
@@ -103,7 +97,7 @@ class Plan:
         for i, n in enumerate(self.nodes):  # parameters (leaves that require grad), data, operations
             names[n] = n._op.name if n._inputs else ("param" if n.requires_grad else "data")
             names[n] += f"_{i}"
-        ns = {"asarray": np.asarray, "fit": _fit, "cast": _cast, "refs": sys.getrefcount, "make": _tensor._make}
+        ns = {"asarray": np.asarray, "fit": _fit, "cast": _tensor._binary_operands, "refs": sys.getrefcount, "make": _tensor._make}
         for n, name in names.items():
             ns[name] = n
         fwd = self._forward_source(names, ns)

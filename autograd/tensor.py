@@ -191,9 +191,7 @@ def _binary(op, a, b):
     """a op b for two Tensors, with torch's dtype promotion and a clear broadcasting error."""
     x, y = a.data, b.data
     if x.dtype != y.dtype or (op is _DIV and x.dtype.kind != "f"):
-        dt = _binary_dtype(op, x, y)
-        x = x if x.dtype == dt else x.astype(dt)
-        y = y if y.dtype == dt else y.astype(dt)
+        x, y = _binary_operands(op, x, y)
     try:
         data = op.forward(x, y)
     except ValueError as e:
@@ -210,11 +208,17 @@ def _binary(op, a, b):
 
 def _binary_dtype(op, x, y):
     """The dtype both operands of a binary op are cast to (torch's promotion; true division of
-    integers gives the default float dtype). ag.Graph's replay casts the same way."""
+    integers gives the default float dtype)."""
     dt = dtypes.result_type(x, y) if x.dtype != y.dtype else x.dtype
     if op is _DIV and dt.kind != "f":
         dt = dtypes.get_default_dtype()
     return dt
+
+
+def _binary_operands(op, x, y):
+    """The arrays x and y cast to _binary_dtype (as _binary, Graph.forward and its replay cast them)."""
+    dt = _binary_dtype(op, x, y)
+    return (x if x.dtype == dt else x.astype(dt)), (y if y.dtype == dt else y.astype(dt))
 
 
 def _scalar(op, x, c):
@@ -668,8 +672,7 @@ class Tensor:
         op, params = self._op, self._params
         arrays = [t.data for t in self._inputs]
         if op in _BINARY_OPS:  # cast the operands as _binary did when the node was made
-            dt = _binary_dtype(op, *arrays)
-            arrays = [a if a.dtype == dt else a.astype(dt) for a in arrays]
+            arrays = _binary_operands(op, *arrays)
         data = op.forward(*arrays, **params) if params else op.forward(*arrays)
         self.data = data if data.__class__ is _ndarray else np.asarray(data)
         self._freed = False
@@ -1225,8 +1228,7 @@ class Tensor:
         return s
 
     def _bump(self):
-        self._version_cell()[0] += 1
-        _bumps[0] += 1
+        bump_versions((self,))
 
     def add_(self, other, alpha=1):
         """self += alpha * other, in place."""

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from autograd.ops import defop, fn
+from autograd.ops import constant, defop, fn
 from autograd.random import generator
 
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
@@ -139,20 +139,10 @@ def _all_valid(target, n, n_classes, ignore_index):
             and not 0 <= ignore_index < n_classes and _max_unsigned(target) < n_classes)
 
 
-_OFFSETS: dict = {}
-
-
 def _row_offsets(n, n_classes):
     """arange(n) * n_classes: the flat position of each row's first element in an (n, C) array
-    (cached per shape, read-only)."""
-    off = _OFFSETS.get((n, n_classes))
-    if off is None:
-        if len(_OFFSETS) >= 64:
-            _OFFSETS.clear()
-        off = np.arange(0, n * n_classes, n_classes, dtype=np.intp)
-        off.flags.writeable = False
-        _OFFSETS[(n, n_classes)] = off
-    return off
+    (a cached constant)."""
+    return constant(("row offsets", n, n_classes), lambda: np.arange(0, n * n_classes, n_classes, dtype=np.intp))
 
 
 def _nll_parts(logp, target, weight, ignore_index):

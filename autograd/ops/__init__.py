@@ -60,6 +60,22 @@ def defop(name: str, forward, *vjps, doc: str | None = None, keeps_shape: bool =
     return op
 
 
+_CONSTANTS: dict = {}
+
+
+def constant(key, make):
+    """A read-only array for forward functions to share across calls (a row of zeros, the row
+    offsets of a shape): ``make()`` the first time ``key`` is asked for, the same array after that.
+    At most 128 are kept; the cache starts over when it is full."""
+    arr = _CONSTANTS.get(key)
+    if arr is None:
+        if len(_CONSTANTS) >= 128:
+            _CONSTANTS.clear()
+        arr = _CONSTANTS[key] = make()
+        arr.flags.writeable = False
+    return arr
+
+
 def _reads(vjps):
     """(reads_out, input positions read) over all rules, from the names each rule's code loads."""
     out, positions = False, set()

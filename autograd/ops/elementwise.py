@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from . import OPS, defop, fn
+from . import OPS, constant, defop, fn
 
 
 def _sigmoid(x):
@@ -54,22 +54,13 @@ defop("rpow_scalar", lambda x, *, c: c ** x, lambda g, out, x, *, c: _rpow_grad(
       doc="c ** x: dx = g c**x log c (0 where c = 0 and x >= 0, as torch)")
 
 # -- unary ------------------------------------------------------------------------------------
-_ZERO_ROWS: dict = {}
-
-
 def _relu(x):
     """max(x, 0). numpy's maximum has no vectorised loop for a scalar operand (about 5x slower than
     for two arrays), so a float x is compared with a row of zeros broadcast along its last axis
-    (cached per length and dtype, read-only): the same values."""
+    (a cached constant): the same values."""
     if x.ndim and x.dtype.kind == "f":
-        key = (x.shape[-1], x.dtype)
-        zeros = _ZERO_ROWS.get(key)
-        if zeros is None:
-            if len(_ZERO_ROWS) >= 64:
-                _ZERO_ROWS.clear()
-            zeros = _ZERO_ROWS[key] = np.zeros(x.shape[-1], x.dtype)
-            zeros.flags.writeable = False
-        return np.maximum(x, zeros)
+        n, dtype = x.shape[-1], x.dtype
+        return np.maximum(x, constant(("zeros", n, dtype), lambda: np.zeros(n, dtype)))
     return np.maximum(x, 0)
 
 
