@@ -541,7 +541,8 @@ class Tensor:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this tensor has shape "
                     f"{self.shape}: pass gradient= (a tensor of that shape) to backward()")
-            return np.ones_like(self.data)
+            data = self.data
+            return np.ones(data.shape, data.dtype)  # (ones_like's Python wrapper costs more than the array)
         g = _array(gradient, dtype=self.dtype)
         if g.shape != self.shape:
             raise RuntimeError(f"gradient has shape {g.shape} but the tensor has shape {self.shape}")
@@ -691,7 +692,7 @@ class Tensor:
         arr = value.data if isinstance(value, Tensor) else value
         data = self.data
         if data is buffer and arr.__class__ is _ndarray and arr.shape == data.shape and arr.dtype == data.dtype:
-            np.copyto(data, arr)
+            data[...] = arr  # (np.copyto's Python-level dispatch costs more than this copy)
         else:
             self.data = data = np.array(_array(value, dtype=self.dtype, copy=False))
         self._bump()

@@ -164,7 +164,11 @@ def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.n
         g = denom = None  # (freed before the next parameter's temporaries are allocated)
 
 
+_ADAM_STATE = {False: ("exp_avg", "exp_avg_sq"), True: ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")}
+
+
 def _moment_state(optimizer, params, *names):
+    """Each parameter's state dict, with ``step`` and zero buffers ``names`` added where missing."""
     states = []
     for p in params:
         state = optimizer.state[p]
@@ -209,7 +213,7 @@ class Adam(Optimizer):
         for group in self.param_groups:
             params, grads = self._with_grad(group)
             amsgrad = group["amsgrad"]
-            names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+            names = _ADAM_STATE[amsgrad]
             states = _moment_state(self, params, *names)
             beta1, beta2 = group["betas"]
             options = dict(amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=group["lr"],
@@ -221,28 +225,41 @@ class Adam(Optimizer):
                 self._flat_layouts = {k: v for k, v in self._flat_layouts.items() if k in live}
                 layout = self._flat_layouts[id(group)] = FlatState(names)
             flat, each = layout.split(params)
-            gathered = None
-            if flat and len({states[i]["step"] for i in flat}) == 1:
-                # the small parameters in one call per operation (see optim/_flat.py)
-                flat_params = [params[i] for i in flat]
-                gathered = layout.gather(flat_params, [grads[i] for i in flat], [states[i] for i in flat])
-            if flat and gathered is not None:
-                values, flat_grads, buffers = gathered
-                steps = [states[flat[0]]["step"]]
-                adam([values], [flat_grads], [buffers["exp_avg"]], [buffers["exp_avg_sq"]],
-                     [buffers["max_exp_avg_sq"] if amsgrad else None], steps, **options)
-                layout.scatter(flat_params)
+            if flat:
+                # the small parameters in one call per operation (see optim/_flat.py), when they
+                # are at the same step
+                flat_params, flat_grads, flat_states = [], [], []
                 for i in flat:
-                    states[i]["step"] = steps[0]
-            else:
-                each = range(len(params))
+                    flat_params.append(params[i])
+                    flat_grads.append(grads[i])
+                    flat_states.append(states[i])
+                step = flat_states[0]["step"]
+                gathered = None
+                if all(s["step"] == step for s in flat_states):
+                    gathered = layout.gather(flat_params, flat_grads, flat_states)
+                if gathered is None:
+                    each = range(len(params))
+                else:
+                    values, flat_grads, buffers = gathered
+                    steps = [step]
+                    adam([values], [flat_grads], [buffers["exp_avg"]], [buffers["exp_avg_sq"]],
+                         [buffers["max_exp_avg_sq"] if amsgrad else None], steps, **options)
+                    layout.scatter(flat_params)
+                    for s in flat_states:
+                        s["step"] = steps[0]
             if each:
-                sts = [states[i] for i in each]
-                steps = [s["step"] for s in sts]
-                adam([params[i].data for i in each], [grads[i] for i in each], [s["exp_avg"].data for s in sts],
-                     [s["exp_avg_sq"].data for s in sts],
-                     [s["max_exp_avg_sq"].data if amsgrad else None for s in sts], steps, **options)
-                for s, step in zip(sts, steps):
+                arrays, each_grads, exp_avgs, exp_avg_sqs, max_sqs, each_states = [], [], [], [], [], []
+                for i in each:
+                    s = states[i]
+                    arrays.append(params[i].data)
+                    each_grads.append(grads[i])
+                    exp_avgs.append(s["exp_avg"].data)
+                    exp_avg_sqs.append(s["exp_avg_sq"].data)
+                    max_sqs.append(s["max_exp_avg_sq"].data if amsgrad else None)
+                    each_states.append(s)
+                steps = [s["step"] for s in each_states]
+                adam(arrays, each_grads, exp_avgs, exp_avg_sqs, max_sqs, steps, **options)
+                for s, step in zip(each_states, steps):
                     s["step"] = step
             self._finish_step(group)
         return loss
