@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from autograd.ops import constant, defop, fn
+from autograd.ops import constant, defop, fn, ones_vector
 from autograd.random import generator
 
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
@@ -132,17 +132,39 @@ def _max_unsigned(t):
     return int(np.maximum.reduce(t, axis=None))
 
 
-def _all_valid(target, n, n_classes, ignore_index):
-    """True when target (an ndarray) has shape (n,), n > 0, every entry a class in [0, n_classes)
-    and none equal to ignore_index: then the (N, C) fast paths below apply."""
-    return (n > 0 and type(target) is np.ndarray and target.shape == (n,)
-            and not 0 <= ignore_index < n_classes and _max_unsigned(target) < n_classes)
+def _fast_targets(logp, target, weight, ignore_index):
+    """For the (N, C) fast paths: (w[target] in logp's dtype, the flat position of each row's target
+    in logp) when logp is (N, C) with N > 0, target an ndarray of shape (N,) with every entry a class
+    in [0, C) and none equal to ignore_index; else None (the general path then handles the entries
+    to ignore and raises for those out of bounds)."""
+    n, n_classes = logp.shape
+    if n == 0 or type(target) is not np.ndarray or target.shape != (n,) or 0 <= ignore_index < n_classes:
+        return None
+    try:
+        w_t = weight.take(target)  # IndexError for a target >= C or < -C,
+        np.bincount(target)  # then ValueError for one in [-C, 0) (TypeError: not a safe integer type)
+    except (IndexError, ValueError, TypeError):
+        return None
+    return w_t.astype(logp.dtype, copy=False), _row_offsets(n, n_classes) + target
 
 
 def _row_offsets(n, n_classes):
     """arange(n) * n_classes: the flat position of each row's first element in an (n, C) array
     (a cached constant)."""
     return constant(("row offsets", n, n_classes), lambda: np.arange(0, n * n_classes, n_classes, dtype=np.intp))
+
+
+_BLAS_SUM_MAX = 4096  # a longer vector is summed pairwise by numpy (more accurate than BLAS's dot)
+
+
+def _small_blas(v):
+    """Whether v (1-d) is a float vector short enough to be summed by BLAS's dot (cheaper than a
+    numpy reduction for few elements; its order of summation differs in the last bits)."""
+    return v.dtype.char in "fd" and v.shape[0] <= _BLAS_SUM_MAX
+
+
+def _weight_sum(w_t):
+    return w_t.dot(ones_vector(w_t.shape[0], w_t.dtype)) if _small_blas(w_t) else np.add.reduce(w_t, axis=None)
 
 
 def _nll_parts(logp, target, weight, ignore_index):
@@ -166,14 +188,20 @@ def _reduce(per, w_t, reduction):
 
 
 def _nll_loss(logp, target, weight, *, ignore_index, smoothing, reduction):
-    if logp.ndim == 2 and not smoothing and _all_valid(target, logp.shape[0], logp.shape[1], ignore_index):
-        # (N, C), every target a class: no mask; the same values as the general path below
-        n, n_classes = logp.shape
-        w_t = weight.take(target).astype(logp.dtype, copy=False)
-        per = logp.reshape(-1).take(_row_offsets(n, n_classes) + target.astype(np.intp, copy=False))
-        per *= w_t
-        np.negative(per, out=per)  # -(w_t picked) = -w_t * picked, exactly
-        return _reduce(per, w_t, reduction)
+    fast = None if logp.ndim != 2 or smoothing else _fast_targets(logp, target, weight, ignore_index)
+    if fast is not None:  # (N, C), every target a class: no mask, one gather
+        w_t, pos = fast
+        picked = logp.take(pos)  # logp[i, target[i]] (take reads logp in C order, as pos counts)
+        if reduction == "none":
+            picked *= w_t
+            return np.negative(picked, out=picked)  # -(w_t picked) = -w_t * picked, exactly
+        if _small_blas(w_t):
+            total = w_t.dot(picked)  # sum_i w_t_i picked_i
+        else:
+            total = np.add.reduce(w_t * picked, axis=None)
+        if reduction == "mean":
+            total = total / _weight_sum(w_t)
+        return np.asarray(-total)  # (negating the sum: the same as summing the negated terms)
     cdim = _class_dim(logp)
     valid, t, w_t = _nll_parts(logp, target, weight, ignore_index)
     picked = np.take_along_axis(logp, np.expand_dims(t, cdim), axis=cdim).squeeze(cdim)
@@ -186,33 +214,31 @@ def _nll_loss(logp, target, weight, *, ignore_index, smoothing, reduction):
     return _reduce(per.astype(logp.dtype, copy=False), w_t, reduction)
 
 
-def _nll_grad_2d(g, logp, target, weight, reduction):
-    """_nll_grad for (N, C) ndarrays, no smoothing, every target a class (see _all_valid), g of the
-    output's shape and logp's dtype. Row i of the general path's result holds two values, g_i -coef
-    at the target and g_i -(0 w_t_i / sum w_t) elsewhere (a signed 0, or NaN as 0 inf): computed
-    once per row, with the same operations in the same order, so the result is identical."""
-    n, n_classes = logp.shape
-    dtype = logp.dtype
-    w_t = weight.take(target).astype(dtype, copy=False)
-    pair = np.empty((2, n), dtype)  # [the one-hot's 1 * w_t, its 0 * w_t]
-    pair[0] = w_t
-    np.multiply(w_t, 0, out=pair[1])
-    if reduction == "mean":
-        pair /= np.add.reduce(w_t, axis=None)
-    np.negative(pair, out=pair)
-    pair *= g  # g: () or, for 'none', (N,)
-    grad = np.empty((n, n_classes), dtype)
-    grad[...] = pair[1][:, None]
-    grad.reshape(-1)[_row_offsets(n, n_classes) + target.astype(np.intp, copy=False)] = pair[0]
+def _nll_grad_2d(g, logp, fast, reduction):
+    """_nll_grad for (N, C) ndarrays, no smoothing, every target a class (``fast`` from
+    _fast_targets), g of the output's shape and logp's dtype: as torch, zeros with -g w_t (over the
+    sum of w_t for 'mean') scattered in at the targets."""
+    w_t, pos = fast
+    if reduction == "none":  # g: (N,)
+        vals = w_t * g
+        np.negative(vals, out=vals)
+    elif reduction == "mean":  # g: ()
+        vals = w_t * -(g[()] / _weight_sum(w_t))
+    else:
+        vals = w_t * -g[()]
+    grad = np.zeros(logp.shape, logp.dtype)
+    grad.reshape(-1)[pos] = vals
     return grad
 
 
 def _nll_grad(g, out, logp, target, weight, *, ignore_index, smoothing, reduction):
     # The loss is linear in logp: loss_i = -sum_c coef_ic logp_ic, so dlogp = -g coef.
     if (type(g) is np.ndarray and type(logp) is np.ndarray and logp.ndim == 2 and not smoothing
-            and g.dtype == logp.dtype and g.shape == (logp.shape[:1] if reduction == "none" else ())
-            and _all_valid(target, logp.shape[0], logp.shape[1], ignore_index)):
-        return _nll_grad_2d(g, logp, target, weight, reduction)
+            and type(weight) is np.ndarray and g.dtype == logp.dtype
+            and g.shape == (logp.shape[:1] if reduction == "none" else ())):
+        fast = _fast_targets(logp, target, weight, ignore_index)
+        if fast is not None:
+            return _nll_grad_2d(g, logp, fast, reduction)
     lp, tg, w = fn.const(logp), fn.const(target), fn.const(weight)
     cdim = _class_dim(lp)
     n_classes = lp.shape[cdim]

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import dis
 
+import numpy as np
+
 OPS: dict = {}
 
 
@@ -74,6 +76,13 @@ def constant(key, make):
         arr = _CONSTANTS[key] = make()
         arr.flags.writeable = False
     return arr
+
+
+def ones_vector(n, dtype):
+    """A cached read-only vector of n ones of ``dtype`` (a numpy dtype). ``a.dot(ones_vector(a.shape[-1], a.dtype))``
+    sums the short rows of a float array by BLAS, where ``np.add.reduce(a, axis=-1)`` loops over the
+    rows one by one (its order of summation differs, so the last bits may too)."""
+    return constant(("ones", n, dtype.char), lambda: np.ones(n, dtype))
 
 
 def _reads(vjps):

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import defop, fn
+from . import defop, fn, ones_vector
 
 
 def _restore(g, x, axis, keepdims):
@@ -158,7 +158,34 @@ def _softmax(x, *, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _log_softmax_rows(x):
+    """log_softmax over axis 1 of a float32/float64 (N, C) array with many short rows (16 <= N,
+    C <= 32), or None where a row's max is not finite (the general path handles those). The same
+    steps as the general path, with the reductions over the classes done in the transposed (C, N)
+    layout (elementwise over rows) or by BLAS: the sums may differ from np.sum in the last bits."""
+    n, c = x.shape
+    xt = x.T.copy()  # (C, N), C order: a fresh array (ascontiguousarray could return x itself)
+    m = np.maximum.reduce(xt, axis=0)
+    if not math.isfinite(m.dot(ones_vector(n, x.dtype))):  # (= _shift's check: a finite sum, every max finite)
+        return None
+    if c <= 16:  # all in the transposed layout, one copy back
+        xt -= m
+        s = ones_vector(c, x.dtype).dot(np.exp(xt))  # the column sums of exp(x - m)^T
+        xt -= np.log(s, out=s)
+        return np.ascontiguousarray(xt.T)
+    # longer rows: the copy back costs more than the broadcasting below
+    shifted = x - m.reshape(n, 1)
+    s = np.exp(shifted).dot(ones_vector(c, x.dtype))
+    shifted -= np.log(s, out=s).reshape(n, 1)
+    return shifted
+
+
 def _log_softmax(x, *, axis):
+    if (x.ndim == 2 and (axis == 1 or axis == (1,)) and 16 <= x.shape[0] and 0 < x.shape[1] <= 32
+            and x.dtype.char in "fd"):
+        out = _log_softmax_rows(x)
+        if out is not None:
+            return out
     if x.size == 0:  # (an empty slice would take log 0)
         return x.copy()
     shifted = x - _shift(x, axis)
@@ -172,8 +199,12 @@ def _log_softmax(x, *, axis):
 def _log_softmax_grad(g, out, x, *, axis):
     if (type(g) is np.ndarray and type(out) is np.ndarray and out.ndim and g.dtype == out.dtype
             and g.shape == out.shape):  # (0-d: numpy returns scalars, nothing to do in place)
-        e = np.exp(out)  # the same values as the expression below, in place on one fresh array
-        e *= np.add.reduce(g, axis=axis, keepdims=True)
+        e = np.exp(out)  # the expression below, in place on one fresh array
+        if out.ndim == 2 and (axis == 1 or axis == (1,)) and out.shape[1] <= 32 and out.dtype.char in "fd":
+            # the sums of short rows of g by BLAS (np.add.reduce loops over them one by one)
+            e *= g.dot(ones_vector(out.shape[1], out.dtype)).reshape(out.shape[0], 1)
+        else:
+            e *= np.add.reduce(g, axis=axis, keepdims=True)
         return np.subtract(g, e, out=e)
     return g - fn.exp(out) * g.sum(axis=axis, keepdims=True)
 
