@@ -598,6 +598,16 @@ class Tensor:
             self._freed = True
         op = self._op
         inputs = self._inputs
+        if op.keeps_shape and not create_graph:
+            # one input, gradient of its shape and dtype (no checks needed): the hot path of chains
+            # of elementwise operations
+            x = inputs[0]
+            if self._sv is not None or self._vc is not None or x._vc is not None:
+                self._check_versions()
+            if g.__class__ is Tensor:
+                g = g.data
+            params = self._params
+            return (op.vjps[0](g, self.data, x.data, **params) if params else op.vjps[0](g, self.data, x.data),)
         if op.vjp_all is not None:
             return op.vjp_all(self, g)
         if self._sv is not None or self._vc is not None:
@@ -615,9 +625,6 @@ class Tensor:
         else:
             if g.__class__ is Tensor:
                 g = g.data
-            if op.keeps_shape:  # one input, gradient of its shape and dtype: no checks needed
-                x = inputs[0].data
-                return (op.vjps[0](g, self.data, x, **params) if params else op.vjps[0](g, self.data, x),)
             args = (inputs[0].data,) if len(inputs) == 1 else [t.data for t in inputs]
             out = self.data
         grads = []
