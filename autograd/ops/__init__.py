@@ -79,9 +79,11 @@ def constant(key, make):
 
 
 def ones_vector(n, dtype):
-    """A cached read-only vector of n ones of ``dtype`` (a numpy dtype). ``a.dot(ones_vector(a.shape[-1], a.dtype))``
-    sums the short rows of a float array by BLAS, where ``np.add.reduce(a, axis=-1)`` loops over the
-    rows one by one (its order of summation differs, so the last bits may too)."""
+    """A cached read-only vector of n ones of ``dtype`` (a numpy dtype).
+
+    ``a.dot(ones_vector(a.shape[-1], a.dtype))`` sums the short rows of a float array by BLAS, where
+    ``np.add.reduce(a, axis=-1)`` loops over the rows one by one (its order of summation differs, so
+    the last bits may too)."""
     return constant(("ones", n, dtype.char), lambda: np.ones(n, dtype))
 
 
