@@ -32,6 +32,22 @@ def grads_of(leaves):
     return [None if t.grad is None else t.grad.detach().numpy().copy() for t in leaves]
 
 
+def replay_then_eager(g, feeds, params, eager_loss):
+    """g replayed on ``feeds`` (forward and backward), then ``eager_loss()`` built and backpropagated
+    from fresh gradients: (replayed loss, replayed gradients of ``params``, eager loss), the eager
+    gradients left in the params' .grad."""
+    for p in params:
+        p.grad = None
+    loss = g.forward(feeds=feeds)
+    g.backward()
+    got = grads_of(params)
+    for p in params:
+        p.grad = None
+    want = eager_loss()
+    want.backward()
+    return loss, got, want
+
+
 def eager_grads(fn, values):
     """fn applied to fresh leaves (requiring grad) with ``values``: (output, leaves' grads)."""
     leaves = [ag.tensor(v, requires_grad=True) for v in values]
@@ -163,13 +179,8 @@ def test_nn_model_new_batch_sizes_and_optimizer_steps(make_opt):
     opt = make_opt(params)
     for n in (5, 13, 1, 8):
         xb, yb = rng.standard_normal((n, 4)), rng.integers(0, 3, n)
-        opt.zero_grad()
-        loss = g.forward(feeds={x: xb, y: yb})
-        g.backward()
-        got = grads_of(params)
-        opt.zero_grad()
-        want = F.cross_entropy(model(ag.tensor(xb)), ag.tensor(yb))
-        want.backward()
+        loss, got, want = replay_then_eager(g, {x: xb, y: yb}, params,
+                                            lambda: F.cross_entropy(model(ag.tensor(xb)), ag.tensor(yb)))
         close(loss, want)
         for p, gr in zip(params, got):
             assert gr.shape == p.shape
@@ -200,13 +211,8 @@ def test_float32_model_replay_is_bit_identical_to_eager():
     for n in (4, 9):
         xb = rng.standard_normal((n, 3)).astype(np.float32)
         tb = rng.standard_normal((n, 2)).astype(np.float32)
-        model.zero_grad()
-        loss = g.forward(feeds={x: xb, t: tb})
-        g.backward()
-        got = grads_of(params)
-        model.zero_grad()
-        want = F.mse_loss(model(ag.tensor(xb)), ag.tensor(tb))
-        want.backward()
+        loss, got, want = replay_then_eager(g, {x: xb, t: tb}, params,
+                                            lambda: F.mse_loss(model(ag.tensor(xb)), ag.tensor(tb)))
         assert loss.dtype == want.dtype == np.float32
         np.testing.assert_array_equal(loss.detach().numpy(), want.detach().numpy())
         for gr, p in zip(got, params):
