@@ -2,7 +2,8 @@
 
 Every optimizer's update maths is a plain function whose docstring writes the algorithm out
 (``optim.sgd.sgd``, ``optim.adam.adam``, ...); the classes keep ``defaults``, ``param_groups`` and
-per-parameter ``state``. Every group accepts ``project`` (see :mod:`optim.projections`).
+per-parameter ``state``. Every group accepts ``project`` (see :mod:`optim.projections`), and every
+optimizer's ``project=`` keyword is the default of the groups that do not give their own.
 """
 from . import lr_scheduler, projections
 from .adam import Adam, Adamax, AdamW, NAdam

@@ -1,12 +1,13 @@
 """Adam and its extensions: Adam (with AMSGrad), AdamW, Adamax and NAdam."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from ._flat import FlatState
-from .optimizer import Optimizer, _check_betas, _check_eps, _check_lr, _check_nonneg, _state_tensor
+from .optimizer import (BUFFER, COUNT, NUMBER, Optimizer, _check_betas, _check_eps, _check_lr, _check_nonneg,
+                        _state_tensor)
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "adam", "adamax", "nadam"]
 
@@ -185,19 +186,22 @@ class Adam(Optimizer):
     """Adam, PyTorch's ``torch.optim.Adam``; the update is :func:`adam`.
 
     Args: lr (1e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (0, an L2 penalty added to the
-    gradient), amsgrad (False), maximize (False), decoupled_weight_decay (False; True is AdamW).
+    gradient), amsgrad (False), maximize (False), decoupled_weight_decay (False; True is AdamW),
+    project (None: the default projection of every group, see :class:`Optimizer`).
     State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v), and ``max_exp_avg_sq`` with
-    amsgrad.
+    amsgrad (created on the first amsgrad step, so amsgrad may be switched on during training).
     """
 
     _name = "Adam"
+    _state_kinds = {"step": COUNT, "exp_avg": BUFFER, "exp_avg_sq": BUFFER, "max_exp_avg_sq": BUFFER}
+    _required_state = frozenset({"step", "exp_avg", "exp_avg_sq"})
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False) -> None:
+                 decoupled_weight_decay: bool = False, project: Callable | None = None) -> None:
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay)
+                        decoupled_weight_decay=decoupled_weight_decay, project=project)
         super().__init__(params, defaults)
         self._flat_layouts = {}  # id(param group) -> FlatState of its small parameters
 
@@ -272,29 +276,34 @@ class AdamW(Adam):
     ``decoupled_weight_decay=True``.
 
     Args: lr (1e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (1e-2), amsgrad (False),
-    maximize (False).
+    maximize (False), project (None). State as :class:`Adam`'s.
     """
 
     _name = "AdamW"
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, project: Callable | None = None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+                         decoupled_weight_decay=True, project=project)
 
 
 class Adamax(Optimizer):
     """Adamax, PyTorch's ``torch.optim.Adamax``; the update is :func:`adamax`.
 
-    Args: lr (2e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (0), maximize (False).
+    Args: lr (2e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (0), maximize (False), project
+    (None: the default projection of every group, see :class:`Optimizer`).
     State per parameter: ``step``, ``exp_avg`` (m) and ``exp_inf`` (u).
     """
 
+    _state_kinds = {"step": COUNT, "exp_avg": BUFFER, "exp_inf": BUFFER}
+    _required_state = frozenset(_state_kinds)
+
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False) -> None:
+                 eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False,
+                 project: Callable | None = None) -> None:
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
-                        weight_decay=weight_decay, maximize=maximize)
+                        weight_decay=weight_decay, maximize=maximize, project=project)
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -324,16 +333,21 @@ class NAdam(Optimizer):
     """NAdam, PyTorch's ``torch.optim.NAdam``; the update is :func:`nadam`.
 
     Args: lr (2e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (0), momentum_decay (4e-3),
-    decoupled_weight_decay (False), maximize (False). State per parameter: ``step``,
-    ``mu_product`` (a number), ``exp_avg`` and ``exp_avg_sq``.
+    decoupled_weight_decay (False), maximize (False), project (None: the default projection of every
+    group, see :class:`Optimizer`). State per parameter: ``step``, ``mu_product`` (a number),
+    ``exp_avg`` and ``exp_avg_sq``.
     """
+
+    _state_kinds = {"step": COUNT, "mu_product": NUMBER, "exp_avg": BUFFER, "exp_avg_sq": BUFFER}
+    _required_state = frozenset(_state_kinds)
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False,
+                 project: Callable | None = None) -> None:
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
                         weight_decay=weight_decay, momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, project=project)
         super().__init__(params, defaults)
 
     def _validate_group(self, group):

@@ -1,11 +1,11 @@
 """Per-coordinate adaptive learning rates: Adagrad, Adadelta and RMSprop."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_eps, _check_lr, _check_nonneg, _state_tensor
+from .optimizer import BUFFER, COUNT, Optimizer, _check_eps, _check_lr, _check_nonneg, _check_real, _state_tensor
 
 __all__ = ["Adagrad", "Adadelta", "RMSprop", "adagrad", "adadelta", "rmsprop"]
 
@@ -139,13 +139,19 @@ class Adagrad(Optimizer):
     """Adagrad, PyTorch's ``torch.optim.Adagrad``; the update is :func:`adagrad`.
 
     Args: lr (1e-2), lr_decay (0), weight_decay (0), initial_accumulator_value (0), eps (1e-10),
-    maximize (False). State per parameter: ``step`` and ``sum`` (created at construction, as torch).
+    maximize (False), project (None: the default projection of every group, see :class:`Optimizer`).
+    State per parameter: ``step`` and ``sum`` (created at construction, as torch).
     """
 
+    _state_kinds = {"step": COUNT, "sum": BUFFER}
+    _required_state = frozenset(_state_kinds)
+
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False) -> None:
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False,
+                 project: Callable | None = None) -> None:
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
+                        initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
+                        project=project)
         super().__init__(params, defaults)
         for group in self.param_groups:
             self._init_state(group["params"], group)
@@ -181,16 +187,22 @@ class Adagrad(Optimizer):
 class Adadelta(Optimizer):
     """Adadelta, PyTorch's ``torch.optim.Adadelta``; the update is :func:`adadelta`.
 
-    Args: lr (1.0), rho (0.9), eps (1e-6), weight_decay (0), maximize (False). State per parameter:
-    ``step``, ``square_avg`` (E[g²]) and ``acc_delta`` (E[Δθ²]).
+    Args: lr (1.0), rho (0.9), eps (1e-6), weight_decay (0), maximize (False), project (None: the
+    default projection of every group, see :class:`Optimizer`). State per parameter: ``step``,
+    ``square_avg`` (E[g²]) and ``acc_delta`` (E[Δθ²]).
     """
 
+    _state_kinds = {"step": COUNT, "square_avg": BUFFER, "acc_delta": BUFFER}
+    _required_state = frozenset(_state_kinds)
+
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, *, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+                 weight_decay: float = 0, *, maximize: bool = False, project: Callable | None = None) -> None:
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                                      project=project))
 
     def _validate_group(self, group):
         _check_lr("Adadelta", group)
+        _check_real("Adadelta", group, "rho")
         if not 0.0 <= group["rho"] <= 1.0:
             raise ValueError(f"Adadelta: invalid rho={group['rho']!r}; rho must be in [0, 1]")
         _check_eps("Adadelta", group)
@@ -216,15 +228,19 @@ class RMSprop(Optimizer):
     """RMSprop, PyTorch's ``torch.optim.RMSprop``; the update is :func:`rmsprop`.
 
     Args: lr (1e-2), alpha (0.99), eps (1e-8), weight_decay (0), momentum (0), centered (False),
-    maximize (False). State per parameter: ``step``, ``square_avg``, and ``momentum_buffer`` (when
-    momentum > 0) and ``grad_avg`` (when centered).
+    maximize (False), project (None: the default projection of every group, see :class:`Optimizer`).
+    State per parameter: ``step``, ``square_avg``, and ``momentum_buffer`` (when momentum > 0) and
+    ``grad_avg`` (when centered), each created on the first step that needs it.
     """
+
+    _state_kinds = {"step": COUNT, "square_avg": BUFFER, "momentum_buffer": BUFFER, "grad_avg": BUFFER}
+    _required_state = frozenset({"step", "square_avg"})
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, project: Callable | None = None) -> None:
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                        centered=centered, maximize=maximize)
+                        centered=centered, maximize=maximize, project=project)
         super().__init__(params, defaults)
 
     def _validate_group(self, group):

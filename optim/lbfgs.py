@@ -5,7 +5,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_lr, _state_tensor
+from . import _load
+from ._load import COUNT, FLAT, FLAT_LIST, NUMBER, NUMBER_LIST
+from .optimizer import Optimizer, _check_lr, _check_real, _state_tensor
 
 __all__ = ["LBFGS"]
 
@@ -151,24 +153,32 @@ class LBFGS(Optimizer):
             max|t d| ≤ tolerance_change or when |f − f_prev| < tolerance_change.
 
     Args: lr (1), max_iter (20), max_eval (max_iter · 5 // 4), tolerance_grad (1e-7),
-    tolerance_change (1e-9), history_size (100), line_search_fn (None or 'strong_wolfe').
+    tolerance_change (1e-9), history_size (100), line_search_fn (None or 'strong_wolfe'), project
+    (None, or a projection, see :class:`Optimizer`).
 
     Only one parameter group is supported (torch's restriction). The state (history, direction,
-    counts) is kept under ``state[first parameter]``. With a ``project`` option the projection is
-    applied once, at the end of ``step()``: the iterations inside one step (and the line search)
-    are unconstrained.
+    counts) is kept under ``state[first parameter]``: the counts ``func_evals`` and ``n_iter``,
+    and once an iteration has run, the direction ``d``, step ``t``, the curvature pairs
+    ``old_dirs`` (y) and ``old_stps`` (s) with ``ro`` (1/yᵀs), ``H_diag``, ``prev_flat_grad`` and
+    ``prev_loss``. With a ``project`` option the projection is applied once, at the end of
+    ``step()``: the iterations inside one step (and the line search) are unconstrained.
     """
 
-    _scalar_state = frozenset({"func_evals", "n_iter", "t", "ro", "H_diag", "prev_loss"})
+    _state_kinds = {"func_evals": COUNT, "n_iter": COUNT, "d": FLAT, "t": NUMBER, "old_dirs": FLAT_LIST,
+                    "old_stps": FLAT_LIST, "ro": NUMBER_LIST, "H_diag": NUMBER, "prev_flat_grad": FLAT,
+                    "prev_loss": NUMBER}
+    _required_state = frozenset({"func_evals", "n_iter"})
+    #: what the iterations after the first one continue from: saved together, after an iteration
+    _history_state = ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss")
 
     def __init__(self, params: Iterable, lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
-                 line_search_fn: str | None = None) -> None:
+                 line_search_fn: str | None = None, *, project: Callable | None = None) -> None:
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
                         tolerance_change=tolerance_change, history_size=history_size,
-                        line_search_fn=line_search_fn)
+                        line_search_fn=line_search_fn, project=project)
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): pass one group")
@@ -181,6 +191,7 @@ class LBFGS(Optimizer):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"LBFGS: invalid {name}={value!r}; {name} must be a positive integer")
         for name in ("tolerance_grad", "tolerance_change"):
+            _check_real("LBFGS", group, name)
             if not 0.0 <= group[name]:
                 raise ValueError(f"LBFGS: invalid {name}={group[name]!r}; {name} must be >= 0")
         if group["line_search_fn"] not in (None, "strong_wolfe"):
@@ -195,6 +206,42 @@ class LBFGS(Optimizer):
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
         self._params = self.param_groups[0]["params"]
+
+    def _load_param_state(self, saved, param, group, where):
+        """The loaded state, checked also as a whole: it belongs to the first parameter, the history
+        entries are all there once an iteration has run, and the three history lists (one pair
+        and one ρ per stored update) are equally long and no longer than ``history_size``."""
+        if param is not group["params"][0]:
+            raise ValueError(f"{where}: LBFGS keeps its state under the first parameter of its group, "
+                             f"param_groups[0]['params'][0]; another parameter has none")
+        loaded = super()._load_param_state(saved, param, group, where)
+        history = [name for name in self._history_state if name in loaded]
+        partial = 0 < len(history) < len(self._history_state)
+        if partial or (loaded.get("n_iter", 0) > 0 and not history):
+            missing = [name for name in self._history_state if name not in loaded]
+            raise ValueError(f"{where}: after n_iter={loaded.get('n_iter', 0)} iterations the state should hold "
+                             f"{list(self._history_state)} to continue from, but it lacks {missing}")
+        if history:
+            lengths = {name: len(loaded[name]) for name in ("old_dirs", "old_stps", "ro")}
+            if len(set(lengths.values())) != 1:
+                raise ValueError(f"{where}: the history lists old_dirs, old_stps and ro should be equally long "
+                                 f"(one entry per stored update), got lengths {lengths}")
+            if lengths["ro"] > group["history_size"]:
+                raise ValueError(f"{where}: the history holds {lengths['ro']} updates, more than "
+                                 f"history_size={group['history_size']}")
+        return loaded
+
+    def _load_entry(self, kind, value, where, param, group):
+        params = group["params"]
+        size = sum(p.data.size for p in params)
+        dtype = np.result_type(*(p.data.dtype for p in params))  # (the flat gradient's dtype)
+        if kind == FLAT:
+            return _load.load_flat(value, where, size, dtype)
+        if kind == FLAT_LIST:
+            return _load.load_list(value, where, lambda item, w: _load.load_flat(item, w, size, dtype))
+        if kind == NUMBER_LIST:
+            return _load.load_list(value, where, _load.load_number)
+        return super()._load_entry(kind, value, where, param, group)
 
     # -- flat views of the parameters ------------------------------------------------------------
 

@@ -30,8 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, enable_grad, from_numpy
+from autograd import Tensor, enable_grad
 from autograd.tensor import bump_versions
+
+from . import _load
+from ._load import BUFFER, COUNT, NUMBER
+from ._load import state_tensor as _state_tensor
 
 
 class _Required:
@@ -42,11 +46,6 @@ class _Required:
 
 
 required = _Required()
-
-
-def _state_tensor(array: np.ndarray) -> Tensor:
-    """An optimizer buffer: a Tensor that does not require grad, wrapping ``array``."""
-    return from_numpy(np.ascontiguousarray(array))
 
 
 def _copy_value(value):
@@ -64,19 +63,6 @@ def _copy_value(value):
     return value
 
 
-def _as_number(value, key):
-    """A scalar state entry (``step``, ``mu_product``...) as a Python number."""
-    if isinstance(value, Tensor):
-        value = value.data
-    if isinstance(value, (np.ndarray, np.generic)):
-        if value.size != 1:
-            raise ValueError(f"state entry {key!r} should be a number, got an array of shape {value.shape}")
-        value = value.item()
-    if not isinstance(value, numbers.Number):
-        raise ValueError(f"state entry {key!r} should be a number, got {type(value).__name__}")
-    return value
-
-
 class Optimizer:
     """Base class of all optimizers.
 
@@ -87,7 +73,10 @@ class Optimizer:
         defaults: the default value of each option. Every group also takes ``project``: a callable
             applied to each parameter's array after every step (the lecture's projected SGD,
             θ ← proj_Θ(θ − ηg)); it works in place (``np.clip(x, 0, 1, out=x)``) or returns the
-            projected array, which is then copied into the parameter.
+            projected array, which is then copied into the parameter. ``defaults['project']``
+            (every built-in optimizer's ``project=`` keyword, default None) is the projection of
+            the groups that do not name their own; a group's ``'project': None`` leaves that
+            group unconstrained.
 
     Attributes:
         defaults (dict): the options of the constructor.
@@ -98,8 +87,13 @@ class Optimizer:
     the optimizer's buffers for them) into NaN; see the module docstring.
     """
 
-    #: state entries that are numbers (not per-parameter arrays): load_state_dict keeps them numbers
-    _scalar_state = frozenset({"step", "mu_product"})
+    #: The per-parameter state entries this optimizer keeps, name -> kind (see optim/_load.py), so
+    #: that ``load_state_dict`` can check what it loads. None (a custom optimizer that did not
+    #: declare its state): entries are copied as they are, and arrays cast to the parameter's
+    #: floating dtype.
+    _state_kinds: dict[str, str] | None = None
+    #: The entries every non-empty state must hold (the others are created when first needed).
+    _required_state: frozenset[str] = frozenset()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -117,6 +111,7 @@ class Optimizer:
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.defaults.setdefault("project", None)
+        _check_project(self.defaults)
         self._validate_group(self.defaults)
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
@@ -186,6 +181,7 @@ class Optimizer:
             group.setdefault(name, default)
         if isinstance(group.get("betas"), list):
             group["betas"] = tuple(group["betas"])
+        _check_project(group)
         self._validate_group(group)
 
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -288,71 +284,148 @@ class Optimizer:
         """Load a state made by ``state_dict()`` (possibly of another optimizer of the same kind).
 
         The saved groups must have as many parameters as this optimizer's groups; the parameters
-        are matched by position. Buffers are copied and cast to their parameter's dtype. On any
-        error the optimizer is left as it was.
+        are matched by position. Everything is checked before anything is replaced:
+
+        - each saved group's options, by the constructor's rules (``project`` is never saved: each
+          group keeps this optimizer's own);
+        - each parameter's state, against the entries the optimizer keeps (``_state_kinds``):
+          a buffer must be a real array of the parameter's shape (it is copied and cast to the
+          parameter's dtype), a count (``step``) a whole number >= 0, a scalar a number; a name
+          the optimizer does not keep, a state without one of the entries it always keeps, or a
+          state for an index that no group lists is an error too.
+
+        An error (TypeError for a value of the wrong type, ValueError for a wrong shape, value or
+        name) says which entry (``state[1]['exp_avg']``, and which parameter that is:
+        ``param_groups[1]['params'][0]``), what was expected and what was found; the optimizer is
+        then left exactly as it was.
+
+        torch.optim copies whatever it is given, and the next ``step()`` fails inside the update
+        (or broadcasts a wrong-shaped buffer without a word); on every valid state dict the two
+        agree. As in torch, string keys ``'0'``, ``'1'``... count as parameter indices, and a
+        ``None`` entry that the optimizer does not always keep counts as absent (torch's SGD once
+        saved ``momentum_buffer=None``).
         """
+        try:
+            groups, state = self._loaded(state_dict)
+        except (TypeError, ValueError) as error:
+            raise _same_kind(error, f"{type(self).__name__}.load_state_dict: {error}. Nothing was loaded: the "
+                                    f"optimizer is unchanged") from None
+        self.param_groups = groups
+        self.state = state
+
+    def _loaded(self, state_dict) -> tuple[list[dict[str, Any]], defaultdict]:
+        """The checked copies of ``state_dict``'s groups and state that load_state_dict installs."""
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError("load_state_dict expects a dict with 'state' and 'param_groups', as made by state_dict()")
-        saved_groups = list(state_dict["param_groups"])
+            raise ValueError("expected a dict with 'state' and 'param_groups', as made by state_dict()")
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)):
+            raise TypeError(f"'param_groups' should be a list of dicts, got {type(saved_groups).__name__}")
+        if not isinstance(saved_state, dict):
+            raise TypeError(f"'state' should be a dict from parameter index to that parameter's state, got "
+                            f"{type(saved_state).__name__}")
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
-                f"loaded state dict has {len(saved_groups)} parameter groups, this optimizer has "
-                f"{len(self.param_groups)}")
-        id_map = {}
-        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
-            saved_ids = list(saved["params"])
-            if len(saved_ids) != len(group["params"]):
-                raise ValueError(
-                    f"loaded state dict contains a parameter group ({i}) with {len(saved_ids)} parameters, "
-                    f"but the optimizer's group {i} has {len(group['params'])}")
-            for sid, p in zip(saved_ids, group["params"]):
-                id_map[int(_as_number(sid, "params"))] = p
+            raise ValueError(f"the loaded state dict has {len(saved_groups)} parameter groups, this optimizer "
+                             f"has {len(self.param_groups)}")
+        groups = [self._loaded_group(i, group, saved)
+                  for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups))]
 
-        new_state: defaultdict = defaultdict(dict)
-        for key, value in state_dict["state"].items():
-            k = key
-            if isinstance(k, str) and k.lstrip("-").isdigit():  # a saver may turn int keys into strings
-                k = int(k)
-            elif isinstance(k, (np.integer, Tensor, np.ndarray)):
-                k = int(_as_number(k, "state key"))
-            if isinstance(k, int) and k in id_map:
-                p = id_map[k]
-                new_state[p] = {name: self._load_value(name, v, p) for name, v in value.items()}
+        position: dict[int, tuple[int, int]] = {}  # saved index -> (group, position in the group)
+        for i, saved in enumerate(saved_groups):
+            for j, saved_index in enumerate(saved["params"]):
+                index = _load.load_count(saved_index, f"param_groups[{i}]['params'][{j}]")
+                if index in position:
+                    a, b = position[index]
+                    raise ValueError(f"param_groups[{i}]['params'][{j}]: index {index} is also listed at "
+                                     f"param_groups[{a}]['params'][{b}]; each parameter has its own index")
+                position[index] = (i, j)
+
+        state: defaultdict = defaultdict(dict)
+        for key, value in saved_state.items():
+            index = _state_index(key)
+            if index in position:
+                i, j = position[index]
+                param = groups[i]["params"][j]
+                try:
+                    state[param] = self._load_param_state(value, param, groups[i], f"state[{key!r}]")
+                except (TypeError, ValueError) as error:
+                    raise _same_kind(error, f"{error} (state[{key!r}] is the state of param_groups[{i}]['params']"
+                                            f"[{j}], a parameter of shape {tuple(param.shape)})") from None
+            elif self._state_kinds is None:
+                state[key] = _copy_value(value)  # a custom optimizer's own entry, kept as torch keeps it
             else:
-                new_state[key] = _copy_value(value)
+                raise ValueError(f"state[{key!r}]: no parameter group lists the index {key!r} (they list "
+                                 f"{sorted(position)}): the state belongs to some other set of parameters")
+        return groups, state
 
-        new_groups = []
-        for group, saved in zip(self.param_groups, saved_groups):
-            new_group = {k: _plain(v) for k, v in saved.items() if k != "params"}
-            new_group["params"] = group["params"]
-            new_group["project"] = group.get("project")
-            if "param_names" in group and "param_names" not in new_group:
-                new_group["param_names"] = group["param_names"]
-            if isinstance(group.get("betas"), tuple) and isinstance(new_group.get("betas"), list):
-                new_group["betas"] = tuple(new_group["betas"])
-            for name, default in self.defaults.items():
-                if name not in new_group:
-                    new_group[name] = group.get(name, default)
+    def _loaded_group(self, i: int, group: dict[str, Any], saved) -> dict[str, Any]:
+        """This optimizer's group ``i`` with the options of the saved group, checked."""
+        if not isinstance(saved, dict):
+            raise TypeError(f"param_groups[{i}] should be a dict of the group's options and 'params' (the "
+                            f"parameters' indices), got {type(saved).__name__}")
+        if "params" not in saved:
+            raise ValueError(f"param_groups[{i}] has no 'params' entry (the indices of the group's parameters)")
+        saved_ids = saved["params"]
+        if not isinstance(saved_ids, (list, tuple)):
+            raise TypeError(f"param_groups[{i}]['params'] should be a list of parameter indices, got "
+                            f"{type(saved_ids).__name__}")
+        if len(saved_ids) != len(group["params"]):
+            raise ValueError(f"the loaded parameter group {i} has {len(saved_ids)} parameters, but this "
+                             f"optimizer's group {i} has {len(group['params'])}: the parameters are matched by "
+                             f"position, so the groups must list the same number of them")
+        # (copies: the loaded optimizer shares nothing with the caller's dict)
+        new_group = {k: copy.deepcopy(_plain(v)) for k, v in saved.items() if k not in ("params", "project")}
+        new_group["params"] = group["params"]
+        new_group["project"] = group.get("project")  # a callable is never saved: keep this optimizer's
+        if "param_names" in group and "param_names" not in new_group:
+            new_group["param_names"] = group["param_names"]
+        if isinstance(group.get("betas"), tuple) and isinstance(new_group.get("betas"), list):
+            new_group["betas"] = tuple(new_group["betas"])
+        for name, default in self.defaults.items():
+            if name not in new_group:
+                new_group[name] = group.get(name, default)
+        try:
             self._validate_group(new_group)
-            new_groups.append(new_group)
+        except (TypeError, ValueError) as error:
+            raise _same_kind(error, f"param_groups[{i}]: {error}") from None
+        return new_group
 
-        self.state = new_state
-        self.param_groups = new_groups
+    def _load_param_state(self, saved, param: Tensor, group: dict[str, Any], where: str) -> dict[str, Any]:
+        """One parameter's loaded state, checked against ``_state_kinds`` and copied.
 
-    def _load_value(self, name, value, param):
-        if isinstance(value, (list, tuple)):
-            return [self._load_value(name, v, param) for v in value]
-        if name in self._scalar_state:
-            v = _as_number(value, name)
-            return int(v) if name in ("step", "func_evals", "n_iter") else float(v)
-        if isinstance(value, (Tensor, np.ndarray)):
-            arr = np.array(value.data if isinstance(value, Tensor) else value)
-            if arr.dtype.kind == "f":
-                arr = arr.astype(param.data.dtype)
-            return _state_tensor(arr)
-        if isinstance(value, dict):
-            return {k: self._load_value(k, v, param) for k, v in value.items()}
-        return _plain(value)
+        ``group`` is the parameter's group as loaded (with the saved options); ``where`` is the
+        state's place in the state dict (``state[3]``), for error messages.
+        """
+        if not isinstance(saved, dict):
+            raise TypeError(f"{where}: expected a dict from state name to value, got {type(saved).__name__}")
+        kinds = self._state_kinds
+        if kinds is None:
+            return {name: _load_free_value(name, value, param) for name, value in saved.items()}
+        unknown = [name for name in saved if name not in kinds]
+        if unknown:
+            raise ValueError(f"{where}: {type(self).__name__} keeps no state named "
+                             f"{', '.join(repr(n) for n in unknown)} (its state names are {sorted(kinds)}); is "
+                             f"this the state dict of another kind of optimizer?")
+        loaded = {}
+        for name, value in saved.items():
+            if value is None and name not in self._required_state:
+                continue  # not created yet: the next step creates it when it is needed
+            loaded[name] = self._load_entry(kinds[name], value, f"{where}[{name!r}]", param, group)
+        missing = sorted(self._required_state - loaded.keys())
+        if loaded and missing:
+            raise ValueError(f"{where}: the state has {sorted(loaded)} but not {missing}, which "
+                             f"{type(self).__name__} keeps for every parameter it has stepped")
+        return loaded
+
+    def _load_entry(self, kind: str, value, where: str, param: Tensor, group: dict[str, Any]):
+        """A loaded state entry of ``kind`` (see optim/_load.py), checked and copied."""
+        if kind == BUFFER:
+            return _load.load_buffer(value, where, param.shape, param.data.dtype)
+        if kind == COUNT:
+            return _load.load_count(value, where)
+        if kind == NUMBER:
+            return _load.load_number(value, where)
+        raise NotImplementedError(f"{type(self).__name__} declares a state entry of kind {kind!r} but does not "
+                                  f"override _load_entry to load it")
 
     # -- printing --------------------------------------------------------------------------------
 
@@ -382,8 +455,56 @@ def _plain(value):
     return value
 
 
+def _same_kind(error: Exception, message: str) -> Exception:
+    """A TypeError or ValueError, as ``error`` is, with ``message``."""
+    return TypeError(message) if isinstance(error, TypeError) else ValueError(message)
+
+
+def _state_index(key) -> int | None:
+    """A saved state key as a parameter index (also ``'3'``, ``np.int64(3)``), or None."""
+    if isinstance(key, str):
+        return int(key) if key.isdigit() else None
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, (int, np.integer)):
+        return int(key)
+    return None
+
+
+def _load_free_value(name, value, param):
+    """An entry of a custom optimizer's state (one that declares no ``_state_kinds``): copied,
+    floating arrays cast to the parameter's dtype, ``step`` and ``mu_product`` kept as numbers."""
+    if isinstance(value, (list, tuple)):
+        return [_load_free_value(name, v, param) for v in value]
+    if name in ("step", "mu_product"):
+        number = _load.real_number(value, f"state entry {name!r}")
+        return int(number) if name == "step" else float(number)
+    if isinstance(value, (Tensor, np.ndarray)):
+        arr = np.array(value.data if isinstance(value, Tensor) else value)
+        if arr.dtype.kind == "f":
+            arr = arr.astype(param.data.dtype)
+        return _state_tensor(arr)
+    if isinstance(value, dict):
+        return {k: _load_free_value(k, v, param) for k, v in value.items()}
+    return _plain(value)
+
+
+def _check_project(group):
+    project = group.get("project")
+    if project is not None and not callable(project):
+        raise TypeError(f"project must be a callable applied to each parameter's array after every step (e.g. "
+                        f"optim.projections.nonnegative) or None, got {type(project).__name__}")
+
+
+def _check_real(cls, group, name):
+    value = group[name]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{cls}: {name} must be a number, got {type(value).__name__}")
+
+
 def _check_nonneg(cls, group, *names):
     for name in names:
+        _check_real(cls, group, name)
         value = group[name]
         if not 0.0 <= value:
             raise ValueError(f"{cls}: invalid {name}={value!r}; {name} must be >= 0")
@@ -400,6 +521,7 @@ def _check_lr(cls, group):
 
 
 def _check_eps(cls, group):
+    _check_real(cls, group, "eps")
     eps = group["eps"]
     if not 0.0 <= eps:
         raise ValueError(f"{cls}: invalid epsilon eps={eps!r}; eps must be >= 0")
@@ -412,5 +534,7 @@ def _check_betas(cls, group):
     except (TypeError, ValueError):
         raise ValueError(f"{cls}: betas must be a pair (beta1, beta2), got {betas!r}") from None
     for i, beta in enumerate((beta1, beta2)):
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
+            raise TypeError(f"{cls}: betas[{i}] must be a number, got {type(beta).__name__}")
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"{cls}: invalid beta parameter betas[{i}]={beta!r}; each beta must be in [0, 1)")

@@ -10,6 +10,7 @@ Each projection here works in place on a parameter's array (a Tensor is accepted
 
     opt = optim.SGD([{'params': [w], 'project': optim.projections.nonnegative},
                      {'params': [b], 'project': optim.projections.box(-1, 1)}], lr=0.1)
+    opt = optim.Adam(model.parameters(), project=optim.projections.l2_ball(10.0))  # every group
 
 ``nonnegative`` and ``simplex`` are projections; ``box(low, high)`` and ``l2_ball(radius)`` make one.
 """

@@ -1,11 +1,11 @@
 """Stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_lr, _check_nonneg, _state_tensor
+from .optimizer import BUFFER, Optimizer, _check_lr, _check_nonneg, _check_real, _state_tensor
 
 __all__ = ["SGD", "sgd"]
 
@@ -65,19 +65,25 @@ class SGD(Optimizer):
         weight_decay: L2 penalty λ (default 0).
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
         maximize: maximize the objective instead of minimizing it.
+        project: the projection applied after every step to the parameters of every group that
+            does not give its own (see :class:`Optimizer`); None: unconstrained.
 
     The update is :func:`sgd`; per parameter the state holds ``momentum_buffer`` once momentum is used.
     """
 
+    _state_kinds = {"momentum_buffer": BUFFER}
+
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 project: Callable | None = None) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
+                        nesterov=nesterov, maximize=maximize, project=project)
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
         _check_lr("SGD", group)
         _check_nonneg("SGD", group, "momentum", "weight_decay")
+        _check_real("SGD", group, "dampening")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 f"SGD: nesterov=True requires momentum > 0 and dampening = 0, got momentum="

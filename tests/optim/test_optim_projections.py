@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 import autograd as ag
 import optim
 from optim import projections as P
-from optim_oracle import assert_same_trajectory, trajectory_ours, trajectory_torch
+from optim_oracle import assert_same_trajectory, loss_ours, ours_params, trajectory_ours, trajectory_torch
 
 finite = st.floats(-50, 50, allow_nan=False, width=64)
 
@@ -137,3 +137,86 @@ def test_project_is_left_out_of_state_dict_and_kept_on_load():
     assert "project" not in sd["param_groups"][0]
     opt.load_state_dict(sd)
     assert opt.param_groups[0]["project"] is P.nonnegative
+
+
+@pytest.mark.parametrize("name,options", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+def test_constructor_project_is_every_groups_default(name, options):
+    """``project=`` of the constructor projects every group that does not name its own, as torch's
+    step followed by the projection of both tensors."""
+    ours, opt = trajectory_ours(name, {**options, "project": P.box(-0.3, 0.4)}, {}, steps=10)
+    theirs, _ = trajectory_torch(name, options, {}, steps=10, project=lambda t: t.clamp_(-0.3, 0.4),
+                                 project1=lambda t: t.clamp_(-0.3, 0.4))
+    assert_same_trajectory(ours, theirs, rtol=1e-6, atol=1e-10)
+    assert opt.defaults["project"] is opt.param_groups[0]["project"] is opt.param_groups[1]["project"]
+
+
+@pytest.mark.parametrize("name,options", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+def test_a_groups_own_project_overrides_the_constructors(name, options):
+    """Group 1 names its own projection; group 0 takes the constructor's."""
+    ours, _ = trajectory_ours(name, {**options, "project": P.nonnegative}, {}, steps=10,
+                              project1=P.box(-0.2, 0.2))
+    theirs, _ = trajectory_torch(name, options, {}, steps=10, project=lambda t: t.clamp_(min=0),
+                                 project1=lambda t: t.clamp_(-0.2, 0.2))
+    assert_same_trajectory(ours, theirs, rtol=1e-6, atol=1e-10)
+
+
+def test_a_group_with_project_none_is_unconstrained_and_added_groups_take_the_default():
+    W, b = ours_params()
+    c = ag.tensor([5.0, -5.0], dtype=ag.float64, requires_grad=True)
+    opt = optim.SGD([{"params": [W], "project": None}, {"params": [b]}], lr=0.1, project=P.box(-1, 1))
+    opt.add_param_group({"params": [c]})
+    assert opt.param_groups[0]["project"] is None
+    assert opt.param_groups[1]["project"] is opt.param_groups[2]["project"] is opt.defaults["project"]
+    W.data[0, 0], b.data[0] = 7.0, 7.0
+    for p in (W, b, c):
+        p.grad = ag.zeros_like(p)
+    opt.step()
+    assert W.data[0, 0] == 7.0 and b.data[0] == 1.0
+    np.testing.assert_array_equal(c.data, [1.0, -1.0])
+
+
+def test_lbfgs_takes_project_from_the_constructor():
+    w = ag.tensor([3.0, -2.0], dtype=ag.float64, requires_grad=True)
+    opt = optim.LBFGS([w], project=P.nonnegative)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((w + 1.0) ** 2).sum()  # minimum at -1, outside the feasible set
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    np.testing.assert_allclose(w.data, [0.0, 0.0], atol=1e-12)
+
+
+def test_constructor_project_and_state_dict(tmp_path):
+    """project is never saved (a callable): the state dict saves with nn.save, and loading keeps each
+    group's projection of the loading optimizer, whether it came from its constructor or its group."""
+    import nn
+    W, b = ours_params()
+    opt = optim.Adam([{"params": [W]}, {"params": [b], "project": P.box(-0.1, 0.1)}], lr=0.05,
+                     project=P.nonnegative)
+    loss_ours(W, b).backward()
+    opt.step()
+    sd = opt.state_dict()
+    assert all("project" not in g for g in sd["param_groups"])
+    nn.save(sd, tmp_path / "opt.npz")
+    loaded = nn.load(tmp_path / "opt.npz")
+
+    W2, b2 = ours_params()
+    other = P.l2_ball(1.0)
+    opt2 = optim.Adam([W2, b2], project=other)
+    with pytest.raises(ValueError, match="parameter group"):  # one group here, two saved
+        opt2.load_state_dict(loaded)
+    opt2 = optim.Adam([{"params": [W2]}, {"params": [b2], "project": None}], project=other)
+    opt2.load_state_dict(loaded)
+    assert opt2.param_groups[0]["project"] is other and opt2.param_groups[1]["project"] is None
+    assert opt2.param_groups[0]["lr"] == 0.05
+
+
+def test_project_must_be_callable():
+    W, b = ours_params()
+    with pytest.raises(TypeError, match="project must be a callable"):
+        optim.SGD([W], lr=0.1, project="nonnegative")
+    with pytest.raises(TypeError, match="project must be a callable"):
+        optim.Adam([{"params": [W]}, {"params": [b], "project": 1.0}])
