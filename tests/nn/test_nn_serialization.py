@@ -2,6 +2,7 @@
 import io
 import os
 import pickle
+import re
 import zipfile
 
 import numpy as np
@@ -9,6 +10,17 @@ import pytest
 
 import autograd as ag
 import nn
+
+
+def _refused(path, match):
+    """nn.load(path) raises CheckpointError saying ``match``, searched with the path left out (a
+    tmp_path repeats the test's name, which alone would satisfy patterns such as "pickle")."""
+    with pytest.raises(nn.CheckpointError) as info:
+        nn.load(path)
+    message = str(info.value)
+    if isinstance(path, (str, os.PathLike)):
+        message = message.replace(repr(os.fspath(path)), "<path>")
+    assert re.search(match, message), message
 
 
 def test_state_dict_round_trip(tmp_path):
@@ -94,16 +106,14 @@ def test_pickled_payloads_are_refused_and_never_run(tmp_path):
     # a raw pickle (what torch.save / pickle.dump write)
     raw = tmp_path / "raw.pt"
     raw.write_bytes(pickle.dumps(_Marker(str(marker))))
-    with pytest.raises(nn.CheckpointError, match="pickle"):
-        nn.load(raw)
+    _refused(raw, "pickle")
     # an .npz whose array is an object array (np.save with allow_pickle=True) holding the payload
     npz = tmp_path / "evil.npz"
     arr = np.empty(1, dtype=object)
     arr[0] = _Marker(str(marker))
     np.savez(npz, __chainrule__=np.array("chainrule-checkpoint-v1"), __structure__=np.array('{"$": "array", "key": "a0"}'),
              a0=arr)
-    with pytest.raises(nn.CheckpointError, match="pickle"):
-        nn.load(npz)
+    _refused(npz, "pickle")
     assert not marker.exists()
     # a zip member named like an array but holding a pickle
     hand = tmp_path / "hand.npz"
@@ -121,20 +131,16 @@ def test_truncated_and_foreign_files(tmp_path):
     for cut in (len(data) // 2, len(data) - 10, 10):
         bad = tmp_path / f"cut{cut}.npz"
         bad.write_bytes(data[:cut])
-        with pytest.raises(nn.CheckpointError, match="truncated|corrupt|not a chainrule"):
-            nn.load(bad)
+        _refused(bad, "truncated|corrupt|not a chainrule")
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, x=np.ones(3))
-    with pytest.raises(nn.CheckpointError, match="not a chainrule checkpoint"):
-        nn.load(foreign)
+    _refused(foreign, "not a chainrule checkpoint")
     npy = tmp_path / "one.npy"
     np.save(npy, np.ones(3))
-    with pytest.raises(nn.CheckpointError, match="single .npy"):
-        nn.load(npy)
+    _refused(npy, "single .npy")
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    with pytest.raises(nn.CheckpointError, match="not a chainrule checkpoint"):
-        nn.load(text)
+    _refused(text, "not a chainrule checkpoint")
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
     with pytest.raises(nn.CheckpointError):
@@ -168,15 +174,12 @@ def test_load_from_file_like_paths(tmp_path):
     nn.save({"w": ag.ones(2)}, buf)
     buf.seek(0)
     np.testing.assert_array_equal(nn.load(buf)["w"].data, [1.0, 1.0])
-    with pytest.raises(nn.CheckpointError, match="pickle"):
-        nn.load(io.BytesIO(pickle.dumps({"a": 1})))
+    _refused(io.BytesIO(pickle.dumps({"a": 1})), "pickle")
 
 
 def test_malformed_structure_is_a_checkpoint_error(tmp_path):
     path = tmp_path / "odd.npz"
     np.savez(path, __chainrule__=np.array("chainrule-checkpoint-v1"), __structure__=np.array('{"$": "dict"}'))
-    with pytest.raises(nn.CheckpointError, match="malformed"):
-        nn.load(path)
+    _refused(path, "malformed")
     np.savez(path, __chainrule__=np.array("chainrule-checkpoint-v1"), __structure__=np.array('{"$": "tensor", "key": "a9"}'))
-    with pytest.raises(nn.CheckpointError, match="a9"):
-        nn.load(path)
+    _refused(path, "a9")
