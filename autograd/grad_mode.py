@@ -57,12 +57,24 @@ class enable_grad(_Mode):
 
 
 class set_grad_enabled(_Mode):
-    """``with set_grad_enabled(flag):`` records operations when ``flag`` is true."""
+    """Switch recording on or off for this thread: at once when called, as torch does.
+
+    ``ag.set_grad_enabled(False)`` on its own line turns recording off until it is turned on again;
+    ``with ag.set_grad_enabled(flag):`` restores the previous mode when the block ends; and
+    ``@ag.set_grad_enabled(flag)`` runs the decorated function in that mode (the decorator itself
+    changes nothing at definition time).
+    """
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.mode
+
+    def __enter__(self):
+        pass  # (the mode was set when the object was made; __exit__ restores the one before)
 
     def __call__(self, fn):
+        state.grad_enabled = self._prev  # used as a decorator: undo the switch made by __init__
         mode = self.mode
 
         @functools.wraps(fn)

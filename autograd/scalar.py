@@ -24,30 +24,48 @@ from . import engine
 # Operations compute them as they run; Graph.forward re-runs these functions.
 
 
+def _power(a, b):
+    """a ** b as a float tensor computes it (IEEE pow), where Python raises: inf on overflow, +-inf
+    for 0 to a negative power, nan for a negative base to a fractional power (Python: complex)."""
+    try:
+        out = a ** b
+    except OverflowError:  # |a ** b| too large: the sign is negative only for a < 0 and an odd integer b
+        return -math.inf if a < 0 and _odd_integer(b) else math.inf
+    except ZeroDivisionError:  # 0 ** negative
+        return math.copysign(math.inf, a) if _odd_integer(b) else math.inf
+    return math.nan if isinstance(out, complex) else out
+
+
+def _odd_integer(b):
+    return float(b).is_integer() and abs(b) < 2 ** 53 and int(b) % 2 == 1
+
+
 def _pow(a, b):
-    out = a ** b
-    if isinstance(out, complex):
-        out = math.nan
+    out = _power(a, b)
     # d/da a**b = b a**(b-1);  d/db a**b = a**b log a  (0 where a == 0 and b >= 0, as torch)
-    da = b * a ** (b - 1) if b != 0 else 0.0
-    if isinstance(da, complex):
-        da = math.nan
+    da = b * _power(a, b - 1) if b != 0 else 0.0
     if a > 0:
         db = out * math.log(a)
-    elif a == 0 and b >= 0:
-        db = 0.0
+    elif a == 0:
+        db = 0.0 if b >= 0 else out * -math.inf  # (0 ** -b is inf, times log 0 = -inf)
     else:
         db = math.nan
     return out, da, db
 
 
 def _div(a, b):
+    if b == 0:  # as a float tensor divides: +-inf, or nan for 0 / 0 (Python raises ZeroDivisionError)
+        out = math.nan if a == 0 or a != a else math.copysign(math.inf, a) * math.copysign(1.0, b)
+        return out, math.copysign(math.inf, b), (math.nan if a == 0 or a != a else -out * math.copysign(math.inf, b))
     out = a / b
     return out, 1.0 / b, -out / b
 
 
 def _exp(a, b=None):
-    out = math.exp(a)
+    try:
+        out = math.exp(a)
+    except OverflowError:  # e ** a beyond the largest float: inf, as a float tensor gives
+        out = math.inf
     return out, out, 0.0
 
 
@@ -76,6 +94,8 @@ def _abs(a, b=None):
 
 
 def _sqrt(a, b=None):
+    if not a >= 0:  # a negative number (or nan): nan, as a float tensor gives (math.sqrt raises)
+        return math.nan, math.nan, 0.0
     out = math.sqrt(a)
     return out, ((0.5 / out) if out else math.inf), 0.0
 

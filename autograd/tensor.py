@@ -9,6 +9,8 @@ one node record.
 from __future__ import annotations
 
 import builtins
+import copy
+import operator
 import sys
 from collections import namedtuple
 from numbers import Number
@@ -20,6 +22,7 @@ from .broadcast import unbroadcast
 from .grad_mode import state
 from .ops import OPS
 from .ops.index import Slot as _Slot
+from .ops.inplace import KeyChain as _KeyChain
 from .random import generator
 
 _new = object.__new__
@@ -61,17 +64,35 @@ def _require_float(dtype, what="Tensor"):
         )
 
 
+def _check_dtype(dtype, what):
+    """Refuse a numpy dtype a Tensor can't hold (object, complex, strings, dates): numpy would carry
+    them along, and complex data meeting a float parameter would silently lose its imaginary part."""
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{what}: a Tensor can't hold numpy dtype {dtype} ({_KIND_NAMES.get(dtype.kind, 'other')}); "
+                        f"only bool, integer and floating data are supported. Convert the data first "
+                        f"(e.g. arr.real or arr.astype(np.float32)).")
+    return dtype
+
+
+_KIND_NAMES = {"O": "Python objects", "c": "complex", "U": "strings", "S": "bytes", "M": "datetimes",
+               "m": "time deltas", "V": "structured/void"}
+
+
 def _array(data, dtype=None, copy=True):
     """The ndarray for user data, with the dtype policy of API.md."""
+    if dtype is not None:
+        dtype = _check_dtype(np.dtype(dtype), "dtype")
     if isinstance(data, Tensor):
         arr = data.data
         arr = arr.astype(dtype) if dtype is not None else (arr.copy() if copy else arr)
         return arr
     if isinstance(data, (_ndarray, np.generic)):
+        _check_dtype(data.dtype, f"can't make a Tensor from this {type(data).__name__}")
         arr = np.array(data, dtype=dtype, copy=copy or None) if copy or dtype is not None else data
         return np.asarray(arr)
     arr = np.array(data)
     if dtype is not None:
+        _check_dtype(arr.dtype, f"can't make a Tensor from this {type(data).__name__}")
         return arr.astype(dtype, copy=False)
     kind = arr.dtype.kind
     if kind == "f":
@@ -226,7 +247,10 @@ def _scalar(op, x, c):
     arr = x.data
     if arr.dtype.kind != "f":
         dt = dtypes.scalar_result_type(arr.dtype, c)
-        if op is _DIV_S or op is _RDIV_S or (op is _POW_S and c < 0 and isinstance(c, int)):
+        if op is _POW_S and dt.kind != "f" and c < 0:
+            raise RuntimeError(f"Integers to negative integer powers are not allowed (a {arr.dtype} tensor ** "
+                               f"{c}); convert the tensor first, e.g. t.double() ** {c}")
+        if op is _DIV_S or op is _RDIV_S:
             dt = dtypes.get_default_dtype() if dt.kind != "f" else dt
         if dt != arr.dtype:
             x = _make(arr.astype(dt))  # the cast is of a tensor that cannot require grad
@@ -463,6 +487,22 @@ class Tensor:
         if self.dtype.kind not in "iu" or self.data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.data)
+
+    def __deepcopy__(self, memo):
+        """A copy of a leaf (its data, requires_grad and .grad), as torch makes; an operation's result
+        can't be deep-copied (its copy would drag the whole graph below it along)."""
+        if self._inputs and self.requires_grad:
+            raise RuntimeError(
+                f"Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol; this "
+                f"one was computed by an operation (grad_fn=<{_backward_name(self._op)}>). Deep-copy "
+                f"t.detach() (or t.detach().clone()) instead.")
+        new = _make(self.data.copy())
+        new.__class__ = type(self)  # (a Parameter stays a Parameter)
+        memo[id(self)] = new
+        new.requires_grad = self.requires_grad
+        if self.grad is not None:
+            new.grad = copy.deepcopy(self.grad, memo)
+        return new
 
     # -- grad bookkeeping ------------------------------------------------------------------------
 
@@ -998,9 +1038,7 @@ class Tensor:
 
     def reshape(self, *shape) -> "Tensor":
         """The same values in a new shape (one dimension may be -1)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        shape = tuple(int(s) for s in shape)
+        shape = _shape_args(shape, "shape")
         try:  # numpy validates the shape as it reshapes
             return _apply(OPS["reshape"], (self,), {"shape": shape})
         except ValueError:
@@ -1044,7 +1082,7 @@ class Tensor:
 
     def expand(self, *sizes) -> "Tensor":
         """Broadcast to ``sizes`` (new dimensions in front; -1 keeps a dimension's size)."""
-        sizes = _shape_args(sizes)
+        sizes = _shape_args(sizes, "expand")
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise RuntimeError(f"expand: {len(sizes)} sizes {sizes} given for a tensor with {self.ndim} "
@@ -1119,6 +1157,9 @@ class Tensor:
 
         Index Tensors are inputs of the node (no gradient); repeated indices accumulate their
         gradients."""
+        steps = _torch_index_steps(key)
+        if steps is not None:
+            return self[steps[0]][steps[1]]
         template, idx = _index_template(key)
         try:
             return _apply(OPS["getitem"], (self, *idx) if idx else (self,), {"key": template})
@@ -1291,7 +1332,8 @@ class Tensor:
 
     def __setitem__(self, key, value):
         """t[key] = value, in place (recorded in a graph: differentiable in t and value)."""
-        key = _index_key(key)
+        steps = _torch_index_steps(key)
+        key = _index_key(key) if steps is None else _KeyChain(_index_key(k) for k in steps)
         v = value if isinstance(value, Tensor) else _make(np.asarray(value, dtype=self.dtype))
         self._inplace("__setitem__", lambda x: _apply(OPS["index_put"], (x, v), {"key": key}))
 
@@ -1304,6 +1346,52 @@ class Tensor:
         if self.ndim == 0 and spec:
             return format(self.item(), spec)
         return repr(self)
+
+
+def _int_like(k):
+    """Whether the index part k selects one position as an int does (for torch, a 0-d integer
+    tensor too)."""
+    if isinstance(k, (int, np.integer)):
+        return not isinstance(k, (builtins.bool, np.bool_))
+    return isinstance(k, (Tensor, _ndarray)) and k.ndim == 0 and k.dtype.kind in "iu"
+
+
+def _torch_index_steps(key):
+    """For a key that mixes integers with index arrays: (basic key, advanced key) to apply one after
+    the other, else None.
+
+    numpy counts an integer among the advanced indices, so ``x[0, :, [0, 1]]`` puts the array's
+    dimension first (2, n); torch selects with the integers first and then places the arrays'
+    dimensions as if the integers were not there: (n, 2). Applying the integers (and slices) first as
+    a basic index, then the arrays to the result, gives torch's placement."""
+    if not isinstance(key, tuple):
+        return None
+    ints = advanced = False
+    for k in key:
+        if _int_like(k):
+            ints = True
+        elif isinstance(k, (Tensor, _ndarray, list)):
+            advanced = True
+    if not (ints and advanced):
+        return None
+    basic, rest = [], []
+    for k in key:
+        if _int_like(k):
+            basic.append(int(k))
+        elif k is None:
+            basic.append(None)
+            rest.append(slice(None))  # the new axis is a dimension of the first step's result
+        elif k is Ellipsis:
+            basic.append(k)
+            rest.append(k)
+        elif isinstance(k, slice):
+            basic.append(k)
+            rest.append(slice(None))
+        else:  # an index array, or a bool mask covering as many dimensions as it has
+            arr = k.data if isinstance(k, Tensor) else np.asarray(k)
+            basic.extend([slice(None)] * (arr.ndim if arr.dtype == np.bool_ else 1))
+            rest.append(k)
+    return tuple(basic), tuple(rest)
 
 
 def _index_key(key):
@@ -1518,13 +1606,27 @@ def from_numpy(a: np.ndarray) -> Tensor:
     """A tensor sharing memory with the ndarray ``a``."""
     if not isinstance(a, _ndarray):
         raise TypeError(f"from_numpy expects an ndarray, got {type(a).__name__}")
+    _check_dtype(a.dtype, "from_numpy")
     return _make(a)
 
 
-def _shape_args(shape):
+def _shape_args(shape, what="size"):
+    """A shape given as ints or as one tuple/list of them (``zeros(2, 3)``, ``zeros((2, 3))``).
+
+    Each size must be an integer (an int, a numpy integer or a one-element integer Tensor): a float
+    such as 2.5 raises TypeError rather than being truncated."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    sizes = []
+    for s in shape:
+        if isinstance(s, builtins.bool):
+            raise TypeError(f"{what} must be a tuple of ints, got {shape!r} (a bool is not a size)")
+        try:
+            sizes.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"{what} must be a tuple of ints, got {shape!r}: {s!r} is a "
+                            f"{type(s).__name__}; sizes must be integers") from None
+    return tuple(sizes)
 
 
 def _new_tensor(arr, requires_grad):
@@ -1608,15 +1710,40 @@ def randint(low, high=None, size=(), dtype=None) -> Tensor:
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+    """The values start, start + step, ... up to (not including) ``end``; ``arange(n)`` is 0..n-1.
+
+    int64 when every argument is an integer, else the default float dtype. ``step`` must be
+    nonzero and point from ``start`` towards ``end`` (or the range is empty: start == end)."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError(f"arange: step must be nonzero, got {step!r}")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: the range from {start!r} to {end!r} can't be walked with step {step!r} "
+                         f"(upper and lower bound inconsistent with the step's sign)")
     if dtype is None:
         dtype = dtypes.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else np.int64
     return _new_tensor(np.arange(start, end, step, dtype=dtype), requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
-    return _new_tensor(np.linspace(start, end, int(steps), dtype=_float_dtype(dtype)), requires_grad)
+    """``steps`` evenly spaced values from ``start`` to ``end`` (both included).
+
+    With an integer ``dtype``, as torch: start and end are truncated to integers first, each value
+    start + i * step (from the end backwards for the second half) is computed in float64 and then
+    truncated towards zero."""
+    steps = _shape_args((steps,), "linspace: steps")[0]
+    if steps < 0:
+        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    dtype = _float_dtype(dtype)
+    if dtype.kind == "f":
+        return _new_tensor(np.linspace(start, end, steps, dtype=dtype), requires_grad)
+    lo, hi = (float(np.array(int(v), np.int64).astype(dtype)) for v in (start, end))
+    step = (hi - lo) / (steps - 1) if steps > 1 else 0.0
+    i = np.arange(steps, dtype=np.float64)
+    half = steps // 2
+    values = np.where(i < half, lo + step * i, hi - step * (steps - i - 1))
+    return _new_tensor(np.trunc(values).astype(dtype), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:

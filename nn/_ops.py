@@ -63,6 +63,8 @@ LINEAR = defop(
 
 
 def _dropout_mask(x, *, p):
+    if p == 1:  # every unit dropped (torch allows p = 1): no survivors to scale by 1 / 0
+        return np.zeros(x.shape, x.dtype)
     keep = generator().random(x.shape) >= p
     return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
 
@@ -85,6 +87,34 @@ NORMAL_CDF = defop(
     "normal_cdf", lambda x: (0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False),
     lambda g, out, x: g * fn.exp(x * x * -0.5) * _INV_SQRT_2PI,
     doc="Phi(x) = (1 + erf(x / sqrt 2)) / 2: dx = g phi(x) = g e^(-x^2/2) / sqrt(2 pi)")
+
+# -- binary cross-entropy on probabilities (PyTorch's clamped logarithms) --------------------------
+
+_BCE_EPS = 1e-12
+
+
+def _bce(x, y):
+    with np.errstate(divide="ignore"):  # log 0 = -inf, clamped at once
+        log_x = np.maximum(np.log(x), -100.0)
+        log_1mx = np.maximum(np.log1p(-x), -100.0)
+    return (y - 1) * log_1mx - y * log_x
+
+
+def _bce_grad_x(g, out, x, y):
+    # d/dx = (x - y) / (x (1 - x)), its denominator floored at 1e-12 as torch: finite at x = 0 or 1
+    d = x * (1 - x)
+    return g * (x - y) / fn.where(fn.const(d) < _BCE_EPS, _BCE_EPS, d)
+
+
+def _bce_grad_y(g, out, x, y):
+    with np.errstate(divide="ignore"):  # +-inf at x = 0 or 1, as torch (its logs are not clamped here)
+        return g * (fn.log(1 - x) - fn.log(x))
+
+
+BINARY_CROSS_ENTROPY = defop(
+    "binary_cross_entropy", _bce, _bce_grad_x, _bce_grad_y,
+    doc="l = -(y max(log x, -100) + (1 - y) max(log(1 - x), -100)): dx = g (x - y) / max(x (1 - x), 1e-12), "
+        "dy = g (log(1 - x) - log x)")
 
 # -- embedding -------------------------------------------------------------------------------------
 

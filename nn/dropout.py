@@ -10,7 +10,7 @@ class Dropout(Module):
 
     Each unit is zeroed with probability p and the survivors are scaled by 1 / (1 - p), so that
     E[y] = x; in evaluation mode (``model.eval()``) the layer is the identity. A fresh mask is drawn
-    on every call (and on every ``ag.Graph.forward``). ``p`` must be in [0, 1).
+    on every call (and on every ``ag.Graph.forward``). ``p`` must be in [0, 1] (p = 1 zeroes everything in training).
     """
 
     def __init__(self, p: float = 0.5):

@@ -18,7 +18,7 @@ import numpy as np
 import autograd as ag
 from autograd.tensor import Tensor, _apply, _array, _make
 
-from ._ops import DROPOUT_MASK, EMBEDDING, LINEAR, NLL_LOSS, NORMAL_CDF, SOFTPLUS
+from ._ops import BINARY_CROSS_ENTROPY, DROPOUT_MASK, EMBEDDING, LINEAR, NLL_LOSS, NORMAL_CDF, SOFTPLUS
 from .parameter import _write
 
 __all__ = [
@@ -112,15 +112,15 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 
 def _check_p(p):
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability has to be in [0, 1), but got {p!r}")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Inverted dropout: y = x * m, m_i = [u_i >= p] / (1 - p) with u_i ~ U[0, 1) drawn afresh each call.
 
     Each unit is kept with probability 1 - p and scaled by 1 / (1 - p), so E[y] = x and evaluation
-    (``training=False``) is the identity. The mask is a recorded operation: ``ag.Graph`` draws a new
+    (``training=False``) is the identity; p = 1 drops every unit (zeros, and zero gradients). The mask is a recorded operation: ``ag.Graph`` draws a new
     one on every ``forward()``.
     """
     _check_p(p)
@@ -362,17 +362,18 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
-    """-w (y log x + (1 - y) log(1 - x)) for probabilities x in [0, 1]; each log is clamped at -100
-    (as PyTorch does), so x = 0 or 1 gives a large finite loss, not inf."""
+    """-w (y log x + (1 - y) log(1 - x)) for probabilities x in [0, 1], as PyTorch computes it:
+    each log is clamped at -100, so x = 0 or 1 gives a large finite loss (100), and the gradient
+    (x - y) / (x (1 - x)) has its denominator floored at 1e-12, so it stays finite there too (at
+    x = 0, y = 1 it is -1e12): one saturated sigmoid does not turn the whole gradient into NaN."""
     x, target = _t(input), _t(target, "target")
     _check_same_shape(x, target, "binary_cross_entropy")
-    if x.numel() and (x.data.min() < 0 or x.data.max() > 1):
+    if x.dtype.kind != "f":
+        raise TypeError(f"binary_cross_entropy: the input must be floating probabilities, got dtype {x.dtype}")
+    if x.numel() and not (x.data.min() >= 0 and x.data.max() <= 1):  # (NaN fails too)
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 (probabilities); "
                          "for logits use binary_cross_entropy_with_logits")
-    with np.errstate(divide="ignore"):  # log 0 = -inf is expected here: clamped right away
-        log_x = x.log().clamp(min=-100.0)
-        log_1mx = (1.0 - x).log().clamp(min=-100.0)
-    per = -(log_1mx + target * (log_x - log_1mx))
+    per = _apply(BINARY_CROSS_ENTROPY, (x, target if target.dtype == x.dtype else target.to(x.dtype)))
     if weight is not None:
         per = per * _t(weight, "weight")
     return _reduce(per, reduction)

@@ -23,6 +23,8 @@ import dis
 
 import numpy as np
 
+from . import fn
+
 OPS: dict = {}
 
 
@@ -51,15 +53,48 @@ class Op:
         return f"<op {self.name}>"
 
 
-def defop(name: str, forward, *vjps, doc: str | None = None, keeps_shape: bool = False) -> Op:
-    """Add an operation to the table and return it (see Op for ``keeps_shape``)."""
+def defop(name: str, forward, *vjps, doc: str | None = None, keeps_shape: bool = False,
+          half_in_float32: bool = False) -> Op:
+    """Add an operation to the table and return it (see Op for ``keeps_shape``).
+
+    ``half_in_float32``: a reduction, which on a float16 first input computes in float32 and gives
+    a float16 result, as torch accumulates (a float16 sum of squares overflows at 65504, and a
+    count n > 65504 is inf in float16). Its rules then also run in float32; the engine casts the
+    gradients back to float16 (each gradient takes its input's dtype)."""
     if name in OPS:
         raise ValueError(f"operation {name!r} is defined twice")
     if keeps_shape and len(vjps) != 1:
         raise ValueError(f"operation {name!r}: keeps_shape is for one-input operations")
     op = Op(name, forward, tuple(vjps), doc or "", keeps_shape=keeps_shape)
+    if half_in_float32:  # (after Op() has read which values the rules use)
+        op.forward = _half_in_float32_forward(forward)
+        op.vjps = tuple(None if rule is None else _half_in_float32_rule(rule) for rule in vjps)
     OPS[name] = op
     return op
+
+
+_HALF = np.dtype(np.float16)
+
+
+def _half_in_float32_forward(forward):
+    def run(x, *rest, **params):
+        if x.dtype == _HALF:
+            return np.asarray(forward(x.astype(np.float32), *rest, **params)).astype(_HALF)
+        return forward(x, *rest, **params)
+
+    run.__name__ = run.__qualname__ = forward.__name__
+    run.__doc__ = forward.__doc__
+    return run
+
+
+def _half_in_float32_rule(rule):
+    def run(g, out, x, *rest, **params):
+        if x.dtype == _HALF:
+            return rule(fn.to_float32(g), fn.to_float32(out), fn.to_float32(x), *rest, **params)
+        return rule(g, out, x, *rest, **params)
+
+    run.__name__ = run.__qualname__ = getattr(rule, "__name__", "rule")
+    return run
 
 
 _CONSTANTS: dict = {}

@@ -33,13 +33,24 @@ def _rpow_grad(g, out, x, c):
     return g * out * (math.log(c) if c > 0 else math.nan)
 
 
+def _power(x, y):
+    """x ** y, with torch's integer semantics where numpy raises: an integer to a negative integer
+    power is 0, except that 1 stays 1 and -1 alternates (as C's integer division truncates 1 / x**n)."""
+    if y.dtype.kind != "i" or x.dtype.kind not in "iu" or not np.any(y < 0):
+        return np.power(x, y)
+    negative = y < 0
+    out = np.power(x, np.where(negative, 0, y))
+    unit = np.where(np.abs(y) % 2 == 1, x, np.ones_like(x))  # (+-1) ** |y|, kept for x == 1 or -1
+    return np.where(negative, np.where((x == 1) | (x == -1), unit, 0), out).astype(out.dtype, copy=False)
+
+
 # -- arithmetic between two tensors -----------------------------------------------------------
 defop("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y: dx = g, dy = g")
 defop("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y: dx = g, dy = -g")
 defop("mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, doc="x * y: dx = g y, dy = g x")
 defop("div", np.true_divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,
       doc="x / y: dx = g / y, dy = -g x / y**2")
-defop("pow", np.power, _pow_base_grad, _pow_exponent_grad,
+defop("pow", _power, _pow_base_grad, _pow_exponent_grad,
       doc="x ** y: dx = g y x**(y-1) (0 where y = 0), dy = g x**y log x")
 
 # -- arithmetic with a Python number c (a parameter, not a node) ------------------------------
@@ -50,7 +61,7 @@ defop("div_scalar", lambda x, *, c: x / c, lambda g, out, x, *, c: g / c, doc="x
 defop("rdiv_scalar", lambda x, *, c: c / x, lambda g, out, x, *, c: -g * out / x, doc="c / x: dx = -g c / x**2")
 defop("pow_scalar", lambda x, *, c: x ** c, lambda g, out, x, *, c: g * c * x ** (c - 1) if c != 0 else g * 0.0,
       doc="x ** c: dx = g c x**(c-1)")
-defop("rpow_scalar", lambda x, *, c: c ** x, lambda g, out, x, *, c: _rpow_grad(g, out, x, c),
+defop("rpow_scalar", lambda x, *, c: _power(np.asarray(c, x.dtype), x) if x.dtype.kind == "i" else c ** x, lambda g, out, x, *, c: _rpow_grad(g, out, x, c),
       doc="c ** x: dx = g c**x log c (0 where c = 0 and x >= 0, as torch)")
 
 # -- unary ------------------------------------------------------------------------------------

@@ -41,6 +41,13 @@ def where(cond, a, b):
     return np.where(const(cond), a, b)
 
 
+def to_float32(x):
+    """x converted to float32 (a recorded, differentiable cast for a Tensor)."""
+    if _is_tensor(x):
+        return x.to(np.float32)
+    return x.astype(np.float32)
+
+
 def const(x):
     """The value of x with no gradient (a boolean mask, an index): ndarray for either kind."""
     return x.data if _is_tensor(x) else x

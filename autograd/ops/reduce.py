@@ -41,26 +41,32 @@ def _mean(x, *, axis, keepdims):
 
 
 defop("sum", _sum, lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims),
-      doc="sum: dx = g broadcast back over the summed axes")
+      half_in_float32=True, doc="sum: dx = g broadcast back over the summed axes")
 defop("mean", _mean, lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) / _count(x, axis),
-      doc="mean: dx = g / n broadcast back over the reduced axes")
+      half_in_float32=True, doc="mean: dx = g / n broadcast back over the reduced axes")
 
 
 # -- variance and standard deviation ------------------------------------------------------------
+def _dof(x, axis, correction):
+    """n - correction, the degrees of freedom of a variance; 0 when the correction is n or more,
+    so that the variance is then inf (or nan for 0 / 0), as torch gives."""
+    return max(_count(x, axis) - correction, 0)
+
+
 def _var(x, *, axis, keepdims, correction):
-    n = _count(x, axis)
     centred = x - np.mean(x, axis=axis, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):  # n <= correction: inf or nan, as torch
-        return np.asarray(np.sum(centred * centred, axis=axis, keepdims=keepdims) / x.dtype.type(n - correction))
+    with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: inf or nan, as torch
+        return np.asarray(np.sum(centred * centred, axis=axis, keepdims=keepdims)
+                          / x.dtype.type(_dof(x, axis, correction)))
 
 
 def _reciprocal(d):
-    """1 / d as a Python float (so float32 stays float32), inf for d == 0 as torch's n <= correction."""
+    """1 / d as a Python float (so float32 stays float32), inf for d == 0 (no degrees of freedom)."""
     return math.inf if d == 0 else 1.0 / d
 
 
 def _var_grad(g, out, x, *, axis, keepdims, correction):
-    scale = 2.0 * _reciprocal(_count(x, axis) - correction)
+    scale = 2.0 * _reciprocal(_dof(x, axis, correction))
     return _restore(g, x, axis, keepdims) * (x - x.mean(axis=axis, keepdims=True)) * scale
 
 
@@ -72,14 +78,14 @@ def _std_grad(g, out, x, *, axis, keepdims, correction):
     # g / std, taken as 0 where std = 0 (constant slices), as torch does
     zero = fn.const(out) == 0
     g_over_std = fn.where(zero, 0.0, g / fn.where(zero, 1.0, out))
-    scale = _restore(g_over_std, x, axis, keepdims) * _reciprocal(_count(x, axis) - correction)
+    scale = _restore(g_over_std, x, axis, keepdims) * _reciprocal(_dof(x, axis, correction))
     return scale * (x - x.mean(axis=axis, keepdims=True))
 
 
 defop("var", _var, _var_grad,
-      doc="var = sum (x - mean)**2 / (n - correction): dx = g 2 (x - mean) / (n - correction)")
+      half_in_float32=True, doc="var = sum (x - mean)**2 / (n - correction): dx = g 2 (x - mean) / (n - correction)")
 defop("std", _std, _std_grad,
-      doc="std = sqrt(var): dx = g (x - mean) / ((n - correction) std) (0 where std = 0)")
+      half_in_float32=True, doc="std = sqrt(var): dx = g (x - mean) / ((n - correction) std) (0 where std = 0)")
 
 
 # -- extremes -----------------------------------------------------------------------------------
@@ -150,7 +156,7 @@ def _logsumexp(x, *, axis, keepdims):
 
 defop("logsumexp", _logsumexp,
       lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) * fn.exp(x - _kept(out, axis, keepdims)),
-      doc="log sum exp x: dx = g exp(x - logsumexp x) = g softmax(x)")
+      half_in_float32=True, doc="log sum exp x: dx = g exp(x - logsumexp x) = g softmax(x)")
 
 
 def _softmax(x, *, axis):
@@ -210,9 +216,9 @@ def _log_softmax_grad(g, out, x, *, axis):
 
 
 defop("softmax", _softmax, lambda g, out, x, *, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),
-      doc="s = exp x / sum exp x: dx = s (g - sum(g s))")
+      half_in_float32=True, doc="s = exp x / sum exp x: dx = s (g - sum(g s))")
 defop("log_softmax", _log_softmax, _log_softmax_grad,
-      doc="l = x - logsumexp x: dx = g - exp(l) sum g")
+      half_in_float32=True, doc="l = x - logsumexp x: dx = g - exp(l) sum g")
 
 
 # -- product ------------------------------------------------------------------------------------
@@ -222,7 +228,7 @@ def _prod(x, *, axis, keepdims):
 
 defop("prod", _prod,
       lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) * fn.prod_others(x, axis),
-      doc="prod x: dx_i = g prod_{j != i} x_j (exact with zeros in x)")
+      half_in_float32=True, doc="prod x: dx_i = g prod_{j != i} x_j (exact with zeros in x)")
 
 
 # -- vector norms -------------------------------------------------------------------------------
@@ -265,4 +271,4 @@ def _norm_grad(g, out, x, *, p, axis, keepdims):
 
 
 defop("norm", _norm, _norm_grad,
-      doc="(sum |x|**p)**(1/p): dx = g sign(x) |x|**(p-1) / norm**(p-1) (ties split for p = inf)")
+      half_in_float32=True, doc="(sum |x|**p)**(1/p): dx = g sign(x) |x|**(p-1) / norm**(p-1) (ties split for p = inf)")

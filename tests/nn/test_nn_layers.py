@@ -87,13 +87,31 @@ def test_dropout_train_and_eval():
     drop.eval()
     assert drop(x) is x
     assert nn.Dropout(0.0)(x) is x
-    for p in (-0.1, 1.0, 1.5):
-        with pytest.raises(ValueError, match=r"\[0, 1\)"):
+    for p in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="between 0 and 1"):
             nn.Dropout(p)
     with pytest.raises(ValueError):
-        F.dropout(x, 1.0)
+        F.dropout(x, 1.01)
     # expectation is preserved
     np.testing.assert_allclose(nn.Dropout(0.5)(ag.ones(100000)).data.mean(), 1.0, atol=0.02)
+
+
+def test_dropout_with_p_one_zeroes_everything_as_torch():
+    """torch allows p = 1: every unit is dropped in training (zeros, and zero gradients), and the
+    layer is still the identity in evaluation."""
+    x = ag.randn(4, 5, requires_grad=True)
+    drop = nn.Dropout(1.0)
+    y = drop(x)
+    np.testing.assert_array_equal(y.data, np.zeros((4, 5), np.float32))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros((4, 5), np.float32))
+    t = torch.nn.Dropout(1.0)(torch.ones(4, 5, requires_grad=True))
+    np.testing.assert_array_equal(t.detach().numpy(), y.data)
+    np.testing.assert_array_equal(F.dropout(x, 1.0).data, np.zeros((4, 5), np.float32))
+    g = ag.Graph(F.dropout(x, 1.0).sum())
+    assert float(g.forward()) == 0.0  # a captured graph replays it too
+    drop.eval()
+    assert drop(x) is x
 
 
 def test_dropout_with_zero_inputs_keeps_the_mask_in_backward():
@@ -255,7 +273,7 @@ def test_mlp_structure_and_match_torch(batch_norm):
     with pytest.raises(ValueError):
         nn.MLP([4])
     with pytest.raises(ValueError):
-        nn.MLP([4, 2], dropout=1.0)
+        nn.MLP([4, 2], dropout=1.5)
 
 
 def test_erf_fallback_without_scipy_gives_the_same_values():

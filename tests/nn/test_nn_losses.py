@@ -136,6 +136,57 @@ def test_binary_cross_entropy(reduction):
         F.binary_cross_entropy(ag.tensor([1.5]), ag.tensor([1.0]))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_at_saturated_probabilities_has_torchs_finite_gradient(reduction, dtype):
+    """At x = 0 or 1 the gradient (x - y) / (x (1 - x)) has its denominator floored at 1e-12, as in
+    torch: -1e12 at x = 0, y = 1 (it was NaN). A float32 sigmoid is exactly 1 from a logit of about
+    17, so one confident sample must not turn the whole batch's gradient into NaN."""
+    xs = [0.0, 1.0, 0.0, 1.0, 0.3, 1e-30, 1 - 2 ** -24, 1e-7]
+    ys = [1.0, 0.0, 0.0, 1.0, 0.6, 0.5, 0.0, 0.0]
+    x = ag.tensor(xs, dtype=dtype, requires_grad=True)
+    y = ag.tensor(ys, dtype=dtype, requires_grad=True)
+    tx = torch.tensor(xs, dtype=getattr(torch, dtype), requires_grad=True)
+    ty = torch.tensor(ys, dtype=getattr(torch, dtype), requires_grad=True)
+    loss = F.binary_cross_entropy(x, y, reduction=reduction)
+    ref = torch.nn.functional.binary_cross_entropy(tx, ty, reduction=reduction)
+    np.testing.assert_allclose(loss.data, ref.detach().numpy(), rtol=1e-6)
+    loss.backward(None if reduction != "none" else ag.ones(8, dtype=dtype))
+    ref.backward(None if reduction != "none" else torch.ones(8, dtype=getattr(torch, dtype)))
+    assert np.isfinite(x.grad.data).all()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6)
+    # the target's gradient, log(1 - x) - log(x), is not clamped in torch: +-inf at x = 0 or 1
+    np.testing.assert_allclose(y.grad.data, ty.grad.numpy(), rtol=1e-5)
+    if reduction == "sum":
+        assert x.grad.data[0] == pytest.approx(-1e12)
+
+
+def test_binary_cross_entropy_of_a_saturated_sigmoid_trains():
+    """A logit of 20 makes a float32 sigmoid exactly 1.0: the step through BCELoss stays finite."""
+    logits = ag.tensor([20.0, -3.0, 0.5], requires_grad=True)
+    assert logits.sigmoid().data[0] == 1.0
+    loss = nn.BCELoss()(logits.sigmoid(), ag.tensor([0.0, 0.0, 1.0]))
+    loss.backward()
+    assert np.isfinite(loss.item()) and np.isfinite(logits.grad.data).all()
+    tl = torch.tensor([20.0, -3.0, 0.5], requires_grad=True)
+    torch.nn.BCELoss()(tl.sigmoid(), torch.tensor([0.0, 0.0, 1.0])).backward()
+    np.testing.assert_allclose(logits.grad.data, tl.grad.numpy(), rtol=1e-5)
+
+
+def test_binary_cross_entropy_second_order_matches_torch():
+    xs, ys = np.array([0.2, 0.7, 0.5]), np.array([1.0, 0.0, 0.4])
+    x, y = ag.tensor(xs, requires_grad=True, dtype=ag.float64), ag.tensor(ys, requires_grad=True, dtype=ag.float64)
+    tx, ty = torch.tensor(xs, requires_grad=True), torch.tensor(ys, requires_grad=True)
+    gx, = ag.grad(F.binary_cross_entropy(x, y, reduction="sum"), x, create_graph=True)
+    tgx, = torch.autograd.grad(torch.nn.functional.binary_cross_entropy(tx, ty, reduction="sum"), tx,
+                               create_graph=True)
+    hx, hy = ag.grad((gx * gx).sum(), (x, y))
+    thx, thy = torch.autograd.grad((tgx * tgx).sum(), (tx, ty))
+    np.testing.assert_allclose(hx.data, thx.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(hy.data, thy.numpy(), rtol=1e-10)
+    assert ag.gradgradcheck(lambda a, b: F.binary_cross_entropy(a, b), (x, y))
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_binary_cross_entropy_with_logits(reduction):
     x = (np.random.randn(5, 3) * 4).astype(np.float32)
