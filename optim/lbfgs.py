@@ -168,6 +168,9 @@ class LBFGS(Optimizer):
                     "old_stps": FLAT_LIST, "ro": NUMBER_LIST, "H_diag": NUMBER, "prev_flat_grad": FLAT,
                     "prev_loss": NUMBER}
     _required_state = frozenset({"func_evals", "n_iter"})
+    #: torch's LBFGS also keeps its scratch list of the two-loop recursion's α's, recomputed at every
+    #: iteration
+    _torch_only_state = frozenset({"al"})
     #: what the iterations after the first one continue from: saved together, after an iteration
     _history_state = ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss")
 

@@ -94,6 +94,9 @@ class Optimizer:
     _state_kinds: dict[str, str] | None = None
     #: The entries every non-empty state must hold (the others are created when first needed).
     _required_state: frozenset[str] = frozenset()
+    #: Entries that torch.optim's version of the optimizer keeps and this one does not need: a
+    #: loaded state may hold them (a state converted from torch's), and they are left out.
+    _torch_only_state: frozenset[str] = frozenset()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -303,7 +306,8 @@ class Optimizer:
         (or broadcasts a wrong-shaped buffer without a word); on every valid state dict the two
         agree. As in torch, string keys ``'0'``, ``'1'``... count as parameter indices, and a
         ``None`` entry that the optimizer does not always keep counts as absent (torch's SGD once
-        saved ``momentum_buffer=None``).
+        saved ``momentum_buffer=None``); entries that only torch's version of the optimizer keeps
+        (``_torch_only_state``, L-BFGS's scratch ``al``) are left out.
         """
         try:
             groups, state = self._loaded(state_dict)
@@ -400,6 +404,7 @@ class Optimizer:
         kinds = self._state_kinds
         if kinds is None:
             return {name: _load_free_value(name, value, param) for name, value in saved.items()}
+        saved = {name: value for name, value in saved.items() if name not in self._torch_only_state}
         unknown = [name for name in saved if name not in kinds]
         if unknown:
             raise ValueError(f"{where}: {type(self).__name__} keeps no state named "

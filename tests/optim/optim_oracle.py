@@ -2,6 +2,15 @@
 
 Two parameter tensors (W: 3x4, b: 4) in two parameter groups; the loss is computed with our engine's
 backward on our tensors and with torch's autograd on torch's tensors, from the same numbers.
+
+Comparing with torch is only meaningful while rounding cannot reach the tolerance. Two programs
+(or one program on two hosts: OpenBLAS picks its kernels by CPU, numpy its SIMD loops) round the
+last bits differently, and an optimizer amplifies such differences at a rate set by the problem
+(a chaotic one such as L-BFGS on Rosenbrock's valley, or Adam oscillating around a minimum, by
+orders of magnitude per few steps). ``rounding_noise`` stands in for another host: a few ulps of
+relative noise in every gradient. A test that compares with torch checks with it that the steps it
+compares element by element move by less than 1% of the tolerance under that noise
+(``tolerance_used``), and compares later steps only in what rounding cannot move (the loss).
 """
 import numpy as np
 import torch
@@ -50,7 +59,34 @@ def ours_optimizer(name, groups, options):
     return getattr(optim, name)(groups, **options)
 
 
-def trajectory_ours(name, options, group1, steps=30, project=None, project1=None):
+def loss_value(W, b):
+    """The loss at (W, b), in numpy (for comparing trajectories by their loss)."""
+    h = np.tanh(X @ W + b)
+    return float(((h - Y) ** 2).mean() + 0.01 * (W ** 4).sum())
+
+
+def rounding_noise(seed, ulps=3):
+    """A function that multiplies an array in place by 1 + k·2⁻⁵³, k a random integer in
+    [−ulps, ulps] for each element: a few ulps of relative noise, as another host's rounding of the
+    same computation would give."""
+    rng = np.random.default_rng(seed)
+
+    def perturb(array):
+        array *= 1 + rng.integers(-ulps, ulps + 1, size=array.shape) * 2.0 ** -53
+
+    return perturb
+
+
+def tolerance_used(actual, desired, rtol=1e-6, atol=1e-12):
+    """The largest |actual − desired| / (atol + rtol |desired|): the fraction of
+    ``assert_allclose(actual, desired, rtol, atol)``'s tolerance that the difference takes."""
+    actual, desired = np.asarray(actual, dtype=float), np.asarray(desired, dtype=float)
+    return float((np.abs(actual - desired) / (atol + rtol * np.abs(desired))).max())
+
+
+def trajectory_ours(name, options, group1, steps=30, project=None, project1=None, noise=None):
+    """Our optimizer's trajectory [(W, b) after each step] and the optimizer; ``noise`` (see
+    rounding_noise) perturbs every gradient before the step."""
     W, b = ours_params()
     g0 = {"params": [W]}
     g1 = {"params": [b], **group1}
@@ -64,6 +100,9 @@ def trajectory_ours(name, options, group1, steps=30, project=None, project1=None
         opt.zero_grad()
         loss = loss_ours(W, b)
         loss.backward()
+        if noise is not None:
+            noise(W.grad.data)
+            noise(b.grad.data)
         opt.step()
         out.append((W.data.copy(), b.data.copy()))
     return out, opt

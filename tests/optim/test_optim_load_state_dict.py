@@ -268,8 +268,8 @@ def test_round_trip_through_nn_save_resumes_identically(name, tmp_path):
 
 def test_lenient_where_torch_is():
     """A one-element array for a count (torch saves ``step`` as a float tensor), an integer array for
-    a float buffer (cast), string keys, and ``momentum_buffer=None`` (torch's SGD once saved it):
-    all load."""
+    a float buffer (cast), string keys, torch's L-BFGS scratch entry ``al`` and
+    ``momentum_buffer=None`` (torch's SGD once saved it): all load."""
     sd = saved("Adam")
     sd["state"] = {str(k): v for k, v in sd["state"].items()}
     sd["state"]["1"]["step"] = np.array(3.0)
@@ -280,6 +280,12 @@ def test_lenient_where_torch_is():
     assert state["step"] == 3 and type(state["step"]) is int
     assert state["exp_avg"].dtype == ag.float64
     np.testing.assert_array_equal(state["exp_avg"].data, [0.0, 1.0, 2.0, 3.0])
+
+    sd = saved("LBFGS")  # torch's LBFGS also keeps its scratch list 'al': left out
+    sd["state"][0]["al"] = [None] * 5
+    trained = Trained("LBFGS")
+    trained.opt.load_state_dict(sd)
+    assert "al" not in trained.opt.state[trained.W]
 
     sd = saved("SGD")
     sd["state"][1]["momentum_buffer"] = None
