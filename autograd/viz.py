@@ -15,8 +15,12 @@ Two front ends, two looks:
   shape of the tensor flowing along it. Every node carries a tooltip (``xlink:title`` in the SVG)
   with min / max / mean / L2 norm of its data and gradient.
 
+A graph bigger than ``max_nodes`` is collapsed (modules, then long chains and wide fans folded into
+summary nodes) by the plan of :mod:`autograd.viz_collapse`, so any graph draws in seconds.
+
 Node identifiers are topological positions (``n0``, ``n1``, ... ``n3_op`` for a Scalar's operation,
-``m0`` ... for collapsed modules), never ``id()``, so the same graph gives the same SVG every run.
+``m0`` ... for collapsed modules, ``s0`` ... for summaries), never ``id()``, so the same graph gives
+the same SVG every run.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from numbers import Real
 import graphviz
 import numpy as np
 
-from . import engine
+from . import engine, viz_collapse
 from .scalar import Scalar
 from .tensor import Tensor
 
@@ -36,7 +40,7 @@ __all__ = ["draw_graph", "save_svg", "render_svg", "GraphDrawing", "GraphvizNotF
            "DEFAULT_MAX_NODES", "GRAD_NORM_BINS"]
 
 DEFAULT_MAX_NODES = 200
-"""Graphs with more drawn nodes than this are drawn with whole modules collapsed (see draw_graph)."""
+"""Graphs with more drawn nodes than this are collapsed to at most this many (see draw_graph)."""
 
 # Gradient-norm colour scale: decades of ||grad||_2, from vanishing (dark blue) through the healthy
 # range (pale) to exploding (dark red). A fixed scale, not one stretched over each graph, so that a
@@ -60,6 +64,8 @@ _LEAF_DATA_FILL = "#eeeeee"  # leaves that do not (data, targets, constants)
 _OP_FILL = "white"
 _ROOT_FILL = "darkolivegreen1"  # the roots (outputs) of the drawing
 _MODULE_FILL = "#dde6f0"  # a collapsed module
+_SUMMARY_FILL = "#f7efd8"  # nodes folded to fit max_nodes (dashed folder, never a gradient colour)
+_PARALLEL_EDGES = 8  # with a budget, more edges than this between two drawn nodes are drawn as one
 _CLUSTER_FILLS = ("#f4f6fb", "#e9eef7", "#dfe6f2", "#d5def0")  # nested module clusters, by depth
 
 _RANKDIRS = ("LR", "RL", "TB", "BT")
@@ -136,10 +142,16 @@ def draw_graph(*roots, params=None, show_data: bool = True, show_grad: bool = Tr
             ``.grad``, though registered hooks run as in a backward. This works before and after
             ``loss.backward()`` (a Tensor node keeps its values; in-place changes made since are
             reported by the version counters).
-        max_nodes: a budget of drawn nodes (None: no budget). A bigger graph is drawn with whole
-            modules collapsed into one node each, labelled with their path and op count: the
-            deepest module level whose collapse fits the budget (or the top level, if none does).
-            A graph without modules is drawn whole, whatever its size.
+        max_nodes: a budget of drawn nodes (None: no budget; a Scalar operation counts two, value
+            and operation). A bigger graph is drawn in at most ``max_nodes`` nodes (plus the legend;
+            more only if the roots alone need more): whole modules collapsed into one node each, at
+            the deepest module level that fits (else the top level); if that is not enough (no
+            modules, long chains, wide fans), the part nearest the roots is drawn, with the roots
+            and the named leaves (``params``, labels, Tensor parameters), and the rest is folded
+            into dashed summary nodes, one per long chain or wide fan ("... 99,980 ops" with the
+            count of each operation, the leaves, any NaN/Inf). More than 8 parallel edges are drawn
+            as one labelled with their count. Building the drawing is linear in the graph's size
+            (seconds for 10^6 nodes); see :mod:`autograd.viz_collapse` for the scheme.
 
     NaN or Inf in any value or gradient is shown by a pink fill, a thick red border and a
     warning line in the label. The result renders to SVG with ``.pipe(format='svg')`` and shows
@@ -308,6 +320,15 @@ def _capped(items, limit=12):
     return text + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
 
 
+def _approx(n):
+    """A count, short: 950, 9,999, 50k, 1.2M."""
+    if n < 10_000:
+        return f"{n:,}"
+    if n < 999_500:
+        return f"{n / 1e3:.3g}k"
+    return f"{n / 1e6:.3g}M"
+
+
 def _grad_bin(norm):
     """The GRAD_NORM_BINS entry of a gradient norm (None for NaN/Inf)."""
     if not math.isfinite(norm):
@@ -362,7 +383,7 @@ def _op_text(node):
 
 
 class _Drawer:
-    """One drawing: collects what each node looks like, then emits the Digraph."""
+    """One drawing: the graph as topological positions, its collapse plan, then the Digraph."""
 
     def __init__(self, roots, names, show_data, show_grad, rankdir, group_modules, color_by, max_nodes):
         self.roots = roots
@@ -374,21 +395,20 @@ class _Drawer:
         self.group_modules = group_modules
         self.color_by = color_by
         self.max_nodes = max_nodes
+        self.scalars_only = all(isinstance(r, Scalar) for r in roots)  # a Scalar only ever reads Scalars
         self.nodes = engine.toposort(roots)
         self.pos = {n: i for i, n in enumerate(self.nodes)}
+        self.inputs = viz_collapse.input_positions(self.nodes, self.pos)
         self.grads = self._gradients()
         self.scopes = self._scopes()
 
     # -- gradients ------------------------------------------------------------------------------
 
     def _gradients(self):
-        """node -> its gradient as an array/float, or None where there is none to show."""
-        grads = {}
-        for n in self.nodes:
-            if isinstance(n, Scalar):
-                grads[n] = n.grad
-            else:
-                grads[n] = None if n.grad is None else _as_array(n.grad)
+        """Tensor node -> its gradient as an array (or None). A Scalar's gradient is its ``grad``."""
+        if self.scalars_only:
+            return {}
+        grads = {n: _as_array(n.grad) for n in self.nodes if isinstance(n, Tensor) and n.grad is not None}
         if self.color_by == "grad_norm":
             grads.update(self._tensor_gradients())
         return grads
@@ -416,58 +436,15 @@ class _Drawer:
     # -- module scopes --------------------------------------------------------------------------
 
     def _scopes(self):
-        """node -> module path (a tuple) or None. Parameters join the common module of their users."""
-        scopes = {}
-        users = {}
-        for n in self.nodes:
-            scope = getattr(n, "_scope", None)
-            scopes[n] = tuple(scope) if scope else None
-            for inp in n._inputs:
-                users.setdefault(inp, []).append(n)
-        for n in self.nodes:
-            if n._inputs or not getattr(n, "requires_grad", False) or n not in users:
-                continue
-            common = None
-            for u in users[n]:
-                s = scopes[u]
-                if s is None:
-                    common = None
-                    break
-                if common is None:
-                    common = s
-                else:
-                    k = 0
-                    while k < min(len(common), len(s)) and common[k] == s[k]:
-                        k += 1
-                    common = common[:k]
-                if not common:
-                    common = None
-                    break
-            scopes[n] = common or None
-        return scopes
-
-    def _collapse_depth(self):
-        """The module depth at which to collapse (None: draw every node)."""
-        if self.max_nodes is None:
-            return None
-        weight = [2 if isinstance(n, Scalar) and n._inputs else 1 for n in self.nodes]
-        if sum(weight) <= self.max_nodes:
-            return None
-        deepest = max((len(s) for s in self.scopes.values() if s), default=0)
-        if deepest == 0:
-            return None
-        for depth in range(deepest, 0, -1):
-            groups = set()
-            count = 0
-            for n, w in zip(self.nodes, weight):
-                s = self.scopes[n]
-                if s and len(s) >= depth:
-                    groups.add(s[:depth])
-                else:
-                    count += w
-            if count + len(groups) <= self.max_nodes:
-                return depth
-        return 1
+        """Per node, its module path (a tuple) or None. Parameters join the common module of their users."""
+        if self.scalars_only:  # modules record scopes on Tensors only
+            return [None] * len(self.nodes)
+        scopes = [None if isinstance(n, Scalar) or not getattr(n, "_scope", None) else tuple(n._scope)
+                  for n in self.nodes]
+        if not any(scopes):
+            return scopes
+        params = [i for i, n in enumerate(self.nodes) if not self.inputs[i] and getattr(n, "requires_grad", False)]
+        return viz_collapse.join_modules(scopes, self.inputs, params)
 
     # -- emitting -------------------------------------------------------------------------------
 
@@ -477,32 +454,31 @@ class _Drawer:
                          edge_attr={"fontname": "Helvetica", "fontsize": "9"})
         self.graph = g
         self.clusters = {}  # module path -> its cluster Digraph, in order of first appearance
-        depth = self._collapse_depth()
-        group_of = {}  # node -> collapsed module path
-        members = {}  # collapsed module path -> its nodes, in topological order
-        if depth is not None:
-            for n in self.nodes:
-                s = self.scopes[n]
-                if s and len(s) >= depth:
-                    group_of[n] = s[:depth]
-                    members.setdefault(s[:depth], []).append(n)
-        group_ids = {path: f"m{i}" for i, path in enumerate(members)}
-        exported = set()  # nodes of a collapsed module that something outside it reads
-        for n in self.nodes:
-            for inp in n._inputs:
-                if inp in group_of and group_of[inp] != group_of.get(n):
-                    exported.add(inp)
+        if self.scalars_only:
+            weights = [2 if ins else 1 for ins in self.inputs]
+        else:
+            weights = [2 if ins and isinstance(n, Scalar) else 1 for n, ins in zip(self.nodes, self.inputs)]
+        self.plan = viz_collapse.plan(self.inputs, weights, self.scopes, [self.pos[r] for r in self.roots],
+                                      viz_collapse.pinnable(self.nodes, self.inputs, self.names), self.max_nodes)
+        # Edges first, as they tell which nodes of a box are read outside it (its outputs).
+        edges, self.exported = viz_collapse.edges(self.plan, self.inputs, self._splits)
 
-        # Nodes, in topological order (collapsed modules where their first node would be).
-        for n in self.nodes:
-            path = group_of.get(n)
-            if path is not None:
-                if members[path][0] is n:
-                    self._module_node(group_ids[path], path, members[path], exported)
-            elif isinstance(n, Scalar):
-                self._scalar_node(n)
-            else:
-                self._tensor_node(n)
+        # Nodes, in topological order (a box where its first node would be).
+        box, members, shown = self.plan.box, self.plan.members, self.plan.shown
+        drawn = range(len(self.nodes)) if shown is None else sorted(
+            shown + [members[b][0] for b in self.plan.summaries])
+        for i in drawn:
+            n, b = self.nodes[i], box[i]
+            if b is None:
+                if isinstance(n, Scalar):
+                    self._scalar_node(n)
+                else:
+                    self._tensor_node(n)
+            elif members[b][0] == i:
+                if b in self.plan.paths:
+                    self._module_node(b, self.plan.paths[b], members[b])
+                else:
+                    self._summary_node(b, members[b])
 
         # Clusters, innermost first: a Digraph's subgraph() copies the child's body when called.
         for path in sorted(self.clusters, key=len, reverse=True):
@@ -512,30 +488,41 @@ class _Drawer:
         if self.color_by == "grad_norm":
             self._legend()
 
-        # Edges last, so that each node is first declared inside its cluster.
-        seen = set()
-        for n in self.nodes:
-            dst_group = group_of.get(n)
-            if isinstance(n, Scalar) and n._inputs and dst_group is None:
-                dst = f"n{self.pos[n]}_op"
-                g.edge(dst, f"n{self.pos[n]}")
-            else:
-                dst = group_ids[dst_group] if dst_group is not None else f"n{self.pos[n]}"
-            for inp in n._inputs:
-                src_group = group_of.get(inp)
-                if src_group is not None and src_group == dst_group:
-                    continue  # inside a collapsed module
-                src = group_ids[src_group] if src_group is not None else f"n{self.pos[inp]}"
-                if dst_group is not None or src_group is not None:
-                    key = (src, dst, inp)  # one edge per tensor entering or leaving a module
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                if isinstance(inp, Tensor):
-                    g.edge(src, dst, label=_shape_text(inp.shape))
-                else:
-                    g.edge(src, dst)
+        self._edges(edges)  # last, so that each node is first declared inside its cluster
         return g
+
+    def _splits(self, i):
+        """Whether node i is drawn as two nodes, its operation then its value (a Scalar operation)."""
+        return isinstance(self.nodes[i], Scalar)
+
+    def _edges(self, edges):
+        """Draw the edges of ``viz_collapse.edges``: the shape of the tensor on each, and, with a budget,
+        a bundle of more than ``_PARALLEL_EDGES`` (inputs from one box, copies of one input) as one
+        edge labelled with its count, so that the DOT text stays as bounded as the drawn nodes."""
+        cap = math.inf if self.max_nodes is None else _PARALLEL_EDGES
+        for tail, head, carried, copies in edges:
+            if not carried:  # a Scalar's operation node to its value
+                self.graph.edge(tail, head)
+            elif len(carried) > cap:
+                noun = "value" if isinstance(self.nodes[carried[0]], Scalar) else "tensor"
+                self.graph.edge(tail, head, label=f"{len(carried):,} {noun}s", penwidth="2")
+            elif copies > cap:
+                self.graph.edge(tail, head, label=f"{self._edge_label(carried[0])} ×{copies:,}".strip())
+            else:
+                for j in carried:
+                    label = self._edge_label(j)
+                    for _ in range(copies):
+                        self.graph.edge(tail, head, **({"label": label} if label else {}))
+
+    def _outputs(self, box_id):
+        """The positions of the nodes of a box that are roots or are read outside it, in order."""
+        box = self.plan.box
+        return sorted(i for i in self.exported.union(self.pos[r] for r in self.roots) if box[i] == box_id)
+
+    def _edge_label(self, j):
+        """The label of an edge carrying node j: a Tensor's shape (a Scalar's edges are unlabelled)."""
+        n = self.nodes[j]
+        return _shape_text(n.shape) if isinstance(n, Tensor) else ""
 
     def _target(self, scope):
         """The Digraph a node with module path ``scope`` is declared in (creating its clusters)."""
@@ -595,7 +582,7 @@ class _Drawer:
         i = self.pos[n]
         data = n.data
         grad = self.grads.get(n)
-        scope = self.scopes[n]
+        scope = self.scopes[i]
         if n._inputs:
             head = _op_text(n)
             base = _OP_FILL
@@ -626,15 +613,16 @@ class _Drawer:
             attrs["style"] = "filled,rounded"  # operations rounded, leaves square (as torchviz)
         self._target(scope).node(f"n{i}", label=_lines(*lines), shape="box", tooltip=_lines(*tip), **attrs)
 
-    def _module_node(self, node_id, path, nodes, exported):
+    def _module_node(self, node_id, path, members):
         """One node for a whole collapsed module: its path, op count, and gradient norm."""
+        nodes = [self.nodes[i] for i in members]
         ops = [n for n in nodes if n._inputs]
         params = [n for n in nodes if not n._inputs]
         counts = {}
         for n in ops:
-            name = getattr(n._op, "name", None) or str(n._op)
+            name = viz_collapse.op_name(n)
             counts[name] = counts.get(name, 0) + 1
-        outputs = [n for n in nodes if n in self.root_set or n in exported]
+        outputs = [self.nodes[i] for i in self._outputs(node_id)]
         # ||grad|| of a module: over its parameters' gradients when it has any, else its outputs'.
         graded = [self.grads.get(n) for n in (params or outputs)]
         graded = [gr for gr in graded if gr is not None]
@@ -665,6 +653,39 @@ class _Drawer:
         tip.extend(_esc(x) for x in notes[:8])
         attrs = self._style(_MODULE_FILL, grad_norm, bool(notes))
         self._target(path[:-1]).node(node_id, label=_lines(*lines), shape="box3d", tooltip=_lines(*tip), **attrs)
+
+    def _summary_node(self, node_id, members):
+        """One node for the nodes folded to fit the budget: its op counts, its leaves, its outputs."""
+        counts, leaves, named, bad = viz_collapse.folded_stats(
+            [self.nodes[i] for i in members], members, self.inputs, self.names, self.grads, self.scalars_only)
+        ops = len(members) - leaves
+        kinds = sorted(counts.items(), key=lambda kv: -kv[1])  # most frequent first, ties in order met
+        leaf_text = f"{leaves:,} lea{'f' if leaves == 1 else 'ves'}"
+        head = f"{ops:,} ops, {leaf_text}" if ops and leaves else f"{ops:,} ops" if ops else leaf_text
+        lines = [_esc("… " + head)]
+        if kinds:
+            most = ", ".join(f"{k} ×{_approx(v)}" for k, v in kinds[:3])
+            lines.append(_esc(most + (", …" if len(kinds) > 3 else "")))
+        outputs = self._outputs(node_id)
+        if len(outputs) == 1:
+            out = self.nodes[outputs[0]]
+            lines.append(_esc(f"-> data {out.data:.4f}" if isinstance(out, Scalar)
+                              else f"-> {_shape_text(out.shape)} {out.dtype}"))
+        tip = [_esc(f"{node_id}: {ops:,} operations and {leaf_text} folded into one node to keep the drawing "
+                    f"within max_nodes={self.max_nodes} (max_nodes=None draws every node)"),
+               _esc("ops: " + _capped([f"{k} x{v}" for k, v in kinds])),
+               _esc("named leaves: " + (_capped(named) or "none"))]
+        for i in outputs[:4]:
+            n = self.nodes[i]
+            tip.append(_esc(f"output n{i}: data {n.data!r}, grad {n.grad!r}" if isinstance(n, Scalar)
+                            else f"output n{i} {_shape_text(n.shape)}: data " + _stats(n.data)))
+        attrs = {"style": "filled,dashed", "fillcolor": _SUMMARY_FILL}
+        if bad:  # a NaN hidden in a summary must not go unseen
+            lines.append(_esc(f"!! NaN or Inf in {_count(len(bad), 'node')}"))
+            tip.append(_esc("NaN or Inf in " + _capped([f"n{i}" for i in bad], 8)))
+            attrs.update(fillcolor=NONFINITE_FILL, color=NONFINITE_BORDER, penwidth="3")
+        scope = viz_collapse.common_prefix(self.scopes[i] for i in members)
+        self._target(scope).node(node_id, label=_lines(*lines), shape="folder", tooltip=_lines(*tip), **attrs)
 
     def _legend(self):
         """A legend for color_by='grad_norm': one node, a table with a swatch per decade bin."""

@@ -444,11 +444,37 @@ def test_five_thousand_node_graph():
     y = x
     for _ in range(4999):  # deeper than the recursion limit
         y = y.tanh()
-    d = render(y)
+    d = render(y, max_nodes=None)
     assert len(d.nodes) == 5000 and len(d.edges) == 4999
+    d = render(y)  # a chain without modules is folded to the budget too
+    assert len(d.nodes) <= viz.DEFAULT_MAX_NODES
+    assert {"n0", "n4999", "s0"} <= set(d.nodes) and "s1" not in d.nodes
     loss, params = mlp_graph(1000)  # 5002 nodes in 1000 modules: collapsed to the budget
     d = render(loss, params=params)
     assert len(d.nodes) <= viz.DEFAULT_MAX_NODES
+
+
+def test_small_budget_folds_the_middle_of_a_chain():
+    x = ag.Scalar(1.0, label="x")
+    y = x
+    for _ in range(30):  # 121 values and 60 operations: 181 drawn nodes
+        y = y * 1.0001 + 0.1
+    y.backward()
+    assert len(render(y, max_nodes=None).nodes) == len(render(y).nodes) == 181  # within the budget: whole
+    d = render(y, max_nodes=20)
+    assert len(d.nodes) <= 20
+    # the root and the operations nearest it, the labelled leaf, and one summary for the middle
+    assert {"n0", "n120", "n120_op", "n119", "n118", "n118_op", "n117", "s0"} <= set(d.nodes)
+    assert [k for k in d.nodes if k.startswith("s")] == ["s0"]
+    assert d.text(d.nodes["n0"]).split("\n")[0] == "x"
+    label = d.text(d.nodes["s0"]).split("\n")
+    drawn_values = sum(1 for k in d.nodes if k.startswith("n") and not k.endswith("_op"))
+    ops, leaves = (int(v) for v in re.match(r"… (\d+) ops, (\d+) leaves", label[0]).groups())
+    assert ops + leaves + drawn_values == 121 and label[1] == f"* ×{ops // 2 + ops % 2}, + ×{ops // 2}"
+    assert d.shape(d.nodes["s0"]).get("stroke-dasharray") and d.fill("s0") == viz._SUMMARY_FILL
+    assert "max_nodes=None draws every node" in d.tooltip(d.nodes["s0"])
+    assert "n0->s0" in d.edges and sum(e.startswith("s0->") for e in d.edges) == 1
+    assert len(d.edges) == len(d.nodes) - 1  # still a chain
 
 
 def test_deep_graph_is_walked_without_recursion():
