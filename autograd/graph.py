@@ -84,7 +84,8 @@ class Graph:
     @property
     def code(self) -> str:
         """The Python source of the compiled forward and backward (one line per operation), or
-        an explanation of why this graph is replayed node by node instead."""
+        an explanation of why this graph is replayed node by node instead. A large graph's plan is
+        in pieces: its source lists each distinct piece once (written again on each access)."""
         plan = self._compiled()
         if plan is None:
             return ("# replayed node by node (no compiled plan): the graph has Scalar or ag.Function nodes, "

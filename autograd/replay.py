@@ -4,12 +4,12 @@ Re-running a graph node by node (``_recompute`` on each node, then the engine's 
 its dictionary of pending gradients) repeats, every step, decisions that never change once the
 graph is captured: which rule runs for which input, which gradients are summed where, which nodes
 are leaves. A plan makes those decisions once and writes them out as two Python functions, one
-line per operation and one derivative rule (``r_...``) per edge, which ``exec`` turns into code
-(torch.fx does the same):
+line per operation and one derivative rule (``r_<op>_<input>``) per edge, which ``exec`` turns into
+code (torch.fx does the same):
 
     def forward():
-        linear_3.data = f_linear_3(data_0.data, param_1.data, param_2.data)
-        relu_4.data = f_relu_4(linear_3.data)
+        linear_3.data = f_linear(data_0.data, param_1.data, param_2.data)
+        relu_4.data = f_relu(linear_3.data)
         ...
 
     def backward(seeds):
@@ -17,7 +17,7 @@ line per operation and one derivative rule (``r_...``) per edge, which ``exec`` 
         ...
         # relu_4 = relu(linear_3)
         if relu_4._hooks is not None: d_relu_4 = relu_4._accumulate(d_relu_4, True)
-        d_linear_3 = r_relu_4_0(d_relu_4, relu_4.data, linear_3.data)
+        d_linear_3 = r_relu_0(d_relu_4, relu_4.data, linear_3.data)
         del d_relu_4
         ...
 
@@ -25,6 +25,34 @@ The pending gradients are local variables, each freed (``del``) once passed on, 
 reaching a node along several paths is summed where the second path arrives (the multi-path chain
 rule, resolved when the plan is built). ``Graph.code`` shows the source, with ``stamp()``, the
 bookkeeping that ``forward`` does after computing the values, and the checks ``backward`` makes.
+
+Large graphs are written in pieces. One function for the whole graph does not scale: compiling a
+function costs time and memory that grow faster than its length (the compiler holds its whole
+syntax tree, symbol table and control-flow graph at once: 3.5 GB and 16 s for a 10^5-node chain),
+and the compiled code of a line per node and edge is larger than the graph itself. A graph of more
+than ``PIECE_LINES`` nodes is therefore written as pieces of at most about ``PIECE_LINES`` lines
+each, run in turn. A piece names its nodes by local variables, unpacked from the tuple of objects
+it is called with and named in the order the piece first mentions them, so that two pieces of the
+same shape (the layers of a deep network, the steps of a long chain) are the same text: each
+distinct piece is compiled once, and the plan holds one tuple of objects a piece. Backward's
+pieces hand on the gradients still pending at a piece's end in a dictionary keyed by node, which
+the piece that next adds to a gradient or passes it on takes it from:
+
+    def backward_1(seeds, pending, objs):
+        (mul_scalar_0, tanh_1, p_mul_scalar_0, add_scalar_2, mul_scalar_3, p_add_scalar_2, ...
+         ...) = objs
+        d_mul_scalar_0 = pending.pop(mul_scalar_0)
+        # mul_scalar_0 = mul_scalar(tanh_1)
+        if mul_scalar_0._hooks is not None: d_mul_scalar_0 = mul_scalar_0._accumulate(d_mul_scalar_0, True)
+        d_tanh_1 = r_mul_scalar_0(d_mul_scalar_0, mul_scalar_0.data, tanh_1.data, **p_mul_scalar_0)
+        del d_mul_scalar_0
+        ...
+        pending[mul_scalar_63] = d_mul_scalar_63
+
+Every line of that traffic belongs to a line that touched the gradient, so the code stays linear
+in the size of the graph whatever its shape. Building, running and holding a plan are thus linear
+in the graph's size; the source of a plan in pieces is not kept but written again by ``Graph.code``
+(each distinct piece once).
 
 A plan only covers what it can replay exactly: graphs of Tensors whose operations are entries of
 the op table. Graphs with Scalars or ag.Function nodes, backward under detect_anomaly(), and a
@@ -36,7 +64,9 @@ retain_grad() registered after the capture run, and changed requires_grad flags 
 """
 from __future__ import annotations
 
+import hashlib
 import sys
+from operator import attrgetter
 
 import numpy as np
 
@@ -44,6 +74,16 @@ from . import anomaly, engine
 from . import tensor as _tensor
 from .broadcast import unbroadcast
 from .grad_mode import state
+
+# A graph of more nodes than this is written in pieces of at most about this many lines. Compile
+# time per line is flat up to a few thousand lines, and the compiler's transient memory (about 30 KB
+# a line) is what this bounds: under 10 MB a piece. Shorter is better as long as a piece's fixed
+# costs (a call, the unpacking of its objects) stay small against its lines: whatever asks the line
+# number of a running frame scans its code from the start (tracemalloc does, for every allocation).
+PIECE_LINES = 250
+
+_requires_grad = attrgetter("requires_grad")
+_freed = attrgetter("_freed")
 
 
 def _fit(g, like):
@@ -61,6 +101,128 @@ def _needs_cast(op, x, y):
     """Whether _binary cast the operands of ``op`` (different dtypes, or integers divided)."""
     x, y = x.data, y.data
     return x.dtype != y.dtype or _tensor._binary_dtype(op, x, y) != x.dtype
+
+
+def _bind(ns, name, obj):
+    """A global name of the generated code for ``obj``: ``name``, or ``name`` with a suffix when
+    ``name`` already means something else (an op named like one of our prefixes)."""
+    candidate, k = name, 0
+    while candidate in ns and ns[candidate] is not obj:
+        k += 1
+        candidate = f"{name}_{k}"
+    ns[candidate] = obj
+    return candidate
+
+
+class _Code:
+    """Compiles generated functions into the namespace ``ns``, each distinct piece once.
+
+    With ``run=False`` nothing is compiled: the sources are only collected (Graph.code of a plan
+    too large to keep its source).
+    """
+
+    def __init__(self, ns, run=True):
+        self.ns, self.run = ns, run
+        self.sources = []  # the source of every function (whole) or of every distinct piece
+        self.distinct = {}  # (name, digest of a piece's text) -> its function
+        self.counts = {}  # name -> how many distinct pieces it has
+
+    def function(self, name, params, lines):
+        """``def name(params): lines``, compiled; the function."""
+        source = f"def {name}({params}):\n{_body(lines)}"
+        self.sources.append(source)
+        return self._compile(source, name)
+
+    def piece(self, name, params, lines):
+        """The function of one piece of ``name``: the same function for every piece of the same
+        text (named ``name_<k>`` by order of first appearance)."""
+        body = _body(lines)
+        # keyed by a digest, not the text: for a graph whose pieces all differ, holding every
+        # text until the plan is built would cost as much memory as the whole source
+        key = (name, hashlib.blake2b(body.encode(), digest_size=16).digest())
+        function = self.distinct.get(key)
+        if function is None and key not in self.distinct:
+            k = self.counts.get(name, 0)
+            self.counts[name] = k + 1
+            source = f"def {name}_{k}({params}):\n{body}"
+            self.sources.append(source)
+            function = self.distinct[key] = self._compile(source, f"{name}_{k}")
+        return function
+
+    def _compile(self, source, name):
+        if not self.run:
+            return None
+        exec(compile(source, "<ag.Graph plan>", "exec"), self.ns)  # noqa: S102 (our own generated code)
+        return self.ns[name]
+
+
+def _body(lines):
+    return "\n".join(f"    {line}" for line in lines) if lines else "    pass"
+
+
+class _Writer:
+    """Writes one generated function of a plan: whole, or in pieces.
+
+    Whole (a small graph): one function ``name(params)`` whose code names each node by a global of
+    the plan's namespace (``relu_5``: its operation and its index in the graph). In pieces (a large
+    graph): functions ``name_<k>(piece_params, objs)`` of at most about PIECE_LINES lines that name
+    the nodes (and the keyword arguments of their operations) by locals unpacked from ``objs``
+    (``relu_0``: the operation and the order in which the piece first mentions the node).
+    ``node(n)`` and ``params(n)`` give those names, ``add(line)`` appends a line, ``full()`` says that
+    the next group of lines should go into a new piece, ``close_piece()`` ends the current piece,
+    and ``finish()`` returns the function (whole) or the list of (piece function, objs).
+    """
+
+    def __init__(self, code, name, params, whole, names, label, piece_params=""):
+        self.code, self.name, self.signature, self.whole = code, name, params, whole
+        self.names, self.label = names, label  # (whole) node -> global name; node -> "relu", "param"...
+        self.piece_params = f"{piece_params}, objs" if piece_params else "objs"
+        self.lines = []
+        self.add = self.lines.append  # append a line (to the current piece)
+        # node -> its name: the global names (whole), or the locals of the current piece
+        self.local = names if whole else {}
+        self.local_params = {}  # id(an operation's keyword arguments) -> its local name
+        self.objs, self.obj_names = [], []  # the objects of the current piece and their names
+        self.pieces = []
+
+    def node(self, n):
+        name = self.local.get(n)
+        if name is None:  # (in pieces only: every node has a global name)
+            name = self.local[n] = f"{self.label(n)}_{len(self.local)}"
+            self.objs.append(n)
+            self.obj_names.append(name)
+        return name
+
+    def params(self, n):
+        """The name of the dict of keyword arguments that node ``n``'s operation was called with."""
+        if self.whole:
+            return _bind(self.code.ns, f"p_{self.names[n]}", n._params)
+        name = self.local_params.get(id(n._params))
+        if name is None:
+            name = self.local_params[id(n._params)] = f"p_{self.node(n)}"
+            self.objs.append(n._params)
+            self.obj_names.append(name)
+        return name
+
+    def full(self):
+        return not self.whole and len(self.lines) >= PIECE_LINES
+
+    def close_piece(self):
+        unpack = []
+        if self.obj_names:  # "(a, b, ...) = objs", wrapped
+            rows = [", ".join(self.obj_names[k:k + 8]) for k in range(0, len(self.obj_names), 8)]
+            unpack = ["(" + ",\n     ".join(rows) + ("," if len(self.obj_names) == 1 else "") + ") = objs"]
+        function = self.code.piece(self.name, self.piece_params, unpack + self.lines)
+        self.pieces.append((function, tuple(self.objs)))
+        self.lines.clear()
+        self.local, self.local_params, self.objs, self.obj_names = {}, {}, [], []
+
+    def finish(self):
+        if self.whole:
+            return self.code.function(self.name, self.signature, self.lines)
+        if self.lines or not self.pieces:
+            self.close_piece()
+        return self.pieces
 
 
 class Plan:
@@ -82,120 +244,197 @@ class Plan:
         self.outputs = outputs
         self.ops = [n for n in nodes if n._inputs]
         self.leaves = [n for n in nodes if not n._inputs]
-        self.structure = [(n._op, n._inputs) for n in self.ops]
+        # the structure at capture, as two flat lists (a tuple per node would cost 64 bytes more a node)
+        self.op_kinds = [n._op for n in self.ops]
+        self.op_inputs = [n._inputs for n in self.ops]
         self.rewires = _tensor._rewires[0]
         self.bumps = None  # _bumps after the last forward (None: no forward since the plan was built)
         for n in nodes:  # every tensor of the graph gets its version counter now, so that the
             n._version_cell()  # forward records the versions it read without testing for one
         self._build()
 
+    @staticmethod
+    def _namespace():
+        return {"asarray": np.asarray, "fit": _fit, "cast": _tensor._binary_operands, "refs": sys.getrefcount,
+                "make": _tensor._make}
+
     def _build(self):
-        """Generate and compile the two functions for the current requires_grad flags."""
+        """Generate and compile the functions for the current requires_grad flags."""
         self.flags = tuple(leaf.requires_grad for leaf in self.leaves)
         self.grad_order = [n for n in self.nodes if n.requires_grad]
-        names = {}
-        for i, n in enumerate(self.nodes):  # parameters (leaves that require grad), data, operations
-            names[n] = n._op.name if n._inputs else ("param" if n.requires_grad else "data")
-            names[n] += f"_{i}"
-        ns = {"asarray": np.asarray, "fit": _fit, "cast": _tensor._binary_operands, "refs": sys.getrefcount, "make": _tensor._make}
-        for n, name in names.items():
-            ns[name] = n
-        fwd = self._forward_source(names, ns)
-        bwd = self._backward_source(names, ns)
-        # the bookkeeping of the node-by-node path: after a forward each node is not freed and
-        # records the versions of the values it read (so that an in-place modification before a
-        # later backward is detected); backward checks the requires_grad flags and freed nodes
-        stamps = ["def stamp():"]
-        for n in self.ops:
-            versions = ", ".join(f"{names[i]}._vc[0]" for i in (*n._inputs, n))
-            stamps.append(f"    {names[n]}._freed, {names[n]}._sv = False, ({versions})")
-        if len(stamps) == 1:
-            stamps.append("    pass")
-        leaves = ", ".join(f"{names[leaf]}.requires_grad" for leaf in self.leaves)
-        ops = " or ".join(f"{names[n]}._freed" for n in self.visited) or "False"
-        checks = (f"def flags():\n    return ({leaves},)\n\n\n"
-                  f"def freed():\n    return {ops}")
-        self.source = "\n\n\n".join((fwd, bwd, "\n".join(stamps), checks))
-        exec(compile(self.source, "<ag.Graph plan>", "exec"), ns)  # noqa: S102 (our own generated code)
-        self._forward, self._backward, self._stamp = ns["forward"], ns["backward"], ns["stamp"]
-        self._flags, self._freed = ns["flags"], ns["freed"]
+        self.whole = len(self.nodes) <= PIECE_LINES
+        code = _Code(self._namespace())
+        forward, backward, stamp, flags, freed = self._generate(code)
+        if self.whole:
+            self.pieces = None
+            self._source = "\n\n\n".join(code.sources)
+            self._forward, self._backward, self._stamp, self._flags, self._freed = \
+                forward, backward, stamp, flags, freed
+            return
+        self._source = None  # Graph.code writes it again (as large as the graph for a graph without repeats)
+        self.pieces = {"forward": forward, "backward": backward, "stamp": stamp}  # [(function, objs)] each
+        self._forward, self._stamp = _in_turn(forward), _in_turn(stamp)
+        self._backward = _backward_in_turn(backward)
+        leaves, visited = self.leaves, self.visited
+        self._flags = lambda: tuple(map(_requires_grad, leaves))
+        self._freed = lambda: any(map(_freed, visited))
+
+    @property
+    def source(self):
+        """The generated Python source; for a plan in pieces, each distinct piece once and how they run."""
+        if self._source is not None:
+            return self._source
+        code = _Code(self._namespace(), run=False)
+        forward, backward, stamp, _, _ = self._generate(code)
+        runs = []
+        for name, pieces, args in (("forward", forward, ""), ("backward", backward, "seeds, pending, "),
+                                   ("stamp", stamp, "")):
+            runs.append(f"# {name}() runs {len(pieces)} pieces in turn, each {name}_<k>({args}objs) with the "
+                        f"objects of that piece ({code.counts[name]} distinct pieces above)")
+        runs.append("# flags() and freed() read the leaves' requires_grad and the operations' _freed in one pass")
+        return "\n\n\n".join(code.sources) + "\n\n\n" + "\n".join(runs)
 
     # -- code generation ---------------------------------------------------------------------------
 
-    def _forward_source(self, names, ns):
-        lines = ["def forward():"]
+    def _generate(self, code):
+        """Write (and compile, into ``code``) every function of the plan: forward, backward and stamp
+        (each a function, or a list of pieces), flags and freed (None in pieces). Depends only on the
+        graph and on ``grad_order`` (the flags when the plan was built), so writing it again gives
+        the same code."""
+        grad_set = set(self.grad_order)
+
+        def label(n):  # parameters (leaves that require grad), data, operations
+            return n._op.name if n._inputs else "param" if n in grad_set else "data"
+
+        names = None
+        if self.whole:
+            names = {n: _bind(code.ns, f"{label(n)}_{i}", n) for i, n in enumerate(self.nodes)}
+
+        def writer(name, params, piece_params=""):
+            return _Writer(code, name, params, self.whole, names, label, piece_params)
+
+        forward = self._write_forward(writer("forward", ""), code.ns)
+        backward = self._write_backward(writer("backward", "seeds", "seeds, pending"), code.ns, grad_set)
+        # the bookkeeping of the node-by-node path: after a forward each node is not freed and
+        # records the versions of the values it read (so that an in-place modification before a
+        # later backward is detected); backward checks the requires_grad flags and freed nodes
+        w = writer("stamp", "")
         for n in self.ops:
-            name, op = names[n], n._op
-            ns[f"f_{name}"] = op.forward
-            args = [f"{names[i]}.data" for i in n._inputs]
+            if w.full():
+                w.close_piece()
+            name = w.node(n)
+            versions = "".join(f"{w.node(i)}._vc[0], " for i in n._inputs)
+            w.add(f"{name}._freed, {name}._sv = False, ({versions}{name}._vc[0])")
+        stamp = w.finish()
+        if not self.whole:
+            return forward, backward, stamp, None, None
+        leaves = ", ".join(f"{names[leaf]}.requires_grad" for leaf in self.leaves)
+        flags = code.function("flags", "", [f"return ({leaves},)"])
+        freed = " or ".join(f"{names[n]}._freed" for n in self.visited)
+        freed = code.function("freed", "", [f"return {freed or 'False'}"])
+        return forward, backward, stamp, flags, freed
+
+    def _write_forward(self, w, ns):
+        functions = {}  # op -> the global name of its forward function
+        for n in self.ops:
+            if w.full():
+                w.close_piece()
+            op = n._op
+            if op not in functions:
+                functions[op] = _bind(ns, f"f_{op.name}", op.forward)
+            args = [f"{w.node(i)}.data" for i in n._inputs]  # (named before the output: inputs come first)
             if op in _tensor._BINARY_OPS and _needs_cast(op, *n._inputs):
                 # the operands are cast as _binary casts them, from their current values (whether
                 # one is 0-d matters to the promotion)
-                ns[f"op_{name}"] = op
-                args = [f"*cast(op_{name}, {args[0]}, {args[1]})"]
+                args = [f"*cast({_bind(ns, f'op_{op.name}', op)}, {args[0]}, {args[1]})"]
             if n._params:
-                ns[f"p_{name}"] = n._params
-                args.append(f"**p_{name}")
-            call = f"f_{name}({', '.join(args)})"
+                args.append(f"**{w.params(n)}")
+            call = f"{functions[op]}({', '.join(args)})"
             if n.data.ndim == 0:  # numpy reductions return numpy scalars, not arrays
                 call = f"asarray({call})"
-            lines.append(f"    {name}.data = {call}")
-        if len(lines) == 1:
-            lines.append("    pass")
-        return "\n".join(lines)
+            w.add(f"{w.node(n)}.data = {call}")
+        return w.finish()
 
-    def _backward_source(self, names, ns):
-        grad_set = set(self.grad_order)
+    def _write_backward(self, w, ns, grad_set):
         has_grad = set()  # nodes whose pending gradient exists at this point of the walk
+        held = {}  # the nodes whose pending gradient is a local of the current piece (ordered)
+        handed_on = set()  # the nodes whose pending gradient waits in ``pending`` for a later piece
         self.visited = []  # the operations whose backward runs (those some gradient reaches)
-        lines = ["def backward(seeds):"]
+        rules = {}  # (op, input position) -> the global name of its derivative rule
+
+        def grad(n, name):
+            """The local variable of node ``n``'s pending gradient in this piece (taken out of
+            ``pending`` where an earlier piece handed it on)."""
+            d = f"d_{name}"
+            if n in handed_on:
+                handed_on.discard(n)
+                w.add(f"{d} = pending.pop({name})")
+            held[n] = None
+            return d
+
+        def give(n, name, value):
+            """Pass ``value`` on to ``n``'s pending gradient (the sum where a second path arrives)."""
+            if n in has_grad:
+                d = grad(n, name)
+                w.add(f"{d} = {d} + {value}")
+            else:
+                w.add(f"d_{name} = {value}")
+                held[n] = None
+                has_grad.add(n)
+
+        def done(n, d):
+            w.add(f"del {d}")
+            del held[n]
+
+        def boundary():
+            if w.full():  # hand what is still pending on to the next pieces
+                for n in held:
+                    name = w.node(n)
+                    w.add(f"pending[{name}] = d_{name}")
+                handed_on.update(held)
+                held.clear()
+                w.close_piece()
+
         for k, out in enumerate(self.outputs):
-            if out not in grad_set:
-                continue
-            d = f"d_{names[out]}"
-            lines.append(f"    {d} = seeds[{k}]" if out not in has_grad else f"    {d} = {d} + seeds[{k}]")
-            has_grad.add(out)
+            if out in grad_set:
+                boundary()
+                give(out, w.node(out), f"seeds[{k}]")
         for n in reversed(self.grad_order):
             if n not in has_grad:
                 continue  # no gradient reaches it (as the engine skips a node with none pending)
-            name = names[n]
-            d = f"d_{name}"
+            boundary()
+            name = w.node(n)
+            d = grad(n, name)
             if not n._inputs:
                 if n.data.dtype.kind == "f":
                     # _accumulate's common case inline: no hooks, no gradient yet, and nothing else
                     # holds this fresh array (the local and getrefcount's argument), so keep it
-                    lines.append(f"    if {name}.grad is None and {name}._hooks is None and refs({d}) == 2 and "
-                                 f"{d}.base is None and {d}.dtype.kind == 'f' and {d}.flags.writeable: "
-                                 f"{name}.grad = make({d})")
-                    lines.append(f"    else: {name}._accumulate({d}, True)")
+                    w.add(f"if {name}.grad is None and {name}._hooks is None and refs({d}) == 2 and "
+                          f"{d}.base is None and {d}.dtype.kind == 'f' and {d}.flags.writeable: "
+                          f"{name}.grad = make({d})")
+                    w.add(f"else: {name}._accumulate({d}, True)")
                 else:
-                    lines.append(f"    {name}._accumulate({d}, True)")
-                lines.append(f"    del {d}")
+                    w.add(f"{name}._accumulate({d}, True)")
+                done(n, d)
                 continue
             op = n._op
             self.visited.append(n)
-            lines.append(f"    # {name} = {op.name}({', '.join(names[i] for i in n._inputs)})")
-            lines.append(f"    if {name}._hooks is not None: {d} = {name}._accumulate({d}, True)")
-            params = f", **p_{name}" if n._params else ""
-            if n._params:
-                ns[f"p_{name}"] = n._params
-            args = ", ".join(f"{names[i]}.data" for i in n._inputs)
-            for j, (inp, rule) in enumerate(zip(n._inputs, op.vjps)):
+            inputs = [w.node(i) for i in n._inputs]
+            w.add(f"# {name} = {op.name}({', '.join(inputs)})")
+            w.add(f"if {name}._hooks is not None: {d} = {name}._accumulate({d}, True)")
+            params = f", **{w.params(n)}" if n._params else ""
+            args = ", ".join(f"{i}.data" for i in inputs)
+            for j, (inp, input_name, rule) in enumerate(zip(n._inputs, inputs, op.vjps)):
                 if rule is None or inp not in grad_set:
                     continue
-                ns[f"r_{name}_{j}"] = rule
-                call = f"r_{name}_{j}({d}, {name}.data, {args}{params})"
-                target = f"d_{names[inp]}"
-                if op.keeps_shape:  # the gradient has the input's shape and dtype already
-                    lines.append(f"    {target} = {call}" if inp not in has_grad else f"    {target} = {target} + {call}")
-                else:  # fit: a broadcast gradient reduced to the input's shape, cast to its dtype
-                    call = f"fit({call}, {names[inp]}.data)"
-                    lines.append(f"    {target} = {call}" if inp not in has_grad else f"    {target} = {target} + {call}")
-                has_grad.add(inp)
-            lines.append(f"    del {d}")
-        if len(lines) == 1:
-            lines.append("    pass")
-        return "\n".join(lines)
+                if (op, j) not in rules:
+                    rules[op, j] = _bind(ns, f"r_{op.name}_{j}", rule)
+                call = f"{rules[op, j]}({d}, {name}.data, {args}{params})"
+                if not op.keeps_shape:  # fit: a broadcast gradient reduced to the input's shape, cast to its dtype
+                    call = f"fit({call}, {input_name}.data)"
+                give(inp, input_name, call)
+            done(n, d)
+        return w.finish()
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -204,7 +443,7 @@ class Plan:
         structure changed: the node-by-node path handles that)."""
         if _tensor._rewires[0] == self.rewires:
             return True
-        if all(n._op is op and n._inputs is ins for n, (op, ins) in zip(self.ops, self.structure)) \
+        if all(n._op is op and n._inputs is ins for n, op, ins in zip(self.ops, self.op_kinds, self.op_inputs)) \
                 and not any(leaf._inputs for leaf in self.leaves):
             self.rewires = _tensor._rewires[0]
             return True
@@ -236,3 +475,20 @@ class Plan:
         finally:
             state.grad_enabled = enabled
         return True
+
+
+def _in_turn(pieces):
+    """forward() or stamp() of a plan in pieces: each piece's function on its own objects."""
+    def run():
+        for function, objs in pieces:
+            function(objs)
+    return run
+
+
+def _backward_in_turn(pieces):
+    """backward(seeds) of a plan in pieces; ``pending`` carries gradients from piece to piece."""
+    def run(seeds):
+        pending = {}
+        for function, objs in pieces:
+            function(seeds, pending, objs)
+    return run

@@ -4,7 +4,8 @@ A Tensor graph captured by ag.Graph is re-run through a Plan: generated straight
 forward and backward. Every test here rebuilds the same computation eagerly (fresh leaves with the
 same values, or the same parameters) and compares values, dtypes and ``.grad``; the node-by-node
 path (Scalar graphs, ag.Function nodes, detect_anomaly(), graphs rewired in place) is the
-reference where the plan must agree with it.
+reference where the plan must agree with it. Every test runs twice: with the plan written whole, as
+these small graphs are, and written in pieces of 2 lines, as a large graph is (test_graph_scale.py).
 """
 import numpy as np
 import pytest
@@ -13,7 +14,18 @@ import torch
 import autograd as ag
 import nn
 import optim
+from autograd import replay
 from nn import functional as F
+
+
+@pytest.fixture(autouse=True, params=["whole", "pieces of 2 lines"])
+def piece_size(request, monkeypatch):
+    """Every test runs twice: with the plan's functions whole (these graphs are small), and written
+    in pieces of 2 lines, so that a gradient pending across pieces travels through ``pending`` (and
+    multi-path sums, hooks, leaves' gradients and the checks all meet a piece boundary somewhere)."""
+    if request.param != "whole":
+        monkeypatch.setattr(replay, "PIECE_LINES", 2)
+    return request.param
 
 
 def rnd(shape, seed=0):
