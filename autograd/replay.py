@@ -342,7 +342,10 @@ class Plan:
             op = n._op
             if op not in functions:
                 functions[op] = _bind(ns, f"f_{op.name}", op.forward)
-            args = [f"{w.node(i)}.data" for i in n._inputs]  # (named before the output: inputs come first)
+            if op.variadic:  # (any number of inputs: read from the node, not named one by one)
+                args = [f"*[i.data for i in {w.node(n)}._inputs]"]
+            else:
+                args = [f"{w.node(i)}.data" for i in n._inputs]  # (named before the output: inputs come first)
             if op in _tensor._BINARY_OPS and _needs_cast(op, *n._inputs):
                 # the operands are cast as _binary casts them, from their current values (whether
                 # one is 0-d matters to the promotion)
@@ -419,10 +422,22 @@ class Plan:
                 continue
             op = n._op
             self.visited.append(n)
-            inputs = [w.node(i) for i in n._inputs]
-            w.add(f"# {name} = {op.name}({', '.join(inputs)})")
+            shown = [w.node(i) for i in n._inputs[:8]] + (["..."] if len(n._inputs) > 8 else [])
+            w.add(f"# {name} = {op.name}({', '.join(shown)})")
             w.add(f"if {name}._hooks is not None: {d} = {name}._accumulate({d}, True)")
             params = f", **{w.params(n)}" if n._params else ""
+            if op.variadic:  # one rule gives every input's gradient: call it once, hand out its results
+                if op not in rules:
+                    rules[op] = _bind(ns, f"r_{op.name}", op.vjps[0])
+                w.add(f"g_{name} = {rules[op]}({d}, {name}.data, *[i.data for i in {name}._inputs]{params})")
+                for j, inp in enumerate(n._inputs):
+                    if inp in grad_set:
+                        input_name = w.node(inp)
+                        give(inp, input_name, f"fit(g_{name}[{j}], {input_name}.data)")
+                w.add(f"del g_{name}")
+                done(n, d)
+                continue
+            inputs = [w.node(i) for i in n._inputs]
             args = ", ".join(f"{i}.data" for i in inputs)
             for j, (inp, input_name, rule) in enumerate(zip(n._inputs, inputs, op.vjps)):
                 if rule is None or inp not in grad_set:

@@ -263,6 +263,16 @@ def _scalar(op, x, c):
     return _make(data)
 
 
+def _fit(gi, like):
+    """A rule's gradient fitted to its input's array ``like``: broadcast dimensions summed away
+    (unbroadcast), cast to the input's dtype (for an ndarray or, under create_graph, a Tensor)."""
+    if gi.shape != like.shape:
+        gi = unbroadcast(gi, like.shape)
+    if gi.dtype != like.dtype:
+        gi = gi.to(like.dtype) if isinstance(gi, Tensor) else gi.astype(like.dtype)
+    return gi
+
+
 def _norm_dims(dim, ndim, name="dim"):
     """None, an int or a sequence of ints -> None or a sorted tuple of non-negative axes."""
     if dim is None:
@@ -667,18 +677,16 @@ class Tensor:
                 g = g.data
             args = (inputs[0].data,) if len(inputs) == 1 else [t.data for t in inputs]
             out = self.data
+        if op.variadic:  # one rule gives every input's gradient, in one pass over the inputs
+            joint = op.vjps[0](g, out, *args, **params)
+            return [_fit(gi, inp.data) if inp.requires_grad else None for inp, gi in zip(inputs, joint)]
         grads = []
         for inp, rule in zip(inputs, op.vjps):
             if rule is None or not inp.requires_grad:
                 grads.append(None)
                 continue
             gi = rule(g, out, *args, **params) if params else rule(g, out, *args)
-            d = inp.data
-            if gi.shape != d.shape:
-                gi = unbroadcast(gi, d.shape)
-            if gi.dtype != d.dtype:
-                gi = gi.to(d.dtype) if isinstance(gi, Tensor) else gi.astype(d.dtype)
-            grads.append(gi)
+            grads.append(_fit(gi, inp.data))
         return grads
 
     def _accumulate(self, g, store=True):

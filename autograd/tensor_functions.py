@@ -11,7 +11,6 @@ import numpy as np
 
 from . import dtypes
 from .ops import OPS
-from .ops.shape import rules_for
 from .tensor import Tensor, _apply, _as_tensor, _one_dim, tensor, where
 
 __all__ = [
@@ -103,9 +102,7 @@ def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
         if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1:] != first.shape[:d] + first.shape[d + 1:]:
             raise ValueError(f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {first.shape}; "
                              f"all sizes must match except in dimension {d}")
-    op = OPS["cat"]
-    rules_for(op, len(ts))
-    return _apply(op, tuple(ts), {"dim": d})
+    return _apply(OPS["cat"], tuple(ts), {"dim": d})
 
 
 def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
@@ -120,6 +117,4 @@ def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
         if t.shape != first.shape:
             raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {first.shape}; "
                              f"stacked tensors must have the same shape")
-    op = OPS["stack"]
-    rules_for(op, len(ts))
-    return _apply(op, tuple(ts), {"dim": int(d) % (first.ndim + 1)})
+    return _apply(OPS["stack"], tuple(ts), {"dim": int(d) % (first.ndim + 1)})

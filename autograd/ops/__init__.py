@@ -31,9 +31,9 @@ OPS: dict = {}
 class Op:
     """One operation of the table (see the module docstring)."""
 
-    __slots__ = ("name", "forward", "vjps", "doc", "reads", "differentiable", "vjp_all", "keeps_shape")
+    __slots__ = ("name", "forward", "vjps", "doc", "reads", "differentiable", "vjp_all", "keeps_shape", "variadic")
 
-    def __init__(self, name, forward, vjps, doc, vjp_all=None, keeps_shape=False):
+    def __init__(self, name, forward, vjps, doc, vjp_all=None, keeps_shape=False, variadic=False):
         self.name = name
         self.forward = forward
         self.vjps = vjps
@@ -44,6 +44,9 @@ class Op:
         # one input, and its gradient always has that input's shape and dtype (elementwise unary
         # ops and arithmetic with a Python number): backward then skips the shape/dtype checks
         self.keeps_shape = keeps_shape
+        # any number of inputs (cat, stack): ``vjps`` is one rule returning the gradients of all the
+        # inputs at once, so that backward costs one pass over the inputs, not one per input
+        self.variadic = variadic
         self.differentiable = vjp_all is not None or any(rule is not None for rule in vjps)
         # Which values the rules read: 'out' and/or input positions. Only those are checked
         # against in-place modification (version counters) when backward runs.
@@ -54,8 +57,8 @@ class Op:
 
 
 def defop(name: str, forward, *vjps, doc: str | None = None, keeps_shape: bool = False,
-          half_in_float32: bool = False) -> Op:
-    """Add an operation to the table and return it (see Op for ``keeps_shape``).
+          half_in_float32: bool = False, variadic: bool = False) -> Op:
+    """Add an operation to the table and return it (see Op for ``keeps_shape`` and ``variadic``).
 
     ``half_in_float32``: a reduction, which on a float16 first input computes in float32 and gives
     a float16 result, as torch accumulates (a float16 sum of squares overflows at 65504, and a
@@ -65,7 +68,9 @@ def defop(name: str, forward, *vjps, doc: str | None = None, keeps_shape: bool =
         raise ValueError(f"operation {name!r} is defined twice")
     if keeps_shape and len(vjps) != 1:
         raise ValueError(f"operation {name!r}: keeps_shape is for one-input operations")
-    op = Op(name, forward, tuple(vjps), doc or "", keeps_shape=keeps_shape)
+    if variadic and len(vjps) != 1:
+        raise ValueError(f"operation {name!r}: a variadic operation has one rule, for all its inputs")
+    op = Op(name, forward, tuple(vjps), doc or "", keeps_shape=keeps_shape, variadic=variadic)
     if half_in_float32:  # (after Op() has read which values the rules use)
         op.forward = _half_in_float32_forward(forward)
         op.vjps = tuple(None if rule is None else _half_in_float32_rule(rule) for rule in vjps)

@@ -78,6 +78,21 @@ def swapaxes(x, a, b):
     return np.swapaxes(x, a, b)
 
 
+def split(x, sizes, dim):
+    """x cut along ``dim`` into consecutive pieces of the given sizes (views of an array)."""
+    if _is_tensor(x):
+        return x.split(list(sizes), dim)
+    bounds = np.cumsum(sizes)[:-1]
+    return np.split(x, bounds, axis=dim)
+
+
+def unbind(x, dim):
+    """The slices x[..., i, ...] at ``dim``, for every i (views of an array)."""
+    if _is_tensor(x):
+        return [x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim])]
+    return list(np.moveaxis(x, dim, 0))
+
+
 def zeros_like(x):
     if _is_tensor(x):
         from ..tensor import zeros_like as tz

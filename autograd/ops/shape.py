@@ -36,37 +36,12 @@ defop("expand", lambda x, *, shape: np.broadcast_to(x, shape), lambda g, out, x,
 
 
 # -- joining: one node with every joined tensor as an input ---------------------------------------
-# An op's rules are one per input, and cat/stack take any number of inputs: their tables of rules
-# grow on demand (``rules_for``), rule i cutting input i's part out of g.
-def _cat_rule(i):
-    def rule(g, out, *xs, dim):
-        start = 0
-        for x in xs[:i]:
-            start += x.shape[dim]
-        return g[(slice(None),) * dim + (slice(start, start + xs[i].shape[dim]),)]
-
-    return rule
-
-
-def _stack_rule(i):
-    def rule(g, out, *xs, dim):
-        return g[(slice(None),) * dim + (i,)]
-
-    return rule
-
-
-_CAT = defop("cat", lambda *xs, dim: np.concatenate(xs, axis=dim), _cat_rule(0),
+# Variadic: one rule gives every input's gradient (g cut into their parts), in one pass over them.
+_CAT = defop("cat", lambda *xs, dim: np.concatenate(xs, axis=dim),
+             lambda g, out, *xs, dim: fn.split(g, [x.shape[dim] for x in xs], dim), variadic=True,
              doc="concatenate along dim: dx_i = g's part for x_i along dim")
-_STACK = defop("stack", lambda *xs, dim: np.stack(xs, axis=dim), _stack_rule(0),
+_STACK = defop("stack", lambda *xs, dim: np.stack(xs, axis=dim),
+               lambda g, out, *xs, dim: fn.unbind(g, dim), variadic=True,
                doc="stack along a new dim: dx_i = g[..., i, ...] at dim")
-_MAKERS = {"cat": _cat_rule, "stack": _stack_rule}
 # the rules read only the inputs' shapes, which in-place operations never change: no version checks
 _CAT.reads = _STACK.reads = (False, ())
-
-
-def rules_for(op, n):
-    """Make sure the variadic ``op`` (cat, stack) has a rule for each of ``n`` inputs."""
-    have = len(op.vjps)
-    if have < n:
-        make = _MAKERS[op.name]
-        op.vjps = op.vjps + tuple(make(i) for i in range(have, n))
