@@ -17,6 +17,29 @@ class _State(threading.local):
 state = _State()
 
 
+class module_scope:
+    """``with module_scope(name, outermost):`` the operations recorded in the block are made inside the
+    module ``name``, nested in the enclosing module's scope (``outermost`` names it when no module
+    encloses it: nn uses the class name there). ``ag.draw_graph`` clusters operations by this path;
+    nn.Module.__call__ runs its forward in one."""
+
+    __slots__ = ("name", "outermost", "prev")
+
+    def __init__(self, name, outermost=None):
+        self.name, self.outermost = name, outermost
+
+    def __enter__(self):
+        prev = self.prev = state.scope
+        if prev is None:
+            state.scope = (self.outermost if self.outermost is not None else self.name,)
+        else:
+            state.scope = prev + (self.name if self.name is not None else self.outermost,)
+
+    def __exit__(self, *exc):
+        state.scope = self.prev
+        return False
+
+
 def is_grad_enabled() -> bool:
     """True when operations on tensors that require grad are recorded (the default)."""
     return state.grad_enabled

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import numpy as np
 
-from autograd.grad_mode import state
+from autograd.extend import module_scope
 from autograd.tensor import Tensor, _array
 
 from .parameter import Parameter, _write
@@ -150,15 +150,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward(): define forward(self, ...) in the subclass")
 
     def __call__(self, *args, **kwargs):
-        prev = state.scope
-        name = self.__dict__.get("_name")
-        if prev is None or name is None:
-            name = type(self).__name__
-        state.scope = (name,) if prev is None else prev + (name,)
-        try:
+        # the operations of forward are drawn inside this module: under its name in its parent, or
+        # its class name when it is called on its own
+        with module_scope(self.__dict__.get("_name"), type(self).__name__):
             return self.forward(*args, **kwargs)
-        finally:
-            state.scope = prev
 
     # -- traversal -------------------------------------------------------------------------------
 
