@@ -13,7 +13,6 @@ from .random import manual_seed
 from .scalar import Scalar, Value
 from .tensor import (Tensor, arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                      rand_like, randint, randn, randn_like, tensor, where, zeros, zeros_like)
-from .viz import draw_graph, save_svg
 from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip, cos, dot, exp, log,  # noqa: A004
                                log_softmax, logsumexp, matmul, maximum, mean, minimum, norm, outer, pow, prod, relu,
                                sigmoid, sign, sin, softmax, sqrt, stack, std, sum, tanh, var)
@@ -27,3 +26,14 @@ __all__ = [
     "draw_graph", "save_svg",
 ]
 __all__ += [name for name in tensor_functions.__all__ if name not in __all__]  # ag.exp, ag.cat, ...
+
+_DRAWING = ("draw_graph", "save_svg")
+
+
+def __getattr__(name):
+    # drawing imports the graphviz package: only when it is first used, not with ``import autograd``
+    if name in _DRAWING:
+        from . import viz
+
+        return getattr(viz, name)
+    raise AttributeError(f"module 'autograd' has no attribute {name!r}")
