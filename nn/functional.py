@@ -16,9 +16,9 @@ import warnings
 import numpy as np
 
 import autograd as ag
-from autograd.tensor import Tensor, _apply, _array, _make
+from autograd import Tensor
+from autograd.extend import apply, as_array, leaf
 
-from ._ops import BINARY_CROSS_ENTROPY, DROPOUT_MASK, EMBEDDING, LINEAR, NLL_LOSS, NORMAL_CDF, SOFTPLUS
 from .parameter import _write
 
 __all__ = [
@@ -33,7 +33,7 @@ def _t(x, name="input"):
     if isinstance(x, Tensor):
         return x
     try:
-        return _make(_array(x, copy=False))
+        return leaf(as_array(x, copy=False))
     except TypeError:
         raise TypeError(f"{name} must be a Tensor (or an array), got {type(x).__name__}") from None
 
@@ -52,7 +52,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"{input.shape}) but the weight expects {weight.shape[-1]} (weight shape {weight.shape})")
     if bias is None:
         return input @ weight.T
-    return _apply(LINEAR, (input, weight, bias))
+    return apply("linear", input, weight, bias)
 
 
 def relu(input: Tensor) -> Tensor:
@@ -77,7 +77,7 @@ def tanh(input: Tensor) -> Tensor:
 
 def softplus(input: Tensor) -> Tensor:
     """log(1 + e^x), without overflow for large x."""
-    return _apply(SOFTPLUS, (_t(input),))
+    return apply("softplus", _t(input))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -85,7 +85,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     x = _t(input)
     if approximate == "none":
-        return x * _apply(NORMAL_CDF, (x,))
+        return x * apply("normal_cdf", x)
     if approximate == "tanh":
         inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * 0.5 * (inner.tanh() + 1.0)
@@ -127,7 +127,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     x = _t(input)
     if not training or p == 0:
         return x
-    return x * _apply(DROPOUT_MASK, (x,), {"p": float(p)})
+    return x * apply("dropout_mask", x, p=float(p))
 
 
 def _channel_shape(x):
@@ -213,7 +213,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
                          f"[{idx.data.min()}, {idx.data.max()}]")
     if padding_idx is not None:
         padding_idx = _padding_idx(padding_idx, n)
-    return _apply(EMBEDDING, (weight, idx), {"padding_idx": padding_idx})
+    return apply("embedding", weight, idx, padding_idx=padding_idx)
 
 
 def _padding_idx(padding_idx, n):
@@ -230,7 +230,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if idx.numel() and (idx.data.min() < 0 or idx.data.max() >= num_classes):
         raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got values in "
                          f"[{idx.data.min()}, {idx.data.max()}]")
-    return _make((idx.data[..., None] == np.arange(num_classes)).astype(np.int64))
+    return leaf((idx.data[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
 # -- losses ----------------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 def _class_weight(weight, n_classes, dtype):
     if weight is None:
-        return _make(np.ones(n_classes, dtype=dtype))
+        return leaf(np.ones(n_classes, dtype=dtype))
     weight = _t(weight, "weight")
     if weight.shape != (n_classes,):
         raise ValueError(f"weight must have one entry per class, shape ({n_classes},); got {weight.shape}")
@@ -321,8 +321,8 @@ def _nll(logp, target, weight, ignore_index, reduction, smoothing, name):
     target = _int_tensor(target, "target")
     cdim = _check_class_input(logp, target, name)
     w = _class_weight(weight, logp.shape[cdim], logp.dtype)
-    return _apply(NLL_LOSS, (logp, target, w), {"ignore_index": int(ignore_index), "smoothing": float(smoothing),
-                                                 "reduction": reduction})
+    return apply("nll_loss", logp, target, w, ignore_index=int(ignore_index), smoothing=float(smoothing),
+                 reduction=reduction)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
@@ -373,9 +373,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if x.numel() and not (x.data.min() >= 0 and x.data.max() <= 1):  # (NaN fails too)
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 (probabilities); "
                          "for logits use binary_cross_entropy_with_logits")
-    per = _apply(BINARY_CROSS_ENTROPY, (x, target if target.dtype == x.dtype else target.to(x.dtype)))
+    per = apply("binary_cross_entropy", x, target if target.dtype == x.dtype else target.to(x.dtype))
     if weight is not None:
-        per = per * _t(weight, "weight")
+        per = per * _t(weight, "weight").to(x.dtype)
     return _reduce(per, reduction)
 
 
@@ -388,12 +388,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     """
     x, target = _t(input), _t(target, "target")
     _check_same_shape(x, target, "binary_cross_entropy_with_logits")
-    sp_pos = _apply(SOFTPLUS, (x,))
-    sp_neg = _apply(SOFTPLUS, (-x,))
+    sp_pos = apply("softplus", x)
+    sp_neg = apply("softplus", -x)
     pos = target * sp_neg
     if pos_weight is not None:
-        pos = pos * _t(pos_weight, "pos_weight")
+        pos = pos * _t(pos_weight, "pos_weight").to(x.dtype)
     per = sp_pos - target * sp_pos + pos
     if weight is not None:
-        per = per * _t(weight, "weight")
+        per = per * _t(weight, "weight").to(x.dtype)
     return _reduce(per, reduction)

@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 
-from autograd.random import generator
-from autograd.tensor import Tensor
+from autograd import Tensor
+from autograd.extend import generator
 
 from .parameter import _write
 

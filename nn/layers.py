@@ -5,8 +5,7 @@ import math
 
 import numpy as np
 
-from autograd.dtypes import get_default_dtype
-from autograd.tensor import Tensor
+from autograd import Tensor, get_default_dtype
 
 from . import functional as F
 from . import init

@@ -5,7 +5,7 @@ them unreduced.
 """
 from __future__ import annotations
 
-from autograd.tensor import Tensor
+from autograd import Tensor
 
 from . import functional as F
 from .module import Module

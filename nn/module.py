@@ -12,8 +12,8 @@ from typing import Iterator
 
 import numpy as np
 
-from autograd.extend import module_scope
-from autograd.tensor import Tensor, _array
+from autograd import Tensor
+from autograd.extend import as_array, module_scope
 
 from .parameter import Parameter, _write
 
@@ -317,7 +317,7 @@ class Module:
                 continue
             value = state_dict[key]
             try:
-                arr = value.data if isinstance(value, Tensor) else _array(value, copy=False)
+                arr = value.data if isinstance(value, Tensor) else as_array(value, copy=False)
             except TypeError:
                 bad_values.append(f"{key}: a {type(value).__name__} is not a tensor")
                 continue

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd.dtypes import get_default_dtype
-from autograd.tensor import _make
+from autograd import get_default_dtype
+from autograd.extend import leaf
 
 from . import functional as F
 from .module import Module
@@ -48,9 +48,9 @@ class BatchNorm1d(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", _make(np.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", _make(np.ones(num_features, dtype=dtype)))
-            self.register_buffer("num_batches_tracked", _make(np.array(0, dtype=np.int64)))
+            self.register_buffer("running_mean", leaf(np.zeros(num_features, dtype=dtype)))
+            self.register_buffer("running_var", leaf(np.ones(num_features, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", leaf(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

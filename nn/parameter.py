@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd.tensor import Tensor, _array
+from autograd import Tensor
+from autograd.extend import as_array
 
 
 class Parameter(Tensor):
@@ -25,7 +26,7 @@ class Parameter(Tensor):
         elif isinstance(data, np.ndarray):
             arr = data
         else:
-            arr = _array(data)
+            arr = as_array(data)
         super().__init__(np.empty((0,), dtype=arr.dtype))  # sets every slot; then share ``arr``
         self.data = arr
         if requires_grad:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 
-from autograd.scalar import Scalar
+from autograd import Scalar
 
 
 class Module:

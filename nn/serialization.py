@@ -39,7 +39,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from autograd.tensor import Tensor, _make
+from autograd import Tensor
+from autograd.extend import leaf
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -535,7 +536,7 @@ def _decode(node, arrays, path):
             if arr.ndim != 0:
                 raise CheckpointError(f"{path} is a numpy scalar stored as an array of shape {arr.shape}")
             return arr[()]
-        t = _make(arr)
+        t = leaf(arr)
         if node.get("requires_grad"):
             t.requires_grad_(True)
         return t

@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-from autograd.tensor import Tensor, _make
+from autograd import Tensor
+from autograd.extend import leaf
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -35,7 +36,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     grads = _grads(parameters)
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
-        return _make(np.array(0.0, dtype=np.float32))
+        return leaf(np.array(0.0, dtype=np.float32))
     if norm_type == math.inf:
         norms = [np.max(np.abs(g.data)) if g.data.size else np.zeros((), g.dtype) for g in grads]
         total = np.max(np.stack([np.asarray(n, dtype=np.result_type(*[g.dtype for g in grads])) for n in norms]))
@@ -50,7 +51,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     if coef < 1.0 or not np.isfinite(total):
         for g in grads:
             _scale_(g, g.dtype.type(max_norm / (float(total) + 1e-6)))
-    return _make(total)
+    return leaf(total)
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:

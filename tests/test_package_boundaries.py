@@ -17,3 +17,11 @@ def test_importing_the_packages_does_not_load_graphviz():
     _run("import sys, autograd, nn, nn.functional, optim; assert 'graphviz' not in sys.modules, 'graphviz loaded'")
     # drawing loads it when first used
     _run("import sys, autograd as ag; ag.draw_graph(ag.Scalar(1.0) * 2); assert 'graphviz' in sys.modules")
+
+
+def test_importing_nn_and_optim_changes_nothing_in_autograd():
+    """The op table is autograd's alone: nn and optim add no operation to it (and change none)."""
+    code = ("import autograd.ops as o; before = {k: id(v) for k, v in o.OPS.items()}; "
+            "import nn, nn.functional, optim; after = {k: id(v) for k, v in o.OPS.items()}; "
+            "assert before == after, sorted(set(after) ^ set(before))")
+    _run(code)

@@ -15,7 +15,8 @@ the functions of :mod:`autograd.ops.fn`, which dispatch on the argument's type.
 A rule may return a gradient of the broadcast shape of the output: the gradient is reduced to the
 input's shape in one place (:func:`autograd.broadcast.unbroadcast`), not in the rules.
 
-The groups live in elementwise.py, reduce.py, linalg.py, shape.py and index.py.
+The groups live in elementwise.py, activation.py, reduce.py, linalg.py, shape.py, index.py, inplace.py,
+layers.py and loss.py.
 """
 from __future__ import annotations
 
@@ -145,7 +146,7 @@ def _reads(vjps):
 
 
 def _load_groups():
-    from . import elementwise, index, inplace, linalg, reduce, shape  # noqa: F401  (they fill OPS)
+    from . import activation, elementwise, index, inplace, layers, linalg, loss, reduce, shape  # noqa: F401  (they fill OPS)
 
 
 _load_groups()

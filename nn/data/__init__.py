@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd.random import generator
-from autograd.tensor import Tensor, _make
+from autograd import Tensor
+from autograd.extend import generator, leaf
 
 from . import datasets
 
@@ -27,7 +27,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor, e.g. TensorDataset(X, y)")
-        tensors = tuple(t if isinstance(t, Tensor) else _make(np.asarray(t)) for t in tensors)
+        tensors = tuple(t if isinstance(t, Tensor) else leaf(np.asarray(t)) for t in tensors)
         n = {t.shape[0] if t.ndim else None for t in tensors}
         if len(n) != 1 or None in n:
             raise ValueError(f"TensorDataset: every tensor needs the same first dimension (the number of samples); "
@@ -38,10 +38,10 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index):
-        return tuple(_make(np.asarray(t.data[index])) for t in self.tensors)
+        return tuple(leaf(np.asarray(t.data[index])) for t in self.tensors)
 
     def _batch(self, idx):
-        return tuple(_make(t.data[idx]) for t in self.tensors)
+        return tuple(leaf(t.data[idx]) for t in self.tensors)
 
 
 def _collate(samples):
@@ -50,8 +50,8 @@ def _collate(samples):
     if isinstance(first, (tuple, list)):
         return tuple(_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, Tensor):
-        return _make(np.stack([s.data for s in samples]))
-    return _make(np.asarray(samples))
+        return leaf(np.stack([s.data for s in samples]))
+    return leaf(np.asarray(samples))
 
 
 class DataLoader:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd.dtypes import get_default_dtype
-from autograd.random import generator
-from autograd.tensor import _make
+from autograd import get_default_dtype
+from autograd.extend import generator, leaf
 
 __all__ = ["make_moons", "make_spiral", "make_regression", "load_digits"]
 
@@ -42,7 +41,7 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, shuffle: bool = True, s
         X, y = X[p], y[p]
     if noise:
         X = X + rng.normal(0.0, noise, X.shape)
-    return _make(X.astype(get_default_dtype())), _make(y)
+    return leaf(X.astype(get_default_dtype())), leaf(y)
 
 
 def make_spiral(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, seed=None):
@@ -60,7 +59,7 @@ def make_spiral(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, se
         theta = np.linspace(c * 4.0, (c + 1) * 4.0, m) + rng.normal(0.0, 1.0, m) * noise
         X.append(np.stack([r * np.sin(theta), r * np.cos(theta)], 1))
         y.append(np.full(m, c, np.int64))
-    return _make(np.concatenate(X).astype(get_default_dtype())), _make(np.concatenate(y))
+    return leaf(np.concatenate(X).astype(get_default_dtype())), leaf(np.concatenate(y))
 
 
 def make_regression(n_samples: int = 100, n_features: int = 1, noise: float = 0.0, bias: float = 0.0,
@@ -76,8 +75,8 @@ def make_regression(n_samples: int = 100, n_features: int = 1, noise: float = 0.
     if noise:
         y = y + rng.normal(0.0, noise, n)
     dt = get_default_dtype()
-    out = (_make(X.astype(dt)), _make(y.astype(dt)))
-    return out + (_make(w.astype(dt)),) if coef else out
+    out = (leaf(X.astype(dt)), leaf(y.astype(dt)))
+    return out + (leaf(w.astype(dt)),) if coef else out
 
 
 def load_digits():
@@ -93,4 +92,4 @@ def load_digits():
         raise ImportError("nn.data.datasets.load_digits() needs scikit-learn, which ships the digits data: "
                           "pip install scikit-learn (or pip install 'chainrule[datasets]')") from None
     X, y = _sk_load_digits(return_X_y=True)
-    return _make(np.asarray(X).astype(get_default_dtype())), _make(np.asarray(y).astype(np.int64))
+    return leaf(np.asarray(X).astype(get_default_dtype())), leaf(np.asarray(y).astype(np.int64))

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd as ag
+import nn.functional as F
+from autograd import extend
 from autograd.ops import fn
 from autograd.ops.index import Slot
 
@@ -616,3 +618,89 @@ def _draw_vectors(same):
 
 case("dot")(_draw_vectors(True))(lambda a, b: ag.dot(a, b), torch.dot)
 case("outer")(_draw_vectors(False))(lambda a, b: a.outer(b), torch.outer)
+
+
+# -- layers, activations and losses (applied through nn.functional, as users reach them) -----------------
+
+def _draw_linear(d):
+    rng = rng_of(d)
+    n_in, n_out = d(st.integers(1, 3)), d(st.integers(1, 3))
+    lead = shape_of(d, max_dims=2)
+    return [normal(rng, lead + (n_in,)), normal(rng, (n_out, n_in)), normal(rng, (n_out,))], {}
+
+
+case("linear")(_draw_linear)(lambda x, w, b: F.linear(x, w, b), torch.nn.functional.linear)
+case("softplus")(_unary())(lambda x, function: F.softplus(x), lambda x, function: torch.nn.functional.softplus(x))
+case("normal_cdf")(_unary())(
+    lambda x, function: F.gelu(x) if function else extend.apply("normal_cdf", x),
+    lambda x, function: torch.nn.functional.gelu(x) if function else torch.special.ndtr(x))
+
+
+def _draw_dropout_mask(d):
+    rng = rng_of(d)
+    return [normal(rng, shape_of(d))], {"p": d(st.sampled_from([0.0, 1.0]))}  # the two deterministic masks
+
+
+case("dropout_mask")(_draw_dropout_mask)(
+    lambda x, p: extend.apply("dropout_mask", x, p=p),
+    lambda x, p: torch.full_like(x, 1.0 - p))
+
+
+def _draw_embedding(d):
+    rng = rng_of(d)
+    rows, dim = d(st.integers(1, 4)), d(st.integers(1, 3))
+    # (at least one index: torch's backward of an empty lookup fails to reshape)
+    return [normal(rng, (rows, dim)), rng.integers(0, rows, size=shape_of(d, max_dims=2, min_side=1))], {}
+
+
+case("embedding")(_draw_embedding)(lambda w, idx: F.embedding(idx, w),
+                                   lambda w, idx: torch.nn.functional.embedding(idx, w))
+
+
+def _draw_nll(d):
+    rng = rng_of(d)
+    n, c = d(st.integers(1, 3)), d(st.integers(2, 4))
+    extra = shape_of(d, max_dims=1, min_side=1) if d(st.booleans()) else ()
+    target = rng.integers(0, c, size=(n,) + extra)
+    ignore = -100
+    if d(st.booleans()) and target.size > 1:
+        ignore = int(target.flat[0])
+        target.flat[-1] = (ignore + 1) % c  # at least one entry counts
+    kw = {"target": target, "ignore_index": ignore, "reduction": d(st.sampled_from(["mean", "sum", "none"])),
+          "weight": rng.uniform(0.5, 2.0, c) if d(st.booleans()) else None,
+          "smoothing": d(st.sampled_from([0.0, 0.0, 0.2]))}
+    return [normal(rng, (n, c) + extra)], kw
+
+
+def _nll(lib):
+    def f(x, target, ignore_index, reduction, weight, smoothing):
+        functional = F if lib == "ag" else torch.nn.functional
+        to = ag.tensor if lib == "ag" else torch.from_numpy
+        w = None if weight is None else to(weight)
+        if smoothing:  # cross_entropy: log_softmax, then nll_loss with label smoothing
+            return functional.cross_entropy(x, to(target), w, ignore_index=ignore_index, reduction=reduction,
+                                            label_smoothing=smoothing)
+        return functional.nll_loss(x, to(target), w, ignore_index=ignore_index, reduction=reduction)
+    return f
+
+
+case("nll_loss")(_draw_nll)(_nll("ag"), _nll("torch"))
+
+
+def _draw_bce(d):
+    rng = rng_of(d)
+    shape = shape_of(d)
+    return [rng.uniform(0.05, 0.95, shape), rng.uniform(0.0, 1.0, shape)], {
+        "reduction": d(st.sampled_from(["mean", "sum", "none"])),
+        "weight": rng.uniform(0.5, 2.0, shape) if d(st.booleans()) else None}
+
+
+def _bce(lib):
+    def f(x, y, reduction, weight):
+        functional = F if lib == "ag" else torch.nn.functional
+        w = None if weight is None else (ag.tensor(weight) if lib == "ag" else torch.from_numpy(weight))
+        return functional.binary_cross_entropy(x, y, w, reduction=reduction)
+    return f
+
+
+case("binary_cross_entropy")(_draw_bce)(_bce("ag"), _bce("torch"))

@@ -57,7 +57,7 @@ def _grads_close(ours, theirs, like, tol, what):
 
 
 def _autograd_ops():
-    """The names that ``import autograd`` puts in the table (nn adds its own ops, tested in tests/nn)."""
+    """The names that ``import autograd`` puts in the table (the whole table: nn adds nothing to it)."""
     code = "import autograd.ops as o; print(' '.join(o.OPS))"
     return set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               cwd=pathlib.Path(__file__).parents[2]).stdout.split())

@@ -1,92 +1,14 @@
-"""Operations that only nn needs, added to the one op table (``autograd.ops.defop``).
+"""Losses as single nodes: the negative log-likelihood on class indices (with class weights,
+ignore_index and label smoothing) and binary cross-entropy on probabilities.
 
-Each is recorded like any other operation, so every tensor it reads (class indices, embedding
-indices, class weights) is an input of its node: ``ag.Graph(loss).forward(feeds)`` can feed new
-targets, and ``dropout_mask`` draws a fresh mask every time the graph is evaluated again.
-Rules follow the table's contract (they run on ndarrays, and on Tensors under create_graph).
+Class indices and class weights are inputs of the node (no gradient), so a captured training step
+can be fed new targets.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from autograd.ops import constant, defop, fn, ones_vector
-from autograd.random import generator
-
-_erf_scalar = np.frompyfunc(math.erf, 1, 1)
-
-
-def erf_python(x: np.ndarray) -> np.ndarray:
-    """erf elementwise with math.erf: the fallback when scipy is not installed (slower, same values)."""
-    return np.asarray(_erf_scalar(x), dtype=np.float64).astype(x.dtype, copy=False)
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """erf elementwise: scipy's (vectorised C) when scipy is installed, else math.erf. scipy is
-    imported on first use (by GELU), not with nn: it alone would double the import's memory."""
-    global _erf
-    try:
-        from scipy.special import erf as impl
-    except ImportError:  # pragma: no cover - depends on the environment
-        impl = erf_python
-    _erf = impl
-    return impl(x)
-
-
-# -- linear (one node for x W^T + b: the layer every network is made of) ---------------------------
-
-
-def _linear(x, w, b):
-    out = np.matmul(x, w.T)
-    out += b  # out is a fresh array: add the bias in place
-    return out
-
-
-def _linear_grad_w(g, out, x, w, b):
-    if x.ndim == 2:
-        return g.T @ x  # (the common case; .T is a transpose for ndarrays and Tensors alike)
-    if x.ndim == 1:
-        return fn.expand_dims(g, -1) * x  # (out, 1) * (in,): the outer product g x^T
-    g2 = g.reshape(-1, g.shape[-1])
-    return fn.swapaxes(g2, 0, 1) @ x.reshape(-1, x.shape[-1])  # sum over every leading dim of g^T x
-
-
-LINEAR = defop(
-    "linear", _linear,
-    lambda g, out, x, w, b: g @ w,
-    _linear_grad_w,
-    lambda g, out, x, w, b: g,
-    doc="y = x W^T + b: dx = g W, dW = g^T x (summed over leading dims), db = g summed over leading dims")
-
-# -- dropout ---------------------------------------------------------------------------------------
-
-
-def _dropout_mask(x, *, p):
-    if p == 1:  # every unit dropped (torch allows p = 1): no survivors to scale by 1 / 0
-        return np.zeros(x.shape, x.dtype)
-    keep = generator().random(x.shape) >= p
-    return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-
-
-DROPOUT_MASK = defop(
-    "dropout_mask", _dropout_mask, None,
-    doc="m_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1): inverted dropout's scaled keep-mask (no gradient; "
-        "recorded so that Graph.forward draws a new mask each evaluation)")
-
-# -- softplus and the normal CDF (for the logistic losses and GELU) --------------------------------
-
-SOFTPLUS = defop(
-    "softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x),
-    lambda g, out, x: g * fn.exp(x - out),
-    doc="log(1 + e^x), computed without overflow: dx = g sigmoid(x) = g e^(x - softplus(x))")
-
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-NORMAL_CDF = defop(
-    "normal_cdf", lambda x: (0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False),
-    lambda g, out, x: g * fn.exp(x * x * -0.5) * _INV_SQRT_2PI,
-    doc="Phi(x) = (1 + erf(x / sqrt 2)) / 2: dx = g phi(x) = g e^(-x^2/2) / sqrt(2 pi)")
+from . import constant, defop, fn, ones_vector
 
 # -- binary cross-entropy on probabilities (PyTorch's clamped logarithms) --------------------------
 
@@ -115,34 +37,6 @@ BINARY_CROSS_ENTROPY = defop(
     "binary_cross_entropy", _bce, _bce_grad_x, _bce_grad_y,
     doc="l = -(y max(log x, -100) + (1 - y) max(log(1 - x), -100)): dx = g (x - y) / max(x (1 - x), 1e-12), "
         "dy = g (log(1 - x) - log x)")
-
-# -- embedding -------------------------------------------------------------------------------------
-
-
-def _embedding(weight, idx, *, padding_idx):
-    return np.take(weight, idx, axis=0)
-
-
-def _embedding_grad(g, out, weight, idx, *, padding_idx):
-    ids = fn.const(idx).reshape(-1)
-    rows, dim = weight.shape
-    if isinstance(g, np.ndarray):
-        grad = np.zeros((rows, dim), dtype=g.dtype)
-        np.add.at(grad, ids, g.reshape(-1, dim))  # a row used twice gets both gradients
-        if padding_idx is not None:
-            grad[padding_idx] = 0  # the padding row's vector is never trained
-        return grad
-    # create_graph: the same sum written as a recorded product, dW = onehot(ids)^T g
-    onehot = (np.arange(rows)[:, None] == ids[None, :]).astype(fn.const(g).dtype)
-    if padding_idx is not None:
-        onehot[padding_idx] = 0
-    return onehot @ g.reshape(ids.size, dim)
-
-
-EMBEDDING = defop(
-    "embedding", _embedding, _embedding_grad, None,
-    doc="out[...] = x[idx[...]] (x the weight): dx[k] = sum of g over the positions where idx == k "
-        "(0 for padding_idx)")
 
 # -- negative log-likelihood on class indices (with weights, ignore_index and label smoothing) -----
 
