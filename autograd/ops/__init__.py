@@ -147,6 +147,7 @@ def _reads(vjps):
 
 def _load_groups():
     from . import activation, elementwise, index, inplace, layers, linalg, loss, reduce, shape  # noqa: F401  (they fill OPS)
+    from . import kernels  # noqa: F401  (the fast paths, installed over the formulas they replace)
 
 
 _load_groups()

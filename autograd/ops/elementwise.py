@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from . import OPS, constant, defop, fn
+from . import OPS, defop, fn
 
 
 def _sigmoid(x):
@@ -66,12 +66,6 @@ defop("rpow_scalar", lambda x, *, c: _power(np.asarray(c, x.dtype), x) if x.dtyp
 
 # -- unary ------------------------------------------------------------------------------------
 def _relu(x):
-    """max(x, 0). numpy's maximum has no vectorised loop for a scalar operand (about 5x slower than
-    for two arrays), so a float x is compared with a row of zeros broadcast along its last axis
-    (a cached constant): the same values."""
-    if x.ndim and x.dtype.kind == "f":
-        n, dtype = x.shape[-1], x.dtype
-        return np.maximum(x, constant(("zeros", n, dtype), lambda: np.zeros(n, dtype)))
     return np.maximum(x, 0)
 
 

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import defop, fn, ones_vector
+from . import defop, fn
 
 
 def _restore(g, x, axis, keepdims):
@@ -130,14 +130,7 @@ defop("argmin", _arg_extreme(np.argmin), None, doc="index of the (first) minimum
 def _shift(x, axis):
     """The max over ``axis`` (keepdims), 0 where it is infinite: subtracting it keeps exp finite."""
     if x.size and x.dtype.kind == "f":  # (non-empty slices: no initial value needed)
-        n, c = x.shape if x.ndim == 2 else (0, 0)
-        if 16 <= n and 0 < c <= 32 and (axis == 1 or axis == (1,)):
-            # few classes per row: numpy reduces each short row separately (slow); the max of the
-            # rows of the transposed copy is elementwise instead (max is exact in any order; only
-            # the sign of a tie between 0 and -0 may differ, which no caller's result shows)
-            m = np.maximum.reduce(np.ascontiguousarray(x.T), axis=0).reshape(n, 1)
-        else:
-            m = np.maximum.reduce(x, axis=axis, keepdims=True)
+        m = np.maximum.reduce(x, axis=axis, keepdims=True)
         if math.isfinite(np.add.reduce(m, axis=None)):  # a finite sum: every max is finite
             return m
     else:
@@ -164,34 +157,7 @@ def _softmax(x, *, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def _log_softmax_rows(x):
-    """log_softmax over axis 1 of a float32/float64 (N, C) array with many short rows (16 <= N,
-    C <= 32), or None where a row's max is not finite (the general path handles those). The same
-    steps as the general path, with the reductions over the classes done in the transposed (C, N)
-    layout (elementwise over rows) or by BLAS: the sums may differ from np.sum in the last bits."""
-    n, c = x.shape
-    xt = x.T.copy()  # (C, N), C order: a fresh array (ascontiguousarray could return x itself)
-    m = np.maximum.reduce(xt, axis=0)
-    if not math.isfinite(m.dot(ones_vector(n, x.dtype))):  # (= _shift's check: a finite sum, every max finite)
-        return None
-    if c <= 16:  # all in the transposed layout, one copy back
-        xt -= m
-        s = ones_vector(c, x.dtype).dot(np.exp(xt))  # the column sums of exp(x - m)^T
-        xt -= np.log(s, out=s)
-        return np.ascontiguousarray(xt.T)
-    # longer rows: the copy back costs more than the broadcasting below
-    shifted = x - m.reshape(n, 1)
-    s = np.exp(shifted).dot(ones_vector(c, x.dtype))
-    shifted -= np.log(s, out=s).reshape(n, 1)
-    return shifted
-
-
 def _log_softmax(x, *, axis):
-    if (x.ndim == 2 and (axis == 1 or axis == (1,)) and 16 <= x.shape[0] and 0 < x.shape[1] <= 32
-            and x.dtype.char in "fd"):
-        out = _log_softmax_rows(x)
-        if out is not None:
-            return out
     if x.size == 0:  # (an empty slice would take log 0)
         return x.copy()
     shifted = x - _shift(x, axis)
@@ -202,22 +168,9 @@ def _log_softmax(x, *, axis):
     return shifted
 
 
-def _log_softmax_grad(g, out, x, *, axis):
-    if (type(g) is np.ndarray and type(out) is np.ndarray and out.ndim and g.dtype == out.dtype
-            and g.shape == out.shape):  # (0-d: numpy returns scalars, nothing to do in place)
-        e = np.exp(out)  # the expression below, in place on one fresh array
-        if out.ndim == 2 and (axis == 1 or axis == (1,)) and out.shape[1] <= 32 and out.dtype.char in "fd":
-            # the sums of short rows of g by BLAS (np.add.reduce loops over them one by one)
-            e *= g.dot(ones_vector(out.shape[1], out.dtype)).reshape(out.shape[0], 1)
-        else:
-            e *= np.add.reduce(g, axis=axis, keepdims=True)
-        return np.subtract(g, e, out=e)
-    return g - fn.exp(out) * g.sum(axis=axis, keepdims=True)
-
-
 defop("softmax", _softmax, lambda g, out, x, *, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),
       half_in_float32=True, doc="s = exp x / sum exp x: dx = s (g - sum(g s))")
-defop("log_softmax", _log_softmax, _log_softmax_grad,
+defop("log_softmax", _log_softmax, lambda g, out, x, *, axis: g - fn.exp(out) * g.sum(axis=axis, keepdims=True),
       half_in_float32=True, doc="l = x - logsumexp x: dx = g - exp(l) sum g")
 
 

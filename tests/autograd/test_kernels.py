@@ -1,0 +1,97 @@
+"""Every fast kernel (autograd/ops/kernels.py) against the formula of the table entry it replaces,
+on inputs its predicate accepts: the same values, up to the order of floating-point sums."""
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd.ops import OPS
+from autograd.ops.kernels import KERNELS
+
+RNG = np.random.default_rng(0)
+
+
+def _logits(n, c, dtype):
+    return (RNG.standard_normal((n, c)) * 3).astype(dtype)
+
+
+def _nll_inputs(n, c, dtype, reduction, weighted):
+    logp = OPS["log_softmax"].forward(_logits(n, c, dtype), axis=1)
+    target = RNG.integers(0, c, n)
+    weight = (RNG.random(c) + 0.5).astype(dtype) if weighted else np.ones(c, dtype)
+    return (logp, target, weight), {"ignore_index": -100, "smoothing": 0.0, "reduction": reduction}
+
+
+def _examples(name):
+    """(args, params) pairs the kernel ``name`` accepts."""
+    out = []
+    for dtype in (np.float32, np.float64):
+        if name == "relu_rows":
+            for shape in [(7,), (3, 5), (2, 3, 4), (128, 256)]:
+                x = RNG.standard_normal(shape).astype(dtype)
+                x.flat[0] = 0.0
+                out.append(((x,), {}))
+        elif name == "log_softmax_rows":
+            for n, c in [(16, 1), (16, 2), (128, 10), (17, 16), (64, 17), (512, 32)]:
+                x = _logits(n, c, dtype)
+                x[0, 0] = 80.0  # a large logit: the max is subtracted in both
+                out.append(((x,), {"axis": 1}))
+                out.append(((x,), {"axis": (1,)}))
+        elif name == "log_softmax_grad_in_place":
+            for shape, axis in [((128, 10), 1), ((5, 20), 1), ((40, 33), 1), ((4, 3, 5), 2), ((6,), 0), ((3, 4), 0)]:
+                x = (RNG.standard_normal(shape) * 2).astype(dtype)
+                lsm = OPS["log_softmax"].forward(x, axis=axis)
+                g = RNG.standard_normal(shape).astype(dtype)
+                out.append(((g, lsm, x), {"axis": axis}))
+        elif name in ("nll_loss_rows", "nll_loss_grad_rows"):
+            for n, c in [(1, 3), (128, 10), (5000, 4)]:
+                for reduction in ("mean", "sum", "none"):
+                    for weighted in (False, True):
+                        args, params = _nll_inputs(n, c, dtype, reduction, weighted)
+                        if name == "nll_loss_grad_rows":
+                            g = RNG.standard_normal((n,) if reduction == "none" else ()).astype(dtype)
+                            out_value = OPS["nll_loss"].forward(*args, **params)
+                            args = (g, out_value) + args
+                        out.append((args, params))
+    return out
+
+
+@pytest.mark.parametrize("k", KERNELS, ids=[k.name for k in KERNELS])
+def test_kernel_matches_the_formula_it_replaces(k):
+    examples = _examples(k.name)
+    assert examples, f"no examples for kernel {k.name}: add them to _examples"
+    for args, params in examples:
+        assert k.when(*args, **params), f"{k.name}'s predicate refuses its example"
+        fast = k.run(*args, **params)
+        assert fast is not None, f"{k.name} declined an example it should handle"
+        reference = k.reference(*args, **params)
+        assert fast.shape == reference.shape and fast.dtype == reference.dtype
+        # the same values, up to the order of summation (a few ulps of the result's scale)
+        eps = np.finfo(reference.dtype).eps
+        scale = np.maximum(np.abs(reference), 1.0)
+        assert np.all(np.abs(fast - reference) <= 64 * eps * scale), k.name
+        # ... and what the dispatching entry returns is the kernel's
+        entry = OPS[k.op.name].forward if k.slot == "forward" else OPS[k.op.name].vjps[k.slot]
+        np.testing.assert_array_equal(entry(*args, **params), fast)
+
+
+def test_kernels_refuse_tensors_so_recorded_backward_passes_use_the_formulas():
+    """Under create_graph a rule receives Tensors: no kernel's predicate accepts them."""
+    for k in KERNELS:
+        args, params = _examples(k.name)[0]
+        tensors = tuple(ag.tensor(a) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in args)
+        assert not k.when(*tensors, **params), k.name
+
+
+def test_kernels_decline_what_the_formula_must_handle():
+    # a row whose max is infinite: the formula's shift handles it
+    x = _logits(32, 4, np.float64)
+    x[3, 1] = np.inf
+    x[5] = -np.inf
+    lsm = OPS["log_softmax"].forward(x, axis=1)
+    from autograd.ops.reduce import _log_softmax
+    np.testing.assert_array_equal(lsm, _log_softmax(x, axis=1))
+    # a target outside [0, C): the formula raises its error
+    (logp, target, weight), params = _nll_inputs(20, 3, np.float64, "mean", False)
+    target[4] = 3
+    with pytest.raises(IndexError, match="out of bounds"):
+        OPS["nll_loss"].forward(logp, target, weight, **params)
