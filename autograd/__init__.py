@@ -11,8 +11,9 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Graph
 from .random import manual_seed
 from .scalar import Scalar, Value
-from .tensor import (Tensor, arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
-                     rand_like, randint, randn, randn_like, tensor, where, zeros, zeros_like)
+from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like,
+                       randint, randn, randn_like, tensor, where, zeros, zeros_like)
+from .tensor import Tensor
 from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip, cos, dot, exp, log,  # noqa: A004
                                log_softmax, logsumexp, matmul, maximum, mean, minimum, norm, outer, pow, prod, relu,
                                sigmoid, sign, sin, softmax, sqrt, stack, std, sum, tanh, var)

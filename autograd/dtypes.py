@@ -66,3 +66,28 @@ def scalar_result_type(dtype, value):
     if dtype.kind == "b" and not isinstance(value, builtins.bool):
         return int64
     return dtype
+
+
+_KIND_NAMES = {"O": "Python objects", "c": "complex", "U": "strings", "S": "bytes", "M": "datetimes",
+               "m": "time deltas", "V": "structured/void"}
+
+
+def check_supported(dtype, what):
+    """``dtype`` when a Tensor can hold it (bool, integer, floating), else a TypeError naming ``what``.
+
+    numpy would carry object, complex, string and date dtypes along, and complex data meeting a float
+    parameter would silently lose its imaginary part."""
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{what}: a Tensor can't hold numpy dtype {dtype} ({_KIND_NAMES.get(dtype.kind, 'other')}); "
+                        f"only bool, integer and floating data are supported. Convert the data first "
+                        f"(e.g. arr.real or arr.astype(np.float32)).")
+    return dtype
+
+
+def require_float(dtype, what="Tensor"):
+    """Only floating tensors may require grad: the RuntimeError that says so for any other ``dtype``."""
+    if dtype.kind != "f":
+        raise RuntimeError(
+            f"only Tensors of floating point dtype can require gradients; this {what} has dtype "
+            f"{dtype}. Convert it first, e.g. t.float() or ag.tensor(data, dtype=ag.float32)."
+        )

@@ -30,7 +30,9 @@ from __future__ import annotations
 from .grad_mode import module_scope
 from .ops import Op, constant as cached_constant, defop, fn
 from .random import generator
-from .tensor import Tensor, _apply, _array, _make, bump_versions
+from .tensor import Tensor, make, to_array
+from .tensor import apply as _apply_op
+from .versions import bump_versions
 
 __all__ = ["Op", "defop", "apply", "fn", "cached_constant", "leaf", "as_array", "bump_versions", "generator",
            "module_scope"]
@@ -44,15 +46,15 @@ def apply(op: Op | str, *inputs: Tensor, **params) -> Tensor:
         from .ops import OPS
 
         op = OPS[op]
-    return _apply(op, inputs, params or None)
+    return _apply_op(op, inputs, params or None)
 
 
 def leaf(array) -> Tensor:
     """A Tensor that holds ``array`` (an ndarray) itself, not a copy, and requires no grad."""
-    return _make(array)
+    return make(array)
 
 
 def as_array(data, dtype=None, copy: bool = True):
     """The ndarray ``ag.tensor(data, dtype)`` would hold (without ``copy``, ``data`` itself where it
     already is an ndarray of that dtype)."""
-    return _array(data, dtype, copy)
+    return to_array(data, dtype, copy)

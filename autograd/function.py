@@ -25,7 +25,7 @@ import numpy as np
 
 from .grad_mode import is_grad_enabled, no_grad, state
 from .ops import Op
-from .tensor import Tensor, _make, _record
+from .tensor import Tensor, make
 
 
 class FunctionCtx:
@@ -83,9 +83,8 @@ class Function:
                   "shapes": [o.shape for o in outs], "dtypes": [o.dtype for o in outs]}
         nodes = []
         for k, o in enumerate(outs):
-            node = _make(o.data)
             name = cls.__name__ if single else f"{cls.__name__}[{k}]"
-            _record(node, inputs, _op_for(name, k), {"k": k, "shared": shared})
+            node = make(o.data, inputs, _op_for(name, k), {"k": k, "shared": shared})
             nodes.append(node)
         # A saved output is the recorded output node, so that a backward using it (y in
         # d exp(x) = g * y) can be differentiated again under create_graph.
@@ -108,7 +107,7 @@ def _reevaluate(*arrays, k, shared):
     """Graph.forward: run the user's forward again on the inputs' current values (fresh ctx)."""
     args = list(shared["args"])
     it = iter(arrays)
-    args = [_make(next(it)) if isinstance(a, Tensor) else a for a in args]
+    args = [make(next(it)) if isinstance(a, Tensor) else a for a in args]
     ctx = FunctionCtx(shared["ctx"].needs_input_grad)
     with no_grad():
         result = shared["cls"].forward(ctx, *args, **shared["kwargs"])
@@ -124,9 +123,9 @@ def _function_vjp(node, g):
     grads_out = []
     for j in range(shared["n_out"]):
         if j == k:
-            grads_out.append(g if isinstance(g, Tensor) else _make(np.asarray(g)))
+            grads_out.append(g if isinstance(g, Tensor) else make(np.asarray(g)))
         else:
-            grads_out.append(_make(np.zeros(shared["shapes"][j], shared["dtypes"][j])))
+            grads_out.append(make(np.zeros(shared["shapes"][j], shared["dtypes"][j])))
     result = cls.backward(ctx, *grads_out)
     if not isinstance(result, tuple):
         result = (result,)
@@ -144,11 +143,14 @@ def _function_vjp(node, g):
             grads.append(None)
             continue
         if not isinstance(gi, Tensor):
-            gi = _make(np.asarray(gi))
+            gi = make(np.asarray(gi))
         if gi.shape != a.shape:
             raise RuntimeError(f"{cls.__name__}.backward returned a gradient of shape {gi.shape} for argument "
                                f"{i}, which has shape {a.shape}")
         if gi.dtype != a.dtype:
             gi = gi.to(a.dtype)
-        grads.append(gi if create_graph else gi.data)
+        if create_graph:
+            grads.append(gi)
+        else:  # (a leaf keeps the array it is given: never one the user's code may still hold)
+            grads.append(gi.data if a._inputs else np.array(gi.data))
     return grads

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import engine
-from .tensor import Tensor, _make
+from .tensor import Tensor, make
 
 
 def _as_tuple(x, name):
@@ -47,7 +47,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             seeds.append(g)
             continue
         seed = o._seed_grad(g.data if isinstance(g, Tensor) else g)
-        seeds.append(_make(seed) if create_graph else seed)
+        seeds.append(make(seed) if create_graph else seed)
     if retain_graph is None:
         retain_graph = create_graph
     grads = engine.backward(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
@@ -62,5 +62,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         elif isinstance(g, Tensor):
             result.append(g)
         else:
-            result.append(_make(np.array(g, dtype=t.dtype)))
+            result.append(make(np.array(g, dtype=t.dtype)))
     return tuple(result)

@@ -98,21 +98,21 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
     """Check second derivatives: gradcheck of x -> ag.grad(fn(x), x, v, create_graph=True) for a
     random cotangent v, i.e. of the backward pass itself as recorded under create_graph."""
     from .functional import grad
-    from .tensor import _make
+    from .tensor import make
 
     inputs = _tensor_inputs(inputs)
     rng = np.random.default_rng(1)
     with enable_grad():
-        cotangents = [_make(rng.standard_normal(o.shape).astype(o.dtype)) for o in _outputs(fn, inputs)]
+        cotangents = [make(rng.standard_normal(o.shape).astype(o.dtype)) for o in _outputs(fn, inputs)]
 
     def first_derivative(*xs):
         outs = _outputs(fn, xs)
         wrt = [t for t in xs if getattr(t, "requires_grad", False)]
         live = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad]
         if not live:
-            return tuple(_make(np.zeros(t.shape)) for t in wrt)
+            return tuple(make(np.zeros(t.shape)) for t in wrt)
         gs = grad([o for o, _ in live], wrt, grad_outputs=[c for _, c in live], create_graph=True,
                   allow_unused=True)
-        return tuple(_make(np.zeros(t.shape)) if g is None else g for g, t in zip(gs, wrt))
+        return tuple(make(np.zeros(t.shape)) if g is None else g for g, t in zip(gs, wrt))
 
     return gradcheck(first_derivative, inputs, eps=eps, atol=atol, rtol=rtol)

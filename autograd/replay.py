@@ -23,8 +23,10 @@ code (torch.fx does the same):
 
 The pending gradients are local variables, each freed (``del``) once passed on, and a gradient
 reaching a node along several paths is summed where the second path arrives (the multi-path chain
-rule, resolved when the plan is built). ``Graph.code`` shows the source, with ``stamp()``, the
-bookkeeping that ``forward`` does after computing the values, and the checks ``backward`` makes.
+rule, resolved when the plan is built). ``Graph.code`` shows the source, with the checks ``backward``
+makes. What the two paths share they take from one place: fitting a gradient to its input
+(``fit``), handing a leaf an array it may keep (``own``, then the leaf's ``_accumulate``), and the
+bookkeeping after a forward (``versions.stamp``, run on every node after the compiled forward).
 
 Large graphs are written in pieces. One function for the whole graph does not scale: compiling a
 function costs time and memory that grow faster than its length (the compiler holds its whole
@@ -65,15 +67,13 @@ retain_grad() registered after the capture run, and changed requires_grad flags 
 from __future__ import annotations
 
 import hashlib
-import sys
 from operator import attrgetter
 
 import numpy as np
 
-from . import anomaly, engine
-from . import tensor as _tensor
-from .broadcast import unbroadcast
+from . import anomaly, engine, versions
 from .grad_mode import state
+from .tensor import BINARY_OPS, Tensor, binary_dtype, binary_operands, fit, own
 
 # A graph of more nodes than this is written in pieces of at most about this many lines. Compile
 # time per line is flat up to a few thousand lines, and the compiler's transient memory (about 30 KB
@@ -86,21 +86,10 @@ _requires_grad = attrgetter("requires_grad")
 _freed = attrgetter("_freed")
 
 
-def _fit(g, like):
-    """A gradient reduced to its input's shape (broadcasting) and cast to its dtype."""
-    if g.shape == like.shape and g.dtype == like.dtype:
-        return g
-    if g.shape != like.shape:
-        g = unbroadcast(g, like.shape)
-    if g.dtype != like.dtype:
-        g = g.astype(like.dtype)
-    return g
-
-
 def _needs_cast(op, x, y):
-    """Whether _binary cast the operands of ``op`` (different dtypes, or integers divided)."""
+    """Whether binary() cast the operands of ``op`` (different dtypes, or integers divided)."""
     x, y = x.data, y.data
-    return x.dtype != y.dtype or _tensor._binary_dtype(op, x, y) != x.dtype
+    return x.dtype != y.dtype or binary_dtype(op, x, y) != x.dtype
 
 
 def _bind(ns, name, obj):
@@ -233,7 +222,7 @@ class Plan:
         """A Plan for the graph, or None when it has nodes a plan does not cover (see the module doc)."""
         members = set(nodes)
         for n in nodes:
-            if not isinstance(n, _tensor.Tensor) or (n._inputs and n._op.vjp_all is not None):
+            if not isinstance(n, Tensor) or (n._inputs and n._op.vjp_all is not None):
                 return None
             if any(i not in members for i in n._inputs):
                 return None  # rewired in place since the graph was captured
@@ -247,16 +236,13 @@ class Plan:
         # the structure at capture, as two flat lists (a tuple per node would cost 64 bytes more a node)
         self.op_kinds = [n._op for n in self.ops]
         self.op_inputs = [n._inputs for n in self.ops]
-        self.rewires = _tensor._rewires[0]
-        self.bumps = None  # _bumps after the last forward (None: no forward since the plan was built)
-        for n in nodes:  # every tensor of the graph gets its version counter now, so that the
-            n._version_cell()  # forward records the versions it read without testing for one
+        self.rewires = versions.REWIRES[0]
+        self.bumps = None  # BUMPS after the last forward (None: no forward since the plan was built)
         self._build()
 
     @staticmethod
     def _namespace():
-        return {"asarray": np.asarray, "fit": _fit, "cast": _tensor._binary_operands, "refs": sys.getrefcount,
-                "make": _tensor._make}
+        return {"asarray": np.asarray, "fit": fit, "own": own, "cast": binary_operands}
 
     def _build(self):
         """Generate and compile the functions for the current requires_grad flags."""
@@ -264,16 +250,15 @@ class Plan:
         self.grad_order = [n for n in self.nodes if n.requires_grad]
         self.whole = len(self.nodes) <= PIECE_LINES
         code = _Code(self._namespace())
-        forward, backward, stamp, flags, freed = self._generate(code)
+        forward, backward, flags, freed = self._generate(code)
         if self.whole:
             self.pieces = None
             self._source = "\n\n\n".join(code.sources)
-            self._forward, self._backward, self._stamp, self._flags, self._freed = \
-                forward, backward, stamp, flags, freed
+            self._forward, self._backward, self._flags, self._freed = forward, backward, flags, freed
             return
         self._source = None  # Graph.code writes it again (as large as the graph for a graph without repeats)
-        self.pieces = {"forward": forward, "backward": backward, "stamp": stamp}  # [(function, objs)] each
-        self._forward, self._stamp = _in_turn(forward), _in_turn(stamp)
+        self.pieces = {"forward": forward, "backward": backward}  # [(function, objs)] each
+        self._forward = _in_turn(forward)
         self._backward = _backward_in_turn(backward)
         leaves, visited = self.leaves, self.visited
         self._flags = lambda: tuple(map(_requires_grad, leaves))
@@ -285,10 +270,9 @@ class Plan:
         if self._source is not None:
             return self._source
         code = _Code(self._namespace(), run=False)
-        forward, backward, stamp, _, _ = self._generate(code)
+        forward, backward, _, _ = self._generate(code)
         runs = []
-        for name, pieces, args in (("forward", forward, ""), ("backward", backward, "seeds, pending, "),
-                                   ("stamp", stamp, "")):
+        for name, pieces, args in (("forward", forward, ""), ("backward", backward, "seeds, pending, ")):
             runs.append(f"# {name}() runs {len(pieces)} pieces in turn, each {name}_<k>({args}objs) with the "
                         f"objects of that piece ({code.counts[name]} distinct pieces above)")
         runs.append("# flags() and freed() read the leaves' requires_grad and the operations' _freed in one pass")
@@ -297,10 +281,10 @@ class Plan:
     # -- code generation ---------------------------------------------------------------------------
 
     def _generate(self, code):
-        """Write (and compile, into ``code``) every function of the plan: forward, backward and stamp
-        (each a function, or a list of pieces), flags and freed (None in pieces). Depends only on the
-        graph and on ``grad_order`` (the flags when the plan was built), so writing it again gives
-        the same code."""
+        """Write (and compile, into ``code``) every function of the plan: forward and backward (each a
+        function, or a list of pieces), flags and freed (None in pieces). Depends only on the graph
+        and on ``grad_order`` (the flags when the plan was built), so writing it again gives the
+        same code."""
         grad_set = set(self.grad_order)
 
         def label(n):  # parameters (leaves that require grad), data, operations
@@ -315,24 +299,14 @@ class Plan:
 
         forward = self._write_forward(writer("forward", ""), code.ns)
         backward = self._write_backward(writer("backward", "seeds", "seeds, pending"), code.ns, grad_set)
-        # the bookkeeping of the node-by-node path: after a forward each node is not freed and
-        # records the versions of the values it read (so that an in-place modification before a
-        # later backward is detected); backward checks the requires_grad flags and freed nodes
-        w = writer("stamp", "")
-        for n in self.ops:
-            if w.full():
-                w.close_piece()
-            name = w.node(n)
-            versions = "".join(f"{w.node(i)}._vc[0], " for i in n._inputs)
-            w.add(f"{name}._freed, {name}._sv = False, ({versions}{name}._vc[0])")
-        stamp = w.finish()
+        # backward checks the requires_grad flags and freed nodes, as the node-by-node path does
         if not self.whole:
-            return forward, backward, stamp, None, None
+            return forward, backward, None, None
         leaves = ", ".join(f"{names[leaf]}.requires_grad" for leaf in self.leaves)
         flags = code.function("flags", "", [f"return ({leaves},)"])
         freed = " or ".join(f"{names[n]}._freed" for n in self.visited)
         freed = code.function("freed", "", [f"return {freed or 'False'}"])
-        return forward, backward, stamp, flags, freed
+        return forward, backward, flags, freed
 
     def _write_forward(self, w, ns):
         functions = {}  # op -> the global name of its forward function
@@ -346,7 +320,7 @@ class Plan:
                 args = [f"*[i.data for i in {w.node(n)}._inputs]"]
             else:
                 args = [f"{w.node(i)}.data" for i in n._inputs]  # (named before the output: inputs come first)
-            if op in _tensor._BINARY_OPS and _needs_cast(op, *n._inputs):
+            if op in BINARY_OPS and _needs_cast(op, *n._inputs):
                 # the operands are cast as _binary casts them, from their current values (whether
                 # one is 0-d matters to the promotion)
                 args = [f"*cast({_bind(ns, f'op_{op.name}', op)}, {args[0]}, {args[1]})"]
@@ -408,16 +382,8 @@ class Plan:
             boundary()
             name = w.node(n)
             d = grad(n, name)
-            if not n._inputs:
-                if n.data.dtype.kind == "f":
-                    # _accumulate's common case inline: no hooks, no gradient yet, and nothing else
-                    # holds this fresh array (the local and getrefcount's argument), so keep it
-                    w.add(f"if {name}.grad is None and {name}._hooks is None and refs({d}) == 2 and "
-                          f"{d}.base is None and {d}.dtype.kind == 'f' and {d}.flags.writeable: "
-                          f"{name}.grad = make({d})")
-                    w.add(f"else: {name}._accumulate({d}, True)")
-                else:
-                    w.add(f"{name}._accumulate({d}, True)")
+            if not n._inputs:  # a leaf: hooks, and .grad (which keeps the array it is handed: see own())
+                w.add(f"{name}._accumulate({d}, True)")
                 done(n, d)
                 continue
             op = n._op
@@ -447,6 +413,8 @@ class Plan:
                 call = f"{rules[op, j]}({d}, {name}.data, {args}{params})"
                 if not op.keeps_shape:  # fit: a broadcast gradient reduced to the input's shape, cast to its dtype
                     call = f"fit({call}, {input_name}.data)"
+                if not inp._inputs:  # a leaf keeps what it is handed: not the array given to a sibling too
+                    call = f"own({call}, {d})"
                 give(inp, input_name, call)
             done(n, d)
         return w.finish()
@@ -456,18 +424,23 @@ class Plan:
     def usable(self):
         """False once an in-place operation has rewired one of the graph's nodes or leaves (its
         structure changed: the node-by-node path handles that)."""
-        if _tensor._rewires[0] == self.rewires:
+        if versions.REWIRES[0] == self.rewires:
             return True
         if all(n._op is op and n._inputs is ins for n, op, ins in zip(self.ops, self.op_kinds, self.op_inputs)) \
                 and not any(leaf._inputs for leaf in self.leaves):
-            self.rewires = _tensor._rewires[0]
+            self.rewires = versions.REWIRES[0]
             return True
         return False
 
     def forward(self):
         self._forward()
-        self._stamp()
-        self.bumps = _tensor._bumps[0]
+        # the bookkeeping of the node-by-node path: after a forward each node is not freed and
+        # records the versions of the values it read (so that an in-place modification before a
+        # later backward is detected)
+        stamp = versions.stamp
+        for n in self.ops:
+            stamp(n)
+        self.bumps = versions.BUMPS[0]
 
     def backward(self, seeds):
         """Run the compiled backward; False when it cannot (the caller uses the engine instead)."""
@@ -477,11 +450,12 @@ class Plan:
             self._build()
         if self._freed():
             raise RuntimeError(engine.RETAIN_GRAPH_MSG)
-        if self.bumps != _tensor._bumps[0]:
+        if self.bumps != versions.BUMPS[0]:
             # something was modified in place since the forward: check every saved value, as the
             # node-by-node backward does
             for n in self.visited:
-                if n._sv is not None or n._vc is not None or any(i._vc is not None for i in n._inputs):
+                if n._saved_versions is not None or n._counter is not None or any(
+                        i._counter is not None for i in n._inputs):
                     n._check_versions()
         enabled = state.grad_enabled  # (set_grad_enabled(False), without the context manager)
         state.grad_enabled = False
@@ -493,7 +467,7 @@ class Plan:
 
 
 def _in_turn(pieces):
-    """forward() or stamp() of a plan in pieces: each piece's function on its own objects."""
+    """forward() of a plan in pieces: each piece's function on its own objects."""
     def run():
         for function, objs in pieces:
             function(objs)

@@ -11,7 +11,10 @@ import numpy as np
 
 from . import dtypes
 from .ops import OPS
-from .tensor import Tensor, _apply, _as_tensor, _one_dim, tensor, where
+from . import args
+from .creation import tensor
+from .methods.elementwise import where
+from .tensor import Tensor, apply, as_tensor
 
 __all__ = [
     "pow", "matmul", "dot", "outer", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
@@ -82,7 +85,7 @@ def _joined(tensors, name):
         raise TypeError(f"{name} expects a list or tuple of tensors, got {type(tensors).__name__}")
     if not tensors:
         raise ValueError(f"{name} expects a non-empty list of tensors")
-    ts = [_as_tensor(t) for t in tensors]
+    ts = [as_tensor(t) for t in tensors]
     dt = ts[0].dtype
     for t in ts[1:]:
         if t.dtype != dt:  # all joined tensors count alike: promote as arrays of the same rank
@@ -97,12 +100,12 @@ def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
     first = ts[0]
     if first.ndim == 0:
         raise RuntimeError("cat: 0-d tensors can't be concatenated; use ag.stack, or reshape them to 1-d")
-    d = _one_dim(axis if axis is not None else dim, first.ndim, "cat")
+    d = args.one_dim(axis if axis is not None else dim, first.ndim, "cat")
     for i, t in enumerate(ts):
         if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1:] != first.shape[:d] + first.shape[d + 1:]:
             raise ValueError(f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {first.shape}; "
                              f"all sizes must match except in dimension {d}")
-    return _apply(OPS["cat"], tuple(ts), {"dim": d})
+    return apply(OPS["cat"], tuple(ts), {"dim": d})
 
 
 def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
@@ -117,4 +120,4 @@ def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
         if t.shape != first.shape:
             raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {first.shape}; "
                              f"stacked tensors must have the same shape")
-    return _apply(OPS["stack"], tuple(ts), {"dim": int(d) % (first.ndim + 1)})
+    return apply(OPS["stack"], tuple(ts), {"dim": int(d) % (first.ndim + 1)})

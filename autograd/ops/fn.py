@@ -8,8 +8,17 @@ from __future__ import annotations
 import numpy as np
 
 
+_TENSOR = []  # [autograd.tensor.Tensor], found on first use (this module is imported before it exists)
+
+
 def _is_tensor(x):
-    return hasattr(x, "_vjp") and not isinstance(x, np.ndarray)
+    if x.__class__ is np.ndarray:
+        return False
+    if not _TENSOR:
+        from ..tensor import Tensor
+
+        _TENSOR.append(Tensor)
+    return isinstance(x, _TENSOR[0])
 
 
 def _dispatch(name, np_fn):
@@ -35,7 +44,7 @@ abs = _dispatch("abs", np.abs)  # noqa: A001
 def where(cond, a, b):
     """cond ? a : b, with cond a boolean array or Tensor (never differentiated)."""
     if _is_tensor(a) or _is_tensor(b):
-        from ..tensor import where as twhere
+        from ..methods.elementwise import where as twhere
 
         return twhere(cond, a, b)
     return np.where(const(cond), a, b)
@@ -68,10 +77,6 @@ def expand_dims(x, axis):
     return np.expand_dims(x, axis)
 
 
-def matmul(a, b):
-    return a @ b
-
-
 def swapaxes(x, a, b):
     if _is_tensor(x):
         return x.transpose(a, b)
@@ -95,7 +100,7 @@ def unbind(x, dim):
 
 def zeros_like(x):
     if _is_tensor(x):
-        from ..tensor import zeros_like as tz
+        from ..creation import zeros_like as tz
 
         return tz(x)
     return np.zeros_like(x)
@@ -167,13 +172,13 @@ def prod_others(x, axis):
 
 def _tensors(values):
     """Index arrays as Tensors (constants that become inputs of a recorded node)."""
-    from ..tensor import Tensor, _make
+    from ..tensor import make
 
-    return tuple(v if isinstance(v, Tensor) else _make(np.asarray(v)) for v in values)
+    return tuple(v if _is_tensor(v) else make(np.asarray(v)) for v in values)
 
 
 def _apply_op(name, inputs, params):
-    from ..tensor import _apply
+    from ..tensor import apply
     from . import OPS
 
-    return _apply(OPS[name], inputs, params)
+    return apply(OPS[name], inputs, params)

@@ -1,0 +1,113 @@
+"""Conversions: to Python numbers and lists, to numpy, to another dtype, copies (clone and deepcopy)
+and the printed form."""
+from __future__ import annotations
+
+import builtins
+import copy
+
+import numpy as np
+
+from .. import dtypes
+from ..grad_mode import state
+from ..ops import OPS
+from ..printing import backward_name, format_tensor
+from ..tensor import apply, make, unary
+
+
+class ConvertMethods:
+    __slots__ = ()
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element; this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use t.detach().numpy() instead.")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        # numpy 2 trusts the copy flag: np.array(t) passes copy=True and must not share t's memory
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of a Tensor with {self.data.size} elements is ambiguous")
+        return builtins.bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data)
+
+    def __deepcopy__(self, memo):
+        """A copy of a leaf (its data, requires_grad and .grad), as torch makes; an operation's result
+        can't be deep-copied (its copy would drag the whole graph below it along)."""
+        if self._inputs and self.requires_grad:
+            raise RuntimeError(
+                f"Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol; this "
+                f"one was computed by an operation (grad_fn=<{backward_name(self._op)}>). Deep-copy "
+                f"t.detach() (or t.detach().clone()) instead.")
+        new = make(self.data.copy())
+        new.__class__ = type(self)  # (a Parameter stays a Parameter)
+        memo[id(self)] = new
+        new.requires_grad = self.requires_grad
+        if self.grad is not None:
+            new.grad = copy.deepcopy(self.grad, memo)
+        return new
+
+    def __repr__(self):
+        return format_tensor(self)
+
+    def __format__(self, spec):
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def clone(self):
+        """A copy of the data, recorded (the gradient flows back to this tensor)."""
+        return unary(OPS["clone"], self)
+
+    def to(self, dtype):
+        """This tensor converted to ``dtype`` (itself when it already has it); differentiable."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if self.requires_grad and state.grad_enabled and dtype.kind == "f":
+            return apply(OPS["cast"], (self,), {"dtype": dtype})
+        return make(self.data.astype(dtype))
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def astype(self, dtype):
+        """numpy's name for :meth:`to` (so that code written for arrays and Tensors can convert)."""
+        return self.to(dtype)

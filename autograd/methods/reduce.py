@@ -1,0 +1,128 @@
+"""Reductions over dimensions and the softmax family."""
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+
+from .. import args
+from ..ops import OPS
+from ..tensor import apply, is_tensor
+
+_MaxResult = namedtuple("max", ["values", "indices"])
+_MinResult = namedtuple("min", ["values", "indices"])
+
+
+class ReduceMethods:
+    __slots__ = ()
+
+    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """Sum over ``dim`` (None: all; an int or a tuple), keeping reduced dims with ``keepdim``."""
+        dim = args.dims(args.dim_or_axis(dim, axis), self.ndim)
+        keep = builtins.bool(keepdim if keepdims is None else keepdims)
+        return apply(OPS["sum"], (self,), {"axis": dim, "keepdims": keep})
+
+    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """Mean over ``dim`` (None: all; an int or a tuple)."""
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"mean() needs a floating tensor, got {self.dtype}; convert it with .float()")
+        dim = args.dims(args.dim_or_axis(dim, axis), self.ndim)
+        keep = builtins.bool(keepdim if keepdims is None else keepdims)
+        return apply(OPS["mean"], (self,), {"axis": dim, "keepdims": keep})
+
+    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+            keepdims=None):
+        """sum (x - mean)**2 / (n - correction) over ``dim`` (correction=1 by default: Bessel's;
+        ``unbiased=False`` is correction=0, as torch's older signature)."""
+        return apply(OPS["var"], (args.need_float(self, "var"),),
+                      args.reduction(self, dim, axis, keepdim, keepdims, correction=args.correction(correction, unbiased)))
+
+    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+            keepdims=None):
+        """sqrt(var) over ``dim`` (correction=1 by default)."""
+        return apply(OPS["std"], (args.need_float(self, "std"),),
+                      args.reduction(self, dim, axis, keepdim, keepdims, correction=args.correction(correction, unbiased)))
+
+    def amax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """Max over ``dim`` (None: all); the gradient is split evenly among tied maxima."""
+        return apply(OPS["amax"], (self,), args.reduction(self, dim, axis, keepdim, keepdims, nonempty="amax"))
+
+    def amin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """Min over ``dim`` (None: all); the gradient is split evenly among tied minima."""
+        return apply(OPS["amin"], (self,), args.reduction(self, dim, axis, keepdim, keepdims, nonempty="amin"))
+
+    def max(self, dim=None, keepdim: bool = False, *, axis=None):
+        """No dim: the largest element (0-d; gradient split among ties). With an int ``dim``: the
+        named pair ``(values, indices)`` along it, indices of the first maximum (the gradient goes
+        to that one). With a Tensor: :meth:`maximum`."""
+        return self._extreme("max", OPS["amax"], OPS["argmax"], _MaxResult, dim, keepdim, axis)
+
+    def min(self, dim=None, keepdim: bool = False, *, axis=None):
+        """No dim: the smallest element (0-d); with an int ``dim``: ``(values, indices)``; with a
+        Tensor: :meth:`minimum`."""
+        return self._extreme("min", OPS["amin"], OPS["argmin"], _MinResult, dim, keepdim, axis)
+
+    def _extreme(self, name, value_op, index_op, result, dim, keepdim, axis):
+        dim = args.dim_or_axis(dim, axis)
+        if is_tensor(dim):
+            return self.maximum(dim) if name == "max" else self.minimum(dim)
+        if dim is None:
+            return apply(value_op, (self,), args.reduction(self, None, None, False, None, nonempty=name))
+        d = args.one_dim(dim, self.ndim, name)
+        args.reduction(self, d, None, True, None, nonempty=name)  # validates a non-empty dimension
+        axis_ = d if self.ndim else None
+        indices = apply(index_op, (self,), {"axis": axis_, "keepdims": True})
+        values = self.gather(d, indices)
+        if not keepdim and self.ndim:
+            values, indices = values.squeeze(d), indices.squeeze(d)
+        return result(values, indices)
+
+    def argmax(self, dim=None, keepdim: bool = False, *, axis=None):
+        """Index of the first maximum along ``dim`` (None: in the flattened tensor); int64, no gradient."""
+        return self._arg("argmax", dim, keepdim, axis)
+
+    def argmin(self, dim=None, keepdim: bool = False, *, axis=None):
+        """Index of the first minimum along ``dim`` (None: in the flattened tensor); int64, no gradient."""
+        return self._arg("argmin", dim, keepdim, axis)
+
+    def _arg(self, name, dim, keepdim, axis):
+        dim = args.dim_or_axis(dim, axis)
+        d = None if dim is None or not self.ndim else args.one_dim(dim, self.ndim, name)
+        args.reduction(self, d, None, keepdim, None, nonempty=name)
+        return apply(OPS[name], (self,), {"axis": d, "keepdims": builtins.bool(keepdim)})
+
+    def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """log sum exp(x) over ``dim``, computed as m + log sum exp(x - m) with m the max (stable)."""
+        return apply(OPS["logsumexp"], (args.need_float(self, "logsumexp"),),
+                      args.reduction(self, dim, axis, keepdim, keepdims))
+
+    def softmax(self, dim=None, *, axis=None):
+        """exp(x_i) / sum_j exp(x_j) along ``dim``, computed after subtracting the max (stable)."""
+        return apply(OPS["softmax"], (args.need_float(self, "softmax"),), {"axis": self._softmax_dim(dim, axis)})
+
+    def log_softmax(self, dim=None, *, axis=None):
+        """x_i - logsumexp(x) along ``dim`` (stable: no exp of large values, no log of 0)."""
+        return apply(OPS["log_softmax"], (args.need_float(self, "log_softmax"),),
+                      {"axis": self._softmax_dim(dim, axis)})
+
+    def _softmax_dim(self, dim, axis):
+        dim = args.dim_or_axis(dim, axis)
+        if dim is None:
+            raise TypeError("softmax/log_softmax need the dimension to normalise over, e.g. x.softmax(dim=-1)")
+        d = args.one_dim(dim, self.ndim, "softmax")
+        return d if self.ndim else None
+
+    def prod(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """Product over ``dim``; d/dx_i = prod_{j != i} x_j, exact when x holds zeros."""
+        return apply(OPS["prod"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
+
+    def norm(self, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """The vector p-norm (sum |x|**p)**(1/p) over ``dim`` (None: all); p may be inf, -inf, 0
+        (the count of non-zeros) or 'fro' (= 2). The gradient is 0 where the norm is 0 (as torch)."""
+        if isinstance(p, str):
+            if p != "fro":
+                raise ValueError(f"norm: p={p!r} is not supported; use a number, inf, -inf or 'fro'")
+            p = 2
+        if p is None:
+            p = 2
+        return apply(OPS["norm"], (args.need_float(self, "norm"),),
+                      args.reduction(self, dim, axis, keepdim, keepdims, p=float(p)))
