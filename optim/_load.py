@@ -121,3 +121,43 @@ def load_list(value, where: str, load_item: Callable) -> list:
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"{where}: expected a list, got {_type_name(value)}")
     return [load_item(item, f"{where}[{i}]") for i, item in enumerate(value)]
+
+
+def plain(value):
+    """A loaded option as a Python value (a 0-d array from a file becomes a number)."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def state_index(key) -> int | None:
+    """A saved state key as a parameter index (also ``'3'``, ``np.int64(3)``), or None."""
+    if isinstance(key, str):
+        return int(key) if key.isdigit() else None
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, (int, np.integer)):
+        return int(key)
+    return None
+
+
+def load_free_value(name, value, param):
+    """An entry of a custom optimizer's state (one that declares no ``_state_kinds``): copied,
+    floating arrays cast to the parameter's dtype, ``step`` and ``mu_product`` kept as numbers."""
+    if isinstance(value, (list, tuple)):
+        return [load_free_value(name, v, param) for v in value]
+    if name in ("step", "mu_product"):
+        number = real_number(value, f"state entry {name!r}")
+        return int(number) if name == "step" else float(number)
+    if isinstance(value, (Tensor, np.ndarray)):
+        arr = np.array(value.data if isinstance(value, Tensor) else value)
+        if arr.dtype.kind == "f":
+            arr = arr.astype(param.data.dtype)
+        return state_tensor(arr)
+    if isinstance(value, dict):
+        return {k: load_free_value(k, v, param) for k, v in value.items()}
+    return plain(value)

@@ -5,9 +5,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from ._flat import FlatState
-from .optimizer import (BUFFER, COUNT, NUMBER, Optimizer, _check_betas, _check_eps, _check_lr, _check_nonneg,
-                        _state_tensor)
+from ._state import Buffer, Count, Number
+from .optimizer import Optimizer, _check_betas, _check_eps, _check_lr, _check_nonneg
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "adam", "adamax", "nadam"]
 
@@ -165,23 +164,6 @@ def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.n
         g = denom = None  # (freed before the next parameter's temporaries are allocated)
 
 
-_ADAM_STATE = {False: ("exp_avg", "exp_avg_sq"), True: ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")}
-
-
-def _moment_state(optimizer, params, *names):
-    """Each parameter's state dict, with ``step`` and zero buffers ``names`` added where missing."""
-    states = []
-    for p in params:
-        state = optimizer.state[p]
-        if "step" not in state:
-            state["step"] = 0
-        for name in names:
-            if name not in state:
-                state[name] = _state_tensor(np.zeros_like(p.data))
-        states.append(state)
-    return states
-
-
 class Adam(Optimizer):
     """Adam, PyTorch's ``torch.optim.Adam``; the update is :func:`adam`.
 
@@ -193,8 +175,8 @@ class Adam(Optimizer):
     """
 
     _name = "Adam"
-    _state_kinds = {"step": COUNT, "exp_avg": BUFFER, "exp_avg_sq": BUFFER, "max_exp_avg_sq": BUFFER}
-    _required_state = frozenset({"step", "exp_avg", "exp_avg_sq"})
+    _state_spec = (Count("step"), Buffer("exp_avg"), Buffer("exp_avg_sq"),
+                   Buffer("max_exp_avg_sq", when=lambda group: group["amsgrad"]))
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
@@ -203,7 +185,6 @@ class Adam(Optimizer):
                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay, project=project)
         super().__init__(params, defaults)
-        self._flat_layouts = {}  # id(param group) -> FlatState of its small parameters
 
     def _validate_group(self, group):
         _check_lr(self._name, group)
@@ -211,62 +192,11 @@ class Adam(Optimizer):
         _check_betas(self._name, group)
         _check_nonneg(self._name, group, "weight_decay")
 
-    def step(self, closure=None):
-        """One step of :func:`adam` for every group, then the group's projection."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            params, grads = self._with_grad(group)
-            amsgrad = group["amsgrad"]
-            names = _ADAM_STATE[amsgrad]
-            states = _moment_state(self, params, *names)
-            beta1, beta2 = group["betas"]
-            options = dict(amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=group["lr"],
-                           weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
-                           decoupled_weight_decay=group["decoupled_weight_decay"])
-            layout = self._flat_layouts.get(id(group))
-            if layout is None or layout.names != names:
-                live = {id(g) for g in self.param_groups}  # (load_state_dict makes new groups)
-                self._flat_layouts = {k: v for k, v in self._flat_layouts.items() if k in live}
-                layout = self._flat_layouts[id(group)] = FlatState(names)
-            flat, each = layout.split(params)
-            if flat:
-                # the small parameters in one call per operation (see optim/_flat.py), when they
-                # are at the same step
-                flat_params, flat_grads, flat_states = [], [], []
-                for i in flat:
-                    flat_params.append(params[i])
-                    flat_grads.append(grads[i])
-                    flat_states.append(states[i])
-                step = flat_states[0]["step"]
-                gathered = None
-                if all(s["step"] == step for s in flat_states):
-                    gathered = layout.gather(flat_params, flat_grads, flat_states)
-                if gathered is None:
-                    each = range(len(params))
-                else:
-                    values, flat_grads, buffers = gathered
-                    steps = [step]
-                    adam([values], [flat_grads], [buffers["exp_avg"]], [buffers["exp_avg_sq"]],
-                         [buffers["max_exp_avg_sq"] if amsgrad else None], steps, **options)
-                    layout.scatter(flat_params)
-                    for s in flat_states:
-                        s["step"] = steps[0]
-            if each:
-                arrays, each_grads, exp_avgs, exp_avg_sqs, max_sqs, each_states = [], [], [], [], [], []
-                for i in each:
-                    s = states[i]
-                    arrays.append(params[i].data)
-                    each_grads.append(grads[i])
-                    exp_avgs.append(s["exp_avg"].data)
-                    exp_avg_sqs.append(s["exp_avg_sq"].data)
-                    max_sqs.append(s["max_exp_avg_sq"].data if amsgrad else None)
-                    each_states.append(s)
-                steps = [s["step"] for s in each_states]
-                adam(arrays, each_grads, exp_avgs, exp_avg_sqs, max_sqs, steps, **options)
-                for s, step in zip(each_states, steps):
-                    s["step"] = step
-            self._finish_step(group)
-        return loss
+    def _update(self, group, params, grads, state):
+        beta1, beta2 = group["betas"]
+        adam(params, grads, state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"], state["step"],
+             amsgrad=group["amsgrad"], beta1=beta1, beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
+             eps=group["eps"], maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"])
 
 
 class AdamW(Adam):
@@ -296,8 +226,7 @@ class Adamax(Optimizer):
     State per parameter: ``step``, ``exp_avg`` (m) and ``exp_inf`` (u).
     """
 
-    _state_kinds = {"step": COUNT, "exp_avg": BUFFER, "exp_inf": BUFFER}
-    _required_state = frozenset(_state_kinds)
+    _state_spec = (Count("step"), Buffer("exp_avg"), Buffer("exp_inf"))
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False,
@@ -312,21 +241,10 @@ class Adamax(Optimizer):
         _check_betas("Adamax", group)
         _check_nonneg("Adamax", group, "weight_decay")
 
-    def step(self, closure=None):
-        """One step of :func:`adamax` for every group, then the group's projection."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            params, grads = self._with_grad(group)
-            states = _moment_state(self, params, "exp_avg", "exp_inf")
-            steps = [s["step"] for s in states]
-            beta1, beta2 = group["betas"]
-            adamax([p.data for p in params], grads, [s["exp_avg"].data for s in states],
-                   [s["exp_inf"].data for s in states], steps, eps=group["eps"], beta1=beta1, beta2=beta2,
-                   lr=group["lr"], weight_decay=group["weight_decay"], maximize=group["maximize"])
-            for s, step in zip(states, steps):
-                s["step"] = step
-            self._finish_step(group)
-        return loss
+    def _update(self, group, params, grads, state):
+        beta1, beta2 = group["betas"]
+        adamax(params, grads, state["exp_avg"], state["exp_inf"], state["step"], eps=group["eps"], beta1=beta1,
+               beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"], maximize=group["maximize"])
 
 
 class NAdam(Optimizer):
@@ -338,8 +256,7 @@ class NAdam(Optimizer):
     ``exp_avg`` and ``exp_avg_sq``.
     """
 
-    _state_kinds = {"step": COUNT, "mu_product": NUMBER, "exp_avg": BUFFER, "exp_avg_sq": BUFFER}
-    _required_state = frozenset(_state_kinds)
+    _state_spec = (Number("mu_product", 1.0), Count("step"), Buffer("exp_avg"), Buffer("exp_avg_sq"))
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
@@ -356,24 +273,8 @@ class NAdam(Optimizer):
         _check_betas("NAdam", group)
         _check_nonneg("NAdam", group, "weight_decay", "momentum_decay")
 
-    def step(self, closure=None):
-        """One step of :func:`nadam` for every group, then the group's projection."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            params, grads = self._with_grad(group)
-            for p in params:
-                self.state[p].setdefault("mu_product", 1.0)
-            states = _moment_state(self, params, "exp_avg", "exp_avg_sq")
-            steps = [s["step"] for s in states]
-            mu_products = [s["mu_product"] for s in states]
-            beta1, beta2 = group["betas"]
-            nadam([p.data for p in params], grads, [s["exp_avg"].data for s in states],
-                  [s["exp_avg_sq"].data for s in states], mu_products, steps, beta1=beta1, beta2=beta2,
-                  lr=group["lr"], weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
-                  eps=group["eps"], decoupled_weight_decay=group["decoupled_weight_decay"],
-                  maximize=group["maximize"])
-            for s, step, mu_product in zip(states, steps, mu_products):
-                s["step"] = step
-                s["mu_product"] = mu_product
-            self._finish_step(group)
-        return loss
+    def _update(self, group, params, grads, state):
+        beta1, beta2 = group["betas"]
+        nadam(params, grads, state["exp_avg"], state["exp_avg_sq"], state["mu_product"], state["step"], beta1=beta1,
+              beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
+              eps=group["eps"], decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"])

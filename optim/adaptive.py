@@ -5,19 +5,10 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .optimizer import BUFFER, COUNT, Optimizer, _check_eps, _check_lr, _check_nonneg, _check_real, _state_tensor
+from ._state import Buffer, Count, count
+from .optimizer import Optimizer, _check_eps, _check_lr, _check_nonneg, _check_real
 
 __all__ = ["Adagrad", "Adadelta", "RMSprop", "adagrad", "adadelta", "rmsprop"]
-
-
-def _lazy_state(optimizer, params, **buffers):
-    """Create each parameter's state on its first step: ``step`` = 0 and zero buffers."""
-    for p in params:
-        state = optimizer.state[p]
-        if len(state) == 0:
-            state["step"] = 0
-            for name in buffers:
-                state[name] = _state_tensor(np.zeros_like(p.data))
 
 
 def adagrad(params: list[np.ndarray], grads: list[np.ndarray], state_sums: list[np.ndarray],
@@ -143,8 +134,7 @@ class Adagrad(Optimizer):
     State per parameter: ``step`` and ``sum`` (created at construction, as torch).
     """
 
-    _state_kinds = {"step": COUNT, "sum": BUFFER}
-    _required_state = frozenset(_state_kinds)
+    _state_spec = (Count("step"), Buffer("sum", fill=lambda group: group["initial_accumulator_value"]))
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False,
@@ -153,35 +143,17 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
                         project=project)
         super().__init__(params, defaults)
-        for group in self.param_groups:
-            self._init_state(group["params"], group)
+        for group in self.param_groups:  # (torch's Adagrad makes its state here, not on the first step)
+            self._lazy_state(group, group["params"])
 
     def _validate_group(self, group):
         _check_lr("Adagrad", group)
         _check_nonneg("Adagrad", group, "lr_decay", "weight_decay", "initial_accumulator_value")
         _check_eps("Adagrad", group)
 
-    def _init_state(self, params, group):
-        for p in params:
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = 0
-                state["sum"] = _state_tensor(np.full_like(p.data, group["initial_accumulator_value"]))
-
-    def step(self, closure=None):
-        """One step of :func:`adagrad` for every group, then the group's projection."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            params, grads = self._with_grad(group)
-            self._init_state(params, group)
-            steps = [self.state[p]["step"] for p in params]
-            adagrad([p.data for p in params], grads, [self.state[p]["sum"].data for p in params], steps,
-                    lr=group["lr"], weight_decay=group["weight_decay"], lr_decay=group["lr_decay"],
-                    eps=group["eps"], maximize=group["maximize"])
-            for p, step in zip(params, steps):
-                self.state[p]["step"] = step
-            self._finish_step(group)
-        return loss
+    def _update(self, group, params, grads, state):
+        adagrad(params, grads, state["sum"], state["step"], lr=group["lr"], weight_decay=group["weight_decay"],
+                lr_decay=group["lr_decay"], eps=group["eps"], maximize=group["maximize"])
 
 
 class Adadelta(Optimizer):
@@ -192,8 +164,7 @@ class Adadelta(Optimizer):
     ``square_avg`` (E[g²]) and ``acc_delta`` (E[Δθ²]).
     """
 
-    _state_kinds = {"step": COUNT, "square_avg": BUFFER, "acc_delta": BUFFER}
-    _required_state = frozenset(_state_kinds)
+    _state_spec = (Count("step"), Buffer("square_avg"), Buffer("acc_delta"))
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, *, maximize: bool = False, project: Callable | None = None) -> None:
@@ -208,20 +179,10 @@ class Adadelta(Optimizer):
         _check_eps("Adadelta", group)
         _check_nonneg("Adadelta", group, "weight_decay")
 
-    def step(self, closure=None):
-        """One step of :func:`adadelta` for every group, then the group's projection."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            params, grads = self._with_grad(group)
-            _lazy_state(self, params, square_avg=True, acc_delta=True)
-            states = [self.state[p] for p in params]
-            adadelta([p.data for p in params], grads, [s["square_avg"].data for s in states],
-                     [s["acc_delta"].data for s in states], lr=group["lr"], rho=group["rho"], eps=group["eps"],
-                     weight_decay=group["weight_decay"], maximize=group["maximize"])
-            for s in states:
-                s["step"] += 1
-            self._finish_step(group)
-        return loss
+    def _update(self, group, params, grads, state):
+        adadelta(params, grads, state["square_avg"], state["acc_delta"], lr=group["lr"], rho=group["rho"],
+                 eps=group["eps"], weight_decay=group["weight_decay"], maximize=group["maximize"])
+        count(state["step"])
 
 
 class RMSprop(Optimizer):
@@ -233,8 +194,9 @@ class RMSprop(Optimizer):
     ``grad_avg`` (when centered), each created on the first step that needs it.
     """
 
-    _state_kinds = {"step": COUNT, "square_avg": BUFFER, "momentum_buffer": BUFFER, "grad_avg": BUFFER}
-    _required_state = frozenset({"step", "square_avg"})
+    _state_spec = (Count("step"), Buffer("square_avg"),
+                   Buffer("momentum_buffer", when=lambda group: group["momentum"] > 0),
+                   Buffer("grad_avg", when=lambda group: group["centered"]))
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
@@ -248,28 +210,8 @@ class RMSprop(Optimizer):
         _check_eps("RMSprop", group)
         _check_nonneg("RMSprop", group, "momentum", "weight_decay", "alpha")
 
-    def step(self, closure=None):
-        """One step of :func:`rmsprop` for every group, then the group's projection."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            params, grads = self._with_grad(group)
-            for p in params:
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["square_avg"] = _state_tensor(np.zeros_like(p.data))
-                # also when momentum or centering is switched on later in training
-                if group["momentum"] > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = _state_tensor(np.zeros_like(p.data))
-                if group["centered"] and "grad_avg" not in state:
-                    state["grad_avg"] = _state_tensor(np.zeros_like(p.data))
-            states = [self.state[p] for p in params]
-            rmsprop([p.data for p in params], grads, [s["square_avg"].data for s in states],
-                    [s["grad_avg"].data if group["centered"] else None for s in states],
-                    [s["momentum_buffer"].data if group["momentum"] > 0 else None for s in states],
-                    lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
-                    momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"])
-            for s in states:
-                s["step"] += 1
-            self._finish_step(group)
-        return loss
+    def _update(self, group, params, grads, state):
+        rmsprop(params, grads, state["square_avg"], state["grad_avg"], state["momentum_buffer"], lr=group["lr"],
+                alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
+                momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"])
+        count(state["step"])

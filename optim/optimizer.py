@@ -3,8 +3,14 @@
 This copies PyTorch's data model (``torch/optim/optimizer.py``), not its machinery: an optimizer
 holds ``defaults`` (the options given to its constructor), ``param_groups`` (a list of dicts, each
 with its ``params`` and a full set of options) and ``state`` (a dict from parameter to that
-parameter's buffers). Each subclass gathers, for every group, the parameters that have a gradient
-and hands their arrays to a plain update function whose docstring writes the algorithm out.
+parameter's buffers).
+
+An elementwise optimizer (all but L-BFGS) declares its per-parameter state (``_state_spec``, see
+optim/_state.py) and its update rule (``_update``: a call of a plain function whose docstring
+writes the algorithm out, ``optim.adam.adam``...), and ``Optimizer.step`` does the rest for it:
+the parameters that have a gradient, their state created lazily, the calls of the rule (the small
+parameters as one flat array, see optim/_flat.py, the others one by one; the one place to add
+fused, chunked or threaded passes), the results written back, version counts and projection.
 
 Every step follows the lecture's projected stochastic gradient descent,
 
@@ -24,6 +30,7 @@ from __future__ import annotations
 import copy
 import functools
 import numbers
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -31,11 +38,13 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, enable_grad
-from autograd.tensor import bump_versions
+from autograd.extend import bump_versions
 
 from . import _load
+from ._flat import FlatState
 from ._load import BUFFER, COUNT, NUMBER
 from ._load import state_tensor as _state_tensor
+from ._state import Plan
 
 
 class _Required:
@@ -97,9 +106,17 @@ class Optimizer:
     #: Entries that torch.optim's version of the optimizer keeps and this one does not need: a
     #: loaded state may hold them (a state converted from torch's), and they are left out.
     _torch_only_state: frozenset[str] = frozenset()
+    #: An elementwise optimizer's per-parameter state: Count, Number and Buffer declarations (see
+    #: optim/_state.py) in the order the entries are created. ``_state_kinds`` and
+    #: ``_required_state`` are derived from it.
+    _state_spec: tuple = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("_state_spec")
+        if spec:
+            cls._state_kinds = {e.name: e.kind for e in spec}
+            cls._required_state = frozenset(e.name for e in spec if e.when is None and not e.by_update)
         step = cls.__dict__.get("step")
         if step is not None and not getattr(step, "_records_call", False):
             # remember that step() ran, so that a scheduler stepped first can warn (as torch does)
@@ -118,6 +135,7 @@ class Optimizer:
         self._validate_group(self.defaults)
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
+        self._flat_layouts: dict[int, tuple[dict, FlatState]] = {}  # id(group) -> (group, its layout)
 
         if isinstance(params, Tensor):
             raise TypeError(
@@ -211,8 +229,140 @@ class Optimizer:
                     p.grad.data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None):
-        """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+        """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss.
+
+        An elementwise optimizer (every built-in one but L-BFGS) declares its per-parameter state
+        (``_state_spec``) and its update rule (``_update``, which calls a plain function whose
+        docstring writes the algorithm out), and steps here, group by group:
+
+        1. the parameters that have a gradient, and their state, created where missing
+           (:meth:`_lazy_state`);
+        2. the update rule on their arrays (:meth:`_update_group`): the small parameters that
+           share a dtype and their scalar state as one flat array, the others one by one, bit for
+           bit the same arithmetic;
+        3. the new values, counts and buffers written back, each updated parameter counted as
+           modified in place, and the group's projection θ ← proj_Θ(θ).
+        """
+        if type(self)._update is Optimizer._update:
+            raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+        self._opt_called = True
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            params, grads = self._with_grad(group)
+            if params:
+                plan = Plan.of(self._state_spec, group)
+                states = self._lazy_state(group, params, plan)
+                self._update_group(group, params, grads, states, plan)
+            self._finish_step(group, params)
+        return loss
+
+    def _update(self, group: dict[str, Any], params: list[np.ndarray], grads: list[np.ndarray],
+                state: dict[str, list]) -> None:
+        """The update rule on the arrays ``params`` (with gradients ``grads``), in place, with the
+        group's options. ``state`` maps each entry of ``_state_spec`` to a list with one item per
+        array: the buffer's array (None where the group does not use it, or where the update is to
+        make it: put the new array there), the count's or number's value (to be updated in the list).
+        An array may be one parameter's or several parameters' flattened into one."""
+        raise NotImplementedError
+
+    def _lazy_state(self, group: dict[str, Any], params: list[Tensor], plan: Plan | None = None):
+        """The state dicts of ``params``, with the entries of ``_state_spec`` that ``group`` uses
+        created where missing, in the declared order; None when the group uses no state (SGD
+        without momentum keeps none, as torch's). ``plan``: the group's Plan, if known.
+
+        The one place where state is created: on a parameter's first step, when an option that needs
+        an entry is switched on later (amsgrad, RMSprop's momentum or centering), after loading a
+        state without the entry; Adagrad also calls it at construction, as torch's creates its state
+        there. Buffers made by the update function (``by_update``) are left to it."""
+        if plan is None:
+            plan = Plan.of(self._state_spec, group)
+        if plan.stateless:
+            return None
+        created, optimizer_state = plan.created, self.state
+        states = []
+        for p in params:
+            state = optimizer_state[p]
+            for name, entry in created:
+                if name not in state:
+                    state[name] = entry.initial(p.data, group)
+            states.append(state)
+        return states
+
+    def _update_group(self, group, params, grads, states, plan) -> None:
+        """The update rule on the arrays of ``group``'s ``params`` (with gradients ``grads`` and
+        state dicts ``states``), and the results written back.
+
+        The one place that decides how the arrays reach the update rule (where a fused, chunked or
+        threaded pass belongs too). The small parameters of one dtype that share their scalar state
+        (the values of the counts and numbers, and which buffers the update still has to make: the
+        rule takes one of each per array) go as one flat array (optim/_flat.py), the others one
+        array each.
+        """
+        layout = self._flat_layout(group)
+        flat, each = layout.split(params, states, plan.key)
+        if flat:
+            if each:
+                take = _taker(flat)
+                updated = self._update_flat(group, layout, take(params), take(grads),
+                                            None if states is None else take(states), plan)
+            else:
+                updated = self._update_flat(group, layout, params, grads, states, plan)
+            if not updated:
+                flat, each = (), range(len(params))
+        if each:
+            if flat:
+                take = _taker(each)
+                params, grads, states = take(params), take(grads), None if states is None else take(states)
+            self._update_each(group, params, grads, states, plan)
+
+    def _update_flat(self, group, layout, params, grads, states, plan) -> bool:
+        """The update rule on ``params`` as one flat array (see _update_group); False, and
+        nothing done, when they do not fit one."""
+        gathered = layout.gather(params, grads, states, plan.names)
+        if gathered is None:
+            return False
+        values, flat_grads, buffers = gathered
+        state = {name: [buffers[name]] for name in plan.names}
+        for name in plan.unused:
+            state[name] = [None]
+        for name in plan.scalars:
+            state[name] = [states[0][name]]  # (the same in every state: see FlatState.split)
+        self._update(group, [values], [flat_grads], state)
+        layout.scatter(params)
+        for name in plan.made:
+            layout.adopt(name, state[name][0], states)
+        for name in plan.scalars:
+            value = state[name][0]
+            for s in states:
+                s[name] = value
+        return True
+
+    def _update_each(self, group, params, grads, states, plan) -> None:
+        """The update rule on ``params`` one array each (see _update_group)."""
+        state = {}
+        for name in plan.names:
+            state[name] = [None if (t := s.get(name)) is None else t.data for s in states]
+        for name in plan.unused:
+            state[name] = [None] * len(params)
+        for name in plan.scalars:
+            state[name] = [s[name] for s in states]
+        self._update(group, [p.data for p in params], grads, state)
+        for name in plan.scalars:
+            for s, value in zip(states, state[name]):
+                s[name] = value
+        for name in plan.made:
+            for s, array in zip(states, state[name]):
+                if array is not None and ((t := s.get(name)) is None or t.data is not array):
+                    s[name] = _state_tensor(array)
+
+    def _flat_layout(self, group) -> FlatState:
+        """The FlatState of ``group``'s small parameters."""
+        entry = self._flat_layouts.get(id(group))
+        if entry is None or entry[0] is not group:
+            live = {id(g) for g in self.param_groups}  # (load_state_dict makes new groups)
+            self._flat_layouts = {k: v for k, v in self._flat_layouts.items() if k in live}
+            entry = self._flat_layouts[id(group)] = (group, FlatState())
+        return entry[1]
 
     @staticmethod
     def _evaluate(closure):
@@ -224,19 +374,15 @@ class Optimizer:
     @staticmethod
     def _with_grad(group):
         """The parameters of ``group`` that have a gradient, with the gradient arrays."""
-        params, grads = [], []
-        for p in group["params"]:
-            if p.grad is not None:
-                params.append(p)
-                grads.append(p.grad.data)
-        return params, grads
+        params = [p for p in group["params"] if p.grad is not None]
+        return params, [p.grad.data for p in params]
 
     @classmethod
-    def _finish_step(cls, group) -> None:
+    def _finish_step(cls, group, stepped: list[Tensor] | None = None) -> None:
         """After a group's update: count it as an in-place modification of each updated parameter
-        (so a graph that saved the old values refuses to backward through them, as in torch), then
-        apply the group's projection."""
-        bump_versions([p for p in group["params"] if p.grad is not None])
+        (``stepped``; None: those with a gradient), so that a graph that saved the old values
+        refuses to backward through them, as in torch; then apply the group's projection."""
+        bump_versions([p for p in group["params"] if p.grad is not None] if stepped is None else stepped)
         cls._project(group)
 
     @staticmethod
@@ -345,7 +491,7 @@ class Optimizer:
 
         state: defaultdict = defaultdict(dict)
         for key, value in saved_state.items():
-            index = _state_index(key)
+            index = _load.state_index(key)
             if index in position:
                 i, j = position[index]
                 param = groups[i]["params"][j]
@@ -377,7 +523,7 @@ class Optimizer:
                              f"optimizer's group {i} has {len(group['params'])}: the parameters are matched by "
                              f"position, so the groups must list the same number of them")
         # (copies: the loaded optimizer shares nothing with the caller's dict)
-        new_group = {k: copy.deepcopy(_plain(v)) for k, v in saved.items() if k not in ("params", "project")}
+        new_group = {k: copy.deepcopy(_load.plain(v)) for k, v in saved.items() if k not in ("params", "project")}
         new_group["params"] = group["params"]
         new_group["project"] = group.get("project")  # a callable is never saved: keep this optimizer's
         if "param_names" in group and "param_names" not in new_group:
@@ -403,7 +549,7 @@ class Optimizer:
             raise TypeError(f"{where}: expected a dict from state name to value, got {type(saved).__name__}")
         kinds = self._state_kinds
         if kinds is None:
-            return {name: _load_free_value(name, value, param) for name, value in saved.items()}
+            return {name: _load.load_free_value(name, value, param) for name, value in saved.items()}
         saved = {name: value for name, value in saved.items() if name not in self._torch_only_state}
         unknown = [name for name in saved if name not in kinds]
         if unknown:
@@ -445,53 +591,23 @@ class Optimizer:
         return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=256)
+def _taker(indices: tuple[int, ...]):
+    """A function that takes the items at ``indices`` of a sequence, as a tuple (itemgetter: the
+    loop in C, as this runs every step)."""
+    if len(indices) == 1:
+        index = indices[0]
+        return lambda items: (items[index],)
+    return operator.itemgetter(*indices)
+
+
 _SET_MSG = ("optimizer parameters need to be organized in ordered collections, but the ordering of "
             "tensors in sets changes between runs: use a list instead")
-
-
-def _plain(value):
-    """A loaded option as a Python value (a 0-d array from a file becomes a number)."""
-    if isinstance(value, Tensor):
-        value = value.data
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        return value.item()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _same_kind(error: Exception, message: str) -> Exception:
     """A TypeError or ValueError, as ``error`` is, with ``message``."""
     return TypeError(message) if isinstance(error, TypeError) else ValueError(message)
-
-
-def _state_index(key) -> int | None:
-    """A saved state key as a parameter index (also ``'3'``, ``np.int64(3)``), or None."""
-    if isinstance(key, str):
-        return int(key) if key.isdigit() else None
-    if isinstance(key, bool):
-        return None
-    if isinstance(key, (int, np.integer)):
-        return int(key)
-    return None
-
-
-def _load_free_value(name, value, param):
-    """An entry of a custom optimizer's state (one that declares no ``_state_kinds``): copied,
-    floating arrays cast to the parameter's dtype, ``step`` and ``mu_product`` kept as numbers."""
-    if isinstance(value, (list, tuple)):
-        return [_load_free_value(name, v, param) for v in value]
-    if name in ("step", "mu_product"):
-        number = _load.real_number(value, f"state entry {name!r}")
-        return int(number) if name == "step" else float(number)
-    if isinstance(value, (Tensor, np.ndarray)):
-        arr = np.array(value.data if isinstance(value, Tensor) else value)
-        if arr.dtype.kind == "f":
-            arr = arr.astype(param.data.dtype)
-        return _state_tensor(arr)
-    if isinstance(value, dict):
-        return {k: _load_free_value(k, v, param) for k, v in value.items()}
-    return _plain(value)
 
 
 def _check_project(group):

@@ -5,7 +5,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .optimizer import BUFFER, Optimizer, _check_lr, _check_nonneg, _check_real, _state_tensor
+from ._state import Buffer
+from .optimizer import Optimizer, _check_lr, _check_nonneg, _check_real
 
 __all__ = ["SGD", "sgd"]
 
@@ -71,7 +72,8 @@ class SGD(Optimizer):
     The update is :func:`sgd`; per parameter the state holds ``momentum_buffer`` once momentum is used.
     """
 
-    _state_kinds = {"momentum_buffer": BUFFER}
+    # torch makes the buffer on a parameter's first step with momentum, as a copy of that gradient
+    _state_spec = (Buffer("momentum_buffer", when=lambda group: group["momentum"] != 0, by_update=True),)
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
@@ -89,24 +91,7 @@ class SGD(Optimizer):
                 f"SGD: nesterov=True requires momentum > 0 and dampening = 0, got momentum="
                 f"{group['momentum']!r}, dampening={group['dampening']!r}")
 
-    def step(self, closure=None):
-        """One step of :func:`sgd` for every group, then the group's projection."""
-        loss = self._evaluate(closure)
-        for group in self.param_groups:
-            params, grads = self._with_grad(group)
-            momentum = group["momentum"]
-            buffers = []
-            if momentum != 0:
-                for p in params:
-                    buf = self.state[p].get("momentum_buffer")
-                    buffers.append(None if buf is None else buf.data)
-            sgd([p.data for p in params], grads, buffers, lr=group["lr"], momentum=momentum,
-                dampening=group["dampening"], weight_decay=group["weight_decay"], nesterov=group["nesterov"],
-                maximize=group["maximize"])
-            if momentum != 0:
-                for p, buf in zip(params, buffers):
-                    state = self.state[p]
-                    if "momentum_buffer" not in state or state["momentum_buffer"].data is not buf:
-                        state["momentum_buffer"] = _state_tensor(buf)
-            self._finish_step(group)
-        return loss
+    def _update(self, group, params, grads, state):
+        sgd(params, grads, state["momentum_buffer"], lr=group["lr"], momentum=group["momentum"],
+            dampening=group["dampening"], weight_decay=group["weight_decay"], nesterov=group["nesterov"],
+            maximize=group["maximize"])
