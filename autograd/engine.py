@@ -16,11 +16,6 @@ Scalar and Tensor are both nodes. The engine knows nothing else about them; a no
                      called with the complete gradient of a node that keeps it, has hooks or is a
                      leaf: runs the hooks (which may replace it), stores it (.grad) when ``store``,
                      and returns the gradient to pass on
-    _partials        None, or True for a node with at most two inputs ``_a``, ``_b`` (None when
-                     absent) and the local partial derivatives ``_da``, ``_db`` of its output with
-                     respect to them (numbers; None once released): a Scalar. Its VJP is g times the
-                     partial on each edge, which the engine applies inline (a scalar graph is all
-                     such nodes, so this is its hot loop)
 
 Only detect_anomaly() asks a node for more: ``_op_name()`` and ``_created_at()`` (where the user's
 code made it) for its error message.
@@ -97,24 +92,7 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
         for node in reversed(order):
             g = pop(node, None)
             if g is None:
-                continue
-            if node._partials is not None and check is None and store:
-                # A node that carries its local partial derivatives (a Scalar): its VJP is the
-                # gradient times the partial on each edge. Inlined: it is most of a scalar graph.
-                node.grad += g
-                a = node._a
-                if a is None:
-                    continue
-                da = node._da
-                if da is None:
-                    raise RuntimeError(RETAIN_GRAPH_MSG)
-                pending[a] = g * da + get(a, 0.0)
-                b = node._b
-                if b is not None:
-                    pending[b] = g * node._db + get(b, 0.0)
-                if not retain_graph:
-                    node._da = node._db = None
-                continue
+                continue  # no gradient reaches it
             node_inputs = node._inputs
             if wanted is not None or node._hooks is not None or not node_inputs:
                 g = node._accumulate(g, store)

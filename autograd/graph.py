@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import engine
 from .replay import Plan
+from .scalar import Scalar, backprop
 
 
 class Graph:
@@ -70,7 +71,10 @@ class Graph:
         flags = tuple(leaf.requires_grad for leaf in self.leaves)
         if flags != self._flags:  # a leaf was frozen or unfrozen since the capture
             self._flags, self._grad_order = flags, [n for n in self.nodes if n.requires_grad]
-        engine.backward(self.outputs, grads, retain_graph=True, order=self._grad_order)
+        if isinstance(self.outputs[0], Scalar):  # (a Scalar graph is Scalars only)
+            backprop(self.outputs, grads, retain_graph=True, order=self._grad_order)
+        else:
+            engine.backward(self.outputs, grads, retain_graph=True, order=self._grad_order)
 
     def _compiled(self):
         """The compiled replay of this graph (see replay.py), or None where it does not apply."""

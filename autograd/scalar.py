@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-from . import engine
+from . import anomaly, engine
 
 # ---------------------------------------------------------------------------------------------
 # The Scalar operation table: name -> f(a[, b]) -> (output value, d out/d a, d out/d b).
@@ -144,7 +144,6 @@ class Scalar:
     __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_da", "_db", "__weakref__")
 
     requires_grad = True  # every Scalar takes part in backward, as in micrograd
-    _partials = True  # engine contract: inputs _a, _b with local partials _da, _db (see engine.py)
 
     def __init__(self, data, label: str = ""):
         if isinstance(data, Scalar):
@@ -302,7 +301,7 @@ class Scalar:
 
     def backward(self, retain_graph: bool = False):
         """Fill ``.grad`` of every node below this one with d(self)/d(node) (adding to what is there)."""
-        engine.backward((self,), (1.0,), retain_graph=retain_graph)
+        backprop((self,), (1.0,), retain_graph=retain_graph)
 
     def zero_grad(self):
         self.grad = 0.0
@@ -317,3 +316,42 @@ class Scalar:
 
 Value = Scalar
 _new = object.__new__
+
+
+def backprop(roots, grads, retain_graph=False, order=None):
+    """engine.backward for a graph of Scalars, with each node's vector-Jacobian product inline.
+
+    The same walk as the engine's (reverse topological order, each node's gradient complete when it
+    is visited, the multi-path sums built up in ``pending``), specialised to what every Scalar is: a
+    node with at most two inputs ``_a``, ``_b`` and the local partial derivatives ``_da``, ``_db``
+    on its edges, so its VJP is the gradient times the partial on each edge. Inlined, that is about
+    twice as fast as the engine's general calls (a scalar graph is nothing but such nodes), with the
+    same results (tests/autograd/test_scalar.py compares the two). Under detect_anomaly() the
+    engine's checked walk runs instead. ``order``: the graph in topological order, when known.
+    """
+    if anomaly.enabled:
+        engine.backward(roots, grads, retain_graph=retain_graph, order=order)
+        return
+    pending = {}
+    for root, g in zip(roots, grads):
+        pending[root] = g + pending.get(root, 0.0)
+    if order is None:
+        order = engine.toposort(roots)
+    pop, get = pending.pop, pending.get
+    for node in reversed(order):
+        g = pop(node, None)
+        if g is None:
+            continue  # no gradient reaches it
+        node.grad += g
+        a = node._a
+        if a is None:
+            continue  # a leaf
+        da = node._da
+        if da is None:
+            raise RuntimeError(engine.RETAIN_GRAPH_MSG)
+        pending[a] = g * da + get(a, 0.0)
+        b = node._b
+        if b is not None:
+            pending[b] = g * node._db + get(b, 0.0)
+        if not retain_graph:
+            node._da = node._db = None

@@ -257,7 +257,6 @@ class Tensor(ConvertMethods, ElementwiseMethods, ReduceMethods, ShapeMethods, In
                  "_hooks", "_retain", "_freed", "_scope", "__weakref__")
 
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
-    _partials = None  # engine contract: Tensor nodes compute VJPs (_backward), not scalar partials
     __hash__ = object.__hash__  # == is elementwise, identity is the hash (nodes are dict keys)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):

@@ -128,7 +128,7 @@ def input_positions(nodes, pos):
     """Per node (in topological order), the positions of its inputs: a tuple, with repeats."""
     out = []
     for n in nodes:
-        if n._partials:  # a Scalar: inputs _a, _b in slots (the engine's contract); no tuple to build
+        if n.__class__ is Scalar:  # inputs _a, _b in slots: no tuple to build (its _inputs property does)
             a, b = n._a, n._b
             out.append(() if a is None else (pos[a],) if b is None else (pos[a], pos[b]))
         else:

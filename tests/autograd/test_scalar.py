@@ -337,3 +337,35 @@ def test_subclass_instances_stay_nodes():
     (s * p + p.tanh()).backward()
     assert p.grad == pytest.approx(2.0 + (1 - math.tanh(3.0) ** 2))
     assert s.grad == 3.0
+
+
+def test_scalar_backprop_gives_exactly_what_the_engines_general_walk_gives():
+    """Scalar.backward walks with each node's partials inline (scalar.backprop); the engine's
+    general walk (node._backward / node._accumulate, as for Tensors) must give the same gradients,
+    bit for bit, on random graphs with shared subexpressions."""
+    import random
+
+    from autograd import engine
+    from autograd.scalar import backprop
+
+    rng = random.Random(7)
+    for _ in range(20):
+        def build():
+            rng_local = random.Random(seed)
+            leaves = [ag.Scalar(rng_local.uniform(-2, 2)) for _ in range(4)]
+            nodes = list(leaves)
+            for _ in range(40):
+                a, b = rng_local.choice(nodes), rng_local.choice(nodes)
+                op = rng_local.choice(["+", "*", "-", "tanh", "exp", "relu", "**2"])
+                out = {"+": lambda: a + b, "*": lambda: a * b, "-": lambda: a - b, "tanh": lambda: a.tanh(),
+                       "exp": lambda: (a * 0.1).exp(), "relu": lambda: a.relu(), "**2": lambda: a ** 2}[op]()
+                nodes.append(out)
+            return leaves, sum(nodes[-10:])
+
+        seed = rng.randrange(10 ** 6)
+        leaves_fast, root_fast = build()
+        backprop((root_fast,), (1.0,))
+        leaves_general, root_general = build()
+        engine.backward((root_general,), (1.0,))
+        assert [x.grad for x in leaves_fast] == [x.grad for x in leaves_general]
+        assert root_fast.data == root_general.data
