@@ -1,0 +1,215 @@
+"""The optimizer step alone: ``opt.step()`` on fixed random gradients, ours (this checkout, and with
+``--at`` the engine as it was at a commit) against torch.optim on the same arrays.
+
+Three sets of float32 parameters, the layers of the benchmark MLPs:
+  W3    784x1024, 1024, 1024x1024, 1024, 1024x10, 10   (2.9M numbers: the arithmetic dominates)
+  W2    64x256, 256, 256x256, 256, 256x10, 10          (86k)
+  tiny  2x16, 16, 16x16, 16, 16x2, 2                    (370: the per-call overhead is all there is)
+and six optimizers: SGD(momentum=0.9), RMSprop, Adam, AdamW, NAdam, Adagrad (lr 1e-3, else the
+defaults). Each (engine, workload, optimizer) runs in a fresh process: it sets every parameter's
+gradient once (random normal numbers, the same for every engine), takes 5 warm-up steps, then
+times ``opt.step()``: each sample the mean of as many steps as fill about 2 ms, the figure the
+median of ``--samples`` samples. The processes take turns (engine by engine within a round) for
+``--rounds`` rounds (each after waiting up to ``--quiet-wait`` seconds for an idle machine), and
+the table shows per engine the median over rounds of the figures and
+their min..max, and the ratios "after/before" (this checkout over the commit) and "ours/torch",
+each the median of the per-round ratios.
+
+torch runs single-threaded by default (``--torch-threads``), as numpy's elementwise passes are:
+``torch`` is torch.optim's default implementation (foreach=None, which on CPU tensors is the
+per-tensor loop) and ``torch foreach`` asks for the multi-tensor one (foreach=True).
+
+    python benchmarks/optim_step.py --at 59e9aae                 # before (59e9aae) / after (this checkout)
+    python benchmarks/optim_step.py --at 59e9aae --after HEAD    # after: the committed engine (a worktree)
+    python benchmarks/optim_step.py --at 59e9aae --rounds 5 --workloads tiny,W2
+    python benchmarks/optim_step.py --child chainrule --workload W2 --optimizer Adam   # one run, one JSON line
+
+Like run.py, the children run without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, and ``--at`` checks a
+commit out once into a detached worktree under /tmp (``git worktree add``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from run import wait_for_quiet  # noqa: E402 (the benchmarks directory is not a package)
+
+WORKLOADS = {
+    "W3": [(784, 1024), (1024,), (1024, 1024), (1024,), (1024, 10), (10,)],
+    "W2": [(64, 256), (256,), (256, 256), (256,), (256, 10), (10,)],
+    "tiny": [(2, 16), (16,), (16, 16), (16,), (16, 2), (2,)],
+}
+OPTIMIZERS = {
+    "SGD": dict(lr=1e-3, momentum=0.9),
+    "RMSprop": dict(lr=1e-3),
+    "Adam": dict(lr=1e-3),
+    "AdamW": dict(lr=1e-3),
+    "NAdam": dict(lr=1e-3),
+    "Adagrad": dict(lr=1e-3),
+}
+SAMPLE_S = 2e-3  # a sample times about this long: many steps of a tiny step, one of W3's
+
+
+def arrays(workload):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    values = [rng.standard_normal(s).astype(np.float32) for s in WORKLOADS[workload]]
+    grads = [rng.standard_normal(s).astype(np.float32) for s in WORKLOADS[workload]]
+    return values, grads
+
+
+def child(engine, workload, name, samples, torch_threads):
+    """One measurement in this process; prints one JSON line."""
+    values, grads = arrays(workload)
+    options = OPTIMIZERS[name]
+    if engine.startswith("torch"):
+        import torch
+
+        torch.set_num_threads(torch_threads)
+        params = [torch.tensor(v, requires_grad=True) for v in values]
+        for p, g in zip(params, grads):
+            p.grad = torch.tensor(g)
+        opt = getattr(torch.optim, name)(params, **options, foreach=engine == "torch foreach")
+    else:
+        from common import use_chainrule
+
+        use_chainrule()
+        import autograd as ag
+        import optim
+
+        params = [ag.tensor(v, requires_grad=True) for v in values]
+        for p, g in zip(params, grads):
+            p.grad = ag.tensor(g)
+        opt = getattr(optim, name)(params, **options)
+    step = opt.step
+    for _ in range(5):
+        step()
+    t0 = time.perf_counter()
+    step()
+    inner = max(1, int(SAMPLE_S / max(time.perf_counter() - t0, 1e-7)))
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            step()
+        times.append((time.perf_counter() - t0) / inner)
+    print(json.dumps({"engine": engine, "workload": workload, "optimizer": name, "us": 1e6 * statistics.median(times),
+                      "inner": inner, "samples": samples}))
+
+
+def worktree(commit):
+    """A detached worktree of ``commit`` under /tmp (made once); (short hash, path)."""
+    rev = subprocess.run(["git", "rev-parse", "--short", commit], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    path = Path(f"/tmp/chainrule-at-{rev}")
+    if not (path / "autograd" / "__init__.py").is_file():
+        subprocess.run(["git", "worktree", "add", "--detach", "-f", str(path), rev], cwd=REPO, check=True,
+                       capture_output=True)
+    return rev, path
+
+
+def run_child(engine, workload, name, args, env):
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", engine.split("@")[0], "--workload", workload,
+           "--optimizer", name, "--samples", str(args.samples), "--torch-threads", str(args.torch_threads)]
+    proc = subprocess.run(cmd, cwd=HERE, env=env, capture_output=True, text=True, timeout=600)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{engine} {workload} {name}: exit {proc.returncode}: {proc.stderr.strip()[-500:]}")
+    return json.loads(lines[-1])
+
+
+def fmt(us):
+    return f"{us:.3g}" if us < 100 else f"{us:.0f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--at", help="a git commit: also time our engine as it was there (the 'before')")
+    ap.add_argument("--after", help="a git commit: time our engine as it is there as the 'after' (default: this "
+                                    "checkout, or $CHAINRULE_PATH)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--samples", type=int, default=31)
+    ap.add_argument("--workloads", default=",".join(WORKLOADS))
+    ap.add_argument("--optimizers", default=",".join(OPTIMIZERS))
+    ap.add_argument("--no-torch", action="store_true", help="leave torch out")
+    ap.add_argument("--torch-threads", type=int, default=1)
+    ap.add_argument("--quiet-wait", type=float, default=10,
+                    help="before each round, wait up to this many seconds for an idle machine (default 10)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--workload", help=argparse.SUPPRESS)
+    ap.add_argument("--optimizer", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.workload, args.optimizer, args.samples, args.torch_threads)
+        return
+
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    here = os.path.abspath(os.environ.get("CHAINRULE_PATH") or REPO)
+    after = "after"
+    if args.after:
+        rev, here = worktree(args.after)
+        after = f"after@{rev}"
+    engines = {after: env | {"CHAINRULE_PATH": str(here)}}
+    before = None
+    if args.at:
+        rev, path = worktree(args.at)
+        before = f"before@{rev}"
+        engines = {before: env | {"CHAINRULE_PATH": str(path)}, **engines}
+    if not args.no_torch:
+        engines["torch"] = engines["torch foreach"] = env
+    workloads, names = args.workloads.split(","), args.optimizers.split(",")
+    results = {}  # (workload, optimizer) -> engine -> [us per round]
+    busy = []
+    for r in range(args.rounds):
+        if args.quiet_wait > 0:
+            busy.append(wait_for_quiet(args.quiet_wait)[0])
+        for workload in workloads:
+            for name in names:
+                for engine, engine_env in engines.items():
+                    kind = "chainrule" if engine in (after, before) else engine
+                    out = run_child(kind, workload, name, args, engine_env)
+                    results.setdefault((workload, name), {}).setdefault(engine, []).append(out["us"])
+        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+
+    def ratio(runs, a, b):
+        if a not in runs or b not in runs:
+            return "-"
+        return f"{statistics.median(x / y for x, y in zip(runs[a], runs[b])):.2f}x"
+
+    cols = list(engines)
+    head = ["workload", "optimizer"] + [f"{e} µs (min..max)" for e in cols]
+    if before:
+        head.append("after/before")
+    if not args.no_torch:
+        head += ["after/torch", "after/torch foreach"]
+    quiet = f"; machine busy {max(busy):.0%} at most before a round" if busy else ""
+    lines = [f"opt.step() alone, float32, median of {args.rounds} rounds ({args.samples} samples each; "
+             f"{time.strftime('%Y-%m-%d %H:%M')}; OPENBLAS_* unset; torch {args.torch_threads} thread(s){quiet})", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (workload, name), runs in results.items():
+        cells = [workload, name]
+        for e in cols:
+            v = runs[e]
+            cells.append(f"{fmt(statistics.median(v))} ({fmt(min(v))}..{fmt(max(v))})")
+        if before:
+            cells.append(ratio(runs, after, before))
+        if not args.no_torch:
+            cells += [ratio(runs, after, "torch"), ratio(runs, after, "torch foreach")]
+        lines.append("| " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
