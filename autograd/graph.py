@@ -85,6 +85,11 @@ class Graph:
             self._plan = plan = None  # an in-place operation rewired a node: replay node by node
         return plan
 
+    def inputs(self, node) -> tuple:
+        """The nodes ``node`` was computed from, in argument order (``()`` for a leaf): the edges of
+        the graph into ``node``, which fprop reads and bprop passes gradients along."""
+        return node._inputs
+
     @property
     def code(self) -> str:
         """The Python source of the compiled forward and backward (one line per operation), or

@@ -25,3 +25,34 @@ def test_importing_nn_and_optim_changes_nothing_in_autograd():
             "import nn, nn.functional, optim; after = {k: id(v) for k, v in o.OPS.items()}; "
             "assert before == after, sorted(set(after) ^ set(before))")
     _run(code)
+
+
+def _python_files():
+    for folder in ("nn", "optim", "notebooks/src", "examples", "scripts", "benchmarks"):
+        yield from sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_code_outside_autograd_uses_only_its_public_api_and_extension_surface():
+    """nn, optim, the notebooks, the examples, scripts and benchmarks import from ``autograd`` and
+    ``autograd.extend`` only, and never a private name: a private name imported across packages is
+    a seam that tears when autograd's inside changes (DESIGN.md, habit 9)."""
+    import ast
+
+    problems = []
+    for path in _python_files():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        where = path.relative_to(ROOT)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
+                    and node.module.split(".")[0] == "autograd":
+                if node.module not in ("autograd", "autograd.extend"):
+                    problems.append(f"{where}:{node.lineno}: from {node.module} import ...")
+                problems += [f"{where}:{node.lineno}: imports the private name {a.name} of {node.module}"
+                             for a in node.names if a.name.startswith("_")]
+            elif isinstance(node, ast.Import):
+                problems += [f"{where}:{node.lineno}: import {a.name}" for a in node.names
+                             if a.name.startswith("autograd.") and a.name != "autograd.extend"]
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in ("ag", "autograd") and node.attr.startswith("_"):
+                problems.append(f"{where}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert not problems, "private parts of autograd used outside it:\n" + "\n".join(problems)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from . import OPS, defop, fn
+from . import defop, fn
 
 
 def _sigmoid(x):
@@ -53,33 +53,42 @@ defop("div", np.true_divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -g
 defop("pow", _power, _pow_base_grad, _pow_exponent_grad,
       doc="x ** y: dx = g y x**(y-1) (0 where y = 0), dy = g x**y log x")
 
+def elementwise(name, forward, rule, doc):
+    """An entry of one input whose gradient has exactly that input's shape and dtype (elementwise
+    functions, and arithmetic with a Python number, which never changes a float tensor's dtype):
+    backward then skips the broadcasting and dtype checks (Op.keeps_shape)."""
+    return defop(name, forward, rule, doc=doc, keeps_shape=True)
+
+
 # -- arithmetic with a Python number c (a parameter, not a node) ------------------------------
-defop("add_scalar", lambda x, *, c: x + c, lambda g, out, x, *, c: g, doc="x + c: dx = g")
-defop("rsub_scalar", lambda x, *, c: c - x, lambda g, out, x, *, c: -g, doc="c - x: dx = -g")
-defop("mul_scalar", lambda x, *, c: x * c, lambda g, out, x, *, c: g * c, doc="x * c: dx = g c")
-defop("div_scalar", lambda x, *, c: x / c, lambda g, out, x, *, c: g / c, doc="x / c: dx = g / c")
-defop("rdiv_scalar", lambda x, *, c: c / x, lambda g, out, x, *, c: -g * out / x, doc="c / x: dx = -g c / x**2")
-defop("pow_scalar", lambda x, *, c: x ** c, lambda g, out, x, *, c: g * c * x ** (c - 1) if c != 0 else g * 0.0,
-      doc="x ** c: dx = g c x**(c-1)")
-defop("rpow_scalar", lambda x, *, c: _power(np.asarray(c, x.dtype), x) if x.dtype.kind == "i" else c ** x, lambda g, out, x, *, c: _rpow_grad(g, out, x, c),
-      doc="c ** x: dx = g c**x log c (0 where c = 0 and x >= 0, as torch)")
+elementwise("add_scalar", lambda x, *, c: x + c, lambda g, out, x, *, c: g, doc="x + c: dx = g")
+elementwise("rsub_scalar", lambda x, *, c: c - x, lambda g, out, x, *, c: -g, doc="c - x: dx = -g")
+elementwise("mul_scalar", lambda x, *, c: x * c, lambda g, out, x, *, c: g * c, doc="x * c: dx = g c")
+elementwise("div_scalar", lambda x, *, c: x / c, lambda g, out, x, *, c: g / c, doc="x / c: dx = g / c")
+elementwise("rdiv_scalar", lambda x, *, c: c / x, lambda g, out, x, *, c: -g * out / x, doc="c / x: dx = -g c / x**2")
+elementwise("pow_scalar", lambda x, *, c: x ** c,
+            lambda g, out, x, *, c: g * c * x ** (c - 1) if c != 0 else g * 0.0,
+            doc="x ** c: dx = g c x**(c-1)")
+elementwise("rpow_scalar", lambda x, *, c: _power(np.asarray(c, x.dtype), x) if x.dtype.kind == "i" else c ** x,
+            lambda g, out, x, *, c: _rpow_grad(g, out, x, c),
+            doc="c ** x: dx = g c**x log c (0 where c = 0 and x >= 0, as torch)")
 
 # -- unary ------------------------------------------------------------------------------------
 def _relu(x):
     return np.maximum(x, 0)
 
 
-defop("neg", np.negative, lambda g, out, x: -g, doc="-x: dx = -g")
-defop("exp", np.exp, lambda g, out, x: g * out, doc="e**x: dx = g e**x")
-defop("log", np.log, lambda g, out, x: g / x, doc="log x: dx = g / x")
-defop("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), doc="sqrt x: dx = g / (2 sqrt x) (inf at 0)")
-defop("abs", np.abs, lambda g, out, x: g * fn.sign(x), doc="|x|: dx = g sign(x)")
-defop("sin", np.sin, lambda g, out, x: g * fn.cos(x), doc="sin x: dx = g cos x")
-defop("cos", np.cos, lambda g, out, x: -g * fn.sin(x), doc="cos x: dx = -g sin x")
-defop("tanh", np.tanh, lambda g, out, x: g * (1 - out * out), doc="tanh x: dx = g (1 - tanh(x)**2)")
-defop("sigmoid", _sigmoid, lambda g, out, x: g * out * (1 - out), doc="s = 1/(1+e**-x): dx = g s (1 - s)")
-defop("relu", _relu, lambda g, out, x: g * (fn.const(x) > 0), doc="max(0, x): dx = g [x > 0]")
-defop("sign", np.sign, lambda g, out, x: g * 0, doc="sign x: dx = 0")
+elementwise("neg", np.negative, lambda g, out, x: -g, doc="-x: dx = -g")
+elementwise("exp", np.exp, lambda g, out, x: g * out, doc="e**x: dx = g e**x")
+elementwise("log", np.log, lambda g, out, x: g / x, doc="log x: dx = g / x")
+elementwise("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), doc="sqrt x: dx = g / (2 sqrt x) (inf at 0)")
+elementwise("abs", np.abs, lambda g, out, x: g * fn.sign(x), doc="|x|: dx = g sign(x)")
+elementwise("sin", np.sin, lambda g, out, x: g * fn.cos(x), doc="sin x: dx = g cos x")
+elementwise("cos", np.cos, lambda g, out, x: -g * fn.sin(x), doc="cos x: dx = -g sin x")
+elementwise("tanh", np.tanh, lambda g, out, x: g * (1 - out * out), doc="tanh x: dx = g (1 - tanh(x)**2)")
+elementwise("sigmoid", _sigmoid, lambda g, out, x: g * out * (1 - out), doc="s = 1/(1+e**-x): dx = g s (1 - s)")
+elementwise("relu", _relu, lambda g, out, x: g * (fn.const(x) > 0), doc="max(0, x): dx = g [x > 0]")
+elementwise("sign", np.sign, lambda g, out, x: g * 0, doc="sign x: dx = 0")
 
 # -- comparisons: boolean results, no gradient ------------------------------------------------
 for _name, _f in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal),
@@ -90,7 +99,7 @@ for _name, _f in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater), ("
 defop("where", lambda c, a, b: np.where(c, a, b), None,
       lambda g, out, c, a, b: fn.where(c, g, 0.0), lambda g, out, c, a, b: fn.where(c, 0.0, g),
       doc="where(c, a, b): da = g where c, db = g where not c")
-defop("clone", lambda x: x.copy(), lambda g, out, x: g, doc="copy: dx = g")
+elementwise("clone", lambda x: x.copy(), lambda g, out, x: g, doc="copy: dx = g")
 defop("cast", lambda x, *, dtype: x.astype(dtype), lambda g, out, x, *, dtype: g,
       doc="dtype conversion: dx = g (converted back to x's dtype)")
 
@@ -133,8 +142,3 @@ defop("clamp_tensor", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
       doc="min(max(x, lo), hi) with tensor bounds: dx = g [lo <= x <= hi], dlo = g [x < lo < hi], "
           "dhi = g [x > hi or hi < lo]")
 
-# One input, and a gradient of exactly that input's shape and dtype (elementwise, and arithmetic
-# with a Python number, which never changes a float tensor's dtype): backward skips the checks.
-for _name in ("add_scalar", "rsub_scalar", "mul_scalar", "div_scalar", "rdiv_scalar", "pow_scalar", "rpow_scalar",
-              "neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "clone"):
-    OPS[_name].keeps_shape = True

@@ -165,7 +165,7 @@ g
 
 # %% [markdown]
 # **Fprop, step by step.** We walk `g.nodes` (inputs before the nodes that use them) and compute each
-# value ourselves from its inputs (`node._inputs`, the node contract of `autograd/engine.py`), with a
+# value ourselves from its inputs (`g.inputs(node)`, the edges into the node), with a
 # table of what each operation does; then we compare with the value the engine recorded.
 
 # %%
@@ -181,13 +181,13 @@ forward_rule = {
 
 value = {}
 for node in g.nodes:
-    if not node._inputs:
+    if not g.inputs(node):
         value[node] = node.data
         print(f"{names[node]:>4} = {node.data:+.6f}   (leaf)")
     else:
-        args = [value[i] for i in node._inputs]
+        args = [value[i] for i in g.inputs(node)]
         value[node] = forward_rule[node.op](*args)
-        shown = ", ".join(names[i] for i in node._inputs)
+        shown = ", ".join(names[i] for i in g.inputs(node))
         print(f"{names[node]:>4} = {node.op}({shown}) = {value[node]:+.6f}   engine recorded {node.data:+.6f}")
         assert math.isclose(value[node], node.data)
 
@@ -209,14 +209,14 @@ local_derivatives = {
 grad = {node: 0.0 for node in g.nodes}
 grad[L] = 1.0
 for node in reversed(g.nodes):
-    if not node._inputs:
+    if not g.inputs(node):
         continue
-    args = [value[i] for i in node._inputs]
+    args = [value[i] for i in g.inputs(node)]
     partials = local_derivatives[node.op](*args, value[node])
-    for inp, d in zip(node._inputs, partials):
+    for inp, d in zip(g.inputs(node), partials):
         grad[inp] += grad[node] * d  # the multi-path chain rule: contributions add up
     print(f"at {names[node]:>4} (∂L/∂{names[node]} = {grad[node]:+.6f}): "
-          + ", ".join(f"∂L/∂{names[i]} += {grad[node] * d:+.6f}" for i, d in zip(node._inputs, partials)))
+          + ", ".join(f"∂L/∂{names[i]} += {grad[node] * d:+.6f}" for i, d in zip(g.inputs(node), partials)))
 
 # %% [markdown]
 # The engine's own bprop (`g.backward()`) gives the same gradients:
