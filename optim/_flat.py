@@ -47,12 +47,13 @@ class FlatState:
         # optimizer lays its parameters out anew from their (copied) state Tensors
         return type(self)()
 
-    def split(self, params, states, key):
+    def split(self, params, states, keys_of):
         """(indices of the parameters to update as one flat array, indices of the others), tuples.
 
         The flat ones are the small parameters of one dtype (the most common one) that agree in
-        ``key(state)`` (their scalar state; ``key`` None: nothing to agree in), the largest such
-        class where they do not all agree; fewer than two are not worth a flat array."""
+        their scalar state (``keys_of(states)``, a key for each; ``keys_of`` None: nothing to agree
+        in), the largest such class where they do not all agree; fewer than two are not worth a
+        flat array."""
         last_params, last_arrays = self._split_for
         # (map(is_, ...): the loops in C, as this runs every step)
         if not (len(params) == len(last_params) and all(map(is_, params, last_params))
@@ -68,8 +69,10 @@ class FlatState:
             self._small = tuple(small)
             self._others = tuple(i for i in range(len(params)) if i not in chosen)
         flat, others = self._small, self._others
-        if key is not None and len(flat) >= 2:
-            keys = list(map(key, states)) if not others else [key(states[i]) for i in flat]
+        if keys_of is not None and len(flat) >= 2:
+            keys = keys_of(states)
+            if others:
+                keys = [keys[i] for i in flat]
             if keys.count(keys[0]) != len(keys):  # (they differ: a parameter skipped some steps)
                 classes = {}
                 for i, k in zip(flat, keys):

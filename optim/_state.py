@@ -21,6 +21,7 @@ update still has to make) is the same, since the update function takes one value
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -98,16 +99,20 @@ class Plan:
     def __init__(self, spec, used):
         self.stateless = not used
         self.created = [(e.name, e) for e in used if not e.by_update]  # (what _lazy_state makes)
+        self.created_names = frozenset(name for name, _ in self.created)
         self.scalars = [e.name for e in used if e.scalar]
         self.made = [e.name for e in used if e.by_update]
         self.names = tuple(e.name for e in used if not e.scalar)  # the buffers
         self.unused = [e.name for e in spec if not e.scalar and e not in used]  # (None to the rule)
-        self.key = _key(self.scalars, self.made)
+        self.keys = _keys(self.scalars, self.made)
 
     @staticmethod
     def of(spec, group: dict[str, Any]) -> Plan:
         """The Plan of the entries of ``spec`` that ``group`` uses, with its options as they are now."""
-        return _plan(spec, tuple([e for e in spec if e.when is None or e.when(group)]))
+        conditions = _conditions(spec)
+        if not conditions:
+            return _plan(spec, spec)
+        return _plan(spec, tuple([e for e, when in zip(spec, conditions) if when is None or when(group)]))
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,17 +120,28 @@ def _plan(spec, used) -> Plan:
     return Plan(spec, used)
 
 
-def _key(scalars, made):
-    """The function of a state dict that gives the scalar state that the parameters of one flat
-    array must share: the values of ``scalars``, and whether each of ``made`` is made yet (None:
-    nothing to share). (Specialised, as it runs for each small parameter at every step.)"""
+@functools.lru_cache(maxsize=None)
+def _conditions(spec) -> tuple:
+    """Each entry's ``when``, or () when every entry is always used."""
+    whens = tuple(e.when for e in spec)
+    return whens if any(w is not None for w in whens) else ()
+
+
+def _keys(scalars, made):
+    """The function of a list of state dicts that gives, for each, the scalar state that the
+    parameters of one flat array must share: the values of ``scalars``, and whether each of
+    ``made`` is made yet (None: nothing to share). (map: the loop in C where it can be, as this
+    runs at every step.)"""
     if not made:
-        return operator.itemgetter(*scalars) if scalars else None
+        if not scalars:
+            return None
+        values = operator.itemgetter(*scalars)
+        return lambda states: list(map(values, states))
     if not scalars and len(made) == 1:
         name = made[0]
-        return lambda state: name in state
+        return lambda states: list(map(operator.contains, states, itertools.repeat(name)))
     values = operator.itemgetter(*scalars) if scalars else lambda state: None
-    return lambda state: (values(state), tuple([name in state for name in made]))
+    return lambda states: [(values(s), tuple([name in s for name in made])) for s in states]
 
 
 def count(steps: list[int]) -> None:

@@ -278,14 +278,14 @@ class Optimizer:
             plan = Plan.of(self._state_spec, group)
         if plan.stateless:
             return None
-        created, optimizer_state = plan.created, self.state
-        states = []
-        for p in params:
-            state = optimizer_state[p]
-            for name, entry in created:
-                if name not in state:
-                    state[name] = entry.initial(p.data, group)
-            states.append(state)
+        optimizer_state = self.state
+        states = [optimizer_state[p] for p in params]
+        names = plan.created_names
+        for p, state in zip(params, states):
+            if not state.keys() >= names:  # (one check in C for all the names, as this runs every step)
+                for name, entry in plan.created:
+                    if name not in state:
+                        state[name] = entry.initial(p.data, group)
         return states
 
     def _update_group(self, group, params, grads, states, plan) -> None:
@@ -299,7 +299,7 @@ class Optimizer:
         array each.
         """
         layout = self._flat_layout(group)
-        flat, each = layout.split(params, states, plan.key)
+        flat, each = layout.split(params, states, plan.keys)
         if flat:
             if each:
                 take = _taker(flat)

@@ -49,7 +49,7 @@ def sgd(params: list[np.ndarray], grads: list[np.ndarray], momentum_buffers: lis
                 momentum_buffers[i] = buf
             else:
                 buf *= momentum
-                buf += (1 - dampening) * g
+                buf += g if dampening == 0 else (1 - dampening) * g  # (1 − 0)·g is g: a pass fewer
             g = g + momentum * buf if nesterov else buf
         param -= lr * g
         g = None  # (freed before the next parameter's temporaries are allocated)
