@@ -10,7 +10,7 @@ defaults). Each (engine, workload, optimizer) runs in a fresh process: it sets e
 gradient once (random normal numbers, the same for every engine), takes 5 warm-up steps, then
 times ``opt.step()``: each sample the mean of as many steps as fill about 2 ms, the figure the
 median of ``--samples`` samples. The processes take turns (engine by engine within a round) for
-``--rounds`` rounds (each after waiting up to ``--quiet-wait`` seconds for an idle machine), and
+``--rounds`` rounds (each run after waiting up to ``--quiet-wait`` seconds for an idle machine), and
 the table shows per engine the median over rounds of the figures and
 their min..max, and the ratios "after/before" (this checkout over the commit) and "ours/torch",
 each the median of the per-round ratios.
@@ -144,7 +144,7 @@ def main():
     ap.add_argument("--no-torch", action="store_true", help="leave torch out")
     ap.add_argument("--torch-threads", type=int, default=1)
     ap.add_argument("--quiet-wait", type=float, default=10,
-                    help="before each round, wait up to this many seconds for an idle machine (default 10)")
+                    help="before each run, wait up to this many seconds for an idle machine (default 10)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--workload", help=argparse.SUPPRESS)
     ap.add_argument("--optimizer", help=argparse.SUPPRESS)
@@ -173,11 +173,11 @@ def main():
     results = {}  # (workload, optimizer) -> engine -> [us per round]
     busy = []
     for r in range(args.rounds):
-        if args.quiet_wait > 0:
-            busy.append(wait_for_quiet(args.quiet_wait)[0])
         for workload in workloads:
             for name in names:
                 for engine, engine_env in engines.items():
+                    if args.quiet_wait > 0:
+                        busy.append(wait_for_quiet(args.quiet_wait)[0])
                     kind = "chainrule" if engine in (after, before) else engine
                     out = run_child(kind, workload, name, args, engine_env)
                     results.setdefault((workload, name), {}).setdefault(engine, []).append(out["us"])
@@ -194,7 +194,8 @@ def main():
         head.append("after/before")
     if not args.no_torch:
         head += ["after/torch", "after/torch foreach"]
-    quiet = f"; machine busy {max(busy):.0%} at most before a round" if busy else ""
+    quiet = (f"; before a run the machine was busy {statistics.median(busy):.0%} (median), {max(busy):.0%} at most"
+             if busy else "")
     lines = [f"opt.step() alone, float32, median of {args.rounds} rounds ({args.samples} samples each; "
              f"{time.strftime('%Y-%m-%d %H:%M')}; OPENBLAS_* unset; torch {args.torch_threads} thread(s){quiet})", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
