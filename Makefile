@@ -1,13 +1,15 @@
-# make test: all set-up on a fresh machine (venv, editable install with extras, Graphviz), then the suite.
+# make test: all set-up on a fresh machine (venv, editable install with extras, Graphviz, Chromium for the
+# explorer's browser tests), then the suite.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS := dev,oracle,datasets,bench,demo,notebooks
+EXTRAS := dev,oracle,datasets,bench,demo,notebooks,browser
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lab setup graphviz clean
+# chromium: the headless browser the explorer's page tests drive (tests/explorer), Debian's with its driver.
+.PHONY: test demo lab setup graphviz chromium clean
 
-test: setup graphviz
+test: setup graphviz chromium
 	$(PY) -m pytest -n 2 tests
 
 # make demo: the same set-up, then the flagship example (writes its pictures and checkpoint under out/).
@@ -34,6 +36,17 @@ graphviz:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz; \
 		else \
 			echo "Graphviz 'dot' is missing: install it with 'sudo apt-get install graphviz' (Debian/Ubuntu) or 'brew install graphviz' (macOS)"; \
+			exit 1; \
+		fi; \
+	fi
+
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Chromium or its driver is missing: installing Debian's chromium and chromium-driver"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+		else \
+			echo "Chromium or chromedriver is missing (the explorer's browser tests need both): install them with 'sudo apt-get install chromium chromium-driver' (Debian/Ubuntu)"; \
 			exit 1; \
 		fi; \
 	fi

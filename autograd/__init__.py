@@ -24,11 +24,12 @@ __all__ = [
     "where", "manual_seed", "float16", "float32", "float64", "int32", "int64", "bool", "uint8",
     "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
-    "draw_graph", "save_svg",
+    "draw_graph", "save_svg", "explore", "save_html",
 ]
 __all__ += [name for name in tensor_functions.__all__ if name not in __all__]  # ag.exp, ag.cat, ...
 
 _DRAWING = ("draw_graph", "save_svg")
+_EXPLORER = ("explore", "save_html")
 
 
 def __getattr__(name):
@@ -37,4 +38,8 @@ def __getattr__(name):
         from . import viz
 
         return getattr(viz, name)
+    if name in _EXPLORER:
+        from . import explorer
+
+        return getattr(explorer, name)
     raise AttributeError(f"module 'autograd' has no attribute {name!r}")

@@ -502,17 +502,22 @@ class _Drawer:
         cap = math.inf if self.max_nodes is None else _PARALLEL_EDGES
         for tail, head, carried, copies in edges:
             if not carried:  # a Scalar's operation node to its value
-                self.graph.edge(tail, head)
+                self._edge(tail, head, carried, 0)
             elif len(carried) > cap:
                 noun = "value" if isinstance(self.nodes[carried[0]], Scalar) else "tensor"
-                self.graph.edge(tail, head, label=f"{len(carried):,} {noun}s", penwidth="2")
+                self._edge(tail, head, carried, None, label=f"{len(carried):,} {noun}s", penwidth="2")
             elif copies > cap:
-                self.graph.edge(tail, head, label=f"{self._edge_label(carried[0])} ×{copies:,}".strip())
+                self._edge(tail, head, carried, None, label=f"{self._edge_label(carried[0])} ×{copies:,}".strip())
             else:
                 for j in carried:
                     label = self._edge_label(j)
-                    for _ in range(copies):
-                        self.graph.edge(tail, head, **({"label": label} if label else {}))
+                    for copy in range(copies):
+                        self._edge(tail, head, (j,), copy, **({"label": label} if label else {}))
+
+    def _edge(self, tail, head, carried, copy, **attrs):
+        """One drawn edge, carrying the values of the nodes at ``carried`` (its ``copy``-th read of
+        them, None: every read); the explorer (autograd/explorer) overrides it to name each edge."""
+        self.graph.edge(tail, head, **attrs)
 
     def _outputs(self, box_id):
         """The positions of the nodes of a box that are roots or are read outside it, in order."""
@@ -558,7 +563,7 @@ class _Drawer:
 
     def _scalar_node(self, n):
         i = self.pos[n]
-        data, grad = n.data, n.grad
+        data, grad = n.data, self._scalar_grad(n)
         label = self.names.get(n, n.label)
         fields = [_record_esc(label)]
         if self.show_data:
@@ -577,6 +582,10 @@ class _Drawer:
         if n._inputs:
             target.node(f"n{i}_op", label=_esc(n._op), shape="ellipse", fontsize="10", width="0.3",
                         height="0.3", margin="0.02", tooltip=_esc(f"operation {n._op} -> n{i}"))
+
+    def _scalar_grad(self, n):
+        """The gradient a Scalar's record shows: its ``grad`` (the explorer shows the one it computes)."""
+        return n.grad
 
     def _tensor_node(self, n):
         i = self.pos[n]
