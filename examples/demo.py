@@ -9,7 +9,8 @@ learns the 8x8 handwritten digits with Adam and a cosine learning-rate schedule:
     schedule:  lr_t = lr_min + (lr_0 - lr_min) (1 + cos(pi t / T)) / 2   (CosineAnnealingLR)
 
 It writes the learning curves, the graph of one training step (grouped by module, coloured by the
-norm of each node's gradient) and a checkpoint of the model and optimizer.
+norm of each node's gradient), the backprop explorer of that step (a page that steps through its
+forward and backward passes) and a checkpoint of the model and optimizer.
 
 Part 2, Scalar engine. micrograd's MLP(2, [16, 16, 1]) built from Python-float Scalars learns two
 moons with a hinge loss; it writes the decision boundary and the graph of a single neuron.
@@ -124,13 +125,18 @@ def plot_history(history, path):
     return wrote(path)
 
 
-def draw_training_step(model, X, y, path):
+def draw_training_step(model, X, y, svg_path, html_path):
     """The graph of one training step on a small batch, each module a cluster, nodes coloured by the
-    decade of their gradient norm. It is drawn before backward: the drawing computes the gradient of
-    every node (not only the leaves) itself, which needs the graph's saved values."""
+    decade of their gradient norm, as a picture and as the backprop explorer's page (open it in a
+    browser: the arrow keys step through the forward and the backward pass, each edge shows the term
+    g · ∂out/∂in it carries). It is drawn before backward: the drawing computes the gradient of every
+    node (not only the leaves) itself, which needs the graph's saved values."""
     model.train()
     loss = F.cross_entropy(model(X[:16]), y[:16])
-    return wrote(ag.save_svg(loss, path, params=dict(model.named_parameters()), color_by="grad_norm"))
+    params = dict(model.named_parameters())
+    wrote(ag.save_svg(loss, svg_path, params=params, color_by="grad_norm"))
+    return wrote(ag.save_html(loss, html_path, params=params, color_by="grad_norm",
+                              title="one training step of the digits MLP"))
 
 
 def save_checkpoint(model, optimizer, path):
@@ -212,7 +218,8 @@ def main():
     plot_history(history, os.path.join(OUT, "digits_curves.png"))
     save_checkpoint(model, optimizer, os.path.join(OUT, "digits_checkpoint.npz"))
     # after the checkpoint: a training-mode step updates batch norm's running statistics
-    draw_training_step(model, X_train, y_train, os.path.join(OUT, "digits_training_step.svg"))
+    draw_training_step(model, X_train, y_train, os.path.join(OUT, "digits_training_step.svg"),
+                       os.path.join(OUT, "digits_training_step.html"))
 
     scalar_model, X, y = train_moons()
     plot_decision_boundary(scalar_model, X, y, os.path.join(OUT, "moons_decision_boundary.png"))

@@ -3,7 +3,9 @@
     .venv/bin/python scripts/render_readme_graphs.py
 
 Every picture is drawn by ag.save_svg from a real computation, seeded, so re-running the script
-gives the same files (the Graphviz `dot` program must be installed: apt-get install graphviz).
+gives the same files (the Graphviz `dot` program must be installed: apt-get install graphviz). The
+screenshot of the backprop explorer is taken in headless Chromium, the one the explorer's tests
+drive (apt-get install chromium chromium-driver, pip install selenium: `make test` sets both up).
 """
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ sys.path.insert(0, ROOT)
 
 import autograd as ag  # noqa: E402
 import nn  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "explorer"))
+from headless_chromium import Browser  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "images")
 
@@ -66,6 +71,38 @@ def deep_mlp(path, activation, depth=20):
                        rankdir="TB", show_data=False, max_nodes=60)
 
 
+def explorer_screenshot(path):
+    """The backprop explorer in the middle of the backward pass of the lecture's neuron with a
+    squared loss, L = d * d for d = tanh(x1 w1 + x2 w2 + b) - t: at d, whose gradient is the sum of
+    the two terms on its edges into L (the multi-path chain rule), shown on the edges and in the
+    details panel."""
+    x1, x2 = ag.Scalar(2.0, label="x1"), ag.Scalar(-1.0, label="x2")
+    w1, w2, b = ag.Scalar(-0.5, label="w1"), ag.Scalar(0.3, label="w2"), ag.Scalar(0.8, label="b")
+    t = ag.Scalar(0.5, label="t")
+    d = (x1 * w1 + x2 * w2 + b).tanh() - t
+    d.label = "d"
+    L = d * d
+    L.label = "L"
+    page = os.path.join(ROOT, "out", "readme_explorer.html")
+    os.makedirs(os.path.dirname(page), exist_ok=True)
+    explorer = ag.explore(L, title="L = d², d = tanh(x1 w1 + x2 w2 + b) − t")
+    explorer.save(page)
+    steps = explorer.steps
+    browser = Browser()
+    try:
+        browser.viewport(1280, 640)
+        driver = browser.open(page)
+        for _ in steps:
+            driver.find_element("id", "cr-step-forward").click()
+        while driver.find_element("id", "cr-app").get_attribute("data-current") != steps[-2]:  # d: L's input
+            driver.find_element("id", "cr-step-backward").click()
+        driver.find_element("id", "cr-graph").send_keys("c")  # d in the middle, at full size
+        driver.save_screenshot(path)
+    finally:
+        browser.close()
+    return path
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     written = [
@@ -73,6 +110,7 @@ def main():
         mlp_training_step(os.path.join(OUT, "mlp_training_step.svg")),
         deep_mlp(os.path.join(OUT, "deep_mlp_sigmoid.svg"), nn.Sigmoid),
         deep_mlp(os.path.join(OUT, "deep_mlp_relu.svg"), nn.ReLU),
+        explorer_screenshot(os.path.join(OUT, "backprop_explorer.png")),
     ]
     for path in written:
         print(os.path.relpath(path, ROOT))

@@ -108,7 +108,8 @@ def explore(*roots, params=None, title: str | None = None, height: int = 640, sh
       draw_graph folds it, each box one step of each pass.
     * **Search.** ``#cr-search`` (key /) marks the nodes whose id, name, operation, label or
       module contains the text; Enter selects the next match (expanding its modules).
-    * **View.** Drag to pan, the wheel to zoom (with Ctrl inside a notebook), ``fit`` (key F).
+    * **View.** Drag to pan, the wheel to zoom (with Ctrl inside a notebook), ``fit`` (key F); key C
+      centres the selected or current node at the drawing's own size. Stepping pans to the current node.
 
     Every drawn node is an element with a ``data-node-id`` attribute (``n3``: the node at position 3
     of the topological order; ``n3_op``: a Scalar's operation node; ``m0``/``s0``: a folded box);

@@ -52,6 +52,11 @@ class Browser:
         self.driver = webdriver.Chrome(service=Service(executable_path=driver), options=options)
         self.driver.set_page_load_timeout(60)
 
+    def viewport(self, width, height):
+        """Make the page's viewport exactly ``width`` x ``height`` CSS pixels (for screenshots)."""
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
     def open(self, path):
         self.driver.get("file://" + os.path.abspath(path))
         return self.driver

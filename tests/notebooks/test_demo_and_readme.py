@@ -35,7 +35,7 @@ def test_demo_writes_every_file_it_announces(tmp_path, monkeypatch, capsys):
     demo.main()
     printed = capsys.readouterr().out
 
-    expected = ["digits_curves.png", "digits_training_step.svg", "digits_checkpoint.npz",
+    expected = ["digits_curves.png", "digits_training_step.svg", "digits_training_step.html", "digits_checkpoint.npz",
                 "moons_decision_boundary.png", "scalar_neuron.svg"]
     assert sorted(os.listdir(tmp_path)) == sorted(expected)
     for name in expected:
@@ -48,6 +48,9 @@ def test_demo_writes_every_file_it_announces(tmp_path, monkeypatch, capsys):
     step_svg = (tmp_path / "digits_training_step.svg").read_text()
     assert step_svg.lstrip().startswith("<?xml") and "<svg" in step_svg
     assert "cluster" in step_svg and "||grad||" in step_svg  # module clusters and the grad-norm legend
+    page = (tmp_path / "digits_training_step.html").read_text()  # the explorer's page of the same step
+    assert page.startswith("<!DOCTYPE html>") and "default-src 'none'" in page and 'id="cr-step-backward"' in page
+    assert "<script src" not in page and 'data-cluster="MLP.0"' in page and "one training step" in page
     neuron_svg = (tmp_path / "scalar_neuron.svg").read_text()
     assert all(label in neuron_svg for label in ("x1", "w1", "tanh"))
 

@@ -55,8 +55,9 @@
   function unitOf(id) { return /_op$/.test(id) ? id.slice(0, -3) : id; }
   var unitEls = {}, edgeEls = {}, clusterEls = {}, gradTexts = {};
   Array.prototype.forEach.call(svg.querySelectorAll('g.node[data-node-id]'), function (g) {
-    var u = unitOf(g.getAttribute('data-node-id'));
-    (unitEls[u] = unitEls[u] || []).push(g);
+    var id = g.getAttribute('data-node-id'), u = unitOf(id);
+    unitEls[u] = unitEls[u] || [];
+    if (id === u) unitEls[u].unshift(g); else unitEls[u].push(g); // the node itself first, then its operation
     Array.prototype.forEach.call(g.querySelectorAll('text'), function (t) {
       if (/^(grad |\|\|grad\|\| )/.test(t.textContent)) (gradTexts[u] = gradTexts[u] || []).push([t, t.textContent]);
     });
@@ -532,6 +533,13 @@
     var c = toDrawing(r.left + r.width / 2, r.top + r.height / 2);
     setView({ x: c.x - view.w / 2, y: c.y - view.h / 2, w: view.w, h: view.h });
   }
+  function centerOn(u) { // the node in the middle of the view, at the drawing's own size
+    var els = u ? elsOf(u) : [];
+    if (!els.length || !svg.getScreenCTM()) return;
+    var r = els[0].getBoundingClientRect(), s = svg.getBoundingClientRect();
+    var c = toDrawing(r.left + r.width / 2, r.top + r.height / 2);
+    setView({ x: c.x - s.width / 2, y: c.y - s.height / 2, w: s.width, h: s.height });
+  }
   function select(u) {
     selected = u;
     render();
@@ -599,6 +607,7 @@
     else if (k === '-' || k === '_') { var t = document.getElementById('cr-speed'); t.value = Math.max(0, +t.value - 10); showSpeed(); }
     else if (k === '/') searchBox.focus();
     else if (k === 'f' || k === 'F') fit();
+    else if (k === 'c' || k === 'C') centerOn(selected || current());
     else if (k === 'Escape') { selected = null; searchBox.value = ''; search(); render(); }
     else handled = false;
     if (handled) ev.preventDefault();
