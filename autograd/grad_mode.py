@@ -12,6 +12,8 @@ import threading
 class _State(threading.local):
     grad_enabled = True  # record operations into the graph
     scope = None  # the nn.Module path an operation is created in (for drawing), or None
+    dual_levels = ()  # forward AD: the open levels, innermost last (see forward_ad.py)
+    dual_ceiling = None  # forward AD: while a level's JVP rule runs, only the levels up to this propagate
 
 
 state = _State()

@@ -141,7 +141,8 @@ class Scalar:
 
     # One object per node, inputs and local partials in slots (no tuples): a scalar graph is
     # hundreds of thousands of nodes, and Python's cyclic GC pays for every tracked object.
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_da", "_db", "__weakref__")
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_da", "_db", "_tangent", "__weakref__")
+    # (_tangent is set on DualScalars only, see dual_scalar.py: nothing on the hot path reads it)
 
     requires_grad = True  # every Scalar takes part in backward, as in micrograd
 

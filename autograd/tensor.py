@@ -15,7 +15,7 @@ import builtins
 
 import numpy as np
 
-from . import anomaly, dtypes, engine, versions
+from . import anomaly, dtypes, engine, forward_ad, versions
 from .broadcast import unbroadcast
 from .grad_mode import state
 from .ops import OPS
@@ -51,6 +51,7 @@ def make(data, inputs=(), op=None, params=None):
     t._hooks = None
     t._retain = False
     t._freed = False
+    t._tangents = None
     if op is None:
         t.requires_grad = False
         t._saved_versions = None
@@ -97,6 +98,10 @@ def apply(op, inputs, params=None):
             if np.may_share_memory(data, t.data):
                 out._counter = versions.counter(t)
                 break
+    for t in inputs:
+        if t._tangents is not None:  # forward mode: the tangent of the result too
+            forward_ad.propagate(op, inputs, params or {}, out)
+            break
     return out
 
 
@@ -105,9 +110,10 @@ def unary(op, x):
     data = op.forward(x.data)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    if x.requires_grad and state.grad_enabled:
-        return make(data, (x,), op)
-    return make(data)
+    out = make(data, (x,), op) if x.requires_grad and state.grad_enabled else make(data)
+    if x._tangents is not None:
+        forward_ad.propagate(op, (x,), {}, out)
+    return out
 
 
 def binary(op, a, b):
@@ -124,9 +130,10 @@ def binary(op, a, b):
         raise
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    if (a.requires_grad or b.requires_grad) and state.grad_enabled:
-        return make(data, (a, b), op)
-    return make(data)
+    out = make(data, (a, b), op) if (a.requires_grad or b.requires_grad) and state.grad_enabled else make(data)
+    if a._tangents is not None or b._tangents is not None:
+        forward_ad.propagate(op, (a, b), {}, out)
+    return out
 
 
 def binary_dtype(op, x, y):
@@ -160,9 +167,10 @@ def scalar_op(op, x, c):
     data = op.forward(arr, c=c)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    if x.requires_grad and state.grad_enabled:
-        return make(data, (x,), op, {"c": c})
-    return make(data)
+    out = make(data, (x,), op, {"c": c}) if x.requires_grad and state.grad_enabled else make(data)
+    if x._tangents is not None:
+        forward_ad.propagate(op, (x,), {"c": c}, out)
+    return out
 
 
 def to_array(data, dtype=None, copy=True):
@@ -254,7 +262,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, ReduceMethods, ShapeMethods, In
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_inputs", "_op", "_params", "_counter", "_saved_versions",
-                 "_hooks", "_retain", "_freed", "_scope", "__weakref__")
+                 "_hooks", "_retain", "_freed", "_scope", "_tangents", "__weakref__")
 
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # == is elementwise, identity is the hash (nodes are dict keys)
@@ -271,6 +279,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, ReduceMethods, ShapeMethods, In
         self._retain = False
         self._freed = False
         self._scope = None
+        self._tangents = None  # forward mode: {level: tangent} (see forward_ad.py)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)

@@ -45,6 +45,8 @@ class InplaceMethods:
         else:
             result = compute(self)
         np.copyto(self.data, result.data, casting="same_kind")
+        if result._tangents is not None or self._tangents is not None:
+            self._tangents = result._tangents  # forward mode: the new value's tangent
         self._bump()
         if self.requires_grad and self._inputs:
             # the node's output is this tensor at its new version: remember it with the inputs'
@@ -59,6 +61,7 @@ class InplaceMethods:
         sv = self._saved_versions
         s._saved_versions = None if sv is None else sv[: len(self._inputs)]
         s._scope = self._scope
+        s._tangents = self._tangents
         return s
 
     def add_(self, other, alpha=1):

@@ -1,11 +1,21 @@
-"""THE derivative table: every Tensor operation, once, with its forward and its VJP rules.
+"""THE derivative table: every Tensor operation, once, with its forward, its VJP rules and its JVP rule.
 
-An entry is ``defop(name, forward, *rules)``:
+An entry is ``defop(name, forward, *rules, jvp=...)``:
 
     forward(*arrays, **params) -> ndarray            the operation on numpy arrays
     rule_i(g, out, *inputs, **params) -> gradient    d(loss)/d(input_i), given g = d(loss)/d(out)
+    jvp(tangents, out, *inputs, **params) -> tangent the tangent of out (forward mode), given the
+                                                     tangents of the inputs (None where an input has none)
 
-one rule per tensor input (None for an input that gets no gradient, such as an index). A rule is
+one VJP rule per tensor input (None for an input that gets no gradient, such as an index). The JVP
+rule is the other side of the same derivative: sum_i J_i t_i where the VJP rule computes g J_i.
+Where it follows from what the operation is, ``jvp`` names the form instead of a function:
+``LINEAR`` (the operation is linear in its differentiable inputs: its JVP is the operation applied
+to the tangents), ``ELEMENTWISE`` (each output element depends on the same element of each
+broadcast input: the Jacobians are diagonal, so the JVP is the sum of the VJP rules applied to the
+tangents; the default of one-input elementwise entries) or ``REDUCTION`` (a reduction over
+``axis``: each output element depends on its slice only, so the JVP is the sum over the slice of
+the tangent times d out/d x, which the VJP rule gives for g = 1). A rule is
 written once and runs on two kinds of values: on ndarrays in an ordinary backward (fast, nothing
 recorded), and on Tensors under ``create_graph=True``, where the backward is itself recorded and
 can be differentiated again. So a rule may only use arithmetic operators, the methods that
@@ -15,7 +25,8 @@ the functions of :mod:`autograd.ops.fn`, which dispatch on the argument's type.
 A rule may return a gradient of the broadcast shape of the output: the gradient is reduced to the
 input's shape in one place (:func:`autograd.broadcast.unbroadcast`), not in the rules.
 
-The groups live in elementwise.py, activation.py, reduce.py, linalg.py, shape.py, index.py, inplace.py,
+Forward mode (autograd/forward_ad.py) runs the JVP rules on the same two kinds of values. The
+groups live in elementwise.py, activation.py, reduce.py, linalg.py, shape.py, index.py, inplace.py,
 layers.py and loss.py.
 """
 from __future__ import annotations
@@ -32,9 +43,10 @@ OPS: dict = {}
 class Op:
     """One operation of the table (see the module docstring)."""
 
-    __slots__ = ("name", "forward", "vjps", "doc", "reads", "differentiable", "vjp_all", "keeps_shape", "variadic")
+    __slots__ = ("name", "forward", "vjps", "jvp", "doc", "reads", "differentiable", "vjp_all", "keeps_shape",
+                 "variadic")
 
-    def __init__(self, name, forward, vjps, doc, vjp_all=None, keeps_shape=False, variadic=False):
+    def __init__(self, name, forward, vjps, doc, vjp_all=None, keeps_shape=False, variadic=False, jvp=None):
         self.name = name
         self.forward = forward
         self.vjps = vjps
@@ -49,6 +61,8 @@ class Op:
         # inputs at once, so that backward costs one pass over the inputs, not one per input
         self.variadic = variadic
         self.differentiable = vjp_all is not None or any(rule is not None for rule in vjps)
+        # jvp(tangents, out, *inputs, **params): the tangent of the output (see _jvp_rule)
+        self.jvp = _jvp_rule(self, jvp) if self.differentiable else None
         # Which values the rules read: 'out' and/or input positions. Only those are checked
         # against in-place modification (version counters) when backward runs.
         self.reads = _reads(vjps)
@@ -57,9 +71,17 @@ class Op:
         return f"<op {self.name}>"
 
 
-def defop(name: str, forward, *vjps, doc: str | None = None, keeps_shape: bool = False,
+LINEAR = "linear"
+ELEMENTWISE = "elementwise"
+REDUCTION = "reduction"
+
+
+def defop(name: str, forward, *vjps, jvp=None, doc: str | None = None, keeps_shape: bool = False,
           half_in_float32: bool = False, variadic: bool = False) -> Op:
     """Add an operation to the table and return it (see Op for ``keeps_shape`` and ``variadic``).
+
+    ``jvp``: the JVP rule, a function or ``LINEAR`` / ``ELEMENTWISE`` (see the module docstring);
+    a one-input elementwise entry (``keeps_shape``) defaults to ``ELEMENTWISE``.
 
     ``half_in_float32``: a reduction, which on a float16 first input computes in float32 and gives
     a float16 result, as torch accumulates (a float16 sum of squares overflows at 65504, and a
@@ -71,10 +93,14 @@ def defop(name: str, forward, *vjps, doc: str | None = None, keeps_shape: bool =
         raise ValueError(f"operation {name!r}: keeps_shape is for one-input operations")
     if variadic and len(vjps) != 1:
         raise ValueError(f"operation {name!r}: a variadic operation has one rule, for all its inputs")
-    op = Op(name, forward, tuple(vjps), doc or "", keeps_shape=keeps_shape, variadic=variadic)
+    if jvp is None and keeps_shape:
+        jvp = ELEMENTWISE
+    op = Op(name, forward, tuple(vjps), doc or "", keeps_shape=keeps_shape, variadic=variadic, jvp=jvp)
     if half_in_float32:  # (after Op() has read which values the rules use)
         op.forward = _half_in_float32_forward(forward)
         op.vjps = tuple(None if rule is None else _half_in_float32_rule(rule) for rule in vjps)
+        if callable(jvp):
+            op.jvp = _half_in_float32_jvp(jvp)
     OPS[name] = op
     return op
 
@@ -101,6 +127,76 @@ def _half_in_float32_rule(rule):
 
     run.__name__ = run.__qualname__ = getattr(rule, "__name__", "rule")
     return run
+
+
+def _half_in_float32_jvp(jvp):
+    def run(tangents, out, x, *rest, **params):
+        if x.dtype == _HALF:
+            tangents = [None if t is None else fn.to_float32(t) for t in tangents]
+            return jvp(tangents, fn.to_float32(out), fn.to_float32(x), *rest, **params)
+        return jvp(tangents, out, x, *rest, **params)
+
+    return run
+
+
+# -- the forms of a JVP rule ----------------------------------------------------------------------
+
+
+def _jvp_rule(op, jvp):
+    """The JVP rule of ``op`` as a function: ``jvp`` itself, or the function of its form (None:
+    the entry has none yet; forward mode then refuses the operation, naming it)."""
+    if jvp is None or callable(jvp):
+        return jvp
+    if jvp == LINEAR:
+        return _linear_jvp(op)
+    if jvp == ELEMENTWISE:
+        return _elementwise_jvp(op)
+    if jvp == REDUCTION:
+        return _reduction_jvp(op)
+    raise ValueError(f"operation {op.name!r}: jvp must be a function, LINEAR, ELEMENTWISE or REDUCTION, got {jvp!r}")
+
+
+def _linear_jvp(op):
+    def jvp(tangents, out, *inputs, **params):
+        # the operation on the tangents of its differentiable inputs (zeros where an input has none)
+        # and on its other inputs themselves (indices, masks)
+        args = []
+        for i, (x, t) in enumerate(zip(inputs, tangents)):
+            if op.variadic or (i < len(op.vjps) and op.vjps[i] is not None):
+                args.append(fn.zeros_like(x) if t is None else t)
+            else:
+                args.append(x)
+        return fn.apply_op(op, args, params)
+
+    jvp.__name__ = jvp.__qualname__ = f"{op.name}_linear_jvp"
+    return jvp
+
+
+def _elementwise_jvp(op):
+    def jvp(tangents, out, *inputs, **params):
+        # J_i is diagonal: g J_i (the VJP rule) with the tangent, broadcast to out's shape, for g
+        total = None
+        for rule, t in zip(op.vjps, tangents):
+            if t is None or rule is None:
+                continue
+            if t.shape != out.shape:
+                t = fn.broadcast_to(t, out.shape)
+            term = rule(t, out, *inputs, **params)
+            total = term if total is None else total + term
+        return total
+
+    jvp.__name__ = jvp.__qualname__ = f"{op.name}_elementwise_jvp"
+    return jvp
+
+
+def _reduction_jvp(op):
+    def jvp(tangents, out, x, *, axis, keepdims, **params):
+        # d out / d x, broadcast back over the slice: the VJP rule with g = 1
+        slope = op.vjps[0](fn.ones_like(out), out, x, axis=axis, keepdims=keepdims, **params)
+        return (tangents[0] * slope).sum(axis=axis, keepdims=keepdims)
+
+    jvp.__name__ = jvp.__qualname__ = f"{op.name}_reduction_jvp"
+    return jvp
 
 
 _CONSTANTS: dict = {}

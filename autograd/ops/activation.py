@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import defop, fn
+from . import ELEMENTWISE, defop, fn
 
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
@@ -33,14 +33,14 @@ def _erf(x: np.ndarray) -> np.ndarray:
 
 # -- softplus and the normal CDF (for the logistic losses and GELU) --------------------------------
 
-SOFTPLUS = defop(
+defop(
     "softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x),
     lambda g, out, x: g * fn.exp(x - out),
-    doc="log(1 + e^x), computed without overflow: dx = g sigmoid(x) = g e^(x - softplus(x))")
+    jvp=ELEMENTWISE, doc="log(1 + e^x), computed without overflow: dx = g sigmoid(x) = g e^(x - softplus(x))")
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
-NORMAL_CDF = defop(
+defop(
     "normal_cdf", lambda x: (0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False),
     lambda g, out, x: g * fn.exp(x * x * -0.5) * _INV_SQRT_2PI,
-    doc="Phi(x) = (1 + erf(x / sqrt 2)) / 2: dx = g phi(x) = g e^(-x^2/2) / sqrt(2 pi)")
+    jvp=ELEMENTWISE, doc="Phi(x) = (1 + erf(x / sqrt 2)) / 2: dx = g phi(x) = g e^(-x^2/2) / sqrt(2 pi)")

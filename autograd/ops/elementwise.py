@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from . import defop, fn
+from . import ELEMENTWISE, LINEAR, defop, fn
 
 
 def _sigmoid(x):
@@ -45,13 +45,13 @@ def _power(x, y):
 
 
 # -- arithmetic between two tensors -----------------------------------------------------------
-defop("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, doc="x + y: dx = g, dy = g")
-defop("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, doc="x - y: dx = g, dy = -g")
-defop("mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, doc="x * y: dx = g y, dy = g x")
+defop("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, jvp=ELEMENTWISE, doc="x + y: dx = g, dy = g")
+defop("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, jvp=ELEMENTWISE, doc="x - y: dx = g, dy = -g")
+defop("mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, jvp=ELEMENTWISE, doc="x * y: dx = g y, dy = g x")
 defop("div", np.true_divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,
-      doc="x / y: dx = g / y, dy = -g x / y**2")
+      jvp=ELEMENTWISE, doc="x / y: dx = g / y, dy = -g x / y**2")
 defop("pow", _power, _pow_base_grad, _pow_exponent_grad,
-      doc="x ** y: dx = g y x**(y-1) (0 where y = 0), dy = g x**y log x")
+      jvp=ELEMENTWISE, doc="x ** y: dx = g y x**(y-1) (0 where y = 0), dy = g x**y log x")
 
 def elementwise(name, forward, rule, doc):
     """An entry of one input whose gradient has exactly that input's shape and dtype (elementwise
@@ -98,10 +98,12 @@ for _name, _f in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater), ("
 # -- selection and copies -----------------------------------------------------------------------
 defop("where", lambda c, a, b: np.where(c, a, b), None,
       lambda g, out, c, a, b: fn.where(c, g, 0.0), lambda g, out, c, a, b: fn.where(c, 0.0, g),
-      doc="where(c, a, b): da = g where c, db = g where not c")
+      jvp=ELEMENTWISE, doc="where(c, a, b): da = g where c, db = g where not c")
+elementwise("alias", lambda x: x.view(), lambda g, out, x: g,
+            doc="the same values, a view (make_dual's and unpack_dual's primal): dx = g")
 elementwise("clone", lambda x: x.copy(), lambda g, out, x: g, doc="copy: dx = g")
 defop("cast", lambda x, *, dtype: x.astype(dtype), lambda g, out, x, *, dtype: g,
-      doc="dtype conversion: dx = g (converted back to x's dtype)")
+      jvp=LINEAR, doc="dtype conversion: dx = g (converted back to x's dtype)")
 
 
 # -- elementwise extremes and clamping ------------------------------------------------------------
@@ -114,11 +116,11 @@ def _extreme_weights(a, b, loses):
 defop("maximum", np.maximum,
       lambda g, out, a, b: g * _extreme_weights(a, b, np.less),
       lambda g, out, a, b: g * _extreme_weights(a, b, np.greater),
-      doc="max(a, b) elementwise: da = g [a > b], db = g [b > a], g/2 each on ties")
+      jvp=ELEMENTWISE, doc="max(a, b) elementwise: da = g [a > b], db = g [b > a], g/2 each on ties")
 defop("minimum", np.minimum,
       lambda g, out, a, b: g * _extreme_weights(a, b, np.greater),
       lambda g, out, a, b: g * _extreme_weights(a, b, np.less),
-      doc="min(a, b) elementwise: da = g [a < b], db = g [b < a], g/2 each on ties")
+      jvp=ELEMENTWISE, doc="min(a, b) elementwise: da = g [a < b], db = g [b < a], g/2 each on ties")
 
 
 def _inside(x, lo, hi):
@@ -134,11 +136,11 @@ def _inside(x, lo, hi):
 
 defop("clamp", lambda x, *, min, max: np.asarray(np.clip(x, min, max)),  # noqa: A006
       lambda g, out, x, *, min, max: g * _inside(x, min, max),  # noqa: A006
-      doc="clamp(x, min, max) with number bounds: dx = g [min <= x <= max]")
+      jvp=ELEMENTWISE, doc="clamp(x, min, max) with number bounds: dx = g [min <= x <= max]")
 defop("clamp_tensor", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
       lambda g, out, x, lo, hi: g * _inside(x, lo, hi),
       lambda g, out, x, lo, hi: g * ((fn.const(x) < fn.const(lo)) & (fn.const(lo) < fn.const(hi))),
       lambda g, out, x, lo, hi: g * ((fn.const(x) > fn.const(hi)) | (fn.const(hi) < fn.const(lo))),
-      doc="min(max(x, lo), hi) with tensor bounds: dx = g [lo <= x <= hi], dlo = g [x < lo < hi], "
+      jvp=ELEMENTWISE, doc="min(max(x, lo), hi) with tensor bounds: dx = g [lo <= x <= hi], dlo = g [x < lo < hi], "
           "dhi = g [x > hi or hi < lo]")
 

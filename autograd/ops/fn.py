@@ -77,6 +77,22 @@ def expand_dims(x, axis):
     return np.expand_dims(x, axis)
 
 
+def matmul(a, b):
+    return a @ b
+
+
+def dot(a, b):
+    if _is_tensor(a) or _is_tensor(b):
+        return (a * b).sum()
+    return np.asarray(np.dot(a, b))
+
+
+def outer(a, b):
+    if _is_tensor(a) or _is_tensor(b):
+        return expand_dims(a, -1) * b
+    return np.outer(a, b)
+
+
 def swapaxes(x, a, b):
     if _is_tensor(x):
         return x.transpose(a, b)
@@ -104,6 +120,14 @@ def zeros_like(x):
 
         return tz(x)
     return np.zeros_like(x)
+
+
+def ones_like(x):
+    if _is_tensor(x):
+        from ..creation import ones_like as to
+
+        return to(x)
+    return np.ones_like(x)
 
 
 def permute(x, dims):
@@ -175,6 +199,16 @@ def _tensors(values):
     from ..tensor import make
 
     return tuple(v if _is_tensor(v) else make(np.asarray(v)) for v in values)
+
+
+def apply_op(op, args, params):
+    """Op ``op`` (an entry of the table) applied to ``args``: its forward on arrays, or the recorded
+    operation when some argument is a Tensor (the others then become constant Tensors)."""
+    if any(_is_tensor(a) for a in args):
+        from ..tensor import apply
+
+        return apply(op, _tensors(args), params)
+    return op.forward(*args, **params) if params else op.forward(*args)
 
 
 def _apply_op(name, inputs, params):

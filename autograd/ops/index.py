@@ -12,7 +12,7 @@ the multi-path chain rule, each repetition being one path.
 """
 import numpy as np
 
-from . import defop, fn
+from . import LINEAR, defop, fn
 
 
 class Slot:
@@ -65,10 +65,10 @@ def index_add_array(g, *idx, key, shape):
 
 defop("getitem", _getitem,
       lambda g, out, x, *idx, key: fn.index_add(g, key, idx, x.shape),
-      doc="x[key]: dx = zeros with g added at key (repeated indices accumulate)")
+      jvp=LINEAR, doc="x[key]: dx = zeros with g added at key (repeated indices accumulate)")
 defop("index_add", index_add_array,
       lambda g, out, x, *idx, key, shape: g[build_key(key, [fn.const(i) for i in idx])],
-      doc="zeros(shape) with x added at key (the VJP of getitem): dx = g[key]")
+      jvp=LINEAR, doc="zeros(shape) with x added at key (the VJP of getitem): dx = g[key]")
 
 
 # -- gather / scatter_add along one dimension (torch.gather) ------------------------------------
@@ -95,9 +95,9 @@ def scatter_add_array(g, index, *, dim, shape):
 
 
 defop("gather", gather_array, lambda g, out, x, index, *, dim: fn.scatter_add(g, fn.const(index), dim, x.shape),
-      None, doc="out[..i..] = x[..index[..i..]..] along dim: dx = g scatter-added at index along dim")
+      None, jvp=LINEAR, doc="out[..i..] = x[..index[..i..]..] along dim: dx = g scatter-added at index along dim")
 defop("scatter_add", scatter_add_array, lambda g, out, x, index, *, dim, shape: fn.gather(g, dim, fn.const(index)),
-      None, doc="zeros(shape) with x scatter-added at index along dim (the VJP of gather): dx = gather(g, dim, index)")
+      None, jvp=LINEAR, doc="zeros(shape) with x scatter-added at index along dim (the VJP of gather): dx = gather(g, dim, index)")
 
 
 # -- index_select and masked_fill -----------------------------------------------------------------
@@ -111,12 +111,16 @@ def _index_select_grad(g, out, x, index, *, dim):
 
 
 defop("index_select", _index_select, _index_select_grad, None,
-      doc="x's slices at index along dim: dx = zeros with g added at index along dim (repeats accumulate)")
+      jvp=LINEAR, doc="x's slices at index along dim: dx = zeros with g added at index along dim (repeats accumulate)")
 
 
 def _masked_fill(x, mask, *, value):
     return np.where(mask, value, x).astype(x.dtype, copy=False)
 
 
+def _masked_fill_jvp(tangents, out, x, mask, *, value):
+    return fn.where(mask, 0.0, tangents[0])  # the filled entries are constants: no tangent
+
+
 defop("masked_fill", _masked_fill, lambda g, out, x, mask, *, value: fn.where(mask, 0.0, g), None,
-      doc="x with value where mask: dx = g where not mask, 0 where mask")
+      jvp=_masked_fill_jvp, doc="x with value where mask: dx = g where not mask, 0 where mask")

@@ -1,7 +1,7 @@
 """Out-of-place forms that in-place operations record (``t[key] = v`` on a tensor in a graph)."""
 import numpy as np
 
-from . import defop
+from . import LINEAR, defop
 
 
 class KeyChain(tuple):
@@ -42,4 +42,4 @@ def _kept(g, key):
 
 
 defop("index_put", _index_put, lambda g, out, x, v, *, key: g * _kept(g, key), lambda g, out, x, v, *, key: _read(g, key),
-      doc="x with x[key] = v: dx = g where not overwritten (0 at key), dv = g[key] (summed over broadcasting)")
+      jvp=LINEAR, doc="x with x[key] = v: dx = g where not overwritten (0 at key), dv = g[key] (summed over broadcasting)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..random import generator
-from . import defop, fn
+from . import LINEAR, defop, fn
 
 # -- linear (one node for x W^T + b: the layer every network is made of) ---------------------------
 
@@ -30,12 +30,23 @@ def _linear_grad_w(g, out, x, w, b):
     return fn.swapaxes(g2, 0, 1) @ x.reshape(-1, x.shape[-1])  # sum over every leading dim of g^T x
 
 
-LINEAR = defop(
+def _linear_layer_jvp(tangents, out, x, w, b):
+    # d(x W^T + b) = dx W^T + x dW^T + db
+    tx, tw, tb = tangents
+    total = None
+    for term in (None if tx is None else tx @ w.T, None if tw is None else x @ tw.T,
+                 None if tb is None else fn.broadcast_to(tb, out.shape)):
+        if term is not None:
+            total = term if total is None else total + term
+    return total
+
+
+defop(
     "linear", _linear,
     lambda g, out, x, w, b: g @ w,
     _linear_grad_w,
     lambda g, out, x, w, b: g,
-    doc="y = x W^T + b: dx = g W, dW = g^T x (summed over leading dims), db = g summed over leading dims")
+    jvp=_linear_layer_jvp, doc="y = x W^T + b: dx = g W, dW = g^T x (summed over leading dims), db = g summed over leading dims")
 
 # -- dropout ---------------------------------------------------------------------------------------
 
@@ -47,7 +58,7 @@ def _dropout_mask(x, *, p):
     return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
 
 
-DROPOUT_MASK = defop(
+defop(
     "dropout_mask", _dropout_mask, None,
     doc="m_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1): inverted dropout's scaled keep-mask (no gradient; "
         "recorded so that Graph.forward draws a new mask each evaluation)")
@@ -75,7 +86,7 @@ def _embedding_grad(g, out, weight, idx, *, padding_idx):
     return onehot @ g.reshape(ids.size, dim)
 
 
-EMBEDDING = defop(
+defop(
     "embedding", _embedding, _embedding_grad, None,
-    doc="out[...] = x[idx[...]] (x the weight): dx[k] = sum of g over the positions where idx == k "
+    jvp=LINEAR, doc="out[...] = x[idx[...]] (x the weight): dx[k] = sum of g over the positions where idx == k "
         "(0 for padding_idx)")

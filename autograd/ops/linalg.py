@@ -30,11 +30,24 @@ def _matmul(a, b):
     return np.asarray(np.matmul(a, b))
 
 
+def _bilinear_jvp(product):
+    """The JVP of a product of two tensors: d(a . b) = da . b + a . db."""
+    def jvp(tangents, out, a, b):
+        ta, tb = tangents
+        if ta is None:
+            return product(a, tb)
+        if tb is None:
+            return product(ta, b)
+        return product(ta, b) + product(a, tb)
+
+    return jvp
+
+
 defop("matmul", _matmul, _matmul_grad_a, _matmul_grad_b,
-      doc="a @ b: da = g @ b^T, db = a^T @ g (vectors promoted and squeezed as numpy does)")
+      jvp=_bilinear_jvp(fn.matmul), doc="a @ b: da = g @ b^T, db = a^T @ g (vectors promoted and squeezed as numpy does)")
 
 
 defop("dot", lambda a, b: np.asarray(np.dot(a, b)), lambda g, out, a, b: g * b, lambda g, out, a, b: g * a,
-      doc="sum_i a_i b_i of two vectors: da = g b, db = g a")
+      jvp=_bilinear_jvp(fn.dot), doc="sum_i a_i b_i of two vectors: da = g b, db = g a")
 defop("outer", np.outer, lambda g, out, a, b: g @ b, lambda g, out, a, b: a @ g,
-      doc="out_ij = a_i b_j: da = g @ b, db = a @ g")
+      jvp=_bilinear_jvp(fn.outer), doc="out_ij = a_i b_j: da = g @ b, db = a @ g")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import defop, fn
+from . import ELEMENTWISE, LINEAR, defop, fn
 
 # -- binary cross-entropy on probabilities (PyTorch's clamped logarithms) --------------------------
 
@@ -33,9 +33,9 @@ def _bce_grad_y(g, out, x, y):
         return g * (fn.log(1 - x) - fn.log(x))
 
 
-BINARY_CROSS_ENTROPY = defop(
+defop(
     "binary_cross_entropy", _bce, _bce_grad_x, _bce_grad_y,
-    doc="l = -(y max(log x, -100) + (1 - y) max(log(1 - x), -100)): dx = g (x - y) / max(x (1 - x), 1e-12), "
+    jvp=ELEMENTWISE, doc="l = -(y max(log x, -100) + (1 - y) max(log(1 - x), -100)): dx = g (x - y) / max(x (1 - x), 1e-12), "
         "dy = g (log(1 - x) - log x)")
 
 # -- negative log-likelihood on class indices (with weights, ignore_index and label smoothing) -----
@@ -109,7 +109,7 @@ def _nll_grad(g, out, logp, target, weight, *, ignore_index, smoothing, reductio
     return g * coef
 
 
-NLL_LOSS = defop(
+defop(
     "nll_loss", _nll_loss, _nll_grad, None, None,
-    doc="x = log-probabilities: loss_i = -(1-eps) w[t_i] x[i, t_i] - (eps/C) sum_c w_c x[i, c] (0 where "
+    jvp=LINEAR, doc="x = log-probabilities: loss_i = -(1-eps) w[t_i] x[i, t_i] - (eps/C) sum_c w_c x[i, c] (0 where "
         "t_i == ignore_index); mean divides by sum_i w[t_i]: dx = -g coef (the loss is linear in x)")

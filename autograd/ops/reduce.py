@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import defop, fn
+from . import LINEAR, REDUCTION, defop, fn
 
 
 def _restore(g, x, axis, keepdims):
@@ -41,9 +41,9 @@ def _mean(x, *, axis, keepdims):
 
 
 defop("sum", _sum, lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims),
-      half_in_float32=True, doc="sum: dx = g broadcast back over the summed axes")
+      half_in_float32=True, jvp=LINEAR, doc="sum: dx = g broadcast back over the summed axes")
 defop("mean", _mean, lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) / _count(x, axis),
-      half_in_float32=True, doc="mean: dx = g / n broadcast back over the reduced axes")
+      half_in_float32=True, jvp=LINEAR, doc="mean: dx = g / n broadcast back over the reduced axes")
 
 
 # -- variance and standard deviation ------------------------------------------------------------
@@ -83,9 +83,9 @@ def _std_grad(g, out, x, *, axis, keepdims, correction):
 
 
 defop("var", _var, _var_grad,
-      half_in_float32=True, doc="var = sum (x - mean)**2 / (n - correction): dx = g 2 (x - mean) / (n - correction)")
+      half_in_float32=True, jvp=REDUCTION, doc="var = sum (x - mean)**2 / (n - correction): dx = g 2 (x - mean) / (n - correction)")
 defop("std", _std, _std_grad,
-      half_in_float32=True, doc="std = sqrt(var): dx = g (x - mean) / ((n - correction) std) (0 where std = 0)")
+      half_in_float32=True, jvp=REDUCTION, doc="std = sqrt(var): dx = g (x - mean) / ((n - correction) std) (0 where std = 0)")
 
 
 # -- extremes -----------------------------------------------------------------------------------
@@ -108,8 +108,8 @@ def _extreme_grad(g, out, x, *, axis, keepdims):
     return _restore(g, x, axis, keepdims) * _tie_weights(x, out, axis, keepdims)
 
 
-defop("amax", _amax, _extreme_grad, doc="max over axes: dx = g / k on the k elements equal to the max (ties split)")
-defop("amin", _amin, _extreme_grad, doc="min over axes: dx = g / k on the k elements equal to the min (ties split)")
+defop("amax", _amax, _extreme_grad, jvp=REDUCTION, doc="max over axes: dx = g / k on the k elements equal to the max (ties split)")
+defop("amin", _amin, _extreme_grad, jvp=REDUCTION, doc="min over axes: dx = g / k on the k elements equal to the min (ties split)")
 
 
 def _arg_extreme(np_fn):
@@ -149,7 +149,7 @@ def _logsumexp(x, *, axis, keepdims):
 
 defop("logsumexp", _logsumexp,
       lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) * fn.exp(x - _kept(out, axis, keepdims)),
-      half_in_float32=True, doc="log sum exp x: dx = g exp(x - logsumexp x) = g softmax(x)")
+      half_in_float32=True, jvp=REDUCTION, doc="log sum exp x: dx = g exp(x - logsumexp x) = g softmax(x)")
 
 
 def _softmax(x, *, axis):
@@ -168,10 +168,22 @@ def _log_softmax(x, *, axis):
     return shifted
 
 
+def _softmax_jvp(tangents, out, x, *, axis):
+    # ds = s (dx - sum(s dx)): the Jacobian is symmetric, so this is the VJP rule with g = dx
+    t = tangents[0]
+    return out * (t - (t * out).sum(axis=axis, keepdims=True))
+
+
+def _log_softmax_jvp(tangents, out, x, *, axis):
+    # dl = dx - sum(softmax(x) dx)
+    t = tangents[0]
+    return t - (fn.exp(out) * t).sum(axis=axis, keepdims=True)
+
+
 defop("softmax", _softmax, lambda g, out, x, *, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),
-      half_in_float32=True, doc="s = exp x / sum exp x: dx = s (g - sum(g s))")
+      half_in_float32=True, jvp=_softmax_jvp, doc="s = exp x / sum exp x: dx = s (g - sum(g s))")
 defop("log_softmax", _log_softmax, lambda g, out, x, *, axis: g - fn.exp(out) * g.sum(axis=axis, keepdims=True),
-      half_in_float32=True, doc="l = x - logsumexp x: dx = g - exp(l) sum g")
+      half_in_float32=True, jvp=_log_softmax_jvp, doc="l = x - logsumexp x: dx = g - exp(l) sum g")
 
 
 # -- product ------------------------------------------------------------------------------------
@@ -181,7 +193,7 @@ def _prod(x, *, axis, keepdims):
 
 defop("prod", _prod,
       lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) * fn.prod_others(x, axis),
-      half_in_float32=True, doc="prod x: dx_i = g prod_{j != i} x_j (exact with zeros in x)")
+      half_in_float32=True, jvp=REDUCTION, doc="prod x: dx_i = g prod_{j != i} x_j (exact with zeros in x)")
 
 
 # -- vector norms -------------------------------------------------------------------------------
@@ -224,4 +236,4 @@ def _norm_grad(g, out, x, *, p, axis, keepdims):
 
 
 defop("norm", _norm, _norm_grad,
-      half_in_float32=True, doc="(sum |x|**p)**(1/p): dx = g sign(x) |x|**(p-1) / norm**(p-1) (ties split for p = inf)")
+      half_in_float32=True, jvp=REDUCTION, doc="(sum |x|**p)**(1/p): dx = g sign(x) |x|**(p-1) / norm**(p-1) (ties split for p = inf)")

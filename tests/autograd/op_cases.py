@@ -704,3 +704,4 @@ def _bce(lib):
 
 
 case("binary_cross_entropy")(_draw_bce)(_bce("ag"), _bce("torch"))
+case("alias")(_unary())(lambda x, function: extend.apply("alias", x), lambda x, function: x.view_as(x))

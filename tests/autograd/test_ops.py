@@ -111,6 +111,10 @@ def test_op(name, data):
                               allow_unused=True)
     _grads_close(g, g_t, wrt, case.tol, f"{name}: gradient")
 
+    # forward mode: the JVP along random tangents equals torch's, and so does forward-over-reverse
+    # (the tangent of the gradient recorded with create_graph: a Hessian-vector product)
+    _forward_mode_matches_torch(case, kw, xs, ts, wrt, wrt_t, cot, rng, name)
+
     # ... and finite differences, of the gradient and of the recorded backward (second order)
     assert ag.gradcheck(lambda *ins: case.ours(*ins, **kw), xs, **case.gradcheck)
     assert ag.gradgradcheck(lambda *ins: case.ours(*ins, **kw), xs, **case.gradcheck)
@@ -134,6 +138,43 @@ def test_op(name, data):
     else:
         h = [None] * len(wrt + v)
     _grads_close(h, h_t, wrt + v, case.tol, f"{name}: second derivative")
+
+
+def _forward_mode_matches_torch(case, kw, xs, ts, wrt, wrt_t, cot, rng, name):
+    import torch.autograd.forward_ad as tfw
+
+    import autograd.forward_ad as fw
+
+    tangents = [rng.standard_normal(x.shape) for x in wrt]
+    with fw.dual_level():
+        it = iter(tangents)
+        duals = [fw.make_dual(x, ag.tensor(next(it))) if x.requires_grad else x for x in xs]
+        out = _flat(case.ours(*duals, **kw))
+        ours = [fw.unpack_dual(o).tangent for o in out if o.dtype.kind == "f"]
+        pairs = [(o, c) for o, c in zip([o for o in out if o.requires_grad], cot)]
+        hvp = ag.grad([o for o, _ in pairs], duals and [d for d, x in zip(duals, xs) if x.requires_grad],
+                      grad_outputs=[ag.tensor(c) for _, c in pairs], create_graph=True, allow_unused=True)
+        ours_hvp = [None if h is None else fw.unpack_dual(h).tangent for h in hvp]
+    with tfw.dual_level():
+        it = iter(tangents)
+        duals_t = [tfw.make_dual(t, torch.from_numpy(next(it))) if t.requires_grad else t for t in ts]
+        out_t = _flat(case.theirs(*duals_t, **kw))
+        theirs = [tfw.unpack_dual(o).tangent for o in out_t if o.dtype.is_floating_point]
+        pairs_t = [(o, c) for o, c in zip([o for o in out_t if o.requires_grad], cot)]
+        hvp_t = torch.autograd.grad([o for o, _ in pairs_t], [d for d, t in zip(duals_t, ts) if t.requires_grad],
+                                    grad_outputs=[torch.from_numpy(c) for _, c in pairs_t], create_graph=True,
+                                    allow_unused=True)
+        theirs_hvp = [None if h is None else tfw.unpack_dual(h).tangent for h in hvp_t]
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if b is None:
+            assert a is None or not np.any(a.data), f"{name}: torch gives output {i} no tangent"
+            continue
+        assert a is not None, f"{name}: output {i} has no tangent (torch's is {b})"
+        _assert_close(a, b, case.tol, f"{name}: JVP of output {i}")
+    for i, (a, b) in enumerate(zip(ours_hvp, theirs_hvp)):
+        a = np.zeros(wrt[i].shape) if a is None else a
+        b = np.zeros(wrt[i].shape) if b is None else b
+        _assert_close(a, b, case.tol, f"{name}: forward-over-reverse (Hessian-vector product) of input {i}")
 
 
 # -- the defined edge cases ---------------------------------------------------------------------
