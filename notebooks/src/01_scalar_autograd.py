@@ -101,6 +101,21 @@ assert abs(x.grad - (path1 + path2)) < 1e-12
 ag.draw_graph(z)
 
 # %% [markdown]
+# ### Stepping through it: the backprop explorer
+#
+# `ag.explore` shows the same graph as a page that runs both passes one node at a time: **forward ▶**
+# (or →) computes the values in topological order, **◀ backward** (or ←) visits the nodes in reverse
+# order. At each backward step the node sends its inputs the terms $g \cdot \partial \text{out} / \partial \text{in}$,
+# written on the edges. When the walk reaches $x$, its two outgoing edges carry
+# $\frac{\partial z}{\partial y_1}\frac{\partial y_1}{\partial x}$ and
+# $\frac{\partial z}{\partial y_2}\frac{\partial y_2}{\partial x}$, and the details panel adds
+# them up to $x$'s gradient. (Run the cell to use it; a notebook read without a kernel shows its
+# static drawing. `ag.save_html(z, "z.html")` writes the page to a file for any browser.)
+
+# %%
+ag.explore(z, title="z = y1 · y2 with y1 = 3x, y2 = exp(x)", height=520)
+
+# %% [markdown]
 # A value used twice is the simplest multi-path case: $z = x \cdot x$ gives $\partial z/\partial x = 2x$,
 # which a naive implementation that *overwrites* gradients instead of *adding* them gets wrong.
 

@@ -234,6 +234,35 @@ print(f"ReLU:    first layer / last layer gradient norm = {norms_relu[0] / norms
 assert norms_sigmoid[0] / norms_sigmoid[-1] < 1e-4 < norms_relu[0] / norms_relu[-1]
 
 # %% [markdown]
+# **Turn the knobs.** The depth and the activation are yours to choose below: how deep can a sigmoid
+# network get before its first layer learns nothing, and does tanh fare better? Each setting builds
+# a fresh network with the initialisation meant for its activation and plots the gradient norm of
+# every layer's weights. The figure just below is the default setting (drawn here so that the notebook
+# reads without a kernel); the sliders under it need a running kernel.
+
+# %%
+import ipywidgets as widgets
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "ReLU": nn.ReLU, "leaky ReLU": nn.LeakyReLU}
+
+
+def show_vanishing(depth=20, activation="sigmoid"):
+    norms, _, _ = layer_grad_norms(ACTIVATIONS[activation], depth)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.semilogy(range(1, len(norms) + 1), norms, "o-")
+    ax.set(xlabel="layer (1 = nearest the input)", ylabel="‖∂J/∂W‖", title=f"{activation}, {depth} hidden layers")
+    plt.show()
+    print(f"{activation}, depth {depth}: first layer / last layer gradient norm = {norms[0] / norms[-1]:.1e}")
+
+
+show_vanishing()
+
+# %%
+widgets.interact(show_vanishing,
+                 depth=widgets.IntSlider(value=20, min=1, max=40, description="depth", continuous_update=False),
+                 activation=widgets.Dropdown(options=list(ACTIVATIONS), value="sigmoid", description="activation"));
+
+# %% [markdown]
 # The same, seen in the graph: `ag.draw_graph` with `color_by='grad_norm'` shades every node by the
 # decade of its gradient's norm, and `max_nodes` collapses each layer into one node. Blue is vanishing.
 # (Here a 6-layer sigmoid net, to keep the picture small.)

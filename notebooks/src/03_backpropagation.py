@@ -228,6 +228,16 @@ for leaf in g.leaves:
     assert math.isclose(grad[leaf], leaf.grad, rel_tol=1e-12, abs_tol=1e-15)
 
 # %% [markdown]
+# **Both passes in the backprop explorer.** `ag.explore(L)` runs the same two walks on the drawn
+# graph, one node a step (→ fprop, ← bprop, Space plays both): at each bprop step the current
+# node's gradient is shown as the sum of the terms on its edges to its successors, and the terms it
+# sends to its inputs appear on their edges, exactly the `+=` lines printed above. $d$ is the node
+# with two terms ($L = d \cdot d$).
+
+# %%
+ag.explore(L, title="L = d · d,  d = tanh(w1 x1 + w2 x2 + b) − t", height=560)
+
+# %% [markdown]
 # Because the graph is an object, fprop can be re-run with new leaf values (`feeds`) without
 # rebuilding anything: here one step of gradient descent on the weights, then a new forward and
 # backward through the same nodes.
@@ -286,6 +296,18 @@ eager = F.cross_entropy(model(X_all[:64]), y_all[:64])
 eager.backward()
 assert np.isclose(eager.item(), loss.item()) and np.allclose(captured_grad, model[0].weight.grad.numpy())
 print("captured graph and eager re-run agree: loss", round(eager.item(), 6))
+
+# %% [markdown]
+# The explorer draws Tensor graphs too, each module a cluster (click its name to collapse it). Here
+# one training step of this network on 8 digits: a tensor is shown by its shape, statistics and a
+# histogram, and the term on an edge is summed over its elements (Σ), so the Σs of the terms into a
+# node add up to the Σ of its gradient; the details panel checks the sum element by element. The
+# 64-pixel inputs reach the loss through `linear`, `relu`, `linear` and `log_softmax`.
+
+# %%
+explored_step = F.cross_entropy(model(X_all[:8]), y_all[:8])
+ag.explore(explored_step, params=dict(model.named_parameters()), title="one training step of MLP([64, 32, 10])",
+           height=600)
 
 # %% [markdown]
 # Re-running the graph does not walk the node objects one by one: `ag.Graph` compiles the two passes

@@ -231,3 +231,65 @@ ax.legend()
 plt.show()
 print(f"final f: constant {constant[-1]:.3g}, annealed {annealed[-1]:.3g}")
 assert annealed[-1] < constant[-1]
+
+# %% [markdown]
+# ## Your own race
+#
+# Pick the surface, the optimiser, its learning rate and the number of steps:
+# the left panel draws the path from the start (★) over the contours, the right one how far $f$ is
+# above its minimum at each step. Try plain SGD on Rosenbrock above its stable rate (about 2e-3),
+# or Adagrad with a small one. The figure below is the default setting (drawn here so that the
+# notebook reads without a kernel); the controls under it need a running kernel.
+
+# %%
+import ipywidgets as widgets
+
+SURFACES = {  # f on Tensors, f on arrays, start, plotting box, contour levels, minimum value
+    "saddle": (saddle, lambda x, y: x ** 2 + y ** 4 / 4 - y ** 2 / 2, [1.0, 1e-3], ((-1.2, 1.2), (-0.6, 1.4)),
+               np.linspace(-0.25, 1.5, 22), -0.25),
+    "Rosenbrock": (rosenbrock, lambda x, y: (1 - x) ** 2 + 100 * (y - x ** 2) ** 2, [-1.2, 1.0],
+                   ((-2.0, 2.0), (-1.0, 3.0)), np.logspace(-1, 3.5, 15), 0.0),
+}
+
+
+def show_race(surface="Rosenbrock", optimiser="Adam", lr=0.05, steps=2000):
+    f, f_np, start, ((x0, x1), (y0, y1)), levels, f_min = SURFACES[surface]
+    theta = ag.tensor(start, requires_grad=True)
+    opt = OPTIMISERS[optimiser]([theta], lr)
+
+    def closure():
+        opt.zero_grad()
+        loss = f(theta)
+        loss.backward()
+        return loss
+
+    path = [theta.detach().numpy().copy()]
+    with np.errstate(all="ignore"):  # a rate too large diverges to inf: that is the lesson, not an error
+        for _ in range(steps):
+            opt.step(closure)
+            path.append(theta.detach().numpy().copy())
+        path = np.array(path)
+        values = np.array([f(ag.tensor(p)).item() for p in path])
+    xx, yy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
+    fig, (ax, ax_f) = plt.subplots(1, 2, figsize=(12, 4.2))
+    ax.contour(xx, yy, f_np(xx, yy), levels=levels, colors="0.82", linewidths=0.7)
+    ax.plot(path[:, 0], path[:, 1], ".-", markersize=2.5, linewidth=1.2)
+    ax.plot(*path[0], "k*", markersize=12)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="θ₁", ylabel="θ₂", title=f"{optimiser}, lr = {lr:.3g} on {surface}")
+    ax_f.semilogy(values - f_min + 1e-16)
+    ax_f.set(xlabel="step", ylabel="f(θ) − min f", title="distance to the minimum")
+    plt.show()
+    end = "diverged" if not np.all(np.isfinite(path[-1])) else f"θ = {np.array2string(path[-1], precision=4)}, f = {values[-1]:.4g}"
+    print(f"{optimiser} after {steps} steps: {end}")
+
+
+show_race()
+
+# %%
+widgets.interact(show_race,
+                 surface=widgets.Dropdown(options=list(SURFACES), value="Rosenbrock", description="surface"),
+                 optimiser=widgets.Dropdown(options=list(OPTIMISERS), value="Adam", description="optimiser"),
+                 lr=widgets.FloatLogSlider(value=0.05, base=10, min=-4, max=0.5, step=0.25, description="lr",
+                                           continuous_update=False),
+                 steps=widgets.IntSlider(value=2000, min=10, max=3000, step=10, description="steps",
+                                         continuous_update=False));
