@@ -312,3 +312,19 @@ def test_the_status_names_the_operation(browser, tmp_path):
     assert statuses == ["backward 1 / 3: sum", "backward 2 / 3: mul", "backward 3 / 3: leaf"]
     assert re.search(r"\u03a3 of 2 terms", driver.find_element(By.ID, "cr-details").text)
     _clean(browser, path)
+
+
+def test_nan_gradients_are_shown_and_still_add_up(browser, tmp_path):
+    b = ag.tensor([0.0, 1.0], requires_grad=True)
+    with np.errstate(all="ignore"):
+        y = (b.log() * 0.0).sum()  # d/db log b at 0 is 0 / 0: NaN
+        path = ag.save_html(y, tmp_path / "nan.html", params={"b": b})
+    driver = _open(browser, path)
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.END)  # the forward pass at once
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.END)  # and the backward pass
+    assert driver.execute_script(STATE)["status"].startswith("backward 4 / 4: b")
+    details = driver.find_element(By.ID, "cr-details")
+    assert "1 NaN" in details.text and driver.find_elements(By.CSS_SELECTOR, "#cr-details .cr-ok")
+    assert driver.execute_script(SHOWN, "n0")["grad"][0] == "nan"
+    _clean(browser, path)

@@ -353,6 +353,11 @@
     return '<li class="cr-term cr-num" data-edge-id="' + esc(id) + '" data-value="' + esc(JSON.stringify(exact(e.c))) +
       '">' + who(other) + ': ' + value + '</li>';
   }
+  function relErr(a, b) { // NaN against NaN and Inf against the same Inf agree: the sum carried them along
+    a = num(a); b = num(b);
+    if (a === b || (isNaN(a) && isNaN(b))) return 0;
+    return Math.abs(a - b) / Math.max(1, Math.abs(b));
+  }
   function sumCheck(n, terms) { // the terms add up to the gradient: element by element where the values are here
     var g = exact(n.grad);
     if (g === null) return '';
@@ -363,7 +368,8 @@
       g.forEach(function (x, i) {
         var s = 0;
         parts.forEach(function (p) { s += num(p[i]); });
-        worst = Math.max(worst, Math.abs(s - num(x)) / Math.max(1, Math.abs(num(x))));
+        var err = relErr(s, x);
+        worst = isNaN(err) || err > worst ? err : worst;
       });
       return check(worst);
     }
@@ -372,7 +378,7 @@
     terms.forEach(function (c) { total += num(c.v !== undefined ? c.v : c.sum); });
     if (n.seed) total += num(n.seed.v !== undefined ? n.seed.v : n.seed.sum);
     return '<div class="cr-total cr-num">\u03a3 of the terms = ' + esc(fmt(total, 8)) + '</div>' +
-      check(Math.abs(total - num(g)) / Math.max(1, Math.abs(num(g))));
+      check(relErr(total, g));
   }
   function check(err) {
     return err <= 1e-5 ? '<div class="cr-ok">= the gradient \u2713 (the multi-path chain rule)</div>'
