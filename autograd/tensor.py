@@ -247,15 +247,19 @@ def _adoptable(g, dtype):
 
 
 # -- the methods, by family (they use the functions above) -----------------------------------------
+from .methods.bitwise import BitwiseMethods  # noqa: E402
 from .methods.convert import ConvertMethods  # noqa: E402
 from .methods.elementwise import ElementwiseMethods  # noqa: E402
 from .methods.index import IndexMethods  # noqa: E402
 from .methods.inplace import InplaceMethods  # noqa: E402
+from .methods.linalg import LinalgMethods  # noqa: E402
 from .methods.reduce import ReduceMethods  # noqa: E402
+from .methods.scan import ScanMethods  # noqa: E402
 from .methods.shape import ShapeMethods  # noqa: E402
 
 
-class Tensor(ConvertMethods, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexMethods, InplaceMethods):
+class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, ScanMethods, ShapeMethods,
+             IndexMethods, LinalgMethods, InplaceMethods):
     """A numpy-backed tensor that records operations for reverse-mode differentiation.
 
     ``ag.Tensor(data, requires_grad=False)`` copies ``data`` as ``ag.tensor`` does.

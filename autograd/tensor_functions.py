@@ -121,3 +121,12 @@ def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
             raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {first.shape}; "
                              f"stacked tensors must have the same shape")
     return apply(OPS["stack"], tuple(ts), {"dim": int(d) % (first.ndim + 1)})
+
+
+# the catalogue beyond the lecture, by family (each module's forms are built with _function above)
+from .functions_math import *  # noqa: E402,F401,F403
+from .functions_math import __all__ as _math  # noqa: E402
+from .functions_shape import *  # noqa: E402,F401,F403
+from .functions_shape import __all__ as _shape  # noqa: E402
+
+__all__ += _math + _shape

@@ -1,24 +1,27 @@
 """chainrule's neural-network package (``import nn``): modules, layers, losses, init, data, save/load.
 
 It copies PyTorch's ``torch.nn`` data model (Module, Parameter, state_dict) on chainrule's Tensor;
-``nn.scalar`` is micrograd's network on Scalar.
+``nn.scalar`` is micrograd's network on Scalar. Each module file lists its public names in
+``__all__``, gathered here.
 """
+from . import activation, attention, conv, dropout, layers, loss, module, normalization, parameter, pooling, vision
 from . import data, functional, init, utils  # noqa: F401
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .dropout import Dropout
-from .layers import MLP, Embedding, Flatten, Identity, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
-from .module import Module, ModuleDict, ModuleList, Sequential
-from .normalization import BatchNorm1d, LayerNorm
-from .parameter import Parameter
+from .activation import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .module import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .parameter import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
 from .serialization import CheckpointError, load, save
+from .vision import *  # noqa: F401,F403
 
-__all__ = [
-    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Embedding", "Dropout",
-    "BatchNorm1d", "LayerNorm", "Identity", "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU",
-    "Softmax", "LogSoftmax", "MLP", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-    "BCEWithLogitsLoss", "functional", "init", "utils", "data", "save", "load", "CheckpointError", "scalar",
-]
+__all__ = (module.__all__ + parameter.__all__ + layers.__all__ + activation.__all__ + dropout.__all__
+           + normalization.__all__ + loss.__all__ + conv.__all__ + pooling.__all__ + vision.__all__
+           + attention.__all__ + ["functional", "init", "utils", "data", "save", "load", "CheckpointError", "scalar"])  # noqa: F405
 
 
 def __getattr__(name):

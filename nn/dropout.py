@@ -4,6 +4,8 @@ from __future__ import annotations
 from . import functional as F
 from .module import Module
 
+__all__ = ["Dropout"]
+
 
 class Dropout(Module):
     """Inverted dropout: in training, y = x * m with m_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1).

@@ -15,6 +15,8 @@ from .module import Module, Sequential
 from .normalization import BatchNorm1d
 from .parameter import Parameter
 
+__all__ = ["Identity", "Linear", "Embedding", "Flatten", "MLP"]
+
 
 def _positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:

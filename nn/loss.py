@@ -10,6 +10,8 @@ from autograd import Tensor
 from . import functional as F
 from .module import Module
 
+__all__ = ["MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"]
+
 
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):

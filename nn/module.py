@@ -17,6 +17,8 @@ from autograd.extend import as_array, module_scope
 
 from .parameter import Parameter, _write
 
+__all__ = ["Module", "Sequential", "ModuleList", "ModuleDict"]
+
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 

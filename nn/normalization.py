@@ -10,6 +10,8 @@ from . import functional as F
 from .module import Module
 from .parameter import Parameter
 
+__all__ = ["BatchNorm1d", "LayerNorm"]
+
 
 class BatchNorm1d(Module):
     """Batch normalisation of (N, C) or (N, C, L) inputs, per channel C.

@@ -6,6 +6,8 @@ import numpy as np
 from autograd import Tensor
 from autograd.extend import as_array
 
+__all__ = ["Parameter"]
+
 
 class Parameter(Tensor):
     """A Tensor that is a model parameter: a leaf that requires grad (unless ``requires_grad=False``).

@@ -1,0 +1,4 @@
+"""Attention: MultiheadAttention."""
+from __future__ import annotations
+
+__all__: list[str] = []

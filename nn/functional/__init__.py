@@ -1,0 +1,24 @@
+"""nn.functional (``import nn.functional as F``): layers, activations and losses as functions.
+
+Every tensor argument (inputs, targets, class indices, class weights) is read by a recorded
+operation whenever the result requires grad, so it is an input of a node of the graph: a captured
+training step ``g = ag.Graph(loss)`` can be fed a new batch and new targets with
+``g.forward({x: batch, y: targets})``. This is why, for example, ``(1 - t) * a`` is written
+``a - t * a`` below: ``1 - t`` of a target that does not require grad would not be recorded, and a
+fed ``t`` would never reach the loss.
+
+The functions live by family in this package: layers.py, activations.py, losses.py.
+"""
+from __future__ import annotations
+
+from .activations import *  # noqa: F401,F403
+from .activations import __all__ as _activations
+from .common import _t  # noqa: F401  (nn's modules turn arguments into Tensors the same way)
+from .layers import *  # noqa: F401,F403
+from .layers import __all__ as _layers
+from .layers import _check_p, _padding_idx  # noqa: F401  (nn's modules check their arguments alike)
+from .losses import *  # noqa: F401,F403
+from .losses import __all__ as _losses
+from .losses import _check_reduction  # noqa: F401
+
+__all__ = _layers + _activations + _losses
