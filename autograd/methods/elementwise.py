@@ -132,9 +132,15 @@ def _clamp_tensor(x, lo, hi):
                          f"tensor's shape {x.shape}") from None
 
 
-def where(condition, a, b):
-    """``a`` where ``condition`` else ``b`` (elementwise, broadcasting); differentiable in a and b."""
+def where(condition, a=None, b=None):
+    """``a`` where ``condition`` else ``b`` (elementwise, broadcasting); differentiable in a and b.
+
+    ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``, as in torch."""
     cond = condition if is_tensor(condition) else make(np.asarray(condition))
+    if a is None and b is None:
+        return cond.nonzero(as_tuple=True)
+    if a is None or b is None:
+        raise TypeError("where: give both a and b (or neither, for the indices where condition is true)")
     if cond.dtype != np.bool_:
         cond = make(cond.data.astype(np.bool_))
     a = a if is_tensor(a) else make(to_array(a, copy=False))

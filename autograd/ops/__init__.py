@@ -243,6 +243,7 @@ def _reads(vjps):
 
 def _load_groups():
     from . import activation, elementwise, index, inplace, layers, linalg, loss, reduce, shape  # noqa: F401  (they fill OPS)
+    from . import bitwise, conv, pool, resample, scan, special  # noqa: F401  (the catalogue beyond the lecture)
     from . import kernels  # noqa: F401  (the fast paths, installed over the formulas they replace)
 
 
