@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -20,7 +22,7 @@ import autograd as ag  # noqa: E402
 import nn  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "explorer"))
-from headless_chromium import Browser  # noqa: E402
+from headless_chromium import INSTALL_HINT, Browser, find_browser  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "images")
 
@@ -83,23 +85,25 @@ def explorer_screenshot(path):
     d.label = "d"
     L = d * d
     L.label = "L"
-    page = os.path.join(ROOT, "out", "readme_explorer.html")
-    os.makedirs(os.path.dirname(page), exist_ok=True)
+    from selenium.webdriver.common.keys import Keys
+
     explorer = ag.explore(L, title="L = d², d = tanh(x1 w1 + x2 w2 + b) − t")
-    explorer.save(page)
     steps = explorer.steps
     browser = Browser()
-    try:
-        browser.viewport(1280, 640)
-        driver = browser.open(page)
-        for _ in steps:
-            driver.find_element("id", "cr-step-forward").click()
-        while driver.find_element("id", "cr-app").get_attribute("data-current") != steps[-2]:  # d: L's input
-            driver.find_element("id", "cr-step-backward").click()
-        driver.find_element("id", "cr-graph").send_keys("c")  # d in the middle, at full size
-        driver.save_screenshot(path)
-    finally:
-        browser.close()
+    with tempfile.TemporaryDirectory() as folder:
+        page = explorer.save(os.path.join(folder, "explorer.html"))
+        try:
+            browser.viewport(1280, 640)
+            driver = browser.open(page)
+            graph = driver.find_element("id", "cr-graph")  # keys, not clicks: no button is left hovered
+            graph.send_keys(Keys.END)  # the forward pass
+            while driver.find_element("id", "cr-app").get_attribute("data-current") != steps[-2]:  # d: L's input
+                graph.send_keys(Keys.ARROW_LEFT)
+            graph.send_keys("c")  # d in the middle, at full size
+            time.sleep(0.5)  # the page's transitions (fading, the progress bar) are over
+            driver.save_screenshot(path)
+        finally:
+            browser.close()
     return path
 
 
@@ -110,8 +114,11 @@ def main():
         mlp_training_step(os.path.join(OUT, "mlp_training_step.svg")),
         deep_mlp(os.path.join(OUT, "deep_mlp_sigmoid.svg"), nn.Sigmoid),
         deep_mlp(os.path.join(OUT, "deep_mlp_relu.svg"), nn.ReLU),
-        explorer_screenshot(os.path.join(OUT, "backprop_explorer.png")),
     ]
+    if find_browser() is None:
+        print(f"skipped docs/images/backprop_explorer.png: {INSTALL_HINT}")
+    else:
+        written.append(explorer_screenshot(os.path.join(OUT, "backprop_explorer.png")))
     for path in written:
         print(os.path.relpath(path, ROOT))
 

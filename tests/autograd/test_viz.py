@@ -587,7 +587,10 @@ def test_readme_script_renders_every_picture(tmp_path, monkeypatch):
     monkeypatch.setattr(script, "OUT", str(tmp_path))
     script.main()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["deep_mlp_relu.svg", "deep_mlp_sigmoid.svg", "mlp_training_step.svg", "scalar_neuron.svg"]
+    screenshot = ["backprop_explorer.png"] if script.find_browser() else []  # taken in headless Chromium
+    assert names == screenshot + ["deep_mlp_relu.svg", "deep_mlp_sigmoid.svg", "mlp_training_step.svg", "scalar_neuron.svg"]
+    for name in screenshot:
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     neuron = Drawn((tmp_path / "scalar_neuron.svg").read_text())
     texts = {d.split("\n")[0]: d.split("\n")[1:] for d in map(neuron.text, neuron.nodes.values())}
     # micrograd's neuron: o = tanh(n) = 1/sqrt(2), do/dn = 1 - o^2 = 0.5, dx1 = w1 * 0.5, dw1 = x1 * 0.5
