@@ -7,18 +7,28 @@ training step ``g = ag.Graph(loss)`` can be fed a new batch and new targets with
 ``a - t * a`` below: ``1 - t`` of a target that does not require grad would not be recorded, and a
 fed ``t`` would never reach the loss.
 
-The functions live by family in this package: layers.py, activations.py, losses.py.
+The functions live by family in this package: layers.py, activations.py, losses.py, conv.py
+(convolutions, unfold/fold), pooling.py, vision.py (padding, interpolation, pixel shuffle) and
+attention.py.
 """
 from __future__ import annotations
 
 from .activations import *  # noqa: F401,F403
 from .activations import __all__ as _activations
+from .attention import *  # noqa: F401,F403
+from .attention import __all__ as _attention
 from .common import _t  # noqa: F401  (nn's modules turn arguments into Tensors the same way)
+from .conv import *  # noqa: F401,F403
+from .conv import __all__ as _conv
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers
 from .layers import _check_p, _padding_idx  # noqa: F401  (nn's modules check their arguments alike)
 from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _losses
 from .losses import _check_reduction  # noqa: F401
+from .pooling import *  # noqa: F401,F403
+from .pooling import __all__ as _pooling
+from .vision import *  # noqa: F401,F403
+from .vision import __all__ as _vision
 
-__all__ = _layers + _activations + _losses
+__all__ = _layers + _activations + _losses + _conv + _pooling + _vision + _attention

@@ -1,4 +1,6 @@
-"""Layers as functions: linear, dropout, batch and layer normalisation, embedding, one_hot."""
+"""Layers as functions: linear, dropout (and its channel-wise forms), batch, layer, group and instance
+normalisation, embedding, one_hot, and the vector comparisons normalize, cosine_similarity and
+pairwise_distance."""
 from __future__ import annotations
 
 import numbers
@@ -11,7 +13,8 @@ from autograd.extend import apply, leaf
 from ..parameter import _write
 from .common import _int_tensor, _t
 
-__all__ = ["linear", "dropout", "batch_norm", "layer_norm", "embedding", "one_hot"]
+__all__ = ["linear", "dropout", "dropout1d", "dropout2d", "dropout3d", "batch_norm", "layer_norm", "group_norm",
+           "instance_norm", "embedding", "one_hot", "normalize", "cosine_similarity", "pairwise_distance"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -45,6 +48,39 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not training or p == 0:
         return x
     return x * apply("dropout_mask", x, p=float(p))
+
+
+def _channel_dropout(input, p, training, nd, name):
+    """Dropout of whole channels: x * m with m of shape (N, C, 1, ...), one draw per channel, scaled
+    by 1 / (1 - p). ``nd``: the spatial dimensions the function is for (an input without a batch
+    dimension has nd + 1 dimensions; dropout2d also takes (N, C, L), as torch does)."""
+    _check_p(p)
+    x = _t(input)
+    if x.ndim not in (nd + 1, nd + 2) and not (nd == 2 and x.ndim == 3):
+        raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D input, but received a {x.ndim}D input of shape "
+                           f"{list(x.shape)}")
+    if not training or p == 0:
+        return x
+    channels = 1 if x.ndim == nd + 1 and not (nd == 2 and x.ndim == 3) else 2
+    corner = x[(slice(None),) * channels + (slice(0, 1),) * (x.ndim - channels)]
+    return x * apply("dropout_mask", corner, p=float(p))
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Channel-wise dropout of (N, C, L) or (C, L): each channel zeroed with probability p, the
+    others scaled by 1 / (1 - p)."""
+    return _channel_dropout(input, p, training, 1, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Channel-wise dropout of (N, C, H, W) or (C, H, W) feature maps: each whole channel zeroed with
+    probability p, the others scaled by 1 / (1 - p) (a 3-D input is (N, C, L), as torch reads it)."""
+    return _channel_dropout(input, p, training, 2, "dropout2d")
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W)."""
+    return _channel_dropout(input, p, training, 3, "dropout3d")
 
 
 def _channel_shape(x):
@@ -113,6 +149,66 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     return out
 
 
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each sample's channels in ``num_groups`` groups, over the group's channels and space:
+
+        y = (x - mean_g) / sqrt(var_g + eps) * gamma_c + beta_c     (biased variance)"""
+    x = _t(input)
+    if x.ndim < 2:
+        raise RuntimeError(f"group_norm expects an input of shape (N, C, *), got {list(x.shape)}")
+    n, c = x.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(x.shape)} and num_groups={num_groups}")
+    grouped = x.reshape(n, num_groups, -1)
+    mean = grouped.mean(dim=2, keepdim=True)
+    centred = grouped - mean
+    var = (centred * centred).mean(dim=2, keepdim=True)
+    y = (centred * (var + eps) ** -0.5).reshape(x.shape)
+    if weight is not None:
+        y = y * weight.reshape(_channel_shape(x))
+    if bias is not None:
+        y = y + bias.reshape(_channel_shape(x))
+    return y
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of each sample over its spatial positions (batch_norm of one sample):
+
+        y = (x - mean_nc) / sqrt(var_nc + eps) * gamma_c + beta_c
+
+    With running statistics, training updates them as torch does, with the per-instance mean and
+    unbiased variance averaged over the batch; ``use_input_stats=False`` normalises with them."""
+    x = _t(input)
+    if x.ndim < 3:
+        raise RuntimeError(f"instance_norm expects an input of shape (N, C, *spatial), got {list(x.shape)}")
+    axes = tuple(range(2, x.ndim))
+    cshape = _channel_shape(x)
+    if use_input_stats:
+        count = int(np.prod(x.shape[2:]))
+        mean = x.mean(dim=axes, keepdim=True)
+        centred = x - mean
+        var = (centred * centred).mean(dim=axes, keepdim=True)
+        y = centred * (var + eps) ** -0.5
+        if running_mean is not None and running_var is not None:
+            m = float(momentum)
+            unbiased = var.data.reshape(x.shape[:2]) * (count / max(count - 1, 1))
+            _write(running_mean, (1 - m) * running_mean.data + m * mean.data.reshape(x.shape[:2]).mean(axis=0))
+            _write(running_var, (1 - m) * running_var.data + m * unbiased.mean(axis=0))
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+        y = (x - running_mean.reshape(cshape)) * (running_var.reshape(cshape) + eps) ** -0.5
+    if weight is not None:
+        y = y * weight.reshape(cshape)
+    if bias is not None:
+        y = y + bias.reshape(cshape)
+    return y
+
+
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Row lookup: out[...] = weight[input[...]]; the ``padding_idx`` row gets no gradient."""
     idx = _int_tensor(input, "embedding indices")
@@ -140,3 +236,56 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got values in "
                          f"[{idx.data.min()}, {idx.data.max()}]")
     return leaf((idx.data[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+# -- comparing vectors ------------------------------------------------------------------------------
+
+
+def _broadcast_pair(a, b):
+    try:
+        return np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        for i in range(1, max(a.ndim, b.ndim) + 1):
+            sa = a.shape[-i] if i <= a.ndim else 1
+            sb = b.shape[-i] if i <= b.ndim else 1
+            if sa != sb and sa != 1 and sb != 1:
+                raise RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at "
+                                   f"non-singleton dimension {max(a.ndim, b.ndim) - i}") from None
+        raise
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``: unit vectors (the zero vector stays zero)."""
+    x = _t(input)
+    norm = x.norm(p, dim=dim, keepdim=True)
+    return x / norm.clamp(min=eps)
+
+
+def _clamped_value(norm, eps):
+    """norm's value clamped below at eps, with norm's own gradient (torch clamps it in place
+    outside autograd)."""
+    return norm + (norm.clamp(min=eps) - norm).detach()
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim``, the inputs broadcast together;
+    computed as torch does, each vector divided by its norm first."""
+    a, b = _t(x1, "x1"), _t(x2, "x2")
+    shape = _broadcast_pair(a, b)
+    if a.shape != shape:
+        a = a.expand(*shape)
+    if b.shape != shape:
+        b = b.expand(*shape)
+    na = _clamped_value(a.norm(2, dim=dim, keepdim=True), eps)
+    nb = _clamped_value(b.norm(2, dim=dim, keepdim=True), eps)
+    return ((a / na) * (b / nb)).sum(dim=dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p along the last dimension (the inputs broadcast together)."""
+    a, b = _t(x1, "x1"), _t(x2, "x2")
+    _broadcast_pair(a, b)
+    diff = a - b + eps
+    if diff.ndim == 0:
+        return diff.abs() if p != 0 else (diff != 0).float()
+    return diff.norm(p, dim=-1, keepdim=keepdim)
