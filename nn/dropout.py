@@ -1,10 +1,10 @@
-"""Dropout."""
+"""Dropout: of units (Dropout) and of whole channels (Dropout1d/2d/3d)."""
 from __future__ import annotations
 
 from . import functional as F
 from .module import Module
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d"]
 
 
 class Dropout(Module):
@@ -25,3 +25,31 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class _ChannelDropout(Dropout):
+    _function = None
+
+    def forward(self, x):
+        return type(self)._function(x, self.p, self.training)
+
+
+class Dropout1d(_ChannelDropout):
+    """Channel-wise dropout of (N, C, L): whole channels zeroed with probability p, the others scaled
+    by 1 / (1 - p) (identity in evaluation)."""
+
+    _function = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_ChannelDropout):
+    """Channel-wise dropout of (N, C, H, W) feature maps: each whole channel zeroed with probability
+    p and the others scaled by 1 / (1 - p) (neighbouring pixels are correlated, so dropping single
+    pixels would hardly regularise a convolution); identity in evaluation."""
+
+    _function = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_ChannelDropout):
+    """Channel-wise dropout of (N, C, D, H, W) (see Dropout2d)."""
+
+    _function = staticmethod(F.dropout3d)

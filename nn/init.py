@@ -15,7 +15,7 @@ from autograd.extend import generator
 from .parameter import _write
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "zeros_", "ones_", "constant_", "xavier_uniform_",
-           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "trunc_normal_"]
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
@@ -114,3 +114,45 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu") -> Tensor:
     """He: N(0, std^2) with std = gain / sqrt(fan)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al.): the tensor viewed as (rows, rest),
+    filled with Q of the QR decomposition of a standard normal matrix, signs fixed by R's diagonal
+    so that Q is uniform over the orthogonal matrices. Rows (or columns, whichever are fewer) are
+    orthonormal."""
+    if tensor.ndim < 2:
+        raise ValueError(f"Only tensors with 2 or more dimensions are supported (got shape {tensor.shape})")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = generator().standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
+    """Fill with N(mean, std^2) restricted to [a, b] (bounds in the values' units, as torch): the
+    normal distribution conditioned on landing in the interval, drawn by rejection (values outside
+    are drawn again). The interval must hold at least 1e-4 of the distribution's mass."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: the interval [a, b] = [{a}, {b}] is empty")
+    mass = 0.5 * (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2))))
+    if mass < 1e-4:
+        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, {std}^2); put the "
+                         f"interval nearer the mean")
+    size = int(np.prod(tensor.shape))
+    rng = generator()
+    kept, count = [], 0
+    while count < size:
+        draw = rng.normal(mean, std, size=int((size - count) / mass * 1.1) + 16)
+        inside = draw[(draw >= a) & (draw <= b)]
+        kept.append(inside)
+        count += inside.size
+    return _fill(tensor, np.concatenate(kept)[:size].reshape(tensor.shape))

@@ -1,4 +1,4 @@
-"""Basic layers: Linear, Embedding, Identity, Flatten, and the MLP built from them."""
+"""Basic layers: Linear, Embedding, Identity, Flatten, Unflatten, and the MLP built from them."""
 from __future__ import annotations
 
 import math
@@ -15,7 +15,7 @@ from .module import Module, Sequential
 from .normalization import BatchNorm1d
 from .parameter import Parameter
 
-__all__ = ["Identity", "Linear", "Embedding", "Flatten", "MLP"]
+__all__ = ["Identity", "Linear", "Embedding", "Flatten", "Unflatten", "MLP"]
 
 
 def _positive_int(value, name):
@@ -115,6 +115,32 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size`` (one entry may be -1), the inverse of Flatten:
+    ``nn.Unflatten(1, (C, H, W))`` turns (N, C H W) into (N, C, H, W)."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim % max(x.ndim, 1)
+        sizes = list(self.unflattened_size)
+        n = x.shape[dim]
+        known = int(np.prod([s for s in sizes if s != -1]))
+        if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or \
+                (-1 not in sizes and known != n):
+            raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {self.dim} "
+                               f"({n}) in the input tensor (shape {list(x.shape)})")
+        if -1 in sizes:
+            sizes[sizes.index(-1)] = n // known
+        return x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class MLP(Sequential):
