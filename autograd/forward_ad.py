@@ -191,6 +191,8 @@ def _plain(inputs, tangents, level):
 
     recording = state.grad_enabled
     for x, t in zip(inputs, tangents):
+        if x.__class__ is not Tensor and getattr(x, "_levels", None):
+            return False  # batched (vmap): the rule must run on the Tensors, through the batching rules
         if x._tangents and any(L < level for L in x._tangents):
             return False
         if recording and x.requires_grad:
@@ -202,11 +204,23 @@ def _plain(inputs, tangents, level):
 
 def _recorded_jvp(jvp, inputs, tangents, params, out, level):
     """The rule on Tensors (recorded, and propagating the tangents of the levels below ``level``)."""
-    from .tensor import Tensor, make
+    from .tensor import Tensor
 
-    ts = [t if (t is None or isinstance(t, Tensor)) else make(t) for t in tangents]
+    ts = [t if (t is None or isinstance(t, Tensor)) else _tangent_tensor(t, x) for t, x in zip(tangents, inputs)]
     with _below(level):
         return jvp(ts, out, *inputs, **params) if params else jvp(ts, out, *inputs)
+
+
+def _tangent_tensor(t, x):
+    """An array tangent of ``x`` as a Tensor: batched as x is (vmap), its array being physical too."""
+    from .tensor import Tensor, make
+
+    levels = getattr(x, "_levels", None) if x.__class__ is not Tensor else None
+    if levels:
+        from .vmap import wrap
+
+        return wrap(t, levels)
+    return make(t)
 
 
 def _fit(tangent, out):

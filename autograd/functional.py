@@ -47,7 +47,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             seeds.append(g)
             continue
         seed = o._seed_grad(g.data if isinstance(g, Tensor) else g)
-        seeds.append(make(seed) if create_graph else seed)
+        seeds.append(o._seed_tensor(seed) if create_graph else seed)
     if retain_graph is None:
         retain_graph = create_graph
     grads = engine.backward(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,

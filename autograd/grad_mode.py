@@ -14,6 +14,7 @@ class _State(threading.local):
     scope = None  # the nn.Module path an operation is created in (for drawing), or None
     dual_levels = ()  # forward AD: the open levels, innermost last (see forward_ad.py)
     dual_ceiling = None  # forward AD: while a level's JVP rule runs, only the levels up to this propagate
+    vmap_levels = ()  # vmap: the levels whose function is running (per-sample semantics), outermost first
 
 
 state = _State()

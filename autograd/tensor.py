@@ -37,11 +37,12 @@ BINARY_OPS = frozenset(OPS[name] for name in ("add", "sub", "mul", "div", "pow",
 # -- nodes ---------------------------------------------------------------------------------------
 
 
-def make(data, inputs=(), op=None, params=None):
+def make(data, inputs=(), op=None, params=None, cls=None):
     """The one constructor of Tensors (but for the user's ``Tensor(data)``): a leaf holding the
     ndarray ``data`` (no inputs), or the node of ``op`` applied to ``inputs`` with ``params``, which
-    records the versions of its inputs, the module it is made in and, under detect_anomaly(), where."""
-    t = _new(Tensor)
+    records the versions of its inputs, the module it is made in and, under detect_anomaly(), where.
+    ``cls``: a subclass to make (vmap's BatchedTensor)."""
+    t = _new(Tensor if cls is None else cls)
     t.data = data
     t.grad = None
     t._inputs = inputs
@@ -84,6 +85,13 @@ def _recorded(inputs):
 
 def apply(op, inputs, params=None):
     """Run ``op`` on the Tensors ``inputs`` and record it when one of them requires grad."""
+    for t in inputs:
+        if t._tangents is not None:  # a tensor with tangents (forward mode) or batched (vmap)
+            return _apply_special(op, inputs, params)
+    return _apply(op, inputs, params)
+
+
+def _apply(op, inputs, params):
     if params:
         data = op.forward(*[t.data for t in inputs], **params)
     else:
@@ -98,26 +106,39 @@ def apply(op, inputs, params=None):
             if np.may_share_memory(data, t.data):
                 out._counter = versions.counter(t)
                 break
+    return out
+
+
+def _apply_special(op, inputs, params):
+    """apply() where some input is batched (vmap: the op's batching rule) or carries tangents
+    (forward mode: the op's JVP rule gives the result's tangents too)."""
     for t in inputs:
-        if t._tangents is not None:  # forward mode: the tangent of the result too
-            forward_ad.propagate(op, inputs, params or {}, out)
-            break
+        if t.__class__ is not Tensor and getattr(t, "_levels", None):
+            from . import vmap
+
+            return vmap.batched_apply(op, inputs, params)
+    out = _apply(op, inputs, params)
+    forward_ad.propagate(op, inputs, params or {}, out)
     return out
 
 
 def unary(op, x):
     """``apply`` for an elementwise op of one tensor and no params (never a view)."""
+    if x._tangents is not None:
+        return _apply_special(op, (x,), None)
     data = op.forward(x.data)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    out = make(data, (x,), op) if x.requires_grad and state.grad_enabled else make(data)
-    if x._tangents is not None:
-        forward_ad.propagate(op, (x,), {}, out)
-    return out
+    if x.requires_grad and state.grad_enabled:
+        return make(data, (x,), op)
+    return make(data)
 
 
 def binary(op, a, b):
     """a op b for two Tensors, with torch's dtype promotion and a clear broadcasting error."""
+    if a._tangents is not None or b._tangents is not None:
+        dt = binary_dtype(op, a.data, b.data)
+        return _apply_special(op, (a if a.dtype == dt else a.to(dt), b if b.dtype == dt else b.to(dt)), None)
     x, y = a.data, b.data
     if x.dtype != y.dtype or (op is _DIV and x.dtype.kind != "f"):
         x, y = binary_operands(op, x, y)
@@ -130,10 +151,9 @@ def binary(op, a, b):
         raise
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    out = make(data, (a, b), op) if (a.requires_grad or b.requires_grad) and state.grad_enabled else make(data)
-    if a._tangents is not None or b._tangents is not None:
-        forward_ad.propagate(op, (a, b), {}, out)
-    return out
+    if (a.requires_grad or b.requires_grad) and state.grad_enabled:
+        return make(data, (a, b), op)
+    return make(data)
 
 
 def binary_dtype(op, x, y):
@@ -164,13 +184,14 @@ def scalar_op(op, x, c):
         if dt != arr.dtype:
             x = make(arr.astype(dt))  # the cast is of a tensor that cannot require grad
             arr = x.data
+    if x._tangents is not None:
+        return _apply_special(op, (x,), {"c": c})
     data = op.forward(arr, c=c)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    out = make(data, (x,), op, {"c": c}) if x.requires_grad and state.grad_enabled else make(data)
-    if x._tangents is not None:
-        forward_ad.propagate(op, (x,), {"c": c}, out)
-    return out
+    if x.requires_grad and state.grad_enabled:
+        return make(data, (x,), op, {"c": c})
+    return make(data)
 
 
 def to_array(data, dtype=None, copy=True):
@@ -222,8 +243,12 @@ def operand(value):
 
 
 def fit(gi, like):
-    """A rule's gradient fitted to its input's array ``like``: broadcast dimensions summed away
-    (unbroadcast), cast to the input's dtype (for an ndarray or, under create_graph, a Tensor)."""
+    """A rule's gradient fitted to its input ``like`` (its array, or under create_graph the Tensor):
+    broadcast dimensions summed away (unbroadcast), cast to the input's dtype."""
+    if gi.__class__ is not _ndarray and gi.__class__ is not Tensor and getattr(gi, "_levels", None):
+        from . import vmap
+
+        return vmap.fit(gi, like)  # (a batched gradient: per sample, or summed over the batch)
     if gi.shape != like.shape:
         gi = unbroadcast(gi, like.shape)
     if gi.dtype != like.dtype:
@@ -360,9 +385,13 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
                                "nothing to differentiate (did you forget requires_grad=True, or run under no_grad?)")
         g = self._seed_grad(gradient)
         if create_graph:
-            g = make(g)
+            g = self._seed_tensor(g)
         engine.backward((self,), (g,), retain_graph=create_graph if retain_graph is None else retain_graph,
                         create_graph=create_graph)
+
+    def _seed_tensor(self, seed):
+        """The array ``_seed_grad`` made, as a Tensor (create_graph: the backward is recorded)."""
+        return make(seed)
 
     def _seed_grad(self, gradient):
         """The gradient backward starts from: ones for a one-element tensor, else ``gradient`` (a new
@@ -459,13 +488,14 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
             out = self.data
         if op.variadic:  # one rule gives every input's gradient, in one pass over the inputs
             joint = op.vjps[0](g, out, *args, **params)
-            return [fit(gi, inp.data) if inp.requires_grad else None for inp, gi in zip(inputs, joint)]
+            return [fit(gi, inp if create_graph else inp.data) if inp.requires_grad else None
+                    for inp, gi in zip(inputs, joint)]
         grads = []
         for inp, rule in zip(inputs, op.vjps):
             if rule is None or not inp.requires_grad:
                 grads.append(None)
                 continue
-            gi = fit(rule(g, out, *args, **params) if params else rule(g, out, *args), inp.data)
+            gi = fit(rule(g, out, *args, **params) if params else rule(g, out, *args), inp if create_graph else inp.data)
             grads.append(own(gi, g) if not (inp._inputs or create_graph) else gi)
         return grads
 
@@ -486,6 +516,9 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
             if dtype.kind != "f":  # requires_grad was assigned directly, bypassing requires_grad_()
                 dtypes.require_float(dtype)
             if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient
+                if g.__class__ is not Tensor and getattr(g, "_levels", None):
+                    raise RuntimeError("a leaf's .grad can't hold per-sample gradients (a backward inside vmap): "
+                                       "use ag.func.grad or ag.grad inside the vmapped function")
                 self.grad = g if self.grad is None else self.grad + g
             elif self.grad is None:
                 # (a hook may have kept the array it was shown: then a copy too)

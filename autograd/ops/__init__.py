@@ -43,8 +43,8 @@ OPS: dict = {}
 class Op:
     """One operation of the table (see the module docstring)."""
 
-    __slots__ = ("name", "forward", "vjps", "jvp", "doc", "reads", "differentiable", "vjp_all", "keeps_shape",
-                 "variadic")
+    __slots__ = ("name", "forward", "vjps", "jvp", "jvp_form", "batch", "doc", "reads", "differentiable", "vjp_all",
+                 "keeps_shape", "variadic")
 
     def __init__(self, name, forward, vjps, doc, vjp_all=None, keeps_shape=False, variadic=False, jvp=None):
         self.name = name
@@ -63,6 +63,10 @@ class Op:
         self.differentiable = vjp_all is not None or any(rule is not None for rule in vjps)
         # jvp(tangents, out, *inputs, **params): the tangent of the output (see _jvp_rule)
         self.jvp = _jvp_rule(self, jvp) if self.differentiable else None
+        self.jvp_form = jvp if isinstance(jvp, str) else None
+        # the batching rule under vmap (see autograd/vmap.py); None: the one vmap derives from the
+        # op's form (elementwise ops, reductions) or, for an op without one, a loop over the batch
+        self.batch = None
         # Which values the rules read: 'out' and/or input positions. Only those are checked
         # against in-place modification (version counters) when backward runs.
         self.reads = _reads(vjps)
@@ -242,7 +246,7 @@ def _reads(vjps):
 
 
 def _load_groups():
-    from . import activation, elementwise, index, inplace, layers, linalg, loss, reduce, shape  # noqa: F401  (they fill OPS)
+    from . import activation, batch, elementwise, index, inplace, layers, linalg, loss, reduce, shape  # noqa: F401  (they fill OPS)
     from . import bitwise, conv, pool, resample, scan, special  # noqa: F401  (the catalogue beyond the lecture)
     from . import kernels  # noqa: F401  (the fast paths, installed over the formulas they replace)
 

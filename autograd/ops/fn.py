@@ -58,8 +58,12 @@ def to_float32(x):
 
 
 def const(x):
-    """The value of x with no gradient (a boolean mask, an index): ndarray for either kind."""
-    return x.data if _is_tensor(x) else x
+    """The value of x with no gradient (a boolean mask, an index): an ndarray for an array or a
+    Tensor; for a batched Tensor (vmap) a batched Tensor that requires no grad, so that what a rule
+    computes from it stays batched."""
+    if _is_tensor(x):
+        return x.detach() if getattr(x, "_levels", None) else x.data
+    return x
 
 
 def broadcast_to(x, shape):

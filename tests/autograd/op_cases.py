@@ -711,3 +711,25 @@ case("alias")(_unary())(lambda x, function: extend.apply("alias", x), lambda x, 
 import op_cases_conv  # noqa: E402,F401
 import op_cases_math  # noqa: E402,F401
 import op_cases_shape  # noqa: E402,F401
+
+
+# vmap's entering and leaving of a level (the batch dimension moved in front, and back)
+def _draw_vmap(d):
+    rng = rng_of(d)
+    shape = shape_of(d, min_dims=1, min_side=1)
+    return [normal(rng, shape)], {"dim": d(st.integers(0, len(shape) - 1))}
+
+
+def _vmap_case(lib):
+    def f(x, dim):
+        import torch.func
+
+        import autograd.func
+
+        vmap = torch.func.vmap if lib == "torch" else autograd.func.vmap
+        return vmap(lambda s: s.sin() * 2, in_dims=dim, out_dims=dim)(x)
+    return f
+
+
+case("vmap_in")(_draw_vmap)(_vmap_case("ag"), _vmap_case("torch"))
+case("vmap_out")(_draw_vmap)(_vmap_case("ag"), _vmap_case("torch"))
