@@ -2,7 +2,9 @@
 from . import ops, tensor_functions
 from .dtypes import (bool, float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype,  # noqa: A004
                      uint8)
+from . import forward_ad, func, functional  # noqa: F401  (ag.forward_ad, ag.func, ag.functional)
 from .anomaly import detect_anomaly
+from .checkpoint import checkpoint
 from .engine import toposort
 from .function import Function, FunctionCtx
 from .functional import grad
@@ -24,6 +26,7 @@ __all__ = [
     "where", "manual_seed", "float16", "float32", "float64", "int32", "int64", "bool", "uint8",
     "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
+    "checkpoint", "forward_ad", "func", "functional",
     "draw_graph", "save_svg", "explore", "save_html",
 ]
 __all__ += [name for name in tensor_functions.__all__ if name not in __all__]  # ag.exp, ag.cat, ...

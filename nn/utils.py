@@ -1,4 +1,4 @@
-"""Gradient clipping: nn.utils.clip_grad_norm_ and clip_grad_value_."""
+"""nn.utils: gradient clipping (clip_grad_norm_, clip_grad_value_) and checkpoint_sequential."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import numpy as np
 from autograd import Tensor
 from autograd.extend import leaf
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "checkpoint_sequential"]
 
 
 def _grads(parameters):
@@ -64,3 +64,35 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
             np.clip(g.data, -clip_value, clip_value, out=g.data)
         else:
             g.data = np.clip(g.data, -clip_value, clip_value)
+
+
+def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool | None = None,
+                          preserve_rng_state: bool = True):
+    """Run the layers ``functions`` (an ``nn.Sequential`` or a list of callables) on ``input`` in
+    ``segments`` checkpointed pieces (``torch.utils.checkpoint.checkpoint_sequential``): each piece
+    but the last keeps only its input, and its inside is recomputed during backward (ag.checkpoint),
+    so the activations of one piece at a time are held instead of all of them. The gradients are
+    those of the plain run."""
+    from autograd import checkpoint
+
+    layers = list(functions.children()) if hasattr(functions, "children") else list(functions)
+    if isinstance(segments, bool) or not isinstance(segments, int) or not 1 <= segments:
+        raise ValueError(f"checkpoint_sequential: segments must be a positive int, got {segments!r}")
+    if segments > len(layers):
+        raise ValueError(f"checkpoint_sequential: {segments} segments for {len(layers)} layers: give at most one "
+                         f"segment a layer")
+
+    def run(start, end):
+        def forward(x):
+            for layer in layers[start:end + 1]:
+                x = layer(x)
+            return x
+
+        return forward
+
+    size = len(layers) // segments
+    end = -1
+    for start in range(0, size * (segments - 1), size):
+        end = start + size - 1
+        input = checkpoint(run(start, end), input, use_reentrant=use_reentrant, preserve_rng_state=preserve_rng_state)
+    return run(end + 1, len(layers) - 1)(input)
