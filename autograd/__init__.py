@@ -1,7 +1,7 @@
 """chainrule's autograd: Tensor and Scalar on one reverse-mode engine (``import autograd as ag``)."""
 from . import ops, tensor_functions
-from .dtypes import (bool, float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype,  # noqa: A004
-                     uint8)
+from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,  # noqa: A004
+                     int32, int64, long, set_default_dtype, short, uint8)
 from . import forward_ad, func, functional  # noqa: F401  (ag.forward_ad, ag.func, ag.functional)
 from .anomaly import detect_anomaly
 from .checkpoint import checkpoint
@@ -16,6 +16,7 @@ from .scalar import Scalar, Value
 from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, tensor, where, zeros, zeros_like)
 from .tensor import Tensor
+from .functions_math import *  # noqa: F401,F403  (the elementwise catalogue's function forms: ag.erf, ag.bitwise_and...)
 from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip, cos, dot, exp, log,  # noqa: A004
                                log_softmax, logsumexp, matmul, maximum, mean, minimum, norm, outer, pow, prod, relu,
                                sigmoid, sign, sin, softmax, sqrt, stack, std, sum, tanh, var)
@@ -23,7 +24,8 @@ from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip
 __all__ = [
     "Tensor", "Scalar", "Value", "Graph", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
     "ones_like", "full_like", "rand_like", "randn_like", "arange", "linspace", "eye", "rand", "randn", "randint",
-    "where", "manual_seed", "float16", "float32", "float64", "int32", "int64", "bool", "uint8",
+    "where", "manual_seed", "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
+    "int32", "int", "int64", "long", "bool", "uint8",
     "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
     "checkpoint", "forward_ad", "func", "functional",

@@ -5,13 +5,20 @@ import builtins
 
 import numpy as np
 
-float16 = np.dtype(np.float16)
-float32 = np.dtype(np.float32)
-float64 = np.dtype(np.float64)
-int32 = np.dtype(np.int32)
-int64 = np.dtype(np.int64)
+float16 = half = np.dtype(np.float16)
+float32 = float = np.dtype(np.float32)  # noqa: A001  (ag.float, as torch.float)
+float64 = double = np.dtype(np.float64)
+int8 = np.dtype(np.int8)
+int16 = short = np.dtype(np.int16)
+int32 = int = np.dtype(np.int32)  # noqa: A001  (ag.int, as torch.int)
+int64 = long = np.dtype(np.int64)
 bool = np.dtype(np.bool_)  # noqa: A001  (ag.bool, as torch.bool)
 uint8 = np.dtype(np.uint8)
+
+# torch's names of the tensor types (``t.type()`` gives 'ag.FloatTensor' where torch gives
+# 'torch.FloatTensor'), and of the dtypes in its error messages ("not implemented for 'Long'")
+_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double", int8: "Char", int16: "Short", int32: "Int",
+               int64: "Long", uint8: "Byte", bool: "Bool"}
 
 _default = [float32]
 
@@ -61,7 +68,7 @@ def scalar_result_type(dtype, value):
     a float number makes an integer or bool tensor float (the default dtype); an int makes bool int64."""
     if dtype.kind == "f":
         return dtype
-    if isinstance(value, float):
+    if isinstance(value, builtins.float):
         return _default[0]
     if dtype.kind == "b" and not isinstance(value, builtins.bool):
         return int64
@@ -91,3 +98,23 @@ def require_float(dtype, what="Tensor"):
             f"only Tensors of floating point dtype can require gradients; this {what} has dtype "
             f"{dtype}. Convert it first, e.g. t.float() or ag.tensor(data, dtype=ag.float32)."
         )
+
+
+def type_name(dtype) -> str:
+    """torch's short name of ``dtype``: 'Float', 'Long', 'Bool'... (numpy's name for the others)."""
+    return _TYPE_NAMES.get(dtype) or dtype.name.capitalize()
+
+
+def tensor_type(dtype) -> str:
+    """The name ``t.type()`` gives a tensor of ``dtype``: 'ag.FloatTensor', 'ag.LongTensor'..."""
+    return f"ag.{type_name(dtype)}Tensor"
+
+
+def from_tensor_type(name: str):
+    """The dtype of a tensor type name ('ag.FloatTensor', or 'FloatTensor'): the inverse of tensor_type."""
+    short = name[3:] if name.startswith("ag.") else name
+    for dtype, n in _TYPE_NAMES.items():
+        if short == f"{n}Tensor":
+            return dtype
+    raise ValueError(f"invalid type: {name!r}; expected a dtype (e.g. ag.float64) or a tensor type name such as "
+                     f"'ag.DoubleTensor' ({', '.join(sorted(tensor_type(d) for d in _TYPE_NAMES))})")

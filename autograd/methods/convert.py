@@ -108,6 +108,40 @@ class ConvertMethods:
     def long(self):
         return self.to(dtypes.int64)
 
+    def half(self):
+        """This tensor as float16 (differentiable)."""
+        return self.to(dtypes.float16)
+
+    def int(self):
+        """This tensor as int32 (floats truncated toward 0)."""
+        return self.to(dtypes.int32)
+
+    def short(self):
+        """This tensor as int16."""
+        return self.to(dtypes.int16)
+
+    def char(self):
+        """This tensor as int8."""
+        return self.to(dtypes.int8)
+
+    def byte(self):
+        """This tensor as uint8."""
+        return self.to(dtypes.uint8)
+
+    def bool(self):
+        """This tensor as bool (nonzero is True)."""
+        return self.to(dtypes.bool)
+
+    def type(self, dtype=None, non_blocking: builtins.bool = False, **kwargs):
+        """With no argument, the tensor's type name as torch gives it ('ag.FloatTensor' where torch
+        says 'torch.FloatTensor'); with a dtype or such a name, this tensor converted to it (itself
+        when it already has it)."""
+        if dtype is None:
+            return dtypes.tensor_type(self.dtype)
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            return self.to(dtypes.from_tensor_type(dtype))
+        return self.to(dtype)
+
     def astype(self, dtype):
         """numpy's name for :meth:`to` (so that code written for arrays and Tensors can convert)."""
         return self.to(dtype)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import versions
+from .. import dtypes, versions
 from ..grad_mode import state
 from ..ops import OPS
 from ..ops.inplace import KeyChain
@@ -121,3 +121,63 @@ class InplaceMethods:
         key = _index_key(key) if steps is None else KeyChain(_index_key(k) for k in steps)
         v = value if is_tensor(value) else make(np.asarray(value, dtype=self.dtype))
         self._inplace("__setitem__", lambda x: apply(OPS["index_put"], (x, v), {"key": key}))
+
+    # -- in-place forms of the catalogue's operations (torch's ``erf_``, ``bitwise_and_``, ``&=``...) --
+
+    def __iand__(self, other):
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other):
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other):
+        return self.bitwise_xor_(other)
+
+    def __ilshift__(self, other):
+        return self.bitwise_left_shift_(other)
+
+    def __irshift__(self, other):
+        return self.bitwise_right_shift_(other)
+
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)
+
+    def __imod__(self, other):
+        return self.remainder_(other)
+
+
+def _in_place(name):
+    """The in-place form ``name_`` of the method ``name``: this tensor takes the values of
+    ``self.name(*args, **kwargs)``, which must have its shape and a dtype it can hold (torch's rule:
+    no float results in an integer tensor, no integer results in a bool one)."""
+    what = f"{name}_"
+
+    def method(self, *args, **kwargs):
+        def compute(x):
+            result = getattr(x, name)(*args, **kwargs)
+            if result.shape != self.shape:
+                raise RuntimeError(f"{what}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                                   f"{list(result.shape)}")
+            if result.dtype != self.dtype and not np.can_cast(result.dtype, self.dtype, "same_kind"):
+                raise RuntimeError(f"{what}: result type {dtypes.type_name(result.dtype)} can't be cast to the desired "
+                                   f"output type {dtypes.type_name(self.dtype)}; use the out-of-place {name}() instead")
+            return result
+
+        return self._inplace(what, compute)
+
+    method.__name__ = what
+    method.__qualname__ = f"InplaceMethods.{what}"
+    method.__doc__ = f"In place: this tensor takes the values of :meth:`{name}` (its shape and dtype stay)."
+    return method
+
+
+for _name in ("abs", "sign", "neg", "negative", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
+              "rsqrt", "reciprocal", "square", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos",
+              "arctan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "sigmoid",
+              "relu", "erf", "erfc", "erfinv", "floor", "ceil", "trunc", "fix", "round", "frac", "nan_to_num",
+              "atan2", "arctan2", "copysign", "hypot", "xlogy", "fmod", "remainder", "floor_divide", "lerp",
+              "multiply", "subtract", "divide", "true_divide", "logical_and", "logical_or", "logical_xor",
+              "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+              "bitwise_right_shift"):
+    setattr(InplaceMethods, f"{_name}_", _in_place(_name))
+del _name
