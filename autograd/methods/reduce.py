@@ -4,30 +4,46 @@ from __future__ import annotations
 import builtins
 from collections import namedtuple
 
-from .. import args
+import numpy as np
+
+from .. import args, dtypes
 from ..ops import OPS
 from ..tensor import apply, is_tensor
 
 _MaxResult = namedtuple("max", ["values", "indices"])
 _MinResult = namedtuple("min", ["values", "indices"])
+_AminmaxResult = namedtuple("aminmax", ["min", "max"])
+
+
+def _with_dtype(t, dtype, name):
+    """t converted to ``dtype`` first (torch's ``dtype=`` of sum, prod, mean), or as it is."""
+    if dtype is None:
+        return t
+    return t.to(dtypes.check_supported(np.dtype(dtype), f"{name}: dtype"))
 
 
 class ReduceMethods:
     __slots__ = ()
 
-    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
-        """Sum over ``dim`` (None: all; an int or a tuple), keeping reduced dims with ``keepdim``."""
+    def sum(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+        """Sum over ``dim`` (None: all; an int or a tuple), keeping reduced dims with ``keepdim``.
+        Integer and bool tensors sum in int64 (torch's rule); ``dtype`` converts the tensor first."""
+        if dtype is not None or self.data.dtype.kind == "u":  # (numpy would sum unsigned integers in uint64)
+            x = _with_dtype(self, dtype, "sum")
+            return (x.to(dtypes.int64) if x.dtype.kind == "u" else x).sum(dim, keepdim, axis=axis, keepdims=keepdims)
         dim = args.dims(args.dim_or_axis(dim, axis), self.ndim)
         keep = builtins.bool(keepdim if keepdims is None else keepdims)
         return apply(OPS["sum"], (self,), {"axis": dim, "keepdims": keep})
 
-    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
-        """Mean over ``dim`` (None: all; an int or a tuple)."""
-        if self.dtype.kind != "f":
-            raise RuntimeError(f"mean() needs a floating tensor, got {self.dtype}; convert it with .float()")
-        dim = args.dims(args.dim_or_axis(dim, axis), self.ndim)
+    def mean(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+        """Mean over ``dim`` (None: all; an int or a tuple); ``dtype`` (floating) converts first."""
+        x = self if dtype is None else _with_dtype(self, dtype, "mean")
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"mean() needs a floating tensor, got {x.dtype}; convert it with .float() "
+                               f"or pass dtype=ag.float32")
+        dim = args.dims(args.dim_or_axis(dim, axis), x.ndim)
         keep = builtins.bool(keepdim if keepdims is None else keepdims)
-        return apply(OPS["mean"], (self,), {"axis": dim, "keepdims": keep})
+        return apply(OPS["mean"], (x,), {"axis": dim, "keepdims": keep})
 
     def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
             keepdims=None):
@@ -111,9 +127,13 @@ class ReduceMethods:
         d = args.one_dim(dim, self.ndim, "softmax")
         return d if self.ndim else None
 
-    def prod(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
-        """Product over ``dim``; d/dx_i = prod_{j != i} x_j, exact when x holds zeros."""
-        return apply(OPS["prod"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+        """Product over ``dim``; d/dx_i = prod_{j != i} x_j, exact when x holds zeros. Integer and
+        bool tensors multiply in int64 (torch's rule); ``dtype`` converts the tensor first."""
+        x = _with_dtype(self, dtype, "prod")
+        if x.dtype.kind in "biu" and x.dtype != dtypes.int64:
+            x = x.to(dtypes.int64)
+        return apply(OPS["prod"], (x,), args.reduction(x, dim, axis, keepdim, keepdims))
 
     def norm(self, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
         """The vector p-norm (sum |x|**p)**(1/p) over ``dim`` (None: all); p may be inf, -inf, 0
@@ -126,3 +146,41 @@ class ReduceMethods:
             p = 2
         return apply(OPS["norm"], (args.need_float(self, "norm"),),
                       args.reduction(self, dim, axis, keepdim, keepdims, p=float(p)))
+
+    # -- logical reductions, counts, and reductions in pairs ---------------------------------------
+
+    def all(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """Whether every element over ``dim`` (None: all; an int or a tuple) is nonzero: bool (uint8
+        for a uint8 tensor, as torch). No gradient."""
+        return apply(OPS["all"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
+
+    def any(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """Whether some element over ``dim`` is nonzero: bool (uint8 for uint8). No gradient."""
+        return apply(OPS["any"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
+
+    def count_nonzero(self, dim=None, *, axis=None):
+        """How many elements over ``dim`` (None: all; an int or a tuple) are nonzero: int64."""
+        return apply(OPS["count_nonzero"], (self,), {"axis": args.dims(args.dim_or_axis(dim, axis), self.ndim)})
+
+    def var_mean(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None):
+        """The pair ``(var, mean)`` over ``dim`` (var as :meth:`var`); each has its gradient."""
+        kw = {"keepdim": keepdim, "correction": args.correction(correction, unbiased), "axis": axis}
+        return self.var(dim, **kw), self.mean(dim, keepdim, axis=axis)
+
+    def std_mean(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None):
+        """The pair ``(std, mean)`` over ``dim`` (std as :meth:`std`)."""
+        kw = {"keepdim": keepdim, "correction": args.correction(correction, unbiased), "axis": axis}
+        return self.std(dim, **kw), self.mean(dim, keepdim, axis=axis)
+
+    def aminmax(self, *, dim=None, keepdim: bool = False, axis=None):
+        """The named pair ``(min, max)`` over ``dim`` (one int; None: all elements), as
+        :meth:`amin` and :meth:`amax` give them (gradients split among ties)."""
+        dim = args.dim_or_axis(dim, axis)
+        if dim is not None and not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"aminmax(): dim must be an int or None, got {dim!r}")
+        if self.data.size == 0:
+            raise RuntimeError(f"aminmax(): cannot compute over an empty tensor (shape {self.shape}): the "
+                               f"operation has no identity")
+        if dim is None and keepdim:
+            dim = tuple(range(self.ndim))
+        return _AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))

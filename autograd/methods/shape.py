@@ -3,9 +3,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import args
+import builtins
+import math
+import operator
+
+from .. import args, dtypes
 from ..ops import OPS
-from ..tensor import apply
+from ..tensor import apply, as_tensor, is_tensor, make, to_array, unary
+
+
+def _is_dtype(value):
+    return isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
+
+
+def _int(value, what):
+    """An int argument (a Python or numpy integer, or a one-element integer Tensor)."""
+    if isinstance(value, builtins.bool):
+        raise TypeError(f"{what} must be an int, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an int, got {value!r}") from None
+
+
+def _dim_list(dims, ndim, name):
+    """One dim or a sequence of dims as a tuple of non-negative ints (distinct)."""
+    given = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    out = tuple(args.one_dim(_int(d, f"{name}: dim"), ndim, name) for d in given)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{name}: dim {list(given)} appears multiple times in the list of dims")
+    return out
 
 
 class ShapeMethods:
@@ -36,7 +63,28 @@ class ShapeMethods:
             raise RuntimeError(f"shape {list(shape)} is invalid for a tensor of {self.data.size} elements "
                                f"(shape {self.shape})") from None
 
-    view = reshape
+    def view(self, *shape):
+        """The same values in a new shape (a view), as :meth:`reshape`; ``view(dtype)`` reads the same
+        bytes as another dtype instead (no gradient, as torch): with a different element size the
+        last dimension scales by the ratio of the sizes."""
+        if len(shape) == 1 and _is_dtype(shape[0]):
+            return self._view_dtype(np.dtype(shape[0]))
+        return self.reshape(*shape)
+
+    def _view_dtype(self, dtype):
+        dtypes.check_supported(dtype, "view(dtype)")
+        old, new = self.dtype.itemsize, dtype.itemsize
+        if old != new:
+            what = f"to view {self.dtype} as {dtype} (different element sizes)"
+            if self.ndim == 0:
+                raise RuntimeError(f"view(dtype): a 0-d tensor can't be viewed {what[3:]}")
+            if self.shape[-1] != 1 and self.data.strides[-1] != old:
+                raise RuntimeError(f"view(dtype): the last dimension must be contiguous (stride 1) {what}; "
+                                   f"call .contiguous() or .clone() first")
+            if new > old and (self.shape[-1] * old) % new:
+                raise RuntimeError(f"view(dtype): the last dimension's size {self.shape[-1]} must be divisible by "
+                                   f"{new // old} {what}")
+        return apply(OPS["view_dtype"], (self,), {"dtype": dtype})
 
     def transpose(self, dim0: int, dim1: int):
         """Swap two dimensions."""
@@ -142,3 +190,225 @@ class ShapeMethods:
         if n == 0:
             return self.split([0] * int(chunks), d)
         return self.split(-(-n // int(chunks)), d)
+
+    # -- reordering, repeating, moving dimensions --------------------------------------------------
+
+    def flip(self, *dims):
+        """The elements in reverse order along ``dims`` (a copy, as torch)."""
+        if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
+            dims = tuple(dims[0])
+        return apply(OPS["flip"], (self,), {"dims": _dim_list(dims, self.ndim, "flip") if self.ndim else ()})
+
+    def fliplr(self):
+        """flip(1) of a tensor with at least 2 dimensions."""
+        if self.ndim < 2:
+            raise RuntimeError(f"fliplr: the tensor must have at least 2 dimensions, got shape {self.shape}")
+        return self.flip(1)
+
+    def flipud(self):
+        """flip(0) of a tensor with at least 1 dimension."""
+        if self.ndim < 1:
+            raise RuntimeError("flipud: the tensor must have at least 1 dimension, got a 0-d tensor")
+        return self.flip(0)
+
+    def roll(self, shifts, dims=None):
+        """Shift the elements cyclically by ``shifts`` along ``dims`` (ints or sequences of the same
+        length); without dims, along the flattened tensor, keeping the shape."""
+        shift_list = (shifts,) if isinstance(shifts, (int, np.integer)) or is_tensor(shifts) else tuple(shifts)
+        shift_list = tuple(_int(s, "roll: shifts") for s in shift_list)
+        if dims is None:
+            if len(shift_list) != 1:
+                raise RuntimeError(f"roll: without dims, shifts must be one int, got {shifts!r}")
+            return apply(OPS["roll"], (self,), {"shifts": shift_list, "dims": None})
+        if self.ndim == 0:
+            raise IndexError("roll: a 0-d tensor has no dimension to roll along (omit dims)")
+        dim_list = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        dim_list = tuple(args.one_dim(_int(d, "roll: dims"), self.ndim, "roll") for d in dim_list)
+        if len(dim_list) != len(shift_list):
+            raise RuntimeError(f"roll: shifts and dims must have the same length, got {len(shift_list)} shifts and "
+                               f"{len(dim_list)} dims")
+        return apply(OPS["roll"], (self,), {"shifts": shift_list, "dims": dim_list})
+
+    def repeat(self, *repeats):
+        """The tensor tiled ``repeats[i]`` times along each dimension (as many repeats as dimensions
+        or more; extra ones add leading dimensions). d/dx: g summed over the copies."""
+        repeats = args.sizes(repeats, "repeat")
+        if len(repeats) < self.ndim:
+            raise RuntimeError(f"repeat: {len(repeats)} repeats {list(repeats)} given for a tensor with "
+                               f"{self.ndim} dimensions (shape {self.shape}); give at least {self.ndim}")
+        if any(r < 0 for r in repeats):
+            raise RuntimeError(f"repeat: repeats can't be negative, got {list(repeats)}")
+        return apply(OPS["repeat"], (self,), {"repeats": repeats})
+
+    def tile(self, *dims):
+        """:meth:`repeat` where fewer repeats than dimensions are padded with leading 1s."""
+        dims = args.sizes(dims, "tile")
+        return self.repeat(*((1,) * (self.ndim - len(dims)) + dims))
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        """Each element (each slice along ``dim``; without dim, of the flattened tensor) repeated
+        ``repeats`` times (an int, or a tensor of one count per element). The gradient of each
+        element sums those of its copies."""
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else args.one_dim(dim, self.ndim, "repeat_interleave")
+        if x.ndim == 0:
+            x = x.reshape(1)
+        n = x.shape[d]
+        counts = repeats.data if is_tensor(repeats) else np.asarray(repeats)
+        if counts.dtype.kind not in "iu" or counts.ndim > 1:
+            raise RuntimeError(f"repeat_interleave: repeats must be an int or a 0-d or 1-d integer tensor, got "
+                               f"{repeats!r}")
+        if counts.ndim == 1 and counts.size not in (1, n):
+            raise RuntimeError(f"repeat_interleave: repeats must have the same size as the input along dim {d}, "
+                               f"got {counts.size} repeats for size {n}")
+        if (counts < 0).any():
+            raise RuntimeError(f"repeat_interleave: repeats can not be negative, got {counts.tolist()}")
+        positions = np.repeat(np.arange(n), np.broadcast_to(counts.reshape(-1), (n,)))
+        if output_size is not None and output_size != positions.size:
+            raise RuntimeError(f"repeat_interleave: output_size={output_size} but the repeats add up to {positions.size}")
+        return x.index_select(d, make(positions))
+
+    def movedim(self, source, destination):
+        """Move dimension(s) ``source`` to position(s) ``destination``, the others keeping their order."""
+        src = _dim_list(source, self.ndim, "movedim")
+        dst = _dim_list(destination, self.ndim, "movedim")
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: source and destination must have the same number of dims, got {list(src)} "
+                               f"and {list(dst)}")
+        order = [d for d in range(self.ndim) if d not in src]
+        for s, t in sorted(zip(dst, src)):
+            order.insert(s, t)
+        return self if order == list(range(self.ndim)) else self.permute(*order)
+
+    moveaxis = movedim
+
+    def narrow(self, dim: int, start, length: int):
+        """The slice start:start + length along ``dim`` (a view); ``start`` may be negative or a 0-d tensor."""
+        d = args.one_dim(dim, self.ndim, "narrow")
+        if self.ndim == 0:
+            raise RuntimeError("narrow: a 0-d tensor has no dimension to narrow")
+        n = self.shape[d]
+        start, length = _int(start, "narrow: start"), _int(length, "narrow: length")
+        if not -n <= start <= n:
+            raise IndexError(f"narrow: start {start} is out of range for dimension {d} of size {n}")
+        if start < 0:
+            start += n
+        if length < 0 or start + length > n:
+            raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension {d}'s size ({n})")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def unflatten(self, dim: int, sizes):
+        """Dimension ``dim`` split into ``sizes`` (one of them may be -1): a view."""
+        d = args.one_dim(dim, self.ndim, "unflatten")
+        if self.ndim == 0:
+            raise RuntimeError("unflatten: a 0-d tensor has no dimension to unflatten")
+        sizes = args.sizes((sizes,), "unflatten: sizes")
+        n = self.shape[d]
+        known = math.prod(s for s in sizes if s != -1)
+        unknown = sum(s == -1 for s in sizes)
+        if not sizes or unknown > 1 or (unknown == 0 and known != n) or (unknown and (known == 0 or n % known)):
+            raise RuntimeError(f"unflatten: sizes {list(sizes)} don't multiply up to the size of dim {d} ({n}) of "
+                               f"the tensor of shape {self.shape}")
+        sizes = tuple(n // known if s == -1 else s for s in sizes)
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+
+    def unfold(self, dimension: int, size: int, step: int):
+        """The windows of ``size`` elements every ``step`` along ``dimension``, as a new last
+        dimension (a view). d/dx: each window's gradient added back to its elements."""
+        d = args.one_dim(dimension, self.ndim, "unfold")
+        size, step = _int(size, "unfold: size"), _int(step, "unfold: step")
+        n = self.shape[d] if self.ndim else 1
+        if size < 0 or size > n:
+            raise RuntimeError(f"unfold: the maximum size for dimension {d} is {n} but size is {size}")
+        if step <= 0:
+            raise RuntimeError(f"unfold: step is {step} but must be > 0")
+        return apply(OPS["unfold"], (self,), {"dim": d, "size": size, "step": step})
+
+    # -- triangles and diagonals --------------------------------------------------------------------
+
+    def tril(self, diagonal: int = 0):
+        """The lower triangle of the last two dimensions (on and below the ``diagonal``-th diagonal)."""
+        return self._triangle("tril", diagonal)
+
+    def triu(self, diagonal: int = 0):
+        """The upper triangle of the last two dimensions (on and above the ``diagonal``-th diagonal)."""
+        return self._triangle("triu", diagonal)
+
+    def _triangle(self, name, diagonal):
+        if self.ndim < 2:
+            raise RuntimeError(f"{name}: the tensor must have at least 2 dimensions, got shape {self.shape}")
+        return apply(OPS[name], (self,), {"diagonal": _int(diagonal, f"{name}: diagonal")})
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+        """The ``offset``-th diagonal of the (dim1, dim2) planes, as the last dimension (a view)."""
+        if self.ndim < 2:
+            raise RuntimeError(f"diagonal: the tensor must have at least 2 dimensions, got shape {self.shape}")
+        d1, d2 = (args.one_dim(d, self.ndim, "diagonal") for d in (dim1, dim2))
+        if d1 == d2:
+            raise RuntimeError(f"diagonal: dim1 and dim2 can't be identical, got {dim1} and {dim2}")
+        return apply(OPS["diagonal"], (self,), {"offset": _int(offset, "diagonal: offset"), "dim1": d1, "dim2": d2})
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1):
+        """The last dimension as the ``offset``-th diagonal of new (dim1, dim2) planes (zeros elsewhere)."""
+        d1, d2 = (args.one_dim(d, self.ndim + 1, "diag_embed") for d in (dim1, dim2))
+        if d1 == d2:
+            raise RuntimeError(f"diag_embed: dim1 and dim2 can't be identical, got {dim1} and {dim2}")
+        x = self.reshape(1) if self.ndim == 0 else self
+        return apply(OPS["diag_embed"], (x,), {"offset": _int(offset, "diag_embed: offset"), "dim1": d1, "dim2": d2})
+
+    def diag(self, diagonal: int = 0):
+        """A 1-d tensor as the ``diagonal``-th diagonal of a square matrix; a matrix's
+        ``diagonal``-th diagonal as a 1-d tensor (a copy)."""
+        if self.ndim == 1:
+            return self.diag_embed(diagonal, 0, 1)
+        if self.ndim == 2:
+            return unary(OPS["clone"], self.diagonal(diagonal))
+        raise RuntimeError(f"diag(): supports 1-d or 2-d tensors, got {self.ndim}-d (shape {self.shape})")
+
+    def trace(self):
+        """The sum of a matrix's diagonal (integers in int64)."""
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, got a tensor with {self.ndim} dimensions")
+        if self.dtype.kind == "b":
+            raise RuntimeError("trace: not implemented for bool tensors (as torch); convert first, e.g. t.int()")
+        return self.diagonal().sum()
+
+    # -- like another tensor, and new tensors of this one's dtype ------------------------------------
+
+    def expand_as(self, other):
+        """:meth:`expand` to ``other``'s shape."""
+        return self.expand(*as_tensor(other).shape)
+
+    def view_as(self, other):
+        """:meth:`view` in ``other``'s shape."""
+        return self.view(*as_tensor(other).shape)
+
+    def type_as(self, other):
+        """This tensor converted to ``other``'s dtype."""
+        return self.to(as_tensor(other).dtype)
+
+    def _new(self, array, requires_grad):
+        t = make(array)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        """zeros of ``size`` with this tensor's dtype (or ``dtype``)."""
+        return self._new(np.zeros(args.sizes(size), dtype or self.dtype), requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        """ones of ``size`` with this tensor's dtype (or ``dtype``)."""
+        return self._new(np.ones(args.sizes(size), dtype or self.dtype), requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False):
+        """An uninitialised tensor of ``size`` with this tensor's dtype (or ``dtype``)."""
+        return self._new(np.empty(args.sizes(size), dtype or self.dtype), requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False):
+        """``fill_value`` everywhere in ``size``, with this tensor's dtype (or ``dtype``)."""
+        return self._new(np.full(args.sizes((size,)), fill_value, dtype or self.dtype), requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, requires_grad=False):
+        """A copy of ``data`` (a leaf) with this tensor's dtype (or ``dtype``)."""
+        return self._new(to_array(data, dtype or self.dtype), requires_grad)

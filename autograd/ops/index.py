@@ -124,3 +124,46 @@ def _masked_fill_jvp(tangents, out, x, mask, *, value):
 
 defop("masked_fill", _masked_fill, lambda g, out, x, mask, *, value: fn.where(mask, 0.0, g), None,
       jvp=_masked_fill_jvp, doc="x with value where mask: dx = g where not mask, 0 where mask")
+
+
+# -- take_along_dim: gather with broadcasting (also the values of sort, topk, cummax...) -----------
+def along_shapes(x_shape, index_shape, axis):
+    """The shapes x and index broadcast to in take_along_dim: each other's, except along ``axis``,
+    where each keeps its own size (torch's rule)."""
+    if not x_shape:
+        return x_shape, index_shape
+    x_like = list(x_shape)
+    x_like[axis] = index_shape[axis]
+    common = list(np.broadcast_shapes(tuple(x_like), index_shape))
+    index_b = tuple(common)
+    common[axis] = x_shape[axis]
+    return tuple(common), index_b
+
+
+def _take_along_dim(x, index, *, axis):
+    xs, js = along_shapes(x.shape, index.shape, axis)
+    return gather_array(np.broadcast_to(x, xs), np.broadcast_to(index, js), dim=axis)
+
+
+def _take_along_dim_grad(g, out, x, index, *, axis):
+    # g scatter-added at the indices into x's broadcast shape (the engine sums the broadcast away)
+    xs, js = along_shapes(x.shape, index.shape, axis)
+    return fn.scatter_add(g, np.broadcast_to(fn.const(index), js), axis, xs)
+
+
+defop("take_along_dim", _take_along_dim, _take_along_dim_grad, None, jvp=LINEAR,
+      doc="x's values at index along dim (broadcast): dx = g scatter-added at index along dim (repeats accumulate)")
+
+
+# -- nonzero ----------------------------------------------------------------------------------------
+def _nonzero(x, *, column=None):
+    if column is None:
+        return np.argwhere(x).astype(np.int64, copy=False)
+    return np.nonzero(x)[column].astype(np.int64, copy=False)
+
+
+defop("nonzero", _nonzero, None,
+      doc="the indices of the nonzero elements, one row each (or one column: as_tuple): no gradient")
+
+
+from . import scatter  # noqa: E402,F401  (scatter, scatter_reduce, index_copy, index_fill, masked_scatter)

@@ -237,3 +237,18 @@ def _norm_grad(g, out, x, *, p, axis, keepdims):
 
 defop("norm", _norm, _norm_grad,
       half_in_float32=True, jvp=REDUCTION, doc="(sum |x|**p)**(1/p): dx = g sign(x) |x|**(p-1) / norm**(p-1) (ties split for p = inf)")
+
+
+# -- logical reductions and counts (no gradient) ---------------------------------------------------
+def _logical(np_fn):
+    def forward(x, *, axis, keepdims):
+        r = np.asarray(np_fn(x, axis=axis, keepdims=keepdims))
+        return r.astype(np.uint8) if x.dtype == np.uint8 else r  # (torch keeps uint8 for uint8)
+
+    return forward
+
+
+defop("all", _logical(np.all), None, doc="whether every element over the axes is nonzero (bool): no gradient")
+defop("any", _logical(np.any), None, doc="whether some element over the axes is nonzero (bool): no gradient")
+defop("count_nonzero", lambda x, *, axis: np.asarray(np.count_nonzero(x, axis=axis), dtype=np.int64), None,
+      doc="how many elements over the axes are nonzero (int64): no gradient")

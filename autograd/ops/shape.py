@@ -1,7 +1,7 @@
 """Shape operations: the data moves, the values do not change; gradients move back."""
 import numpy as np
 
-from . import LINEAR, defop, fn
+from . import LINEAR, OPS, defop, fn
 
 
 def _inverse(perm):
@@ -45,3 +45,109 @@ _STACK = defop("stack", lambda *xs, dim: np.stack(xs, axis=dim),
                jvp=LINEAR, doc="stack along a new dim: dx_i = g[..., i, ...] at dim")
 # the rules read only the inputs' shapes, which in-place operations never change: no version checks
 _CAT.reads = _STACK.reads = (False, ())
+
+
+# -- reordering and repeating: copies (torch's flip, roll, repeat are not views) ----------------------
+def _same_op(name, x, **params):
+    """Entry ``name`` applied to x (an array, or a Tensor: recorded)."""
+    return fn.apply_op(OPS[name], [x], params)
+
+
+defop("flip", lambda x, *, dims: np.flip(x, dims).copy(), lambda g, out, x, *, dims: _same_op("flip", g, dims=dims),
+      jvp=LINEAR, doc="reverse the order along dims: dx = g flipped back")
+defop("roll", lambda x, *, shifts, dims: np.roll(x, shifts, axis=dims),
+      lambda g, out, x, *, shifts, dims: _same_op("roll", g, shifts=tuple(-s for s in shifts), dims=dims),
+      jvp=LINEAR, doc="shift cyclically along dims (None: the flattened tensor): dx = g rolled back by -shifts")
+
+
+def _repeat_grad(g, out, x, *, repeats):
+    # out holds r_i copies of x along each dim i: view g as (r_0, n_0, r_1, n_1, ...), sum the copies
+    shape = (1,) * (len(repeats) - x.ndim) + tuple(x.shape)
+    split = tuple(k for pair in zip(repeats, shape) for k in pair)
+    return g.reshape(split).sum(axis=tuple(range(0, 2 * len(repeats), 2))).reshape(x.shape)
+
+
+defop("repeat", lambda x, *, repeats: np.tile(x, repeats), _repeat_grad,
+      jvp=LINEAR, doc="tile x repeats[i] times along each dim: dx = g summed over the copies")
+
+
+# -- triangles and diagonals ------------------------------------------------------------------------
+defop("tril", lambda x, *, diagonal: np.tril(x, diagonal),
+      lambda g, out, x, *, diagonal: _same_op("tril", g, diagonal=diagonal),
+      jvp=LINEAR, doc="the lower triangle (last two dims, on and below the diagonal-th diagonal): dx = tril(g)")
+defop("triu", lambda x, *, diagonal: np.triu(x, diagonal),
+      lambda g, out, x, *, diagonal: _same_op("triu", g, diagonal=diagonal),
+      jvp=LINEAR, doc="the upper triangle (last two dims, on and above the diagonal-th diagonal): dx = triu(g)")
+
+
+def diagonal_view(x, offset, dim1, dim2):
+    """numpy's diagonal (a view, the diagonal last), writeable where x is (as torch's view is)."""
+    d = np.diagonal(x, offset, dim1, dim2)
+    if x.flags.writeable:
+        d.flags.writeable = True
+    return d
+
+
+def diagonal_key(ndim, length, offset, dim1, dim2):
+    """The numpy index of the diagonal's elements, and where numpy puts its dimension (torch puts it
+    last): the advanced indices at dim1 and dim2 stay in place when adjacent, else come first."""
+    key = [slice(None)] * ndim
+    key[dim1] = np.arange(length) + max(-offset, 0)
+    key[dim2] = np.arange(length) + max(offset, 0)
+    return tuple(key), (min(dim1, dim2) if abs(dim1 - dim2) == 1 else 0)
+
+
+def _diagonal_grad(g, out, x, *, offset, dim1, dim2):
+    # g placed on the diagonal of zeros of x's shape
+    key, at = diagonal_key(x.ndim, g.shape[-1], offset, dim1, dim2)
+    last = g.ndim - 1
+    order = list(range(last))
+    order.insert(at, last)
+    return fn.index_add(fn.permute(g, tuple(order)), key, [], x.shape)
+
+
+defop("diagonal", lambda x, *, offset, dim1, dim2: diagonal_view(x, offset, dim1, dim2), _diagonal_grad,
+      jvp=LINEAR, doc="the offset-th diagonal of the (dim1, dim2) planes, as the last dim: dx = zeros with g on that diagonal")
+
+
+def _diag_embed(x, *, offset, dim1, dim2):
+    n = x.shape[-1] + abs(offset)
+    shape = list(x.shape[:-1])
+    for d in sorted((dim1, dim2)):
+        shape.insert(d, n)
+    out = np.zeros(shape, dtype=x.dtype)
+    diagonal_view(out, offset, dim1, dim2)[...] = x
+    return out
+
+
+defop("diag_embed", _diag_embed,
+      lambda g, out, x, *, offset, dim1, dim2: _same_op("diagonal", g, offset=offset, dim1=dim1, dim2=dim2),
+      jvp=LINEAR, doc="x's last dim as the offset-th diagonal of new (dim1, dim2) planes: dx = that diagonal of g")
+
+
+# -- unfold: sliding windows (a view) ------------------------------------------------------------------
+def _unfold(x, *, dim, size, step):
+    if x.ndim == 0:  # its one element, as one window of size 1 (or none of size 0)
+        return x.reshape(1)[:size]
+    windows = np.lib.stride_tricks.sliding_window_view(x, size, axis=dim)
+    return windows[(slice(None),) * dim + (slice(None, None, step),)]
+
+
+def _unfold_grad(g, out, x, *, dim, size, step):
+    # window w's element t is x's element w * step + t along dim: g added there (overlaps accumulate)
+    if x.ndim == 0:
+        return g.sum()
+    windows = g.shape[dim]
+    at = np.arange(windows)[:, None] * step + np.arange(size)
+    order = list(range(x.ndim))
+    order.insert(dim + 1, x.ndim)  # (..., windows, size, ...): the layout of x[..., at, ...]
+    return fn.index_add(fn.permute(g, tuple(order)), (slice(None),) * dim + (at,), [], x.shape)
+
+
+defop("unfold", _unfold, _unfold_grad, jvp=LINEAR,
+      doc="the windows of size elements every step along dim, as a new last dim: dx = g added back to each window's elements")
+
+
+# -- reinterpreting the bytes ---------------------------------------------------------------------------
+defop("view_dtype", lambda x, *, dtype: x.view(dtype), None,
+      doc="the same bytes read as another dtype (a view): no gradient, as torch")
