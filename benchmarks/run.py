@@ -6,6 +6,8 @@
     python benchmarks/run.py small_mlp       # W2: 64-256-256-10 MLP step on the digits (Adam)
     python benchmarks/run.py large_mlp       # W3: 784-1024-1024-10 MLP step, against the bare-GEMM floor
     python benchmarks/run.py peak_rss        # W5: peak RSS of 50 W3 steps
+    python benchmarks/run.py small_cnn       # W6: small CNN step (conv, relu, max-pool, linear; Adam) vs torch
+    python benchmarks/run.py conv2d          # conv2d forward + backward across sizes vs torch and its GEMM floor
     python benchmarks/run.py all [--reps 3] [--engines chainrule,torch] [--quiet-wait 30] [--log out.jsonl]
     python benchmarks/run.py small_mlp --at 9faf590      # also the engine as it was at a commit (before/after)
 
@@ -42,8 +44,18 @@ sys.path.insert(0, str(HERE))
 from host_probe import CONTENDED_BELOW  # noqa: E402 (the benchmarks directory is not a package)
 
 
-def variant(label, *args):
-    return {"label": label, "engine": label.split()[0], "args": list(args)}
+def variant(label, *args, group=None):
+    """One engine's run: ``label`` (its first word is the engine), the script's extra ``args``, and
+    the ``group`` (a size) whose runs a ratio compares when its reference names ``{group}``."""
+    return {"label": label, "engine": label.split()[0], "args": list(args), "group": group}
+
+
+def _conv_variants():
+    out = []
+    for size in ("3,32,32,3", "32,64,15,3", "64,64,16,3", "128,128,8,3", "16,16,32,5"):
+        name = size.replace(",", "-")
+        out += [variant(f"{e} {name}", "--size", size, group=name) for e in ("gemm", "torch", "chainrule")]
+    return out
 
 
 BENCHMARKS = {
@@ -104,8 +116,24 @@ BENCHMARKS = {
         "variants": [variant("numpy"), variant("torch"), variant("chainrule")],
         "targets": [("chainrule", "peak_rss_mib", "numpy", 1.15)],
     },
+    # the CNN workload W6 of ../shared/bench, and a conv2d micro-benchmark, with their targets
+    "small_cnn": {
+        "script": "cnn_step.py", "timeout": 600, "issue": "the convolution issue",
+        "ratios": [("step_ms", "step", "torch"), ("step_ms", "step", "numpy"), ("step_ms", "step", "gemm")],
+        "metrics": [("step_ms", "ms/step")],
+        "variants": [variant(e) for e in ("gemm", "numpy", "torch", "chainrule", "chainrule-graph")],
+        "targets": [("chainrule", "step_ms", "torch", 1.25)],
+    },
+    "conv2d": {
+        "script": "conv_bench.py", "timeout": 300, "issue": "the convolution issue",
+        "ratios": [("step_ms", "fwd+bwd", "gemm {group}"), ("step_ms", "fwd+bwd", "torch {group}")],
+        "metrics": [("step_ms", "ms fwd+bwd")],
+        "variants": _conv_variants(),
+        "targets": [(f"chainrule {g}", "step_ms", f"gemm {g}", 1.3)
+                    for g in ("3-32-32-3", "32-64-15-3", "64-64-16-3", "128-128-8-3", "16-16-32-5")],
+    },
 }
-LOSS_COLUMNS = ("graph_replay", "small_mlp", "large_mlp")
+LOSS_COLUMNS = ("graph_replay", "small_mlp", "large_mlp", "small_cnn")
 
 
 def cpu_jiffies():
@@ -192,17 +220,21 @@ def ratio(per_round, label, ref, key, free_only=False):
 
 def table(name, spec, per_round, errors):
     labels = [var["label"] for var in spec["variants"]]
-    ratios = [(key, title, ref) for key, title, ref in spec["ratios"] if ref in labels]
+    groups = {var["label"]: var.get("group") for var in spec["variants"]}
+    ratios = [(key, title, ref) for key, title, ref in spec["ratios"]
+              if ref in labels or any(ref.format(group=g) in labels for g in groups.values() if g)]
     head = ["engine"]
     for _, title in spec["metrics"]:
         head += [title, "runs (min..max)"]
-    head += [f"{title} vs {ref}" for _, title, ref in ratios]
+    head += [f"{title} vs {ref.replace(' {group}', '')}" for _, title, ref in ratios]
     if name == "op_overhead":
         head += ["y[0]", "grad[0]"]
     elif name in LOSS_COLUMNS:
         head += ["loss first", "loss last"]
     elif name == "peak_rss":
         head += ["loss last"]
+    elif name == "conv2d":
+        head += ["GFLOP", "sum of dw"]
     else:
         head += ["nodes/step", "loss step 0", "loss step 19"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -216,7 +248,8 @@ def table(name, spec, per_round, errors):
             vals = [metric(r, key) for r in rs]
             cells += [fmt(statistics.median(vals)), f"{fmt(min(vals))}..{fmt(max(vals))}"]
         for key, _, ref in ratios:
-            x = ratio(per_round, lab, ref, key)
+            ref = ref.format(group=groups[lab]) if groups[lab] else ref
+            x = ratio(per_round, lab, ref, key) if ref != lab else None
             cells.append("-" if x is None else f"{x:.3g}x")
         last = rs[-1]
         if name == "op_overhead":
@@ -225,6 +258,8 @@ def table(name, spec, per_round, errors):
             cells += ["-" if last.get(k) is None else f"{last[k]:.6f}" for k in ("loss_first", "loss_last")]
         elif name == "peak_rss":
             cells += [f"{last['loss_last']:.6f}"]
+        elif name == "conv2d":
+            cells += [f"{last['gflop']:.3g}", "-" if last.get("dw_sum") is None else f"{last['dw_sum']:.6g}"]
         else:
             cells += [fmt(last.get("nodes_per_step")), f"{last['loss_step0']:.6f}",
                       "-" if last.get("loss_step19") is None else f"{last['loss_step19']:.6f}"]
@@ -317,7 +352,8 @@ def main():
                              ("none" if free is None else f"{free:.2f}x, {'met' if free <= limit else 'NOT met'}"))
                 checks.append(line)
         if checks:
-            lines += ["", f"Targets of issue {spec.get('issue', 2)}:", *checks]
+            issue = spec.get("issue", 2)
+            lines += ["", f"Targets of {issue if isinstance(issue, str) else f'issue {issue}'}:", *checks]
         if noisy:
             lines += ["", "Runs during which other processes used over 5% of the machine: " + ", ".join(noisy)]
         if busy_host:

@@ -29,22 +29,46 @@ def _windows(x, kernel_size, stride, padding, dilation):
                    fill=_lowest(x.dtype))
 
 
+def _offsets(windows, nd):
+    """Each kernel offset j with the (N, C, *out) view of the window elements at j."""
+    k = windows.shape[-nd:]
+    for j in np.ndindex(*k):
+        yield j, windows[(Ellipsis,) + j]
+
+
 def _max_pool(x, *, kernel_size, stride, padding, dilation):
+    """The maximum over the kernel offsets: one elementwise maximum per offset, on strided views
+    (numpy reduces many short strided windows slowly)."""
     windows = _windows(x, kernel_size, stride, padding, dilation)
-    return np.asarray(windows.max(axis=tuple(range(-len(kernel_size), 0))))
+    out = None
+    for _, view in _offsets(windows, len(kernel_size)):
+        out = view.copy() if out is None else np.maximum(out, view, out=out)
+    return out
 
 
-def first_max(x, kernel_size, stride, padding, dilation):
-    """The index (into the flattened window) of each window's first maximum (a NaN counts as the
-    maximum), shape (N, C, *out): x an array."""
+def first_max(x, kernel_size, stride, padding, dilation, out=None):
+    """The index (into the flattened window, C order) of each window's first maximum, shape
+    (N, C, *out), x an array: a NaN counts as the maximum (the first NaN, as numpy's argmax).
+    ``out``: the pooled maxima if known."""
     windows = _windows(x, kernel_size, stride, padding, dilation)
-    flat = windows.reshape(windows.shape[:2 + len(kernel_size)] + (-1,))
-    return flat.argmax(axis=-1)
+    if out is None:
+        out = _max_pool(x, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    index = np.zeros(out.shape, dtype=np.int64)
+    found = np.zeros(out.shape, dtype=bool)
+    nan = np.isnan(out) if out.dtype.kind == "f" else None
+    for i, (_, view) in enumerate(_offsets(windows, len(kernel_size))):
+        hit = view == out
+        if nan is not None:
+            hit |= nan & np.isnan(view)
+        hit &= ~found
+        index[hit] = i
+        found |= hit
+    return index
 
 
-def _one_hot(x, kernel_size, stride, padding, dilation, dtype):
+def _one_hot(x, kernel_size, stride, padding, dilation, dtype, out=None):
     """(N, C, *out, *k) of ``dtype``: 1 at each window's first maximum, 0 elsewhere."""
-    index = first_max(x, kernel_size, stride, padding, dilation)
+    index = first_max(x, kernel_size, stride, padding, dilation, out)
     size = math.prod(kernel_size)
     hot = (index[..., None] == np.arange(size)).astype(dtype)
     return hot.reshape(index.shape + tuple(kernel_size))
@@ -52,7 +76,7 @@ def _one_hot(x, kernel_size, stride, padding, dilation, dtype):
 
 def _max_pool_grad(g, out, x, *, kernel_size, stride, padding, dilation):
     nd = len(kernel_size)
-    hot = _one_hot(fn.const(x), kernel_size, stride, padding, dilation, fn.const(g).dtype)
+    hot = _one_hot(fn.const(x), kernel_size, stride, padding, dilation, fn.const(g).dtype, fn.const(out))
     spread = g.reshape(tuple(g.shape) + (1,) * nd) * hot
     return fn.apply_op(COL2IM, (spread,), {"output_size": tuple(x.shape[2:]), "kernel_size": kernel_size,
                                            "stride": stride, "padding": padding, "dilation": dilation})
@@ -109,3 +133,6 @@ def _max_unpool_grad(g, out, x, indices, *, output_size):
 
 defop("max_unpool", _max_unpool, _max_unpool_grad, None, jvp=LINEAR,
       doc="zeros of output_size with x written at its plane positions indices: dx = g gathered at indices")
+
+
+from . import conv_kernels  # noqa: E402,F401  (the fast paths of conv.py's and this file's entries)
