@@ -331,11 +331,17 @@ class ElementwiseMethods:
         return binary(OPS["remainder"], *operands(self, other, "remainder", "no_bool"))
 
     def lerp(self, end, weight):
-        """self + weight * (end - self): linear interpolation (weight a number or a Tensor; broadcast)."""
-        x, end = operands(self, end, "lerp", "float_only")
-        x, weight = operands(x, weight, "lerp", "float_only")
-        end = end if end.dtype == x.dtype else end.to(x.dtype)
-        return _apply_broadcast(OPS["lerp"], (x, end, weight), None, "lerp")
+        """self + weight * (end - self): linear interpolation (weight a number or a Tensor; broadcast).
+        As torch, ``end`` and a tensor ``weight`` must have self's dtype, a floating one."""
+        end = operand(end)
+        weight = make(np.asarray(weight, dtype=self.dtype)) if weight.__class__ in _NUMBERS else operand(weight)
+        for what, t in (("end", end), ("weight", weight)):
+            if t.dtype != self.dtype:
+                raise RuntimeError(f"lerp: expected dtype {self.dtype} for `{what}` but got dtype {t.dtype}; "
+                                   f"convert it first (e.g. {what}.to(x.dtype))")
+        if self.dtype.kind != "f":
+            raise _not_implemented("lerp", self.dtype, _REFUSED["float_only"][1])
+        return _apply_broadcast(OPS["lerp"], (self, end, weight), None, "lerp")
 
 
 def _unbounded(dtype, upper):

@@ -103,14 +103,16 @@ def _elu(x, *, alpha, scale, input_scale):
 
 
 def _elu_grad(g, out, x, *, alpha, scale, input_scale):
-    # for x <= 0, d out / dx = input_scale scale alpha e^(input_scale x) = input_scale (out + scale alpha):
-    # from the output, as torch (so x = 0 takes this side, and no exponential overflows)
-    return g * fn.where(fn.const(x) > 0, scale, (out + alpha * scale) * input_scale)
+    # for x <= 0 (x = 0 included, as torch): scale alpha input_scale e^(input_scale x), the exponential
+    # of min(x, 0), which does not overflow where it is not used (and whose NaN-free derivative is 0 there)
+    positive = fn.const(x) > 0
+    slope = fn.exp(fn.where(positive, 0.0, x) * input_scale) * (scale * alpha * input_scale)
+    return g * fn.where(positive, scale, slope)
 
 
 elementwise("elu", _elu, _elu_grad,
             doc="scale x (x > 0), scale alpha (e^(input_scale x) - 1) (x <= 0): "
-                "dx = g scale (x > 0), g input_scale (out + scale alpha) (x <= 0)")
+                "dx = g scale (x > 0), g scale alpha input_scale e^(input_scale x) (x <= 0)")
 
 
 def _hardtanh(x, *, min_val, max_val):
