@@ -29,6 +29,7 @@ from collections import namedtuple
 import numpy as np
 
 from .grad_mode import state
+from .ops import ELEMENTWISE
 
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
 
@@ -159,6 +160,18 @@ def propagate(op, inputs, params, out):
     if not open_levels:
         return
     ceiling = state.dual_ceiling
+    if len(inputs) == 1 and op.jvp_form == ELEMENTWISE and op.keeps_shape and op.jvp is not None and ceiling is None:
+        # the common case, inline: an elementwise op of one tensor with one tangent (an ndarray) and
+        # nothing to record; its Jacobian is diagonal, so its JVP is its VJP rule on the tangent
+        x = inputs[0]
+        tangents = x._tangents
+        if len(tangents) == 1 and not (state.grad_enabled and x.requires_grad):
+            ((level, t),) = tangents.items()
+            if t.__class__ is np.ndarray and level in open_levels and x.__class__ is not _batched():
+                out._tangents = {level: op.vjps[0](t, out.data, x.data, **params)}
+                return
+    if not any(t._tangents for t in inputs):
+        return
     levels = set()
     for t in inputs:
         if t._tangents:
@@ -182,6 +195,12 @@ def propagate(op, inputs, params, out):
             result = _recorded_jvp(jvp, inputs, ts, params, out, level)
         if result is not None:
             tangents[level] = _fit(result, out)
+
+
+def _batched():
+    from .tensor import BATCHED
+
+    return BATCHED[0]
 
 
 def _plain(inputs, tangents, level):

@@ -33,12 +33,36 @@ def _argnums(argnums, n, fn_name):
     return many, tuple(a % n for a in nums)
 
 
+def _leaves(tree):
+    """The Tensors of a nest of lists, tuples and dicts (torch.func's pytrees), in order."""
+    if isinstance(tree, Tensor):
+        return [tree]
+    if isinstance(tree, (list, tuple)):
+        return [t for item in tree for t in _leaves(item)]
+    if isinstance(tree, dict):
+        return [t for key in tree for t in _leaves(tree[key])]
+    raise TypeError(f"expected a Tensor (or lists, tuples and dicts of them) to differentiate with respect to, got "
+                    f"{type(tree).__name__}")
+
+
+def _rebuild(tree, values):
+    """``tree`` with its Tensors replaced, in order, by ``values`` (an iterator)."""
+    if isinstance(tree, Tensor):
+        return next(values)
+    if isinstance(tree, (list, tuple)):
+        items = [_rebuild(item, values) for item in tree]
+        return type(tree)(items) if isinstance(tree, list) else tuple(items)
+    return {key: _rebuild(tree[key], values) for key in tree}
+
+
+def _linked_tree(tree):
+    return _rebuild(tree, iter([_linked(t) for t in _leaves(tree)]))
+
+
 def _linked(x):
     """A copy of tensor ``x`` to differentiate with respect to: recorded on ``x`` (so outer
     transforms see through it) when x requires grad, a new leaf otherwise; tangents and batching
     come along."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"expected a Tensor to differentiate with respect to, got {type(x).__name__}")
     if x.requires_grad:
         return x.view(x.shape)
     return (x * 1 if x._tangents is not None else x.detach()).requires_grad_(True) if x.dtype.kind == "f" else x
@@ -63,22 +87,23 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     ``argnums`` (an int, or a tuple of ints for a tuple of gradients)."""
     def wrapper(*args, **kwargs):
         many, nums = _argnums(argnums, len(args), "grad")
-        outer = _outer_needs_graph([args[i] for i in nums])
+        outer = _outer_needs_graph([t for i in nums for t in _leaves(args[i])])
         with enable_grad():
             inner = list(args)
             for i in nums:
-                inner[i] = _linked(args[i])
+                inner[i] = _linked_tree(args[i])
             out, aux = _split_aux(func(*inner, **kwargs), has_aux, "grad")
             if not isinstance(out, Tensor):
                 raise RuntimeError(f"grad: f must return a Tensor, got {type(out).__name__}")
             if out.numel() != 1:
                 raise RuntimeError(f"grad: f must return a scalar (one-element) Tensor, got shape {out.shape}")
-            wrt = [inner[i] for i in nums]
+            wrt = [t for i in nums for t in _leaves(inner[i])]
             if out.requires_grad:
                 grads = _grad(out, wrt, create_graph=outer, allow_unused=True)
             else:
                 grads = (None,) * len(wrt)
-        grads = tuple(_zeros_like(w) if g is None else (g if outer else g.detach()) for g, w in zip(grads, wrt))
+        flat = iter([_zeros_like(w) if g is None else (g if outer else g.detach()) for g, w in zip(grads, wrt)])
+        grads = tuple(_rebuild(inner[i], flat) for i in nums)  # (each in its argument's structure)
         value = out if outer else out.detach()
         result = grads if many else grads[0]
         return (result, (value, aux)) if has_aux else (result, value)
@@ -295,9 +320,12 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
 
 
 def _leave_all(out, out_dims, level, batch):
-    if isinstance(out, tuple):
+    if isinstance(out, (tuple, list)):
         dims = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(out)
-        return tuple(_leave_all(o, d, level, batch) for o, d in zip(out, dims))
+        items = [_leave_all(o, d, level, batch) for o, d in zip(out, dims)]
+        return items if isinstance(out, list) else tuple(items)
+    if isinstance(out, dict):
+        return {k: _leave_all(v, out_dims, level, batch) for k, v in out.items()}
     if not isinstance(out, Tensor):
         raise ValueError(f"vmap: the function must return Tensors (or tuples of them), got {type(out).__name__}")
     result = _vmap.leave(out, level, out_dims)

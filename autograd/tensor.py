@@ -109,23 +109,34 @@ def _apply(op, inputs, params):
     return out
 
 
+# vmap's BatchedTensor class, once autograd/vmap.py is imported (it sets this): the class test is
+# the cheapest way for the hot paths to tell a batched tensor from one that only carries tangents
+BATCHED = [None]
+_NO_PARAMS: dict = {}
+
+
 def _apply_special(op, inputs, params):
     """apply() where some input is batched (vmap: the op's batching rule) or carries tangents
     (forward mode: the op's JVP rule gives the result's tangents too)."""
     for t in inputs:
-        if t.__class__ is not Tensor and getattr(t, "_levels", None):
+        if t.__class__ is BATCHED[0]:
             from . import vmap
 
             return vmap.batched_apply(op, inputs, params)
     out = _apply(op, inputs, params)
-    forward_ad.propagate(op, inputs, params or {}, out)
+    forward_ad.propagate(op, inputs, params or _NO_PARAMS, out)
     return out
 
 
 def unary(op, x):
     """``apply`` for an elementwise op of one tensor and no params (never a view)."""
-    if x._tangents is not None:
-        return _apply_special(op, (x,), None)
+    tangents = x._tangents
+    if tangents is not None:
+        if x.__class__ is BATCHED[0]:
+            return _apply_special(op, (x,), None)
+        out = _apply(op, (x,), None)
+        forward_ad.propagate(op, (x,), _NO_PARAMS, out)
+        return out
     data = op.forward(x.data)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
@@ -185,7 +196,12 @@ def scalar_op(op, x, c):
             x = make(arr.astype(dt))  # the cast is of a tensor that cannot require grad
             arr = x.data
     if x._tangents is not None:
-        return _apply_special(op, (x,), {"c": c})
+        if x.__class__ is BATCHED[0]:
+            return _apply_special(op, (x,), {"c": c})
+        params = {"c": c}
+        out = _apply(op, (x,), params)
+        forward_ad.propagate(op, (x,), params, out)
+        return out
     data = op.forward(arr, c=c)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)

@@ -29,6 +29,7 @@ from . import args, forward_ad, versions
 from .grad_mode import state
 from .ops import ELEMENTWISE, OPS, REDUCTION
 from .ops.batch import move_in, move_out
+from . import tensor as _tensor_module
 from .tensor import Tensor, make, operand
 
 _ids = itertools.count(1)
@@ -120,6 +121,9 @@ class BatchedTensor(Tensor):
             arr = np.asarray(g)  # the batch's gradient, or one sample's (the same for all of them)
             g = wrap(arr if arr.shape == self.data.shape else np.broadcast_to(arr, self.data.shape), self._levels)
         return Tensor._backward(self, g, retain_graph, True)
+
+
+_tensor_module.BATCHED[0] = BatchedTensor  # (see tensor.BATCHED)
 
 
 def wrap(data, levels, inputs=(), op=None, params=None):

@@ -95,7 +95,8 @@ class ConvertMethods:
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self
-        if self.requires_grad and state.grad_enabled and dtype.kind == "f":
+        if (self.requires_grad and state.grad_enabled and dtype.kind == "f") or self._tangents is not None:
+            # (also for a batched or dual tensor: the op carries the batch and the tangent along)
             return apply(OPS["cast"], (self,), {"dtype": dtype})
         return make(self.data.astype(dtype))
 

@@ -379,7 +379,7 @@ def where(condition, a=None, b=None):
     if a is None or b is None:
         raise TypeError("where: give both a and b (or neither, for the indices where condition is true)")
     if cond.dtype != np.bool_:
-        cond = make(cond.data.astype(np.bool_))
+        cond = cond.to(np.bool_)
     # a Python number beside a tensor takes its dtype where their category allows (torch's weak
     # scalars: where(c, 1.0507, x) of a float64 x is exact, not rounded to the default float32)
     if a.__class__ in _NUMBERS and is_tensor(b):
