@@ -3,7 +3,9 @@ rounded to an integer (``//`` and ``div(rounding_mode=...)``), isnan/isinf/isfin
 
 None of them has a gradient but the rounded division (0, as torch's). The Tensor methods check the
 dtypes (bitwise operations on integer and bool tensors only) and promote the operands to one dtype
-before an entry runs.
+before an entry runs. Each entry declares its form, ELEMENTWISE (each output element depends on the
+same element of each broadcast input): without a gradient there is no JVP to derive from it, but
+vmap batches such an entry by broadcasting (autograd/vmap.py).
 """
 from __future__ import annotations
 
@@ -14,21 +16,21 @@ from .special import check_divisor
 
 # -- logical operations: any dtype in (nonzero is true), bool out -------------------------------------
 for _name, _f in (("logical_and", np.logical_and), ("logical_or", np.logical_or), ("logical_xor", np.logical_xor)):
-    defop(_name, _f, None, None, doc=f"{_name}: boolean, no gradient")
-defop("logical_not", np.logical_not, None, doc="logical_not: boolean, no gradient")
+    defop(_name, _f, None, None, jvp=ELEMENTWISE, doc=f"{_name}: boolean, no gradient")
+defop("logical_not", np.logical_not, None, jvp=ELEMENTWISE, doc="logical_not: boolean, no gradient")
 
 # -- bitwise operations and shifts: integer (and bool) tensors --------------------------------------------
 for _name, _f in (("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or), ("bitwise_xor", np.bitwise_xor),
                   ("bitwise_left_shift", np.left_shift), ("bitwise_right_shift", np.right_shift)):
     # (numpy's shifts are torch's: a shift by the width of the type or more, or by a negative
     # count, gives 0, and -1 for a negative number shifted right)
-    defop(_name, _f, None, None, doc=f"{_name}: integer, no gradient")
-defop("bitwise_not", np.invert, None, doc="bitwise_not (~x; logical not of bools): integer, no gradient")
+    defop(_name, _f, None, None, jvp=ELEMENTWISE, doc=f"{_name}: integer, no gradient")
+defop("bitwise_not", np.invert, None, jvp=ELEMENTWISE, doc="bitwise_not (~x; logical not of bools): integer, no gradient")
 
 # -- tests of floating values: bool out --------------------------------------------------------------------
-defop("isnan", np.isnan, None, doc="isnan: boolean, no gradient")
-defop("isinf", np.isinf, None, doc="isinf: boolean, no gradient")
-defop("isfinite", np.isfinite, None, doc="isfinite: boolean, no gradient")
+defop("isnan", np.isnan, None, jvp=ELEMENTWISE, doc="isnan: boolean, no gradient")
+defop("isinf", np.isinf, None, jvp=ELEMENTWISE, doc="isinf: boolean, no gradient")
+defop("isfinite", np.isfinite, None, jvp=ELEMENTWISE, doc="isfinite: boolean, no gradient")
 
 
 def _isclose(a, b, *, rtol, atol, equal_nan):
@@ -44,7 +46,7 @@ def _isclose(a, b, *, rtol, atol, equal_nan):
     return close
 
 
-defop("isclose", _isclose, None, None, doc="isclose: boolean, no gradient")
+defop("isclose", _isclose, None, None, jvp=ELEMENTWISE, doc="isclose: boolean, no gradient")
 
 
 # -- division rounded to an integer -----------------------------------------------------------------------

@@ -515,3 +515,28 @@ def test_a_captured_graph_of_the_new_ops_replays_with_new_values():
     expected = (torch.atan2(xt, torch.tensor([1, 2, 3])) + xt.erf() * xt.hypot(xt * 2) + xt % 0.7
                 + xt.lerp(xt * 3, 0.25)).sum()
     assert replayed.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["erf", "atan2", "copysign", "xlogy", "fmod", "remainder", "floor", "nan_to_num",
+                                  "lerp", "hypot", "div_floor", "logaddexp", "isclose", "bitwise"])
+def test_vmap_of_grad_batches_the_new_ops_as_torch_func(name):
+    """Per-sample gradients through each op, with no per-sample loop (the ops batch by broadcasting)."""
+    import warnings
+
+    fs = {"erf": lambda L, a, b: a.erf(), "atan2": lambda L, a, b: L.atan2(a, b),
+          "copysign": lambda L, a, b: L.copysign(a, -b), "xlogy": lambda L, a, b: L.xlogy(a, b),
+          "fmod": lambda L, a, b: L.fmod(a, b) * a, "remainder": lambda L, a, b: (a % b) * a,
+          "floor": lambda L, a, b: a.floor() * a, "nan_to_num": lambda L, a, b: (a / (a - a.detach())).nan_to_num() + a,
+          "lerp": lambda L, a, b: a.lerp(b, 0.3), "hypot": lambda L, a, b: L.hypot(a, b),
+          "div_floor": lambda L, a, b: L.div(a, b, rounding_mode="floor") * a, "logaddexp": lambda L, a, b: L.logaddexp(a, b),
+          "isclose": lambda L, a, b: L.where(L.isclose(a, b, rtol=0.5), a, b),
+          "bitwise": lambda L, a, b: L.where(L.logical_xor(a > 0, b > 1) & (a < 1), a, b)}
+    x = np.random.default_rng(0).uniform(-2, 2, (3, 4)) + 0.013
+    y = np.random.default_rng(1).uniform(0.5, 2, (3, 4))
+    f = fs[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (vmap warns when an op falls back to a loop over the samples)
+        with np.errstate(all="ignore"):
+            g = ag.func.vmap(ag.func.grad(lambda a, b: f(ag, a, b).sum()))(ag.tensor(x), ag.tensor(y))
+    gt = torch.func.vmap(torch.func.grad(lambda a, b: f(torch, a, b).sum()))(torch.tensor(x), torch.tensor(y))
+    np.testing.assert_allclose(g.data, gt.numpy(), rtol=1e-12, atol=1e-14)
