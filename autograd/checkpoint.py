@@ -27,6 +27,9 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, preserve_rng_
     Every tensor the function reads that requires grad gets its gradient as without checkpointing:
     the Tensors among ``args`` and the leaves it uses (a module's parameters). ``use_reentrant`` is
     accepted for torch's signature: both of torch's implementations give these semantics here.
+    Under ``.backward()`` the leaves the function reads take their gradients into ``.grad`` while
+    its inside is recomputed, as they are made (so a hook on such a parameter sees each call's
+    share, as with torch's reentrant variant); under ``ag.grad`` they are returned as usual.
     ``preserve_rng_state``: recompute with the random generator's state of the first call."""
     rng = generator().bit_generator.state if preserve_rng_state else None
     if not state.grad_enabled:  # nothing to differentiate: no graph to drop
@@ -115,6 +118,8 @@ def _checkpoint_vjp(node, g):
         else:
             grads_out.append(None)
     roots = [(o, gr) for o, gr in zip(outs, grads_out) if gr is not None and o.requires_grad]
+    if roots and not create_graph and engine.walk_stores():
+        return _accumulated(roots, copies, len(leaves))
     wanted = copies + leaves
     found = engine.backward([o for o, _ in roots], [gr for _, gr in roots], retain_graph=create_graph,
                             create_graph=create_graph, inputs=wanted) if roots else [None] * len(wanted)
@@ -127,3 +132,16 @@ def _checkpoint_vjp(node, g):
         else:
             grads.append(gr.data if isinstance(gr, Tensor) else np.array(gr))  # (a leaf may keep it)
     return grads
+
+
+def _accumulated(roots, copies, n_leaves):
+    """The recomputed graph's walk under a .backward(): the leaves it reads (parameters) take their
+    gradients into ``.grad`` as the walk makes them, as the plain call's walk does, rather than
+    all being held until the segment is done (a segment of a network would hold every weight's
+    gradient at once); the arguments' gradients, found on their stand-ins, go back to the node."""
+    engine.backward([o for o, _ in roots], [gr for _, gr in roots])
+    grads = []
+    for c in copies:
+        g = c.grad if isinstance(c, Tensor) else None
+        grads.append(None if g is None else g.data)
+    return grads + [None] * n_leaves

@@ -40,6 +40,16 @@ RETAIN_GRAPH_MSG = (
     "to the first call if you need to backward through the graph again."
 )
 
+# Whether the walk in progress keeps leaf gradients (a .backward(), not ag.grad(inputs)): an op
+# whose rule runs a walk of its own (ag.checkpoint's recomputation) may then accumulate its
+# parameters' gradients as that walk makes them, instead of holding them all to return.
+_stores = [False]
+
+
+def walk_stores() -> bool:
+    """Whether the backward walk in progress accumulates into the leaves' ``.grad``."""
+    return _stores[0]
+
 
 def toposort(roots, grad_only=False):
     """The nodes reachable from ``roots``, each after all of its inputs (depth-first post-order).
@@ -88,6 +98,15 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
         order = toposort(roots, grad_only=True)
     check = _check_finite if anomaly.enabled else None
     pop, get = pending.pop, pending.get
+    outer, _stores[0] = _stores[0], store
+    try:
+        _walk(order, pending, pop, get, wanted, store, check, retain_graph, create_graph)
+    finally:
+        _stores[0] = outer
+    return None if wanted is None else list(wanted.values())
+
+
+def _walk(order, pending, pop, get, wanted, store, check, retain_graph, create_graph):
     with set_grad_enabled(create_graph):
         for node in reversed(order):
             g = pop(node, None)
@@ -109,7 +128,6 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
                     pending[inp] = gi if prev is None else prev + gi
             # drop these references now: a leaf may then keep its gradient array without a copy
             input_grads = gi = None
-    return None if wanted is None else list(wanted.values())
 
 
 def _check_finite(node, input_grads):

@@ -152,6 +152,23 @@ class _below:
         return False
 
 
+def elementwise_tangents(op, x, data, params):
+    """Forward mode's common case, cheaply: the tangents of ``data = op(x)`` for an elementwise op
+    of one (unbatched) tensor ``x`` with one tangent, an ndarray, and nothing to record. The
+    Jacobian is diagonal, so the JVP is the VJP rule applied to the tangent. None when the case
+    does not apply (then ``propagate`` does the general work)."""
+    tangents = x._tangents
+    if len(tangents) != 1 or op.jvp_form != ELEMENTWISE or not op.keeps_shape or state.dual_ceiling is not None:
+        return None
+    for level, t in tangents.items():
+        if t.__class__ is not np.ndarray or level not in state.dual_levels or op.jvp is None:
+            return None
+        if state.grad_enabled and x.requires_grad:
+            return None
+        rule = op.vjps[0]
+        return {level: rule(t, data, x.data, **params) if params else rule(t, data, x.data)}
+
+
 def propagate(op, inputs, params, out):
     """Give ``out`` (the result of ``op`` on ``inputs``) its tangents: one per open level that some
     input has a tangent at, by the op's JVP rule, innermost-last so that each level's rule runs
@@ -160,16 +177,6 @@ def propagate(op, inputs, params, out):
     if not open_levels:
         return
     ceiling = state.dual_ceiling
-    if len(inputs) == 1 and op.jvp_form == ELEMENTWISE and op.keeps_shape and op.jvp is not None and ceiling is None:
-        # the common case, inline: an elementwise op of one tensor with one tangent (an ndarray) and
-        # nothing to record; its Jacobian is diagonal, so its JVP is its VJP rule on the tangent
-        x = inputs[0]
-        tangents = x._tangents
-        if len(tangents) == 1 and not (state.grad_enabled and x.requires_grad):
-            ((level, t),) = tangents.items()
-            if t.__class__ is np.ndarray and level in open_levels and x.__class__ is not _batched():
-                out._tangents = {level: op.vjps[0](t, out.data, x.data, **params)}
-                return
     if not any(t._tangents for t in inputs):
         return
     levels = set()
@@ -195,12 +202,6 @@ def propagate(op, inputs, params, out):
             result = _recorded_jvp(jvp, inputs, ts, params, out, level)
         if result is not None:
             tangents[level] = _fit(result, out)
-
-
-def _batched():
-    from .tensor import BATCHED
-
-    return BATCHED[0]
 
 
 def _plain(inputs, tangents, level):

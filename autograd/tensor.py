@@ -130,19 +130,24 @@ def _apply_special(op, inputs, params):
 
 def unary(op, x):
     """``apply`` for an elementwise op of one tensor and no params (never a view)."""
-    tangents = x._tangents
-    if tangents is not None:
-        if x.__class__ is BATCHED[0]:
-            return _apply_special(op, (x,), None)
-        out = _apply(op, (x,), None)
-        forward_ad.propagate(op, (x,), _NO_PARAMS, out)
-        return out
+    if x._tangents is not None and x.__class__ is BATCHED[0]:
+        return _apply_special(op, (x,), None)
     data = op.forward(x.data)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    if x.requires_grad and state.grad_enabled:
-        return make(data, (x,), op)
-    return make(data)
+    out = make(data, (x,), op) if x.requires_grad and state.grad_enabled else make(data)
+    if x._tangents is not None:
+        _tangents_of(op, x, data, _NO_PARAMS, out)
+    return out
+
+
+def _tangents_of(op, x, data, params, out):
+    """Forward mode: give ``out = op(x)`` (an elementwise op of one tensor) its tangents."""
+    tangents = forward_ad.elementwise_tangents(op, x, data, params)
+    if tangents is None:
+        forward_ad.propagate(op, (x,), params, out)
+    else:
+        out._tangents = tangents
 
 
 def binary(op, a, b):
@@ -195,19 +200,15 @@ def scalar_op(op, x, c):
         if dt != arr.dtype:
             x = make(arr.astype(dt))  # the cast is of a tensor that cannot require grad
             arr = x.data
-    if x._tangents is not None:
-        if x.__class__ is BATCHED[0]:
-            return _apply_special(op, (x,), {"c": c})
-        params = {"c": c}
-        out = _apply(op, (x,), params)
-        forward_ad.propagate(op, (x,), params, out)
-        return out
+    if x._tangents is not None and x.__class__ is BATCHED[0]:
+        return _apply_special(op, (x,), {"c": c})
     data = op.forward(arr, c=c)
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
-    if x.requires_grad and state.grad_enabled:
-        return make(data, (x,), op, {"c": c})
-    return make(data)
+    out = make(data, (x,), op, {"c": c}) if x.requires_grad and state.grad_enabled else make(data)
+    if x._tangents is not None:
+        _tangents_of(op, x, data, {"c": c}, out)
+    return out
 
 
 def to_array(data, dtype=None, copy=True):

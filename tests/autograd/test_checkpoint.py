@@ -104,3 +104,26 @@ def test_checkpoint_returns_tuples_and_refuses_non_tensors():
         ag.checkpoint(lambda t: [t.sum().item()], x)
     with pytest.raises(ValueError, match="segments"):
         checkpoint_sequential(_mlp(depth=1), 3, x)
+
+
+def test_a_weight_shared_by_checkpointed_calls_and_the_plain_graph_sums_its_gradients():
+    """Under .backward() the recomputation accumulates the parameters' gradients as it makes them
+    (not holding a segment's worth); a weight read by two checkpointed calls and outside them gets
+    the sum of all three, as without checkpoints; ag.grad of the same still returns it."""
+    rng = np.random.default_rng(1)
+    w = ag.tensor(rng.standard_normal((5, 5)), requires_grad=True)
+    x = ag.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    f = lambda t: (t @ w).tanh()  # noqa: E731
+
+    def loss(run):
+        return (run(f, run(f, x)) @ w).sum()
+
+    loss(ag.checkpoint).backward()
+    got_w, got_x = w.grad.data.copy(), x.grad.data.copy()
+    w.grad = x.grad = None
+    loss(lambda fn, t: fn(t)).backward()
+    np.testing.assert_allclose(got_w, w.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(got_x, x.grad.data, rtol=1e-12)
+    gw, gx = ag.grad(loss(ag.checkpoint), (w, x))
+    np.testing.assert_allclose(gw.data, w.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(gx.data, x.grad.data, rtol=1e-12)
