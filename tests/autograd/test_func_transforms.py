@@ -112,6 +112,37 @@ def test_per_sample_gradients_of_an_mlp_match_torch_func():
     np.testing.assert_allclose(ours[0].data.sum(0), w.grad.data, rtol=1e-10)
 
 
+def test_per_sample_gradients_of_a_deep_mlp_use_batching_rules_only(monkeypatch):
+    """The showcase path (a ReLU MLP with cross-entropy, as benchmarks/func_transforms.py runs it)
+    never falls back to the loop over samples, forward or backward; float32 as a user trains."""
+    import autograd.vmap as V
+
+    looped = []
+    real = V._fallback
+    monkeypatch.setattr(V, "_fallback", lambda op, *a: looped.append(op.name) or real(op, *a))
+    rng = np.random.default_rng(3)
+    sizes = [6, 8, 8, 4]
+    params = [rng.standard_normal((o, i)).astype(np.float32) for i, o in zip(sizes[:-1], sizes[1:])]
+    params += [rng.standard_normal(o).astype(np.float32) for o in sizes[1:]]
+    x, y = rng.standard_normal((7, 6)).astype(np.float32), rng.integers(0, 4, 7)
+
+    def loss(ps, xi, yi, F=F):
+        h = xi.unsqueeze(0)
+        for w, b in zip(ps[:3], ps[3:]):
+            h = F.linear(h, w, b)
+            h = h.relu() if w.shape[0] != 4 else h
+        return F.cross_entropy(h, yi.unsqueeze(0))
+
+    ours = AF.vmap(AF.grad(loss), in_dims=(None, 0, 0))([ag.tensor(p) for p in params], ag.tensor(x), ag.tensor(y))
+    theirs = TF.vmap(TF.grad(lambda ps, xi, yi: loss(ps, xi, yi, torch.nn.functional)), in_dims=(None, 0, 0))(
+        [torch.tensor(p) for p in params], torch.tensor(x), torch.tensor(y))
+    assert looped == []
+    assert isinstance(ours, list) and len(ours) == 6
+    for a, b in zip(ours, theirs):
+        assert a.shape == (7, *b.shape[1:]) and a.dtype == ag.float32
+        np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-4, atol=1e-6)
+
+
 def test_vmap_output_then_backward_sums_over_the_batch():
     w, tw = ag.tensor(W, requires_grad=True, dtype=ag.float64), torch.tensor(W, requires_grad=True)
     AF.vmap(lambda xi: (w @ xi).exp().sum())(_ag(X)).sum().backward()
