@@ -27,7 +27,6 @@ from __future__ import annotations
 import html
 import math
 import os
-from numbers import Real
 
 import graphviz
 import numpy as np
@@ -35,6 +34,19 @@ import numpy as np
 from . import engine, viz_collapse
 from .scalar import Scalar
 from .tensor import Tensor
+from .viz_text import (
+    approx,
+    as_array,
+    brief,
+    capped,
+    count,
+    fmt,
+    nonfinite_note,
+    norm,
+    op_text,
+    shape_text,
+    stats,
+)
 
 __all__ = ["draw_graph", "save_svg", "render_svg", "GraphDrawing", "GraphvizNotFoundError",
            "DEFAULT_MAX_NODES", "GRAD_NORM_BINS"]
@@ -247,88 +259,6 @@ def _param_names(params):
 # Numbers for labels and tooltips
 
 
-def _fmt(v):
-    return f"{v:.4g}"
-
-
-def _as_array(x):
-    """A node's value or gradient as an ndarray (None stays None)."""
-    if x is None:
-        return None
-    if isinstance(x, Tensor):
-        x = x.data
-    return np.asarray(x)
-
-
-def _nonfinite_counts(a):
-    """(number of NaN, number of +-Inf) in an array."""
-    if a is None or a.dtype.kind not in "fc":
-        return 0, 0
-    nan = int(np.count_nonzero(np.isnan(a)))
-    inf = int(np.count_nonzero(np.isinf(a)))
-    return nan, inf
-
-
-def _norm(a):
-    """||a||_2 in float64 (a float32 sum of squares would overflow to Inf before the values do)."""
-    a64 = np.asarray(a, dtype=np.float64)
-    return float(np.sqrt(np.sum(a64 * a64))) if a64.size else 0.0
-
-
-def _stats(a):
-    """'min .. max .. mean .. norm ..' of an array (all its values: NaN propagates, and is counted)."""
-    if a.size == 0:
-        return "empty"
-    a64 = np.asarray(a, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        text = f"min {_fmt(a64.min())}, max {_fmt(a64.max())}, mean {_fmt(a64.mean())}, norm {_fmt(_norm(a64))}"
-    nan, inf = _nonfinite_counts(a)
-    if nan or inf:
-        text += f" ({nan} NaN, {inf} Inf)"
-    return text
-
-
-def _brief(a):
-    """A value for a label: the number itself for one element, else [min, max]."""
-    if a.size == 0:
-        return "empty"
-    a64 = np.asarray(a, dtype=np.float64)
-    if a64.size == 1:
-        return _fmt(a64.reshape(()))
-    return f"[{_fmt(a64.min())}, {_fmt(a64.max())}]"
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _nonfinite_note(what, a):
-    nan, inf = _nonfinite_counts(a)
-    if not (nan or inf):
-        return None
-    parts = [f"{nan} NaN" if nan else "", f"{inf} Inf" if inf else ""]
-    return f"!! {' '.join(p for p in parts if p)} in {what}"
-
-
-def _count(n, noun):
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _capped(items, limit=12):
-    """A comma-separated list of at most ``limit`` items (a tooltip must stay short for dot)."""
-    text = ", ".join(items[:limit])
-    return text + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
-
-
-def _approx(n):
-    """A count, short: 950, 9,999, 50k, 1.2M."""
-    if n < 10_000:
-        return f"{n:,}"
-    if n < 999_500:
-        return f"{n / 1e3:.3g}k"
-    return f"{n / 1e6:.3g}M"
-
-
 def _grad_bin(norm):
     """The GRAD_NORM_BINS entry of a gradient norm (None for NaN/Inf)."""
     if not math.isfinite(norm):
@@ -355,27 +285,6 @@ def _record_esc(text):
 def _lines(*lines):
     """Lines joined with Graphviz's centred line break (each line already escaped)."""
     return "\\n".join(line for line in lines if line is not None)
-
-
-def _op_text(node):
-    """The operation of a Tensor node with its short, non-default arguments: 'sum(axis=(1,))'."""
-    op = node._op
-    name = getattr(op, "name", None) or str(op)
-    params = node._params or {}
-    if not isinstance(params, dict) or getattr(op, "vjps", None) == ():
-        return name  # user-defined ag.Function: its bookkeeping arguments are not the user's
-    shown = []
-    for k, v in params.items():
-        if v is None or v is False:
-            continue
-        if isinstance(v, np.dtype):
-            v = str(v)
-        elif not isinstance(v, (Real, str, tuple)):
-            continue
-        text = f"{k}={v!r}" if not isinstance(v, str) else f"{k}={v}"
-        if len(text) <= 24:
-            shown.append(text)
-    return f"{name}({', '.join(shown)})" if shown else name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +317,7 @@ class _Drawer:
         """Tensor node -> its gradient as an array (or None). A Scalar's gradient is its ``grad``."""
         if self.scalars_only:
             return {}
-        grads = {n: _as_array(n.grad) for n in self.nodes if isinstance(n, Tensor) and n.grad is not None}
+        grads = {n: as_array(n.grad) for n in self.nodes if isinstance(n, Tensor) and n.grad is not None}
         if self.color_by == "grad_norm":
             grads.update(self._tensor_gradients())
         return grads
@@ -431,7 +340,7 @@ class _Drawer:
         finally:
             for n in freed:
                 n._freed = True
-        return {n: _as_array(g) for n, g in zip(wanted, got)}
+        return {n: as_array(g) for n, g in zip(wanted, got)}
 
     # -- module scopes --------------------------------------------------------------------------
 
@@ -527,7 +436,7 @@ class _Drawer:
     def _edge_label(self, j):
         """The label of an edge carrying node j: a Tensor's shape (a Scalar's edges are unlabelled)."""
         n = self.nodes[j]
-        return _shape_text(n.shape) if isinstance(n, Tensor) else ""
+        return shape_text(n.shape) if isinstance(n, Tensor) else ""
 
     def _target(self, scope):
         """The Digraph a node with module path ``scope`` is declared in (creating its clusters)."""
@@ -593,30 +502,30 @@ class _Drawer:
         grad = self.grads.get(n)
         scope = self.scopes[i]
         if n._inputs:
-            head = _op_text(n)
+            head = op_text(n)
             base = _OP_FILL
         else:
             head = self.names.get(n) or ("leaf" if n.requires_grad else "input")
             base = _LEAF_PARAM_FILL if n.requires_grad else _LEAF_DATA_FILL
         if n in self.root_set:
             base = _ROOT_FILL
-        lines = [_esc(head), _esc(f"{_shape_text(n.shape)} {n.dtype}")]
+        lines = [_esc(head), _esc(f"{shape_text(n.shape)} {n.dtype}")]
         if self.show_data:
-            lines.append(_esc("data " + _brief(data)))
+            lines.append(_esc("data " + brief(data)))
         if self.show_grad and grad is not None:
-            lines.append(_esc("grad " + _brief(grad)))
-        notes = [_nonfinite_note("data", data), _nonfinite_note("grad", grad)]
+            lines.append(_esc("grad " + brief(grad)))
+        notes = [nonfinite_note("data", data), nonfinite_note("grad", grad)]
         notes = [x for x in notes if x]
         lines.extend(_esc(x) for x in notes)
         kind = f"{head} (operation)" if n._inputs else f"{head} (leaf, requires_grad={n.requires_grad})"
-        tip = [_esc(f"n{i}: {kind}"), _esc(f"shape {_shape_text(n.shape)}, dtype {n.dtype}"),
-               _esc("data: " + _stats(data)),
-               _esc("grad: " + (_stats(grad) if grad is not None else
+        tip = [_esc(f"n{i}: {kind}"), _esc(f"shape {shape_text(n.shape)}, dtype {n.dtype}"),
+               _esc("data: " + stats(data)),
+               _esc("grad: " + (stats(grad) if grad is not None else
                                 "none kept (only leaves and retain_grad() tensors keep .grad; "
                                 "color_by='grad_norm' computes every node's)"))]
         if scope:
             tip.append(_esc("module " + ".".join(scope)))
-        grad_norm = None if grad is None else _norm(grad)
+        grad_norm = None if grad is None else norm(grad)
         attrs = self._style(base, grad_norm, bool(notes))
         if n._inputs:
             attrs["style"] = "filled,rounded"  # operations rounded, leaves square (as torchviz)
@@ -635,30 +544,30 @@ class _Drawer:
         # ||grad|| of a module: over its parameters' gradients when it has any, else its outputs'.
         graded = [self.grads.get(n) for n in (params or outputs)]
         graded = [gr for gr in graded if gr is not None]
-        grad_norm = math.sqrt(sum(_norm(gr) ** 2 for gr in graded)) if graded else None
+        grad_norm = math.sqrt(sum(norm(gr) ** 2 for gr in graded)) if graded else None
         notes = []
         for n in nodes:
             for what, a in (("data", n.data), ("grad", self.grads.get(n))):
-                note = _nonfinite_note(what, None if a is None else np.asarray(a))
+                note = nonfinite_note(what, None if a is None else np.asarray(a))
                 if note:
                     notes.append(f"{note} of n{self.pos[n]}")
         name = ".".join(path)
-        summary = _count(len(ops), "op") + (", " + _count(len(params), "param") if params else "")
+        summary = count(len(ops), "op") + (", " + count(len(params), "param") if params else "")
         lines = [_esc(name), _esc(summary)]
         if len(outputs) == 1:
             out = outputs[0]
-            lines.append(_esc(f"-> {_shape_text(out.shape)} {out.dtype}"))
+            lines.append(_esc(f"-> {shape_text(out.shape)} {out.dtype}"))
         if self.show_grad and grad_norm is not None:
-            lines.append(_esc(f"||grad|| {_fmt(grad_norm)}"))
+            lines.append(_esc(f"||grad|| {fmt(grad_norm)}"))
         if notes:
             lines.append(_esc(notes[0] + (f" (+{len(notes) - 1} more)" if len(notes) > 1 else "")))
         param_names = [self.names.get(p) or f"n{self.pos[p]}" for p in params]
         tip = [_esc(f"{node_id}: module {name}, collapsed ({summary})"),
-               _esc("ops: " + _capped([f"{k} x{v}" for k, v in counts.items()])),
-               _esc("params: " + (_capped(param_names) or "none")),
-               _esc("||grad||: " + (_fmt(grad_norm) if grad_norm is not None else "none"))]
+               _esc("ops: " + capped([f"{k} x{v}" for k, v in counts.items()])),
+               _esc("params: " + (capped(param_names) or "none")),
+               _esc("||grad||: " + (fmt(grad_norm) if grad_norm is not None else "none"))]
         for n in outputs[:4]:
-            tip.append(_esc(f"output n{self.pos[n]} {_shape_text(n.shape)}: data " + _stats(n.data)))
+            tip.append(_esc(f"output n{self.pos[n]} {shape_text(n.shape)}: data " + stats(n.data)))
         tip.extend(_esc(x) for x in notes[:8])
         attrs = self._style(_MODULE_FILL, grad_norm, bool(notes))
         self._target(path[:-1]).node(node_id, label=_lines(*lines), shape="box3d", tooltip=_lines(*tip), **attrs)
@@ -673,25 +582,25 @@ class _Drawer:
         head = f"{ops:,} ops, {leaf_text}" if ops and leaves else f"{ops:,} ops" if ops else leaf_text
         lines = [_esc("… " + head)]
         if kinds:
-            most = ", ".join(f"{k} ×{_approx(v)}" for k, v in kinds[:3])
+            most = ", ".join(f"{k} ×{approx(v)}" for k, v in kinds[:3])
             lines.append(_esc(most + (", …" if len(kinds) > 3 else "")))
         outputs = self._outputs(node_id)
         if len(outputs) == 1:
             out = self.nodes[outputs[0]]
             lines.append(_esc(f"-> data {out.data:.4f}" if isinstance(out, Scalar)
-                              else f"-> {_shape_text(out.shape)} {out.dtype}"))
+                              else f"-> {shape_text(out.shape)} {out.dtype}"))
         tip = [_esc(f"{node_id}: {ops:,} operations and {leaf_text} folded into one node to keep the drawing "
                     f"within max_nodes={self.max_nodes} (max_nodes=None draws every node)"),
-               _esc("ops: " + _capped([f"{k} x{v}" for k, v in kinds])),
-               _esc("named leaves: " + (_capped(named) or "none"))]
+               _esc("ops: " + capped([f"{k} x{v}" for k, v in kinds])),
+               _esc("named leaves: " + (capped(named) or "none"))]
         for i in outputs[:4]:
             n = self.nodes[i]
             tip.append(_esc(f"output n{i}: data {n.data!r}, grad {n.grad!r}" if isinstance(n, Scalar)
-                            else f"output n{i} {_shape_text(n.shape)}: data " + _stats(n.data)))
+                            else f"output n{i} {shape_text(n.shape)}: data " + stats(n.data)))
         attrs = {"style": "filled,dashed", "fillcolor": _SUMMARY_FILL}
         if bad:  # a NaN hidden in a summary must not go unseen
-            lines.append(_esc(f"!! NaN or Inf in {_count(len(bad), 'node')}"))
-            tip.append(_esc("NaN or Inf in " + _capped([f"n{i}" for i in bad], 8)))
+            lines.append(_esc(f"!! NaN or Inf in {count(len(bad), 'node')}"))
+            tip.append(_esc("NaN or Inf in " + capped([f"n{i}" for i in bad], 8)))
             attrs.update(fillcolor=NONFINITE_FILL, color=NONFINITE_BORDER, penwidth="3")
         scope = viz_collapse.common_prefix(self.scopes[i] for i in members)
         self._target(scope).node(node_id, label=_lines(*lines), shape="folder", tooltip=_lines(*tip), **attrs)

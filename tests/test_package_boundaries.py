@@ -27,14 +27,18 @@ def test_importing_nn_and_optim_changes_nothing_in_autograd():
     _run(code)
 
 
+# the modules API.md names as public: the package, its extension surface and the function transforms
+PUBLIC = ("autograd", "autograd.extend", "autograd.functional", "autograd.forward_ad", "autograd.func")
+
+
 def _python_files():
     for folder in ("nn", "optim", "notebooks/src", "examples", "scripts", "benchmarks"):
         yield from sorted((ROOT / folder).rglob("*.py"))
 
 
 def test_code_outside_autograd_uses_only_its_public_api_and_extension_surface():
-    """nn, optim, the notebooks, the examples, scripts and benchmarks import from ``autograd`` and
-    ``autograd.extend`` only, and never a private name: a private name imported across packages is
+    """nn, optim, the notebooks, the examples, scripts and benchmarks import from ``autograd``, its
+    public modules (``extend`` and the function transforms) only, and never a private name: a private name imported across packages is
     a seam that tears when autograd's inside changes (DESIGN.md, habit 9)."""
     import ast
 
@@ -45,13 +49,13 @@ def test_code_outside_autograd_uses_only_its_public_api_and_extension_surface():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
                     and node.module.split(".")[0] == "autograd":
-                if node.module not in ("autograd", "autograd.extend"):
+                if node.module not in PUBLIC:
                     problems.append(f"{where}:{node.lineno}: from {node.module} import ...")
                 problems += [f"{where}:{node.lineno}: imports the private name {a.name} of {node.module}"
                              for a in node.names if a.name.startswith("_")]
             elif isinstance(node, ast.Import):
                 problems += [f"{where}:{node.lineno}: import {a.name}" for a in node.names
-                             if a.name.startswith("autograd.") and a.name != "autograd.extend"]
+                             if a.name.startswith("autograd.") and a.name not in PUBLIC]
             elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
                     and node.value.id in ("ag", "autograd") and node.attr.startswith("_"):
                 problems.append(f"{where}:{node.lineno}: {node.value.id}.{node.attr}")

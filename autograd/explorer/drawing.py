@@ -26,7 +26,7 @@ from collections import Counter
 
 import numpy as np
 
-from .. import viz, viz_collapse
+from .. import viz, viz_collapse, viz_text
 from ..scalar import Scalar
 from ..tensor import Tensor
 from .summary import number, summarize, summarize_terms
@@ -259,7 +259,7 @@ def _name(drawer, n):
         name = drawer.names.get(n, n.label)
         return name or (f"{n.data:.4g}" if not n._inputs else "")  # an unnamed leaf: a constant
     if n._inputs:
-        return viz._op_text(n)
+        return viz_text.op_text(n)
     return drawer.names.get(n) or ("leaf" if n.requires_grad else "input")
 
 

@@ -23,6 +23,7 @@ from ..grad_mode import set_grad_enabled
 from ..scalar import OPS as SCALAR_OPS
 from ..scalar import Scalar, _op_function
 from ..tensor import Tensor
+from ..viz_text import norm
 
 __all__ = ["Trace"]
 
@@ -86,7 +87,7 @@ class Trace:
                     kept = keep is None or i in keep
                     if kept:
                         self.grads[i] = g
-                    self.norms[i] = abs(g) if isinstance(g, float) else _norm(g)
+                    self.norms[i] = abs(g) if isinstance(g, float) else norm(g)
                     if not node._inputs:
                         continue
                     if isinstance(node, Tensor) and node._hooks:
@@ -125,9 +126,3 @@ class Trace:
             return ([g * da], (da,)) if node._b is None else ([g * da, g * db], (da, db))
         grads = node._backward(g, True, False)
         return [None if gi is None else np.asarray(getattr(gi, "data", gi)) for gi in grads], None
-
-
-def _norm(a):
-    """||a||_2 in float64 (a float32 sum of squares would overflow to Inf before the values do)."""
-    a64 = np.asarray(a, dtype=np.float64)
-    return float(np.sqrt(np.sum(a64 * a64))) if a64.size else 0.0

@@ -61,9 +61,9 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, name):
     if any(v < 0 for v in p):
         raise RuntimeError(f"{name}: pad must be non-negative, but got pad={list(p)}")
     for pp, kk, rr in zip(p, k, r):
-        if pp > (rr * (kk - 1) + 1) // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pp}, "
-                               f"kernel_size={kk} and dilation={rr}")
+        if pp > kk // 2:  # torch measures the undilated kernel, whatever the dilation
+            raise RuntimeError(f"pad should be at most half of kernel size, but got pad={pp} and kernel_size={kk}"
+                               f" (dilation={rr} does not count)")
     sp = x.shape[2:]
     out = tuple(output_size(n, kk, ss, pp, rr, ceil_mode) for n, kk, ss, pp, rr in zip(sp, k, s, p, r))
     if any(o < 1 for o in out):
