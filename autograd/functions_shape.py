@@ -1,25 +1,46 @@
 """The function forms ``ag.NAME`` of the reduction, scan, sorting, shape, indexing and
 linear-algebra catalogue (``ag.cumsum``, ``ag.sort``, ``ag.flip``, ``ag.einsum``, ``ag.bmm`` ...).
 Each is the Tensor method of that name where one exists (see tensor_functions._function);
-``einsum``, ``meshgrid`` and ``repeat_interleave(repeats)`` are defined here.
+``einsum``, ``meshgrid``, ``var_mean``, ``std_mean`` and ``repeat_interleave(repeats)`` are defined
+here. (``max``, ``min``, ``all`` and ``any`` shadow Python's builtins in this module: the code below
+calls ``builtins.max``.)
 """
 from __future__ import annotations
+
+import builtins
 
 import numpy as np
 
 from .ops import OPS
-from .ops.linalg import LETTERS
+from .ops.linalg import LETTERS, MAX_OPERANDS
 from .tensor import apply, as_tensor, make
 from .tensor_functions import _as_input, _function
 
 __all__ = [
-    "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "all", "any", "count_nonzero", "median", "mode",
+    "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "broadcast_to", "split", "chunk", "gather",
+    "index_select", "masked_fill", "max", "min", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "all", "any", "count_nonzero", "median", "mode",
     "var_mean", "std_mean", "aminmax", "sort", "argsort", "topk", "kthvalue", "unique",
     "flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu", "diag", "diagonal", "diag_embed",
     "trace", "unflatten", "movedim", "moveaxis", "narrow", "take", "take_along_dim", "scatter", "scatter_add",
     "scatter_reduce", "index_add", "index_copy", "index_fill", "masked_select", "masked_scatter", "nonzero",
     "meshgrid", "einsum", "bmm", "mm", "mv", "t",
 ]
+
+# the lecture's shape and indexing methods, as torch's functions too
+reshape = _function("reshape")
+flatten = _function("flatten")
+squeeze = _function("squeeze")
+unsqueeze = _function("unsqueeze")
+transpose = _function("transpose")
+permute = _function("permute")
+broadcast_to = _function("broadcast_to")
+split = _function("split")
+chunk = _function("chunk")
+gather = _function("gather")
+index_select = _function("index_select")
+masked_fill = _function("masked_fill")
+max = _function("max")  # noqa: A001
+min = _function("min")  # noqa: A001
 
 cumsum = _function("cumsum")
 cumprod = _function("cumprod")
@@ -31,8 +52,6 @@ any = _function("any")  # noqa: A001
 count_nonzero = _function("count_nonzero")
 median = _function("median")
 mode = _function("mode")
-var_mean = _function("var_mean")
-std_mean = _function("std_mean")
 aminmax = _function("aminmax")
 sort = _function("sort")
 argsort = _function("argsort")
@@ -69,6 +88,18 @@ bmm = _function("bmm")
 mm = _function("mm")
 mv = _function("mv")
 t = _function("t")
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):  # noqa: A002
+    """The pair ``(var, mean)`` over ``dim``: ``x.var(...)`` and ``x.mean(...)``, each with its gradient."""
+    x = _as_input(input)
+    return (x.var(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):  # noqa: A002
+    """The pair ``(std, mean)`` over ``dim``: ``x.std(...)`` and ``x.mean(...)``."""
+    x = _as_input(input)
+    return (x.std(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim))
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):  # noqa: A002  (torch's argument name)
@@ -131,6 +162,8 @@ def einsum(*args):
     else:
         equation, operands = _sublists(args)
     ts = [as_tensor(x) for x in operands]
+    if not 0 < len(ts) <= MAX_OPERANDS:
+        raise ValueError(f"einsum(): takes 1 to {MAX_OPERANDS} operands, got {len(ts)}")
     for i, x in enumerate(ts[1:], 1):
         if x.dtype != ts[0].dtype:
             raise RuntimeError(f"einsum(): expected all operands to have the same dtype, got {ts[0].dtype} for "
@@ -186,7 +219,7 @@ def canonical_einsum(equation, ts):
             if x.ndim < n:
                 raise RuntimeError(f"einsum(): operand of shape {x.shape} has fewer dimensions than the subscripts "
                                    f"{term!r} name")
-            ellipsis_dims = max(ellipsis_dims, x.ndim - n)
+            ellipsis_dims = builtins.max(ellipsis_dims, x.ndim - n)
         elif x.ndim != n:
             raise RuntimeError(f"einsum(): the subscripts {term!r} name {n} dimensions but the operand has "
                                f"{x.ndim} (shape {x.shape}) and no ellipsis was given")

@@ -130,10 +130,10 @@ class ReduceMethods:
     def prod(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
         """Product over ``dim``; d/dx_i = prod_{j != i} x_j, exact when x holds zeros. Integer and
         bool tensors multiply in int64 (torch's rule); ``dtype`` converts the tensor first."""
-        x = _with_dtype(self, dtype, "prod")
-        if x.dtype.kind in "biu" and x.dtype != dtypes.int64:
-            x = x.to(dtypes.int64)
-        return apply(OPS["prod"], (x,), args.reduction(x, dim, axis, keepdim, keepdims))
+        if dtype is not None or self.data.dtype.kind == "u":  # (numpy would multiply unsigned integers in uint64)
+            x = _with_dtype(self, dtype, "prod")
+            return (x.to(dtypes.int64) if x.dtype.kind == "u" else x).prod(dim, keepdim, axis=axis, keepdims=keepdims)
+        return apply(OPS["prod"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
 
     def norm(self, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
         """The vector p-norm (sum |x|**p)**(1/p) over ``dim`` (None: all); p may be inf, -inf, 0
@@ -161,16 +161,6 @@ class ReduceMethods:
     def count_nonzero(self, dim=None, *, axis=None):
         """How many elements over ``dim`` (None: all; an int or a tuple) are nonzero: int64."""
         return apply(OPS["count_nonzero"], (self,), {"axis": args.dims(args.dim_or_axis(dim, axis), self.ndim)})
-
-    def var_mean(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None):
-        """The pair ``(var, mean)`` over ``dim`` (var as :meth:`var`); each has its gradient."""
-        kw = {"keepdim": keepdim, "correction": args.correction(correction, unbiased), "axis": axis}
-        return self.var(dim, **kw), self.mean(dim, keepdim, axis=axis)
-
-    def std_mean(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None):
-        """The pair ``(std, mean)`` over ``dim`` (std as :meth:`std`)."""
-        kw = {"keepdim": keepdim, "correction": args.correction(correction, unbiased), "axis": axis}
-        return self.std(dim, **kw), self.mean(dim, keepdim, axis=axis)
 
     def aminmax(self, *, dim=None, keepdim: bool = False, axis=None):
         """The named pair ``(min, max)`` over ``dim`` (one int; None: all elements), as

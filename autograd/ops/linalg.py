@@ -125,6 +125,6 @@ def _einsum_jvp(tangents, out, *operands, equation):
     return total
 
 
-defop("einsum", _einsum, *[_einsum_operand_grad(k) for k in range(MAX_OPERANDS)], jvp=_einsum_jvp,
+defop("einsum", _einsum, *[_einsum_operand_grad(k) for k in range(MAX_OPERANDS)], jvp=_einsum_jvp, half_in_float32=True,
       doc="einsum(equation, *x): dx_k = einsum of g with the other operands to x_k's subscripts "
           "(broadcast over letters only x_k has, on the diagonal for a repeated letter)")

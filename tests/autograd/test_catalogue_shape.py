@@ -100,13 +100,21 @@ def test_composite_operations_against_torch(name, arrays, f):
             finite_differences=not rounded)
 
 
-def test_function_forms_are_the_methods():
-    x = ag.tensor(normal(3, 4))
+def test_function_forms_are_torchs_and_call_the_methods():
+    from autograd.methods import index, linalg, reduce, scan, shape
+
     for name in agf.__all__:
-        assert callable(getattr(agf, name)), name
-    assert agf.cumsum(x, 1).tolist() == x.cumsum(1).tolist()
-    assert agf.sum is not None if hasattr(agf, "sum") else True
+        assert hasattr(torch, name), f"ag.{name}: torch has no function of that name"
+    methods = set()
+    for mixin in (scan.ScanMethods, reduce.ReduceMethods, shape.ShapeMethods, index.IndexMethods, linalg.LinalgMethods):
+        methods |= {n for n in vars(mixin) if not n.startswith("_")}
+    assert not [n for n in methods if not hasattr(torch.Tensor, n)], "methods that torch.Tensor does not have"
+    assert not [n for n in methods if hasattr(torch, n) and n not in agf.__all__ and not hasattr(ag, n)], \
+        "torch functions without an ag form"
+    x = ag.tensor(normal(3, 4))
+    assert agf.cumsum(x, 1).tolist() == x.cumsum(1).tolist() and agf.cumsum.__doc__.startswith("``ag.cumsum(x, ...)``")
     assert np.array_equal(agf.t(x).data, x.data.T) and np.array_equal(agf.flip(x, (0, 1)).data, x.data[::-1, ::-1])
+    assert agf.max(x, 1).indices.tolist() == x.max(1).indices.tolist() and agf.reshape(x, (4, 3)).shape == (4, 3)
 
 
 # -- ties: the gradient goes where torch sends it ----------------------------------------------------------
