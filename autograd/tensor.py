@@ -19,6 +19,7 @@ from . import anomaly, dtypes, engine, forward_ad, versions
 from .broadcast import unbroadcast
 from .grad_mode import state
 from .ops import OPS
+from .grad_fn import GradFn, HookHandle
 from .printing import backward_name
 
 _new = object.__new__
@@ -393,7 +394,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
-        return _HookHandle(self._hooks, hook)
+        return HookHandle(self._hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) (times ``gradient``) into every leaf's ``.grad``."""
@@ -686,37 +687,3 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         if self.ndim != 1 or other.ndim != 1:
             raise RuntimeError(f"outer: 1-d tensors expected, got shapes {self.shape} and {other.shape}")
         return binary(OPS["outer"], self, other)
-
-
-class _HookHandle:
-    def __init__(self, hooks, hook):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self):
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
-
-
-class GradFn:
-    """What ``t.grad_fn`` shows: the operation that made ``t`` (PyTorch's ``<MulBackward0>``)."""
-
-    __slots__ = ("_tensor",)
-
-    def __init__(self, tensor):
-        self._tensor = tensor
-
-    def name(self) -> str:
-        return backward_name(self._tensor._op)
-
-    @property
-    def next_functions(self):
-        return tuple((t.grad_fn, 0) for t in self._tensor._inputs)
-
-    def __eq__(self, other):
-        return isinstance(other, GradFn) and other._tensor is self._tensor
-
-    def __hash__(self):
-        return id(self._tensor)
-
-    def __repr__(self):
-        return f"<{self.name()}>"
