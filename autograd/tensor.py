@@ -17,9 +17,9 @@ import numpy as np
 
 from . import anomaly, dtypes, engine, forward_ad, versions
 from .broadcast import unbroadcast
+from .grad_fn import GradFn, HookHandle
 from .grad_mode import state
 from .ops import OPS
-from .grad_fn import GradFn, HookHandle
 from .printing import backward_name
 
 _new = object.__new__
