@@ -3,31 +3,40 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS := dev,oracle,datasets,bench,demo,notebooks,browser
-STAMP := $(VENV)/.installed
+# Each target installs only the extras it uses (pyproject.toml says what each brings), with a stamp of
+# its own: the demo and the lab need neither torch nor micrograd, which only the tests and benchmarks use.
+EXTRAS_test := dev,oracle,datasets,bench,demo,notebooks,browser,docs
+EXTRAS_demo := demo
+EXTRAS_lab := notebooks,lab
+EXTRAS_docs := docs
 
 # chromium: the headless browser the explorer's page tests drive (tests/explorer), Debian's with its driver.
-.PHONY: test demo lab setup graphviz chromium clean
+.PHONY: test demo lab docs setup graphviz chromium clean
 
-test: setup graphviz chromium
+# the suite builds the documentation site too (tests/test_docs.py: mkdocs build --strict)
+test: $(VENV)/.installed-test graphviz chromium
 	$(PY) -m pytest -n 2 tests
 
-# make demo: the same set-up, then the flagship example (writes its pictures and checkpoint under out/).
-demo: setup graphviz
+# make demo: the demo extra (no torch, no micrograd), then the flagship example (writes its pictures and checkpoint under out/).
+demo: $(VENV)/.installed-demo graphviz
 	$(PY) examples/demo.py
 
-# make lab: JupyterLab on notebooks/ with the project's kernel (installs jupyterlab into the venv on first use).
-lab: setup graphviz
-	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install -q -e ".[lab]"
+# make lab: JupyterLab on notebooks/ with the project's kernel (the notebooks and lab extras).
+lab: $(VENV)/.installed-lab graphviz
 	$(PY) -m jupyterlab --notebook-dir=notebooks $$(if [ "$$(id -u)" = "0" ]; then echo --allow-root; fi)
 
-setup: $(STAMP)
+# make docs: the documentation site (MkDocs, mkdocs.yml) into site/; --strict fails on any broken link or reference.
+docs: $(VENV)/.installed-docs
+	$(PY) -m mkdocs build --strict --site-dir site
 
-$(STAMP): pyproject.toml
+# the venv with everything the suite uses
+setup: $(VENV)/.installed-test
+
+$(VENV)/.installed-%: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
-	touch $(STAMP)
+	$(PY) -m pip install -q -e ".[$(EXTRAS_$*)]"
+	touch $@
 
 graphviz:
 	@if ! command -v dot >/dev/null 2>&1; then \
@@ -52,4 +61,4 @@ chromium:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis site

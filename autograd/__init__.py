@@ -1,4 +1,7 @@
 """chainrule's autograd: Tensor and Scalar on one reverse-mode engine (``import autograd as ag``)."""
+
+__version__ = "0.1.0"  # the one source of the version: pyproject.toml reads it (tool.setuptools.dynamic)
+
 from . import ops, tensor_functions
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,  # noqa: A004
                      int32, int64, long, set_default_dtype, short, uint8)
