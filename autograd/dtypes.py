@@ -32,6 +32,7 @@ def set_default_dtype(dtype) -> None:
 
 
 def get_default_dtype():
+    """The float dtype that tensors made from Python floats get (float32 unless set_default_dtype)."""
     return _default[0]
 
 

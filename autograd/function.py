@@ -43,6 +43,7 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self):
+        """The tensors given to save_for_backward; an error if one was modified in place since."""
         for i, (t, v) in enumerate(zip(self._saved, self._versions)):
             if isinstance(t, Tensor) and t._version != v:
                 raise RuntimeError(
@@ -59,14 +60,17 @@ class Function:
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
+        """Compute the output(s) from ``args`` (Tensors as given, run under no_grad); save on ``ctx``."""
         raise NotImplementedError("a Function subclass must define @staticmethod forward(ctx, *args)")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
+        """Given d(loss)/d(output) for each output, return d(loss)/d(arg) per forward argument (or None)."""
         raise NotImplementedError("a Function subclass must define @staticmethod backward(ctx, *grad_outputs)")
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        """Run forward on ``args`` and record one node whose backward calls ``backward`` (torch's apply)."""
         inputs = tuple(a for a in args if isinstance(a, Tensor))
         ctx = FunctionCtx(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():

@@ -258,6 +258,7 @@ class Scalar:
 
     @property
     def op(self) -> str:
+        """The operation that made this Scalar ('+', '*', 'tanh', ...; '' for a leaf): micrograd's ``_op``."""
         return self._op
 
     _hooks = ()  # not None: every Scalar keeps its gradient (micrograd shows grad on every node)
@@ -305,6 +306,7 @@ class Scalar:
         backprop((self,), (1.0,), retain_graph=retain_graph)
 
     def zero_grad(self):
+        """Set ``grad`` to 0.0: gradients accumulate over backward calls, as in micrograd and torch."""
         self.grad = 0.0
 
     def __float__(self):

@@ -149,6 +149,7 @@ class Module:
     # -- calling ---------------------------------------------------------------------------------
 
     def forward(self, *args, **kwargs):
+        """The computation of the module: define it in every subclass (``torch.nn.Module.forward``)."""
         raise NotImplementedError(f"{type(self).__name__} has no forward(): define forward(self, ...) in the subclass")
 
     def __call__(self, *args, **kwargs):
@@ -174,10 +175,12 @@ class Module:
             yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
     def modules(self) -> Iterator["Module"]:
+        """This module and every descendant, depth first, each once (``torch.nn.Module.modules``)."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self):
+        """(name, module) for each direct sub-module, each module once."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
@@ -185,6 +188,7 @@ class Module:
                 yield name, module
 
     def children(self) -> Iterator["Module"]:
+        """The direct sub-modules, each once (``torch.nn.Module.children``)."""
         for _, m in self.named_children():
             yield m
 
@@ -203,13 +207,16 @@ class Module:
         return self._named_members("_parameters", prefix, recurse)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every Parameter of this module and (``recurse=True``) its descendants, a shared one once."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True):
+        """(dotted name, tensor) for every buffer, e.g. ``('bn.running_mean', ...)``."""
         return self._named_members("_buffers", prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (state that is not trained, such as batch norm's running statistics)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -232,6 +239,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Set ``requires_grad`` on every Parameter (False freezes the module); returns the module."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -279,9 +287,11 @@ class Module:
         return self
 
     def float(self) -> "Module":
+        """Convert every floating-point Parameter and buffer to float32 in place; returns the module."""
         return self.to(np.float32)
 
     def double(self) -> "Module":
+        """Convert every floating-point Parameter and buffer to float64 in place; returns the module."""
         return self.to(np.float64)
 
     # -- state -----------------------------------------------------------------------------------
@@ -413,6 +423,7 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x):
+        """Call the modules in order, each on the output of the one before."""
         for m in self._modules.values():
             x = m(x)
         return x
@@ -430,6 +441,7 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> "Sequential":
+        """Add ``module`` at the end (named by its index); returns the Sequential."""
         self.add_module(str(len(self)), module)
         return self
 
@@ -443,12 +455,14 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module: Module) -> "ModuleList":
+        """Add ``module`` at the end (named by its index); returns the ModuleList."""
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList holds nn.Modules, got {type(module).__name__}")
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules) -> "ModuleList":
+        """Append every module of the iterable ``modules``; returns the ModuleList."""
         for m in modules:
             self.append(m)
         return self
@@ -469,6 +483,7 @@ class ModuleList(Module):
         return iter(self._modules.values())
 
     def forward(self, *args, **kwargs):
+        """A ModuleList only holds modules (``torch.nn.ModuleList``): it raises NotImplementedError."""
         raise NotImplementedError("ModuleList has no forward(): iterate over it in your module's forward")
 
 
@@ -481,6 +496,7 @@ class ModuleDict(Module):
             self.update(modules)
 
     def update(self, modules) -> None:
+        """Add or replace the modules of a mapping or of (name, module) pairs."""
         items = modules.items() if hasattr(modules, "items") else modules
         for name, m in items:
             self[name] = m
@@ -506,18 +522,23 @@ class ModuleDict(Module):
         return iter(self._modules)
 
     def keys(self):
+        """The names of the modules, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """(name, module) pairs, in insertion order."""
         return self._modules.items()
 
     def pop(self, key: str) -> Module:
+        """Remove the module named ``key`` and return it."""
         return self._modules.pop(key)
 
     def forward(self, *args, **kwargs):
+        """A ModuleDict only holds modules (``torch.nn.ModuleDict``): it raises NotImplementedError."""
         raise NotImplementedError("ModuleDict has no forward(): pick modules by key in your module's forward")
 
 

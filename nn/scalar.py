@@ -21,10 +21,12 @@ class Module:
     """The micrograd Module: ``parameters()`` and ``zero_grad()``."""
 
     def zero_grad(self):
+        """Set every parameter's ``grad`` to 0.0 (Scalar gradients accumulate over backward calls)."""
         for p in self.parameters():
             p.grad = 0.0
 
     def parameters(self):
+        """The Scalars this module learns, in a fixed order (a list, as micrograd's)."""
         return []
 
 

@@ -18,14 +18,17 @@ class ConvertMethods:
     __slots__ = ()
 
     def item(self):
+        """The value of a one-element tensor as a Python number (``torch.Tensor.item``)."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element; this one has shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
+        """The values as nested Python lists of numbers (a number for a 0-d tensor)."""
         return self.data.tolist()
 
     def numpy(self) -> np.ndarray:
+        """The ndarray that holds the data, shared, not copied; refused when the tensor requires grad."""
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use t.detach().numpy() instead.")
         return self.data
@@ -101,12 +104,15 @@ class ConvertMethods:
         return make(self.data.astype(dtype))
 
     def float(self):
+        """This tensor as float32 (differentiable; the tensor itself when it already is)."""
         return self.to(dtypes.float32)
 
     def double(self):
+        """This tensor as float64 (differentiable; the tensor itself when it already is)."""
         return self.to(dtypes.float64)
 
     def long(self):
+        """This tensor as int64 (no gradient flows through an integer tensor)."""
         return self.to(dtypes.int64)
 
     def half(self):

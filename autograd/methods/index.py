@@ -217,25 +217,32 @@ class IndexMethods:
     # -- in place ---------------------------------------------------------------------------------
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        """In-place ``scatter``: self[index[i][j]][j] = src[i][j] along ``dim`` (or ``value``; ``reduce``)."""
         return self._inplace("scatter_", lambda x: x.scatter(dim, index, src, value=value, reduce=reduce))
 
     def scatter_add_(self, dim, index, src):
+        """In-place ``scatter_add``: self[index[i][j]][j] += src[i][j] along ``dim`` (dim 0 shown)."""
         return self._inplace("scatter_add_", lambda x: x.scatter_add(dim, index, src))
 
     def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        """In-place ``scatter_reduce``: combine src into self at ``index`` by sum, prod, mean, amax or amin."""
         return self._inplace("scatter_reduce_", lambda x: x.scatter_reduce(dim, index, src, reduce,
                                                                            include_self=include_self))
 
     def index_add_(self, dim, index, source, *, alpha=1):
+        """In-place ``index_add``: self.select(dim, index[i]) += alpha * source.select(dim, i)."""
         return self._inplace("index_add_", lambda x: x.index_add(dim, index, source, alpha=alpha))
 
     def index_copy_(self, dim, index, source):
+        """In-place ``index_copy``: self.select(dim, index[i]) = source.select(dim, i)."""
         return self._inplace("index_copy_", lambda x: x.index_copy(dim, index, source))
 
     def index_fill_(self, dim, index, value):
+        """In-place ``index_fill``: the entries at ``index`` along ``dim`` are set to ``value``."""
         return self._inplace("index_fill_", lambda x: x.index_fill(dim, index, value))
 
     def masked_scatter_(self, mask, source):
+        """In-place ``masked_scatter``: the True positions of ``mask`` take source's values in order."""
         mask = _bool_mask(mask, "masked_scatter_")
         if _broadcast(self.shape, mask.shape, "masked_scatter_", "mask") != self.shape:
             raise RuntimeError(f"masked_scatter_: mask of shape {mask.shape} does not broadcast to the tensor's "

@@ -73,9 +73,11 @@ class InplaceMethods:
         return self._inplace("sub_", lambda x: x - (other if alpha == 1 else other * alpha))
 
     def mul_(self, other):
+        """self *= other, in place (recorded: differentiable through the new values)."""
         return self._inplace("mul_", lambda x: x * other)
 
     def div_(self, other):
+        """self /= other, in place (recorded: differentiable through the new values)."""
         return self._inplace("div_", lambda x: x / other)
 
     def _overwrite(self, what, value):
@@ -97,6 +99,7 @@ class InplaceMethods:
         return self._overwrite("fill_", value)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
+        """Clamp every value to [min, max] in place (either bound may be None)."""
         return self._inplace("clamp_", lambda x: x.clamp(min, max))
 
     def copy_(self, src):

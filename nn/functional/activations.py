@@ -64,6 +64,7 @@ def sigmoid(input: Tensor) -> Tensor:
 
 
 def tanh(input: Tensor) -> Tensor:
+    """tanh(x) = (e^x - e^-x) / (e^x + e^-x) elementwise; its derivative is 1 - tanh(x)^2 (``F.tanh``)."""
     return _t(input).tanh()
 
 
