@@ -196,3 +196,210 @@ try:
     ag.gradcheck(lambda t: BadCube.apply(t).sum(), (ag.randn(3, dtype=ag.float64, requires_grad=True),))
 except ag.GradcheckError as err:
     print("caught:", str(err).splitlines()[0])
+
+# %% [markdown]
+# ## Forward mode: derivatives that travel with the values
+#
+# `backward()` is **reverse mode**: the forward pass records the graph, then one walk from the output
+# back to the inputs gives $\partial J / \partial v$ for *every* value $v$ at once. The chain rule can
+# also be run the other way round. Choose a direction $\dot{\mathbf{x}}$ for the inputs and carry,
+# beside every value $v$, its **tangent** $\dot v$: the rate at which $v$ changes when the inputs
+# move along $\dot{\mathbf{x}}$. Each operation computes its result's tangent from its inputs'
+# tangents with the same local derivatives that backward uses:
+#
+# $$c = a\,b:\ \ \dot c = \dot a\, b + a\, \dot b, \qquad c = \tanh a:\ \ \dot c = (1 - \tanh^2 a)\,\dot a, \qquad
+#   c = \sigma(a):\ \ \dot c = \sigma(a)\,(1 - \sigma(a))\,\dot a .$$
+#
+# This is arithmetic on **dual numbers** $a + \dot a\,\varepsilon$ with $\varepsilon^2 = 0$:
+# $(a + \dot a \varepsilon)(b + \dot b \varepsilon) = ab + (\dot a b + a \dot b)\,\varepsilon$, and
+# $f(a + \dot a \varepsilon) = f(a) + f'(a)\,\dot a\,\varepsilon$ (Taylor's series stops after the
+# first term). When the forward pass ends, the output's tangent is the directional derivative
+# $\nabla J \cdot \dot{\mathbf{x}}$. With $\dot{\mathbf{x}} = \mathbf{e}_i$ (1 for input $i$, 0 for
+# the others) it is $\partial J / \partial x_i$: one forward pass per input, where reverse mode needed
+# one backward pass for all of them. The multiple-path rule comes for free: a value used twice adds
+# up the tangents arriving along both paths, as $\dot a b + a \dot b$ shows.
+#
+# In chainrule, `ag.forward_ad.make_dual(s, tangent)` (inside `with ag.forward_ad.dual_level():`)
+# turns a Scalar into a dual Scalar; every operation on it is dual too, and
+# `ag.forward_ad.unpack_dual(result).tangent` reads the derivative. Here is the neuron from the top of
+# the notebook, differentiated both ways: three forward passes (one per parameter) against one
+# backward pass.
+
+# %%
+fwAD = ag.forward_ad
+
+
+def neuron(w1, w2, b, x=(1.5, -0.5), y=1.0):
+    y_hat = (w1 * x[0] + w2 * x[1] + b).sigmoid()
+    return -(y * y_hat.log() + (1 - y) * (1 - y_hat).log())
+
+
+params = {"w1": 0.8, "w2": -1.2, "b": 0.1}
+
+# reverse mode: one forward pass, one backward pass, every partial derivative
+leaves = {name: ag.Scalar(v, label=name) for name, v in params.items()}
+neuron(**leaves).backward()
+reverse = {name: s.grad for name, s in leaves.items()}
+
+# forward mode: one forward pass per parameter, the tangent 1 on that parameter and 0 on the others
+forward = {}
+with fwAD.dual_level():
+    for chosen in params:
+        duals = {name: fwAD.make_dual(ag.Scalar(v), 1.0 if name == chosen else 0.0) for name, v in params.items()}
+        forward[chosen] = fwAD.unpack_dual(neuron(**duals)).tangent
+
+print(f"{'':>6} {'reverse mode (backward)':>24} {'forward mode (tangent)':>24}")
+for name in params:
+    print(f"dJ/d{name:<2} {reverse[name]:+24.15f} {forward[name]:+24.15f}")
+assert all(abs(reverse[name] - forward[name]) < 1e-14 for name in params)
+
+# %% [markdown]
+# The same numbers, to the last digit: both modes apply the same local derivatives, and only the
+# order of the multiplications differs. A dual Scalar is still a Scalar (its `repr` shows the
+# tangent beside the value), so it draws, backpropagates and mixes with plain Scalars and numbers,
+# whose tangent is 0.
+#
+# ## Which mode costs what
+#
+# A function $F: \mathbb{R}^n \to \mathbb{R}^m$ has an $m \times n$ Jacobian. One forward pass with
+# tangent $\dot{\mathbf{x}}$ gives the Jacobian times a vector, $J\dot{\mathbf{x}}$: one **column**
+# for $\dot{\mathbf{x}} = \mathbf{e}_i$. One backward pass from output $k$ gives a vector times the
+# Jacobian, $\mathbf{e}_k^\top J$: one **row**. So the whole Jacobian costs
+#
+# | | passes for the Jacobian | cheap when |
+# |---|---|---|
+# | forward mode | $n$ forward passes (one per input) | few inputs, many outputs |
+# | reverse mode | 1 forward pass + $m$ backward passes (one per output) | many inputs, few outputs |
+#
+# Two functions of opposite shapes show it:
+#
+# * $f: \mathbb{R}^n \to \mathbb{R}$, $\ f(\mathbf{x}) = \sum_{i=1}^{n} \tanh(x_i\, x_{i+1})$ (indices
+#   wrapping round): many inputs, one output, the shape of a training loss.
+# * $g: \mathbb{R} \to \mathbb{R}^m$, the $m$ hidden states of a tiny recurrent network driven by one
+#   input $t$: $h_0 = t$, $h_k = \tanh(0.9\,h_{k-1} + t)$, $g(t) = (h_1, \dots, h_m)$: one input, many
+#   outputs. Each backward pass from $h_k$ walks back through $k$ steps.
+#
+# The helpers below count the passes they make and check that both modes give the same derivatives.
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+
+passes = {"forward": 0, "backward": 0}
+
+
+def f_ring(xs):
+    passes["forward"] += 1
+    total = 0.0
+    for i in range(len(xs)):
+        total = total + (xs[i] * xs[(i + 1) % len(xs)]).tanh()
+    return total
+
+
+def g_states(t, m):
+    passes["forward"] += 1
+    h, states = t, []
+    for _ in range(m):
+        h = (0.9 * h + t).tanh()
+        states.append(h)
+    return states
+
+
+def gradient_reverse(x0):
+    xs = [ag.Scalar(v) for v in x0]
+    out = f_ring(xs)
+    passes["backward"] += 1
+    out.backward()
+    return [x.grad for x in xs]
+
+
+def gradient_forward(x0):
+    grad = []
+    with fwAD.dual_level():
+        for i in range(len(x0)):  # one pass per input direction e_i
+            xs = [fwAD.make_dual(ag.Scalar(v), 1.0 if j == i else 0.0) for j, v in enumerate(x0)]
+            grad.append(fwAD.unpack_dual(f_ring(xs)).tangent)
+    return grad
+
+
+def jacobian_reverse(t0, m):
+    t = ag.Scalar(t0)
+    column = []
+    for h in g_states(t, m):  # one backward pass per output; the graph is kept for the next
+        t.grad = 0.0
+        passes["backward"] += 1
+        h.backward(retain_graph=True)
+        column.append(t.grad)
+    return column
+
+
+def jacobian_forward(t0, m):
+    with fwAD.dual_level():
+        t = fwAD.make_dual(ag.Scalar(t0), 1.0)
+        return [fwAD.unpack_dual(h).tangent for h in g_states(t, m)]
+
+
+def measure(fn, *args):
+    """(result, passes made, best time of 3 runs in ms)."""
+    passes.update(forward=0, backward=0)
+    result = fn(*args)
+    counted = dict(passes)
+    best = min(_timed(fn, *args) for _ in range(3))
+    return result, counted, best * 1e3
+
+
+def _timed(fn, *args):
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+sizes = [10, 30, 100, 300]
+rows = []
+print(f"{'function':<14}{'forward mode':>26}{'reverse mode':>30}{'time forward':>16}")
+print(f"{'':<14}{'passes':>14}{'time':>12}{'passes':>18}{'time':>12}{'/ reverse':>16}")
+
+
+def report(label, kind, size, fw_passes, fw_ms, rv_passes, rv_ms):
+    rows.append((kind, size, fw_ms, rv_ms))
+    reverse_passes = f"{rv_passes['forward']} fwd + {rv_passes['backward']} bwd"
+    print(f"{label:<14}{fw_passes['forward']:>10} fwd{fw_ms:>9.2f} ms{reverse_passes:>18}{rv_ms:>9.2f} ms"
+          f"{fw_ms / rv_ms:>16.3g}")
+
+
+for n in sizes:
+    x0 = [math.sin(i) for i in range(n)]
+    fw, fw_passes, fw_ms = measure(gradient_forward, x0)
+    rv, rv_passes, rv_ms = measure(gradient_reverse, x0)
+    assert max(abs(a - b) for a, b in zip(fw, rv)) < 1e-12
+    report(f"f: R^{n} -> R", "f", n, fw_passes, fw_ms, rv_passes, rv_ms)
+for m in sizes:
+    fw, fw_passes, fw_ms = measure(jacobian_forward, 0.3, m)
+    rv, rv_passes, rv_ms = measure(jacobian_reverse, 0.3, m)
+    assert max(abs(a - b) for a, b in zip(fw, rv)) < 1e-12
+    report(f"g: R -> R^{m}", "g", m, fw_passes, fw_ms, rv_passes, rv_ms)
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+for ax, kind, title, xlabel in [(axes[0], "f", "f: Rⁿ → R (the gradient)", "inputs n"),
+                                (axes[1], "g", "g: R → Rᵐ (all m derivatives)", "outputs m")]:
+    ns = [r[1] for r in rows if r[0] == kind]
+    ax.loglog(ns, [r[2] for r in rows if r[0] == kind], "o-", label="forward mode")
+    ax.loglog(ns, [r[3] for r in rows if r[0] == kind], "s-", label="reverse mode")
+    ax.set(title=title, xlabel=xlabel, ylabel="time (ms)")
+    ax.legend()
+plt.show()
+
+# %% [markdown]
+# Every derivative agrees (the asserts check them to $10^{-12}$), and the costs are mirror images.
+# For $f$, reverse mode makes one forward and one backward pass whatever $n$ is, each of about $n$
+# operations: its time grows like $n$. Forward mode makes $n$ passes of $n$ operations: $n^2$, a
+# hundreds of times slower than reverse mode at $n = 300$. For $g$ the roles swap: one forward pass with a tangent
+# gives all $m$ derivatives, while reverse mode needs a backward pass per output, the one from $h_k$
+# through $k$ steps: $m^2/2$ steps in all.
+#
+# A network's training loss is the first shape in the extreme, millions of parameters in and one
+# number out, which is why backpropagation is reverse mode. Forward mode has its uses all the same:
+# Jacobians of functions with few inputs, directional derivatives, and, combined with reverse mode,
+# Hessian-vector products (notebook 05). The Tensor engine has both modes too: `ag.forward_ad` with
+# Tensors, and `ag.func.jacfwd` against `ag.func.jacrev`.
