@@ -31,7 +31,7 @@ class IndexMethods:
             raise _index_error(e, self) from None
 
     def gather(self, dim=None, index=None, *, axis=None):
-        """out[i][j][k] = self[index[i][j][k]][j][k] for dim=0 (likewise for other dims): ``index``
+        """``out[i][j][k] = self[index[i][j][k]][j][k]`` for dim=0 (likewise for other dims): ``index``
         has as many dimensions as self and is no larger outside ``dim``."""
         d = args.one_dim(args.dim_or_axis(dim, axis), self.ndim, "gather")
         index = _index_tensor(index, "gather", self, d)
@@ -217,11 +217,11 @@ class IndexMethods:
     # -- in place ---------------------------------------------------------------------------------
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
-        """In-place ``scatter``: self[index[i][j]][j] = src[i][j] along ``dim`` (or ``value``; ``reduce``)."""
+        """In-place ``scatter``: ``self[index[i][j]][j] = src[i][j]`` for dim=0 (or ``value``, ``reduce``)."""
         return self._inplace("scatter_", lambda x: x.scatter(dim, index, src, value=value, reduce=reduce))
 
     def scatter_add_(self, dim, index, src):
-        """In-place ``scatter_add``: self[index[i][j]][j] += src[i][j] along ``dim`` (dim 0 shown)."""
+        """In-place ``scatter_add``: ``self[index[i][j]][j] += src[i][j]`` for dim=0 (likewise other dims)."""
         return self._inplace("scatter_add_", lambda x: x.scatter_add(dim, index, src))
 
     def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
