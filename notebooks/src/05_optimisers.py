@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 05 · Optimisers: a race on a saddle point and on Rosenbrock, and learning-rate schedules
+# # 05 · Optimisers: a race on a saddle point and on Rosenbrock, Newton's method, and learning-rate schedules
 #
 # The lecture's challenges for plain gradient descent $\theta_{k+1} = \theta_k - \eta\,\mathbf{g}_k$:
 # choosing a learning rate, an annealing schedule, updating parameters to different extents, and
@@ -161,8 +161,265 @@ assert np.allclose(rosen_paths["Adam"][-1], [1, 1], atol=1e-2)
 # AdamW's decoupled weight decay pulls $\theta$ towards 0, so it settles short of $(1, 1)$: on a
 # network that is the regularisation it is meant to be, here it shifts the optimum. RMSprop with a
 # constant rate keeps jittering across the valley floor at a step size of about $\eta$: which is what
-# a learning-rate schedule is for.
+# a learning-rate schedule is for (after the next section).
+
+# %% [markdown]
+# ## Curvature: the Hessian of Rosenbrock
 #
+# L-BFGS *estimates* the curvature from its last few gradients. An autodiff engine can compute it
+# exactly: the Hessian $H_{ij} = \partial^2 f / \partial\theta_i \partial\theta_j$ is the Jacobian of
+# the gradient, and `ag.functional.hessian(f, θ)` (as `torch.autograd.functional.hessian`) gets it by
+# differentiating the gradient once more. For Rosenbrock, by hand:
+#
+# $$\nabla f = \begin{pmatrix} -2(1 - \theta_1) - 400\,\theta_1(\theta_2 - \theta_1^2) \\ 200\,(\theta_2 - \theta_1^2) \end{pmatrix},
+#   \qquad
+#   H = \begin{pmatrix} 1200\,\theta_1^2 - 400\,\theta_2 + 2 & -400\,\theta_1 \\ -400\,\theta_1 & 200 \end{pmatrix}.$$
+
+# %%
+def rosenbrock_hessian(t1, t2):
+    return np.array([[1200 * t1 ** 2 - 400 * t2 + 2, -400 * t1], [-400 * t1, 200.0]])
+
+
+for point in [(-1.2, 1.0), (0.0, 1.0), (1.0, 1.0)]:
+    H = ag.functional.hessian(rosenbrock, ag.tensor(point)).numpy()
+    error = np.abs(H - rosenbrock_hessian(*point)).max()
+    print(f"θ = {point}: ag.functional.hessian = {H.tolist()}, |error| = {error:.1e}, "
+          f"eigenvalues {np.round(np.linalg.eigvalsh(H), 2)}")
+    assert error < 1e-9
+
+curvatures = np.linalg.eigvalsh(rosenbrock_hessian(1.0, 1.0))
+print(f"at the minimum: curvature {curvatures[1]:.1f} across the valley, {curvatures[0]:.3f} along it, "
+      f"condition number {curvatures[1] / curvatures[0]:.0f}")
+
+# %% [markdown]
+# The eigenvalues at the minimum put numbers on "steep walls, flat floor": a curvature of about 1000
+# across the valley and 0.4 along it, a condition number of 2500. A gradient step stays stable only
+# with $\eta < 2/1000$ (which is why plain SGD above needed $\eta = 1.5 \cdot 10^{-3}$), and with
+# such an $\eta$ it shrinks the distance along the floor by a factor of only $1 - 0.4\,\eta$ per
+# step. At $(0, 1)$, above the floor, one eigenvalue is negative: there $f$ curves *down* in one
+# direction, and a quadratic model of it has no minimum.
+#
+# ## Newton's method
+#
+# The second-order Taylor model $f(\theta + \mathbf{d}) \approx f(\theta) + \mathbf{g}^\top \mathbf{d}
+# + \tfrac12\, \mathbf{d}^\top H\, \mathbf{d}$ is smallest, when $H$ is positive definite, at the
+# **Newton step** $\mathbf{d} = -H^{-1}\mathbf{g}$. It rescales every direction by its own curvature,
+# so the condition number no longer matters, and near a minimum Newton's method converges
+# quadratically: the number of correct digits doubles with every step. Far from the minimum the
+# model can be poor: the step may go uphill, or, where $H$ has a negative eigenvalue, head for a
+# saddle or a maximum (Newton's method looks for any point where $\nabla f = 0$). Two safeguards make
+# it a descent method:
+#
+# * **Levenberg damping**: use $H + \lambda I$ with the smallest $\lambda$ (0, or 0.01 doubled until it
+#   suffices) that makes it positive definite; then $\mathbf{d}$ points downhill (for a large
+#   $\lambda$ it is a short gradient step $-\mathbf{g}/\lambda$).
+# * **A backtracking line search**: try the step length $\alpha = 1$ and halve it until $f$ decreases
+#   enough, $f(\theta + \alpha\mathbf{d}) \le f(\theta) + 10^{-4}\,\alpha\,\mathbf{g}^\top\mathbf{d}$
+#   (Armijo's condition).
+#
+# The race from $(-1.2, 1)$: pure Newton, Newton with both safeguards, L-BFGS (as above, one
+# iteration a step, its strong-Wolfe line search evaluating $f$ and $\nabla f$ several times) and
+# Adam ($\eta = 0.05$), each until $\lVert\nabla f\rVert < 10^{-10}$, until it stops moving, or
+# until its budget of steps is spent. Each counts what it evaluates: $f$ alone (the line searches),
+# $f$ with its gradient (a forward and a backward pass), the Hessian (here `ag.functional.hessian`;
+# `ag.func.hessian(f)` is the same as a function transform).
+
+# %%
+def newton(f, start, safeguarded, tol=1e-10, max_iter=100):
+    """Newton's method with numpy's solver; returns the path and the evaluations made by each iteration."""
+    theta = np.array(start, dtype=float)
+    path, counts = [theta.copy()], []
+    for _ in range(max_iter):
+        g, value = ag.func.grad_and_value(f)(ag.tensor(theta))
+        g, value = g.numpy(), value.item()
+        count = {"f": 0, "f and ∇f": 1, "Hessian": 0}
+        if np.linalg.norm(g) < tol:
+            counts.append(count)
+            break
+        H = ag.functional.hessian(f, ag.tensor(theta)).numpy()
+        count["Hessian"] = 1
+        lam = 0.0
+        if safeguarded:  # Levenberg: the smallest damping from 0, 0.01, 0.02, 0.04, ... that makes H + λI positive definite
+            while np.linalg.eigvalsh(H + lam * np.eye(len(g)))[0] <= 1e-8:
+                lam = max(2 * lam, 1e-2)
+        d = np.linalg.solve(H + lam * np.eye(len(g)), -g)
+        alpha = 1.0
+        if safeguarded:  # backtracking until Armijo's sufficient decrease
+            while True:
+                count["f"] += 1
+                if f(ag.tensor(theta + alpha * d)).item() <= value + 1e-4 * alpha * (g @ d):
+                    break
+                alpha /= 2
+        theta = theta + alpha * d
+        path.append(theta.copy())
+        counts.append(count)
+    return np.array(path), counts
+
+
+def first_order(make_optimiser, start, steps, tol=1e-10):
+    """An optim optimiser for up to `steps` steps (fewer if it stops moving); returns the path and the
+    closure calls of each step."""
+    theta = ag.tensor(start, requires_grad=True)
+    opt = make_optimiser([theta])
+    calls = [0]
+
+    def closure():
+        calls[0] += 1
+        opt.zero_grad()
+        loss = rosenbrock(theta)
+        loss.backward()
+        return loss
+
+    path, counts = [theta.detach().numpy().copy()], []
+    for _ in range(steps):
+        calls[0] = 0
+        opt.step(closure)
+        path.append(theta.detach().numpy().copy())
+        counts.append({"f": 0, "f and ∇f": calls[0], "Hessian": 0})
+        if theta.grad.norm().item() < tol or np.array_equal(path[-1], path[-2]):
+            break
+    return np.array(path), counts
+
+
+contestants = {
+    "Newton (pure)": newton(rosenbrock, [-1.2, 1.0], safeguarded=False),
+    "Newton (damped, line search)": newton(rosenbrock, [-1.2, 1.0], safeguarded=True),
+    "L-BFGS": first_order(lambda p: optim.LBFGS(p, lr=1, max_iter=1, max_eval=25, line_search_fn="strong_wolfe",
+                                                tolerance_grad=1e-10, tolerance_change=1e-14), [-1.2, 1.0], 200),
+    "Adam (lr 0.05)": first_order(lambda p: optim.Adam(p, lr=0.05), [-1.2, 1.0], 3000),
+}
+
+TARGET = 1e-6
+print(f"{'':<29}{'to reach ‖θ − θ*‖ < 1e-6':^44}{'at the end':^26}")
+print(f"{'':<29}{'iterations':>11}{'f':>7}{'f and ∇f':>10}{'Hessians':>10}{'     ':>6}{'iterations':>11}{'‖θ − θ*‖':>12}")
+for name, (path, counts) in contestants.items():
+    distance = np.linalg.norm(path - 1.0, axis=1)
+    reached = np.nonzero(distance < TARGET)[0]
+    if len(reached):
+        k = reached[0]
+        used = {key: sum(c[key] for c in counts[:k]) for key in counts[0]}
+        cells = f"{k:>11}{used['f']:>7}{used['f and ∇f']:>10}{used['Hessian']:>10}"
+    else:
+        cells = f"{'never':>11}{'':>27}"
+    print(f"{name:<29}{cells}{'':>6}{len(path) - 1:>11}{distance[-1]:>12.1e}")
+
+# %% [markdown]
+# And the paths, over Rosenbrock's contours, beside the distance to the minimum at every iteration
+# (both axes logarithmic: Adam's thousands of steps and Newton's handful on one plot).
+
+# %%
+xx, yy = np.meshgrid(np.linspace(-2.0, 2.0, 300), np.linspace(-1.0, 3.0, 300))
+fig, (ax, ax_d) = plt.subplots(1, 2, figsize=(14, 5.5))
+ax.contour(xx, yy, (1 - xx) ** 2 + 100 * (yy - xx ** 2) ** 2, levels=np.logspace(-1, 3.5, 15), colors="0.82",
+           linewidths=0.7)
+styles = {"Newton (pure)": "o--", "Newton (damped, line search)": "o-", "L-BFGS": ".-", "Adam (lr 0.05)": "-"}
+for name, (path, _) in contestants.items():
+    ax.plot(path[:, 0], path[:, 1], styles[name], markersize=4, linewidth=1.2, label=name)
+    ax_d.loglog(np.arange(1, len(path) + 1), np.linalg.norm(path - 1.0, axis=1) + 1e-17, styles[name],
+                markersize=4, label=name)
+ax.plot(-1.2, 1.0, "k*", markersize=12)
+ax.plot(1, 1, "rx", markersize=10, mew=2)
+ax.set(xlim=(-2.0, 2.0), ylim=(-1.0, 3.0), xlabel="θ₁", ylabel="θ₂", title="Rosenbrock: second order against first")
+ax.legend(fontsize=8, loc="lower right")
+ax_d.axhline(TARGET, color="0.6", linestyle=":")
+ax_d.set(xlabel="iteration + 1", ylabel="‖θ − θ*‖", ylim=(1e-17, 10), title="distance to the minimum (1, 1)")
+ax_d.legend(fontsize=8)
+plt.show()
+assert all(np.linalg.norm(path[-1] - 1.0) < 1e-6 for name, (path, _) in contestants.items() if "Adam" not in name)
+
+# %% [markdown]
+# Pure Newton is done in a handful of steps, but look at its path: its second step leaves the
+# valley altogether, down to about $(0.76, -3.2)$ (off the plot), where $f \approx 1400$ against 24
+# at the start, and only Rosenbrock's friendly shape ($f$ is a quadratic in $\theta_2$) brings it
+# straight back. On a less friendly function such a step lands anywhere. The safeguarded version
+# refuses every step that does not lower $f$, so it walks along the floor: more iterations, each
+# one safe, and the same quadratic finish (the near-vertical drop of its distance curve at the end).
+# L-BFGS gets there with gradients only, in a few dozen cheap iterations, and stops at about
+# $10^{-8}$ when its steps no longer change $\theta$; Adam, first order with a constant rate, needs
+# thousands of steps. Each Newton iteration forms the whole Hessian and solves an $n \times n$
+# system with it: cheap for $n = 2$, out of the question for a network.
+#
+# ## Hessian-vector products, without the Hessian
+#
+# A Hessian has $n^2$ entries: 8 TB in float64 for a network of a million parameters. Many
+# second-order methods only need its products with vectors, $H\mathbf{v}$: Newton's method with the
+# linear system solved by conjugate gradients (Newton-CG, "Hessian-free" optimisation), the power
+# or Lanczos iteration for the sharpest curvature, influence functions. And $H\mathbf{v}$ is a
+# directional derivative of the gradient,
+#
+# $$H\mathbf{v} = \frac{d}{d\varepsilon}\, \nabla f(\theta + \varepsilon \mathbf{v})\Big|_{\varepsilon = 0},$$
+#
+# which is what forward mode computes (notebook 01): give $\theta$ the tangent $\mathbf{v}$, compute
+# the gradient by a reverse pass that is itself recorded (`create_graph=True`), and the tangent
+# carried through the forward *and* the backward pass arrives on the gradient as $H\mathbf{v}$.
+# This is **forward-over-reverse**: one pass of each mode, a small constant times the cost of a
+# gradient, whatever $n$ is. Below, by hand with `ag.forward_ad`, on the $n$-dimensional
+# Rosenbrock function $f(\mathbf{x}) = \sum_{i=1}^{n-1} 100\,(x_{i+1} - x_i^2)^2 + (1 - x_i)^2$,
+# and with `ag.functional.hvp` (as `torch.autograd.functional.hvp`), which does the same, against
+# the whole Hessian times $\mathbf{v}$.
+
+# %%
+fwAD = ag.forward_ad
+
+
+def rosenbrock_n(x):
+    return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+
+
+rng = np.random.default_rng(0)
+x, v = ag.tensor(rng.standard_normal(6)), ag.tensor(rng.standard_normal(6))
+
+with fwAD.dual_level():
+    x_dual = fwAD.make_dual(x.detach().requires_grad_(), v)  # θ with the tangent v
+    (gradient,) = ag.grad(rosenbrock_n(x_dual), x_dual, create_graph=True)  # a recorded reverse pass
+    hv_by_hand = fwAD.unpack_dual(gradient).tangent  # the gradient's tangent: H v
+
+_, hv = ag.functional.hvp(rosenbrock_n, x, v)
+H_times_v = ag.functional.hessian(rosenbrock_n, x).numpy() @ v.numpy()
+print("forward over reverse, by hand:", np.round(hv_by_hand.detach().numpy(), 6))
+print("ag.functional.hvp:            ", np.round(hv.numpy(), 6))
+print("whole Hessian @ v:            ", np.round(H_times_v, 6))
+assert np.allclose(hv_by_hand.detach().numpy(), H_times_v) and np.allclose(hv.numpy(), H_times_v)
+
+# %% [markdown]
+# The cost as $n$ grows: `ag.functional.hvp` against forming the whole Hessian with
+# `ag.functional.hessian` (its Jacobian of the gradient, all $n$ rows) and multiplying.
+
+# %%
+import time
+
+
+def best_time(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+print(f"{'n':>6} {'hvp':>10} {'whole Hessian':>15} {'ratio':>8} {'Hessian memory':>16}")
+hvp_ms, hessian_ms, ns = [], [], [10, 100, 1000, 2000]
+for n in ns:
+    x, v = ag.tensor(rng.standard_normal(n)), ag.tensor(rng.standard_normal(n))
+    hvp_ms.append(best_time(lambda: ag.functional.hvp(rosenbrock_n, x, v)) * 1e3)
+    hessian_ms.append(best_time(lambda: ag.functional.hessian(rosenbrock_n, x).numpy() @ v.numpy(), repeat=1) * 1e3)
+    print(f"{n:>6} {hvp_ms[-1]:>7.2f} ms {hessian_ms[-1]:>12.2f} ms {hessian_ms[-1] / hvp_ms[-1]:>8.0f} "
+          f"{n * n * 8 / 2 ** 20:>13.2f} MB")
+
+fig, ax = plt.subplots(figsize=(6, 3.6))
+ax.loglog(ns, hvp_ms, "o-", label="ag.functional.hvp (forward over reverse)")
+ax.loglog(ns, hessian_ms, "s-", label="ag.functional.hessian, then H @ v")
+ax.set(xlabel="n (parameters)", ylabel="time (ms)", title="H v on the n-dimensional Rosenbrock")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# The product's cost hardly moves with $n$ (at these sizes Python's overhead per operation
+# dominates; it grows like one gradient), while the Hessian's grows like $n$ gradients and its
+# memory like $n^2$. That is why large-scale second-order methods are written in terms of $H\mathbf{v}$.
+
+# %% [markdown]
 # ## Learning-rate schedules
 #
 # `optim.lr_scheduler` changes each group's `lr` as training goes on; call `scheduler.step()` once an
