@@ -1,10 +1,12 @@
 # %% [markdown]
-# # 06 · Regularisation: overfitting, dropout, batch norm, gradient clipping
+# # 06 · Regularisation: overfitting, dropout, batch norm, gradient clipping, per-sample clipping
 #
 # Deep networks tend to overfit the training data, which hurts how well they generalise. This
 # notebook shows the generalisation gap, then the lecture's remedies: dropout (with its ensemble
 # effect), batch normalisation (and what it does to the activations), and gradient clipping against
-# the exploding gradients of a cliff in the loss surface.
+# the exploding gradients of a cliff in the loss surface; at the end, the gradient of every single
+# training example in one pass (`ag.func.vmap`), and clipping each of them with added noise, the idea
+# behind differentially private SGD.
 
 # %%
 import matplotlib.pyplot as plt
@@ -391,3 +393,227 @@ show_clipping(1.0)
 # %%
 widgets.interact(show_clipping, max_norm=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=2, step=0.1,
                                                                 description="max_norm", continuous_update=False));
+
+# %% [markdown]
+# ## Per-sample gradients
+#
+# The gradient of a mini-batch's mean loss is the average of one gradient per example,
+# $\nabla_\theta L = \frac1B \sum_{i=1}^B \nabla_\theta \ell(\theta; x_i, y_i)$, and backward hands us
+# only that average. Sometimes we want the terms themselves: to see which examples pull hardest, to
+# clip each one (next section), to estimate the gradient's variance. A Python loop makes $B$ forward
+# and backward passes of batch size 1.
+#
+# `ag.func` (as `torch.func`) does it in one pass. `ag.func.grad(loss)` is a function that returns
+# the gradient of `loss` with respect to its first argument, here the parameters of a small network
+# written as a plain function of a dict of tensors, for **one** example. `ag.func.vmap(...,
+# in_dims=(None, 0, 0))` maps that function over dimension 0 of the images and labels while sharing
+# the parameters (`None`: not mapped). It is not a loop: every operation carries the batch dimension
+# along (its *batching rule*), so the whole batch goes through once, and each parameter's gradient
+# comes back with a leading batch dimension.
+
+# %%
+import time
+
+X_train, y_train = X[perm[:1000]], y[perm[:1000]]  # 1000 digits to train on, the other 797 to test
+X_held, y_held = X[perm[1000:]], y[perm[1000:]]
+
+
+def init_params(seed=0, sizes=(64, 32, 10)):
+    ag.manual_seed(seed)
+    params = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        params[f"W{i}"] = ag.randn(n_out, n_in) / np.sqrt(n_in)
+        params[f"b{i}"] = ag.zeros(n_out)
+    return params
+
+
+def net(params, x):
+    """A 64-32-10 tanh network as a function of its parameters."""
+    return F.linear(F.linear(x, params["W0"], params["b0"]).tanh(), params["W1"], params["b1"])
+
+
+def loss_one(params, x, y):
+    """The loss of one example: x of shape (64,), y a label."""
+    return F.cross_entropy(net(params, x.unsqueeze(0)), y.unsqueeze(0))
+
+
+per_sample_grad = ag.func.vmap(ag.func.grad(loss_one), in_dims=(None, 0, 0))
+
+
+def per_sample_gradients(params, xb, yb):
+    """{name: tensor of shape (B, *parameter shape)}: the gradient of each example's loss."""
+    with ag.no_grad():  # numbers, not a graph of them
+        return per_sample_grad(params, xb, yb)
+
+
+def per_sample_loop(params, xb, yb):
+    grads = [ag.func.grad(loss_one)(params, xb[i], yb[i]) for i in range(len(yb))]
+    return {name: ag.stack([g[name] for g in grads]) for name in params}
+
+
+params = init_params()
+xb, yb = X_train[:256], y_train[:256]
+vmapped, looped = per_sample_gradients(params, xb, yb), per_sample_loop(params, xb, yb)
+for name, g in vmapped.items():
+    print(f"{name}: per-sample gradients of shape {tuple(g.shape)}, "
+          f"max |vmap − loop| = {np.abs(g.numpy() - looped[name].numpy()).max():.1e}")
+    assert np.allclose(g.numpy(), looped[name].numpy(), atol=1e-6)
+
+# their mean is the ordinary gradient of the batch's mean loss
+leaves = {name: p.detach().requires_grad_() for name, p in params.items()}
+F.cross_entropy(net(leaves, xb), yb).backward()
+print("max |mean of per-sample gradients − batch gradient| =",
+      max(np.abs(vmapped[n].numpy().mean(axis=0) - leaves[n].grad.numpy()).max() for n in params))
+
+
+def best_ms(fn, repeat=5):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * min(times)
+
+
+def batch_backward():
+    for p in leaves.values():
+        p.grad = None
+    F.cross_entropy(net(leaves, xb), yb).backward()
+
+
+t_vmap, t_loop = best_ms(lambda: per_sample_gradients(params, xb, yb)), best_ms(lambda: per_sample_loop(params, xb, yb))
+t_batch = best_ms(batch_backward)
+print(f"\nbatch of 256: per-sample gradients with vmap {t_vmap:.1f} ms, with a loop {t_loop:.1f} ms "
+      f"({t_loop / t_vmap:.0f}x slower); one batched forward + backward (the mean only) {t_batch:.1f} ms")
+
+# %% [markdown]
+# The same numbers, and their mean is the batch's gradient. One vmapped pass costs several times an
+# ordinary forward and backward pass (which gives only the mean; on a network this small both are
+# mostly Python's overhead per operation), while the loop pays that overhead 256 times over.
+#
+# **Which examples pull hardest?** The norm of each example's gradient (all parameters together,
+# $\lVert \nabla_\theta \ell_i \rVert$) over the 1000 training digits: at initialisation, and after
+# 400 steps of plain SGD (the training function is defined here and used again below).
+
+# %%
+def sample_norms(grads):
+    """‖∇ℓ_i‖ over all parameters together, one per example: a tensor of shape (B,)."""
+    B = len(next(iter(grads.values())))
+    return sum((g.reshape(B, -1) ** 2).sum(dim=1) for g in grads.values()).sqrt()
+
+
+def test_accuracy(params):
+    with ag.no_grad():
+        return (net(params, X_held).argmax(dim=1) == y_held).float().mean().item()
+
+
+def train_sgd(clip=None, noise=0.0, steps=400, batch_size=64, lr=0.5, seed=0):
+    """SGD on the 1000 digits. With `clip` = C: each example's gradient clipped to norm C, the sum
+    plus Gaussian noise of standard deviation noise · C, divided by the batch size (DP-SGD)."""
+    params = {name: p.requires_grad_() for name, p in init_params(seed).items()}
+    opt = optim.SGD(list(params.values()), lr=lr)
+    rng = np.random.default_rng(seed)  # the same batches for every run
+    curve = []
+    for step in range(steps + 1):
+        if step % 20 == 0:
+            with ag.no_grad():
+                curve.append((step, F.cross_entropy(net(params, X_train), y_train).item(), test_accuracy(params)))
+        if step == steps:
+            break
+        idx = rng.choice(len(y_train), batch_size, replace=False)
+        opt.zero_grad()
+        if clip is None:
+            F.cross_entropy(net(params, X_train[idx]), y_train[idx]).backward()
+        else:
+            grads = per_sample_gradients({n: p.detach() for n, p in params.items()}, X_train[idx], y_train[idx])
+            scale = (clip / (sample_norms(grads) + 1e-12)).clamp(max=1.0)  # min(1, C / ‖g_i‖)
+            for name, p in params.items():
+                g = grads[name]
+                clipped_sum = (g * scale.reshape(-1, *[1] * (g.ndim - 1))).sum(dim=0)
+                p.grad = (clipped_sum + noise * clip * ag.randn(*p.shape)) / batch_size
+        opt.step()
+    return params, np.array(curve)
+
+
+trained, sgd_curve = train_sgd()
+norms_init = sample_norms(per_sample_gradients(init_params(), X_train, y_train)).numpy()
+norms_trained = sample_norms(per_sample_gradients({n: p.detach() for n, p in trained.items()}, X_train, y_train)).numpy()
+
+fig, ax = plt.subplots(figsize=(7, 3.8))
+bins = np.logspace(-4, 1.5, 45)
+ax.hist(norms_init, bins=bins, alpha=0.6, label="at initialisation")
+ax.hist(norms_trained, bins=bins, alpha=0.6, label="after 400 steps of SGD")
+ax.set(xscale="log", xlabel="‖∇θ ℓ_i‖ (one example's gradient)", ylabel="examples", title="per-sample gradient norms")
+ax.legend()
+plt.show()
+for name, n in [("at initialisation", norms_init), ("after training", norms_trained)]:
+    print(f"{name:>18}: median {np.median(n):.3g}, 99th percentile {np.percentile(n, 99):.3g}, largest {n.max():.3g}")
+
+# %% [markdown]
+# At initialisation every example is wrong in much the same way and their gradients have similar
+# norms. After training most examples are fitted and their gradients have shrunk by orders of
+# magnitude, but a tail of a few examples, the ones the network still gets wrong or barely right,
+# keeps gradients a hundred times larger than the median: in a mini-batch, such an example dominates
+# the update. Here are the four with the largest gradients:
+
+# %%
+hardest = np.argsort(norms_trained)[::-1][:4]
+with ag.no_grad():
+    predicted = net(trained, X_train[hardest]).argmax(dim=1).numpy()
+fig, axes = plt.subplots(1, 4, figsize=(8, 2.4))
+for ax, i, p in zip(axes, hardest, predicted):
+    ax.imshow(X_train[int(i)].numpy().reshape(8, 8), cmap="gray_r")
+    ax.set_title(f"label {int(y_train[int(i)].item())}, predicted {p}\n‖g‖ = {norms_trained[i]:.2f}", fontsize=9)
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## Clipping each example's gradient: the idea behind DP-SGD
+#
+# A model that lets single examples pull that hard can memorise them, and what a model memorises
+# about one person's record can leak. **Differentially private SGD** (Abadi et al., 2016) bounds how
+# much any one example can change an update, in two steps on the per-sample gradients
+# $\mathbf{g}_i$ of a batch of $B$:
+#
+# 1. **clip each one** to norm at most $C$: $\tilde{\mathbf{g}}_i = \mathbf{g}_i \cdot \min\!\big(1, C / \lVert\mathbf{g}_i\rVert\big)$,
+#    the rule of `clip_grad_norm_` above, applied to every example instead of to the batch's sum;
+# 2. **add noise** to their sum and average: $\hat{\mathbf{g}} = \frac1B \big(\sum_i \tilde{\mathbf{g}}_i + \mathcal{N}(0, \sigma^2 C^2 I)\big)$.
+#
+# After clipping, adding or removing one example changes the sum by at most $C$; the Gaussian noise,
+# $\sigma$ times as large, hides that change. A privacy accountant turns $\sigma$, the sampling rate
+# and the number of steps into the guarantee $(\varepsilon, \delta)$, which is beyond this notebook
+# (as is the Poisson sampling of batches that the analysis assumes: here the batches are simply
+# random). What we can see is the price of each ingredient. Four runs from the same initial
+# network with the same batches and learning rate: plain SGD, clipping only ($C = 1$, $\sigma = 0$),
+# and clipping with noise of two strengths ($C = 1$, $\sigma = 1$ and $\sigma = 4$; the larger
+# $\sigma$, the stronger the privacy guarantee).
+
+# %%
+runs = {"plain SGD": sgd_curve,
+        "clipped (C = 1)": train_sgd(clip=1.0)[1],
+        "DP-SGD: clipped + noise (C = 1, σ = 1)": train_sgd(clip=1.0, noise=1.0)[1],
+        "DP-SGD: clipped + noise (C = 1, σ = 4)": train_sgd(clip=1.0, noise=4.0)[1]}
+
+fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 3.8))
+for name, curve in runs.items():
+    ax_loss.plot(curve[:, 0], curve[:, 1], "o-", markersize=3, label=name)
+    ax_acc.plot(curve[:, 0], curve[:, 2], "o-", markersize=3, label=name)
+ax_loss.set(yscale="log", xlabel="step (batches of 64)", ylabel="training loss (all 1000 digits)", title="loss")
+ax_acc.set(xlabel="step (batches of 64)", ylabel="test accuracy", title="accuracy on the 797 held-out digits")
+ax_acc.legend(fontsize=8)
+plt.show()
+for name, curve in runs.items():
+    print(f"{name:>40}: final training loss {curve[-1, 1]:.3f}, test accuracy {curve[-1, 2]:.3f}")
+
+# %% [markdown]
+# Clipping alone slows training down: at first every example's gradient is about four times longer
+# than $C$ (the histogram), so every step is about four times shorter, and later the examples the
+# network finds hardest, the histogram's tail, can no longer pull harder than the others, so they
+# stay less well fitted (which is the point). The noise adds to each update a random vector of norm
+# about $\sigma C \sqrt{d}/B$ for $d$ parameters: with $d = 2410$ and $B = 64$ that is about
+# $0.8\,\sigma$, against at most $C = 1$ for the clipped average itself. At $\sigma = 1$ SGD
+# averages it out over the steps and it costs little on top of the clipping; at $\sigma = 4$ the
+# noise outweighs the signal, and the loss and accuracy pay for it. That is the trade DP-SGD makes,
+# privacy for accuracy. The noise's share falls as $1/B$, which is why private training uses
+# batches of thousands of examples, and computing thousands of per-sample gradients in one
+# vectorised pass instead of a loop is what makes the clipping affordable.
