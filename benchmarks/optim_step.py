@@ -15,13 +15,19 @@ the table shows per engine the median over rounds of the figures and
 their min..max, and the ratios "after/before" (this checkout over the commit) and "ours/torch",
 each the median of the per-round ratios.
 
-torch runs single-threaded by default (``--torch-threads``), as numpy's elementwise passes are:
-``torch`` is torch.optim's default implementation (foreach=None, which on CPU tensors is the
-per-tensor loop) and ``torch foreach`` asks for the multi-tensor one (foreach=True).
+Threads: ours update large parameters in chunks over ``optim._chunked.threads()`` threads (the CPUs
+this process may run on, or $CHAINRULE_OPTIM_THREADS); torch runs with its own default number of
+intra-op threads unless ``--torch-threads N`` says otherwise (the header shows both). ``torch`` is
+torch.optim's default implementation (foreach=None, which on CPU tensors is the per-tensor loop)
+and ``torch foreach`` the multi-tensor one (foreach=True), the reference of issue 20's target: on
+W3's parameters, every optimizer's step at most ``TARGET`` times torch foreach's (the summary
+table at the end, in ms per step, with the ratio taken round by round). The header names the host
+CPU and the load average before and after the run: on a shared machine quote them with the figures.
 
     python benchmarks/optim_step.py --at 59e9aae                 # before (59e9aae) / after (this checkout)
     python benchmarks/optim_step.py --at 59e9aae --after HEAD    # after: the committed engine (a worktree)
     python benchmarks/optim_step.py --at 59e9aae --rounds 5 --workloads tiny,W2
+    python benchmarks/optim_step.py --workloads W3 --rounds 5    # issue 20's check: W3, ours vs torch foreach
     python benchmarks/optim_step.py --child chainrule --workload W2 --optimizer Adam   # one run, one JSON line
 
 Like run.py, the children run without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, and ``--at`` checks a
@@ -41,7 +47,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from run import wait_for_quiet  # noqa: E402 (the benchmarks directory is not a package)
+from common import cpu_model  # noqa: E402 (the benchmarks directory is not a package)
+from run import wait_for_quiet  # noqa: E402
 
 WORKLOADS = {
     "W3": [(784, 1024), (1024,), (1024, 1024), (1024,), (1024, 10), (10,)],
@@ -57,6 +64,7 @@ OPTIMIZERS = {
     "Adagrad": dict(lr=1e-3),
 }
 SAMPLE_S = 2e-3  # a sample times about this long: many steps of a tiny step, one of W3's
+TARGET = 1.2  # issue 20: on W3, each optimizer's step at most this many times torch foreach's
 
 
 def arrays(workload):
@@ -75,7 +83,9 @@ def child(engine, workload, name, samples, torch_threads):
     if engine.startswith("torch"):
         import torch
 
-        torch.set_num_threads(torch_threads)
+        if torch_threads > 0:
+            torch.set_num_threads(torch_threads)
+        threads = torch.get_num_threads()
         params = [torch.tensor(v, requires_grad=True) for v in values]
         for p, g in zip(params, grads):
             p.grad = torch.tensor(g)
@@ -91,6 +101,12 @@ def child(engine, workload, name, samples, torch_threads):
         for p, g in zip(params, grads):
             p.grad = ag.tensor(g)
         opt = getattr(optim, name)(params, **options)
+        try:
+            from optim._chunked import threads as optim_threads
+        except ImportError:  # (an engine from before the chunked pass: one thread)
+            threads = 1
+        else:
+            threads = optim_threads()
     step = opt.step
     for _ in range(5):
         step()
@@ -104,7 +120,7 @@ def child(engine, workload, name, samples, torch_threads):
             step()
         times.append((time.perf_counter() - t0) / inner)
     print(json.dumps({"engine": engine, "workload": workload, "optimizer": name, "us": 1e6 * statistics.median(times),
-                      "inner": inner, "samples": samples}))
+                      "inner": inner, "samples": samples, "threads": threads}))
 
 
 def worktree(commit):
@@ -142,7 +158,8 @@ def main():
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     ap.add_argument("--optimizers", default=",".join(OPTIMIZERS))
     ap.add_argument("--no-torch", action="store_true", help="leave torch out")
-    ap.add_argument("--torch-threads", type=int, default=1)
+    ap.add_argument("--torch-threads", type=int, default=0,
+                    help="torch's intra-op threads (default 0: torch's own default)")
     ap.add_argument("--quiet-wait", type=float, default=10,
                     help="before each run, wait up to this many seconds for an idle machine (default 10)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -171,7 +188,9 @@ def main():
         engines["torch"] = engines["torch foreach"] = env
     workloads, names = args.workloads.split(","), args.optimizers.split(",")
     results = {}  # (workload, optimizer) -> engine -> [us per round]
+    threads = {}  # engine -> the threads its runs used
     busy = []
+    load_before = os.getloadavg()
     for r in range(args.rounds):
         for workload in workloads:
             for name in names:
@@ -181,6 +200,7 @@ def main():
                     kind = "chainrule" if engine in (after, before) else engine
                     out = run_child(kind, workload, name, args, engine_env)
                     results.setdefault((workload, name), {}).setdefault(engine, []).append(out["us"])
+                    threads.setdefault(engine, set()).add(out.get("threads"))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
     def ratio(runs, a, b):
@@ -196,8 +216,13 @@ def main():
         head += ["after/torch", "after/torch foreach"]
     quiet = (f"; before a run the machine was busy {statistics.median(busy):.0%} (median), {max(busy):.0%} at most"
              if busy else "")
+    load_after = os.getloadavg()
+    used = "; ".join(f"{e} {'/'.join(str(t) for t in sorted(threads[e], key=str))}" for e in cols)
     lines = [f"opt.step() alone, float32, median of {args.rounds} rounds ({args.samples} samples each; "
-             f"{time.strftime('%Y-%m-%d %H:%M')}; OPENBLAS_* unset; torch {args.torch_threads} thread(s){quiet})", "",
+             f"{time.strftime('%Y-%m-%d %H:%M')}; OPENBLAS_* unset{quiet})",
+             f"host: {cpu_model()}, {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} ours); load average "
+             f"(1, 5, 15 min) {_load(load_before)} before, {_load(load_after)} after",
+             f"threads: {used}", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (workload, name), runs in results.items():
         cells = [workload, name]
@@ -209,7 +234,22 @@ def main():
         if not args.no_torch:
             cells += [ratio(runs, after, "torch"), ratio(runs, after, "torch foreach")]
         lines.append("| " + " | ".join(cells) + " |")
+    if not args.no_torch and any(w == "W3" for w, _ in results):
+        lines += ["", f"Issue 20's target on W3's parameters: each step at most {TARGET}x torch.optim's foreach step "
+                      f"(ms per step, median over rounds; the ratio the median of the per-round ratios)", "",
+                  "| optimizer | ours ms | torch foreach ms | ours/torch foreach | target |", "|---|---|---|---|---|"]
+        for (workload, name), runs in results.items():
+            if workload != "W3":
+                continue
+            r = statistics.median(x / y for x, y in zip(runs[after], runs["torch foreach"]))
+            lines.append(f"| {name} | {statistics.median(runs[after]) / 1e3:.2f} | "
+                         f"{statistics.median(runs['torch foreach']) / 1e3:.2f} | {r:.2f}x | "
+                         f"{'met' if r <= TARGET else 'not met'} |")
     print("\n".join(lines))
+
+
+def _load(avg):
+    return ", ".join(f"{x:.2f}" for x in avg)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ NUMBER_LIST = "number list"
 
 def state_tensor(array: np.ndarray) -> Tensor:
     """An optimizer buffer: a Tensor that does not require grad, wrapping ``array``."""
-    return from_numpy(np.ascontiguousarray(array))
+    # (asarray with order="C", not ascontiguousarray, which makes a 0-d array 1-d: the buffer of a
+    # 0-d parameter is 0-d, as torch's)
+    return from_numpy(np.asarray(array, order="C"))
 
 
 def _type_name(value) -> str:

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from ._scratch import gradient, scratch
 from ._state import Buffer, Count, Number
 from .optimizer import Optimizer, _check_betas, _check_eps, _check_lr, _check_nonneg
 
@@ -44,14 +45,13 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
     for i, (param, grad, exp_avg, exp_avg_sq) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs)):
         steps[i] += 1
         step = steps[i]
-        g = -grad if maximize else grad
-        if weight_decay != 0:
-            if decoupled_weight_decay:
-                param *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * param
+        if weight_decay != 0 and decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+            g = gradient(grad, param, 0, maximize)
+        else:
+            g = gradient(grad, param, weight_decay, maximize)
         # the same arithmetic, in place through one scratch array (no temporaries to allocate)
-        tmp = np.subtract(g, exp_avg)
+        tmp = np.subtract(g, exp_avg, out=scratch(g, exp_avg, slot=1))
         tmp *= 1 - beta1
         exp_avg += tmp  # m ← m + (1 − β1)(g − m), torch's lerp
         exp_avg_sq *= beta2
@@ -145,23 +145,34 @@ def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.n
         step = steps[i]
         g = -grad if maximize else grad
         bias_correction2 = 1 - beta2 ** step
-        if weight_decay != 0:
-            if decoupled_weight_decay:
-                param *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * param
+        if weight_decay != 0 and decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+            g = gradient(grad, param, 0, maximize)
+        else:
+            g = gradient(grad, param, weight_decay, maximize)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         mu_products[i] *= mu
         mu_product = mu_products[i]
-        exp_avg += (1 - beta1) * (g - exp_avg)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (g * g)
-        denom = np.sqrt(exp_avg_sq / bias_correction2) + eps
         mu_product_next = mu_product * mu_next
-        param += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)
-        param += ((-lr * mu_next) / (1.0 - mu_product_next)) * (exp_avg / denom)
-        g = denom = None  # (freed before the next parameter's temporaries are allocated)
+        # the formulas above, operation for operation, in place through scratch arrays
+        tmp = np.subtract(g, exp_avg, out=scratch(g, exp_avg, slot=1))
+        tmp *= 1 - beta1
+        exp_avg += tmp  # m ← m + (1 − β1)(g − m)
+        exp_avg_sq *= beta2
+        tmp = np.multiply(g, g, out=scratch(g, slot=1))
+        tmp *= 1 - beta2
+        exp_avg_sq += tmp  # v ← β2 v + (1 − β2) g²
+        denom = np.divide(exp_avg_sq, bias_correction2, out=scratch(exp_avg_sq, slot=2))
+        np.sqrt(denom, out=denom)
+        denom += eps  # √v̂ + ε
+        tmp = np.divide(g, denom, out=scratch(g, denom, slot=1))
+        tmp *= -lr * (1.0 - mu) / (1.0 - mu_product)
+        param += tmp
+        tmp = np.divide(exp_avg, denom, out=scratch(exp_avg, denom, slot=1))
+        tmp *= (-lr * mu_next) / (1.0 - mu_product_next)
+        param += tmp
+        g = tmp = denom = None  # (freed before the next parameter's temporaries are allocated)
 
 
 class Adam(Optimizer):

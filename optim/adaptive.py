@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from ._scratch import gradient, scratch
 from ._state import Buffer, Count, count
 from .optimizer import Optimizer, _check_eps, _check_lr, _check_nonneg, _check_real
 
@@ -34,14 +35,16 @@ def adagrad(params: list[np.ndarray], grads: list[np.ndarray], state_sums: list[
     for i, (param, grad, state_sum) in enumerate(zip(params, grads, state_sums)):
         steps[i] += 1
         step = steps[i]
-        g = -grad if maximize else grad
-        if weight_decay != 0:
-            g = g + weight_decay * param
+        g = gradient(grad, param, weight_decay, maximize)
         clr = lr / (1 + (step - 1) * lr_decay)
-        state_sum += g * g
-        std = np.sqrt(state_sum) + eps
-        param -= clr * (g / std)
-        g = std = None  # (freed before the next parameter's temporaries are allocated)
+        # the formulas above, operation for operation, in place through a scratch array
+        state_sum += np.multiply(g, g, out=scratch(g, slot=1))
+        std = np.sqrt(state_sum, out=scratch(state_sum, slot=1))
+        std += eps
+        tmp = np.divide(g, std, out=scratch(g, std, slot=1))
+        tmp *= clr
+        param -= tmp
+        g = std = tmp = None  # (freed before the next parameter's temporaries are allocated)
 
 
 def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
@@ -105,25 +108,33 @@ def rmsprop(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list
                 θ_t ← θ_{t−1} − η g_t / s
     """
     for i, (param, grad, square_avg) in enumerate(zip(params, grads, square_avgs)):
-        g = -grad if maximize else grad
-        if weight_decay != 0:
-            g = g + weight_decay * param
+        g = gradient(grad, param, weight_decay, maximize)
+        # the formulas above, operation for operation, in place through a scratch array
         square_avg *= alpha
-        square_avg += (1 - alpha) * (g * g)
+        tmp = np.multiply(g, g, out=scratch(g, slot=1))
+        tmp *= 1 - alpha
+        square_avg += tmp  # v ← α v + (1 − α) g²
         if centered:
             grad_avg = grad_avgs[i]
-            grad_avg += (1 - alpha) * (g - grad_avg)
-            avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+            tmp = np.subtract(g, grad_avg, out=scratch(g, grad_avg, slot=1))
+            tmp *= 1 - alpha
+            grad_avg += tmp  # ḡ ← ḡ + (1 − α)(g − ḡ)
+            avg = np.multiply(grad_avg, grad_avg, out=scratch(grad_avg, slot=1))
+            avg = np.subtract(square_avg, avg, out=scratch(square_avg, avg, slot=1))
         else:
-            avg = np.sqrt(square_avg) + eps
+            avg = square_avg
+        avg = np.sqrt(avg, out=scratch(avg, slot=1))
+        avg += eps  # s
+        tmp = np.divide(g, avg, out=scratch(g, avg, slot=1))  # g / s
         if momentum > 0:
             buf = momentum_buffers[i]
             buf *= momentum
-            buf += g / avg
-            param -= lr * buf
+            buf += tmp
+            tmp = np.multiply(buf, lr, out=scratch(buf, slot=1))
         else:
-            param -= lr * (g / avg)
-        g = avg = None  # (freed before the next parameter's temporaries are allocated)
+            tmp *= lr
+        param -= tmp
+        g = avg = tmp = None  # (freed before the next parameter's temporaries are allocated)
 
 
 class Adagrad(Optimizer):

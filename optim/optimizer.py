@@ -9,8 +9,8 @@ An elementwise optimizer (all but L-BFGS) declares its per-parameter state (``_s
 optim/_state.py) and its update rule (``_update``: a call of a plain function whose docstring
 writes the algorithm out, ``optim.adam.adam``...), and ``Optimizer.step`` does the rest for it:
 the parameters that have a gradient, their state created lazily, the calls of the rule (the small
-parameters as one flat array, see optim/_flat.py, the others one by one; the one place to add
-fused, chunked or threaded passes), the results written back, version counts and projection.
+parameters as one flat array, see optim/_flat.py, the large ones in cache-sized chunks spread over
+a few threads, see optim/_chunked.py), the results written back, version counts and projection.
 
 Every step follows the lecture's projected stochastic gradient descent,
 
@@ -41,6 +41,7 @@ from autograd import Tensor, enable_grad
 from autograd.extend import bump_versions
 
 from . import _load
+from ._chunked import update_in_chunks
 from ._flat import FlatState
 from ._load import BUFFER, COUNT, NUMBER
 from ._load import state_tensor as _state_tensor
@@ -262,7 +263,9 @@ class Optimizer:
         group's options. ``state`` maps each entry of ``_state_spec`` to a list with one item per
         array: the buffer's array (None where the group does not use it, or where the update is to
         make it: put the new array there), the count's or number's value (to be updated in the list).
-        An array may be one parameter's or several parameters' flattened into one."""
+        An array may be one parameter's, several parameters' flattened into one, or a chunk of
+        one, and calls may run on several threads at once (on disjoint arrays): the rule must be
+        elementwise, as every built-in one but L-BFGS's is."""
         raise NotImplementedError
 
     def _lazy_state(self, group: dict[str, Any], params: list[Tensor], plan: Plan | None = None):
@@ -292,11 +295,11 @@ class Optimizer:
         """The update rule on the arrays of ``group``'s ``params`` (with gradients ``grads`` and
         state dicts ``states``), and the results written back.
 
-        The one place that decides how the arrays reach the update rule (where a fused, chunked or
-        threaded pass belongs too). The small parameters of one dtype that share their scalar state
-        (the values of the counts and numbers, and which buffers the update still has to make: the
-        rule takes one of each per array) go as one flat array (optim/_flat.py), the others one
-        array each.
+        The one place that decides how the arrays reach the update rule. The small parameters of
+        one dtype that share their scalar state (the values of the counts and numbers, and which
+        buffers the update still has to make: the rule takes one of each per array) go as one flat
+        array (optim/_flat.py), the others one array each; either way a large step reaches the
+        rule in cache-sized chunks, on a few threads (optim/_chunked.py).
         """
         layout = self._flat_layout(group)
         flat, each = layout.split(params, states, plan.keys)
@@ -327,7 +330,7 @@ class Optimizer:
             state[name] = [None]
         for name in plan.scalars:
             state[name] = [states[0][name]]  # (the same in every state: see FlatState.split)
-        self._update(group, [values], [flat_grads], state)
+        update_in_chunks(self._update, group, [values], [flat_grads], state, plan.made)
         layout.scatter(params)
         for name in plan.made:
             layout.adopt(name, state[name][0], states)
@@ -346,7 +349,7 @@ class Optimizer:
             state[name] = [None] * len(params)
         for name in plan.scalars:
             state[name] = [s[name] for s in states]
-        self._update(group, [p.data for p in params], grads, state)
+        update_in_chunks(self._update, group, [p.data for p in params], grads, state, plan.made)
         for name in plan.scalars:
             for s, value in zip(states, state[name]):
                 s[name] = value

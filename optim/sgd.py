@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from ._scratch import gradient, scratch
 from ._state import Buffer
 from .optimizer import Optimizer, _check_lr, _check_nonneg, _check_real
 
@@ -39,19 +40,25 @@ def sgd(params: list[np.ndarray], grads: list[np.ndarray], momentum_buffers: lis
     (the list is updated in place).
     """
     for i, (param, grad) in enumerate(zip(params, grads)):
-        g = -grad if maximize else grad
-        if weight_decay != 0:
-            g = g + weight_decay * param
+        g = gradient(grad, param, weight_decay, maximize)
+        # the formulas above in place, through scratch arrays (slot 0 may hold g)
         if momentum != 0:
             buf = momentum_buffers[i]
             if buf is None:
                 buf = np.array(g, copy=True)
                 momentum_buffers[i] = buf
+            elif dampening == 0:
+                buf *= momentum
+                buf += g  # ((1 − 0)·g is g: a pass fewer)
             else:
                 buf *= momentum
-                buf += g if dampening == 0 else (1 - dampening) * g  # (1 − 0)·g is g: a pass fewer
-            g = g + momentum * buf if nesterov else buf
-        param -= lr * g
+                buf += np.multiply(g, 1 - dampening, out=scratch(g, slot=1))
+            if nesterov:
+                look = np.multiply(buf, momentum, out=scratch(buf, slot=1))
+                g = np.add(g, look, out=scratch(g, look, slot=1))  # g + μ b
+            else:
+                g = buf
+        param -= np.multiply(g, lr, out=scratch(g, slot=1))
         g = None  # (freed before the next parameter's temporaries are allocated)
 
 

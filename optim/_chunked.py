@@ -1,0 +1,185 @@
+"""Large parameters updated in cache-sized chunks, spread over a small pool of threads.
+
+An elementwise update rule (every built-in optimizer's but L-BFGS's) computes each element of a new
+parameter and of its state buffers from the same element of the old ones and of the gradient, and
+from the array's scalar state (its step count, NAdam's μ product), which is one number for the
+whole array. So calling the rule on pieces of the arrays, each piece with its own copy of the
+scalar state, gives bit for bit what one call on the whole arrays gives: the same operations on the
+same numbers, element by element, and the same new scalar state from every piece. (optim/_flat.py
+uses the same fact the other way round, for many small parameters as one array.)
+
+``update_in_chunks`` calls the rule that way on the arrays of a step, for two gains:
+
+- each large array is cut into chunks of ``CHUNK_BYTES`` (optim/_scratch.py), so that the rule's
+  dozen passes over one chunk, and its temporaries (scratch buffers reused from chunk to chunk and
+  from step to step), stay in the core's cache: memory is read and written about once a step
+  instead of once a pass;
+- the chunks are independent, so a few threads take them in turn (numpy releases the GIL in its
+  loops, and the Python between them is short). Each thread pulls the next chunk as it finishes
+  one, so a core busy with something else simply takes fewer.
+
+The arrays smaller than a chunk go whole, several to a task. An array that cannot be cut into views
+(a parameter, gradient or buffer that is not C-contiguous, a gradient of another shape) goes whole
+too, as does one whose buffer the rule makes itself on this step (SGD's momentum buffer on the
+first step). Threads: ``threads()``, used only when the step has at least ``PARALLEL_MIN``
+elements; below that, the chunks run in the calling thread. The threads run each task in a copy of
+the caller's context, so ``np.errstate`` applies in them as in the caller.
+"""
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import _scratch
+
+THREADS_ENV = "CHAINRULE_OPTIM_THREADS"  # overrides the number of threads; 1: the calling thread only
+MAX_THREADS = 8  # by default, at most this many: the passes are bound by memory long before 8 cores
+PARALLEL_MIN = 1 << 18  # elements: a smaller step is not worth waking the threads for
+
+
+def threads() -> int:
+    """How many threads (the calling one included) a large update may use: the whole number in
+    $CHAINRULE_OPTIM_THREADS if it is set, else the CPUs this process may run on
+    (``os.sched_getaffinity``), at most ``MAX_THREADS``."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if value:
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"{THREADS_ENV}={value!r}: expected the number of threads the optimizers may use, a "
+                             f"whole number >= 1 (1: no threads but the calling one), or unset it")
+        return n
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # (not on every platform)
+        n = os.cpu_count() or 1
+    return max(1, min(n, MAX_THREADS))
+
+
+def update_in_chunks(update: Callable, group: dict, arrays: list[np.ndarray], grads: list[np.ndarray],
+                     state: dict[str, list], made=()) -> None:
+    """``update(group, arrays, grads, state)``, an elementwise rule (see ``Optimizer._update``), in
+    tasks of about one chunk each, on up to ``threads()`` threads; the same result as the one
+    call, which is what small steps get. ``made``: the names of the buffers that the rule makes
+    itself where their list holds None."""
+    total = 0
+    for a in arrays:
+        total += a.size
+    if total * arrays[0].dtype.itemsize <= 2 * _scratch.CHUNK_BYTES:
+        update(group, arrays, grads, state)
+        return
+    tasks = _tasks(arrays, grads, state, made)
+    n = min(threads(), len(tasks)) if total >= PARALLEL_MIN else 1
+    _run(update, group, tasks, n)
+    for owners, wholes, _, _, task_state in tasks:
+        for name, items in task_state.items():
+            column = state[name]
+            for j, i in enumerate(owners):
+                # the scalar state back from every piece (each has the same), buffers only from whole ones
+                if wholes[j] or not isinstance(column[i], np.ndarray):
+                    column[i] = items[j]
+
+
+def _tasks(arrays, grads, state, made):
+    """The pieces of the arrays as tasks: (owners, wholes, arrays, grads, state), where owners[j] is
+    the index of the array that the task's piece j belongs to and wholes[j] whether it is all of it."""
+    names = list(state)
+    columns = [state[name] for name in names]
+    made_columns = [state[name] for name in made if name in state]
+    tasks = []
+    batch, batch_bytes = [], 0  # the whole arrays of the next task
+
+    def task(pieces):
+        owners, wholes, task_arrays, task_grads, items = zip(*pieces)
+        tasks.append((list(owners), list(wholes), list(task_arrays), list(task_grads),
+                      {name: [piece[k] for piece in items] for k, name in enumerate(names)}))
+
+    for i, (a, g) in enumerate(zip(arrays, grads)):
+        items = [column[i] for column in columns]
+        nbytes = a.size * a.dtype.itemsize
+        if nbytes > _scratch.CHUNK_BYTES and _splittable(a, g, items, [c[i] for c in made_columns]):
+            n = max(1, _scratch.CHUNK_BYTES // a.dtype.itemsize)
+            a, g = a.reshape(-1), g.reshape(-1)  # (views: all of them are C-contiguous)
+            items = [x.reshape(-1) if isinstance(x, np.ndarray) else x for x in items]
+            for start in range(0, a.size, n):
+                stop = start + n
+                task([(i, False, a[start:stop], g[start:stop],
+                       [x[start:stop] if isinstance(x, np.ndarray) else x for x in items])])
+            continue
+        batch.append((i, True, a, g, items))
+        batch_bytes += nbytes
+        if batch_bytes >= _scratch.CHUNK_BYTES:
+            task(batch)
+            batch, batch_bytes = [], 0
+    if batch:
+        task(batch)
+    return tasks
+
+
+def _splittable(a, g, items, made_items) -> bool:
+    """Whether the array ``a``, its gradient ``g`` and its state ``items`` can be cut into chunks
+    that are views (written in place), and the rule makes none of its buffers on this step."""
+    if not (a.flags.c_contiguous and g.flags.c_contiguous and g.shape == a.shape):
+        return False
+    if any(x is None for x in made_items):
+        return False
+    return all(x.flags.c_contiguous and x.shape == a.shape for x in items if isinstance(x, np.ndarray))
+
+
+def _run(update, group, tasks, n) -> None:
+    """Run the tasks, on ``n`` threads (the calling one among them), each pulling the next task."""
+    if n <= 1:
+        for _, _, arrays, grads, state in tasks:
+            update(group, arrays, grads, state)
+        return
+    pending = iter(tasks)  # (shared: each next() is atomic under the GIL)
+
+    def work():
+        for _, _, arrays, grads, state in pending:
+            update(group, arrays, grads, state)
+
+    pool = _pool(n - 1)
+    futures = [pool.submit(contextvars.copy_context().run, work) for _ in range(n - 1)]
+    error = None
+    try:
+        work()
+    except BaseException as e:  # (the workers still finish the tasks they took before it is raised)
+        error = e
+    for future in futures:
+        try:
+            future.result()
+        except BaseException as e:
+            error = error or e
+    if error is not None:
+        raise error
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_size = 0
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The shared pool, with at least ``workers`` threads (made on first use, grown when asked)."""
+    global _executor, _executor_size
+    if _executor is None or _executor_size < workers:
+        if _executor is not None:
+            _executor.shutdown(wait=False)
+        _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optim")
+        _executor_size = workers
+    return _executor
+
+
+def _forget_pool() -> None:
+    # a forked child has none of the parent's threads: it makes its own pool when it needs one
+    global _executor, _executor_size
+    _executor, _executor_size = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)

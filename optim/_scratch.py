@@ -1,0 +1,64 @@
+"""Scratch arrays for the temporaries of the update rules, reused from call to call.
+
+An update rule such as Adam's needs one or two temporaries the size of its parameter (g − m, the
+denominator √v̂ + ε ...). Allocated afresh each time, a temporary costs a call to malloc and, when it
+is large or glibc has just handed its memory back to the kernel, page faults on first touch. The
+chunked pass (optim/_chunked.py) calls the rules on chunks of at most ``CHUNK_BYTES``, so their
+temporaries are small: ``scratch`` hands out, per thread, the same few buffers of that size again
+and again (their memory stays in the core's cache between the rule's passes, and from one chunk
+and one step to the next). Larger requests (a rule called on a whole large array, outside the
+chunked pass) get a fresh array, as before.
+
+A rule asks for ``scratch(a, b, slot=k)``: an array of the shape and result dtype of ``a`` and
+``b`` (the out= of an elementwise operation on them), in its slot ``k``. An array from slot ``k``
+is overwritten by the next request for slot ``k`` in the same thread, so a rule uses one slot per
+temporary that must stay alive, and always the array that scratch (or the ufunc) returned.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+CHUNK_BYTES = 128 * 1024  # the chunk of a chunked pass, and the largest scratch array kept
+
+_local = threading.local()
+
+
+def scratch(*like: np.ndarray, slot: int = 0) -> np.ndarray:
+    """An uninitialised array for the result of an elementwise operation on the arrays ``like``
+    (their shape and result dtype), from this thread's buffer ``slot`` when it is at most
+    ``CHUNK_BYTES`` (reused: valid until the next request for ``slot`` in this thread), else new."""
+    first = like[0]
+    dtype, shape = first.dtype, first.shape
+    for other in like[1:]:
+        if other.dtype != dtype or other.shape != shape:
+            return np.empty(np.broadcast_shapes(*(a.shape for a in like)), np.result_type(*like))
+    size = first.size
+    if size * dtype.itemsize > CHUNK_BYTES:
+        return np.empty(shape, dtype)
+    buffers = _local.__dict__
+    key = (slot, dtype)
+    buffer = buffers.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = buffers[key] = np.empty(max(size, 1), dtype)  # (grown to the largest request)
+    return buffer[:size].reshape(shape)
+
+
+def gradient(grad: np.ndarray, param: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
+    """The rules' gradient g = (−∇ if maximize else ∇) + λθ (λ: ``weight_decay``, its term left
+    out when 0): ``grad`` itself when there is nothing to add, else in scratch slot 0. The same
+    numbers as ``(-grad if maximize else grad) + weight_decay * param``: λθ + ∇ is ∇ + λθ and
+    λθ − ∇ is (−∇) + λθ, exactly, in IEEE arithmetic."""
+    if weight_decay != 0:
+        if grad.dtype != param.dtype or grad.shape != param.shape:
+            return (-grad if maximize else grad) + weight_decay * param
+        g = np.multiply(param, weight_decay, out=scratch(param, slot=0))
+        if maximize:
+            g -= grad
+        else:
+            g += grad
+        return g
+    if maximize:
+        return np.negative(grad, out=scratch(grad, slot=0))
+    return grad
