@@ -11,14 +11,18 @@ from .checkpoint import checkpoint
 from .engine import toposort
 from .function import Function, FunctionCtx
 from .functional import grad
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                        set_grad_enabled)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Graph
-from .random import manual_seed
+from .device import device
+from .methods.interop import from_dlpack
+from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from .scalar import Scalar, Value
 from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like,
-                       randint, randn, randn_like, tensor, where, zeros, zeros_like)
-from .tensor import Tensor
+                       randint, randint_like, randn, randn_like, randperm, tensor, where, zeros, zeros_like)
+from .tensor import Tensor, is_tensor
+from . import autograd  # noqa: E402  (ag.autograd: torch.autograd's names)
 from .functions_math import *  # noqa: F401,F403  (the elementwise catalogue's function forms: ag.erf, ag.bitwise_and...)
 from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip, cos, dot, exp, log,  # noqa: A004
                                log_softmax, logsumexp, matmul, maximum, mean, minimum, norm, outer, pow, prod, relu,
@@ -27,7 +31,8 @@ from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip
 __all__ = [
     "Tensor", "Scalar", "Value", "Graph", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
     "ones_like", "full_like", "rand_like", "randn_like", "arange", "linspace", "eye", "rand", "randn", "randint",
-    "where", "manual_seed", "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
+    "where", "randint_like", "randperm", "manual_seed", "initial_seed", "seed", "Generator", "default_generator",
+    "device", "from_dlpack", "is_tensor", "autograd", "inference_mode", "is_inference_mode_enabled", "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
     "int32", "int", "int64", "long", "bool", "uint8",
     "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",

@@ -15,7 +15,7 @@ import numpy as np
 from . import engine
 from .grad_mode import enable_grad, no_grad, state
 from .ops import Op
-from .random import generator
+from .random import restore_states, save_states
 from .tensor import Tensor, make
 
 __all__ = ["checkpoint"]
@@ -30,8 +30,9 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, preserve_rng_
     Under ``.backward()`` the leaves the function reads take their gradients into ``.grad`` while
     its inside is recomputed, as they are made (so a hook on such a parameter sees each call's
     share, as with torch's reentrant variant); under ``ag.grad`` they are returned as usual.
-    ``preserve_rng_state``: recompute with the random generator's state of the first call."""
-    rng = generator().bit_generator.state if preserve_rng_state else None
+    ``preserve_rng_state``: recompute with the random generators' states of the first call (the
+    default one and every ``ag.Generator``), so dropout inside draws the same masks."""
+    rng = save_states() if preserve_rng_state else None
     if not state.grad_enabled:  # nothing to differentiate: no graph to drop
         return function(*args, **kwargs)
     # Run it once with the graph, to learn which leaves it reads (the tensors among args, and the
@@ -97,15 +98,14 @@ def _checkpoint_vjp(node, g):
     copies = list(args_in) if create_graph else [a.detach().requires_grad_(a.requires_grad) for a in args_in]
     it = iter(copies)
     call_args = [next(it) if isinstance(a, Tensor) else a for a in shared["args"]]
-    gen = generator().bit_generator
-    current = gen.state
+    current = save_states()
     if shared["rng"] is not None:
-        gen.state = shared["rng"]
+        restore_states(shared["rng"])
     try:
         with enable_grad():
             result = shared["function"](*call_args, **shared["kwargs"])
     finally:
-        gen.state = current
+        restore_states(current)
     outs = (result,) if isinstance(result, Tensor) else tuple(result)
     k = node._params["k"]
     grads_out = []

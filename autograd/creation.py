@@ -1,5 +1,6 @@
 """Creating tensors: ``ag.tensor``, ``from_numpy``, zeros/ones/full/empty and their ``_like`` forms,
-ranges, the identity, and random tensors from the global generator (``ag.manual_seed``)."""
+ranges, the identity, and random tensors from the default generator (``ag.manual_seed``) or the
+``generator=`` given. Every factory takes torch's ``device=`` ('cpu', the one device there is)."""
 from __future__ import annotations
 
 import builtins
@@ -7,16 +8,21 @@ import builtins
 import numpy as np
 
 from . import args, dtypes
+from .device import check as check_device
 from .methods.elementwise import where  # noqa: F401  (ag.where, a creation-like function of torch's)
-from .random import generator
+from .random import (
+    generator as _draw,  # (the functions take an argument named generator)
+)
 from .tensor import Tensor, make
 
 __all__ = ["tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
-           "rand_like", "randn_like", "rand", "randn", "randint", "arange", "linspace", "eye", "where"]
+           "rand_like", "randn_like", "randint_like", "rand", "randn", "randint", "randperm", "arange", "linspace",
+           "eye", "where"]
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
     """A new tensor holding a copy of ``data`` (number, nested list, ndarray, Tensor)."""
+    check_device(device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -28,7 +34,8 @@ def from_numpy(a: np.ndarray) -> Tensor:
     return make(a)
 
 
-def _new_tensor(arr, requires_grad):
+def _new_tensor(arr, requires_grad, device=None):
+    check_device(device)
     t = make(arr)
     if requires_grad:
         t.requires_grad_(True)
@@ -39,76 +46,103 @@ def _float_dtype(dtype):
     return dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def zeros(*shape, dtype=None, requires_grad=False) -> Tensor:
-    return _new_tensor(np.zeros(args.sizes(shape), _float_dtype(dtype)), requires_grad)
+def zeros(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A tensor of the given shape (sizes or one tuple) filled with 0, of the default float dtype unless ``dtype``."""
+    return _new_tensor(np.zeros(args.sizes(shape), _float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*shape, dtype=None, requires_grad=False) -> Tensor:
-    return _new_tensor(np.ones(args.sizes(shape), _float_dtype(dtype)), requires_grad)
+def ones(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A tensor of the given shape (sizes or one tuple) filled with 1, of the default float dtype unless ``dtype``."""
+    return _new_tensor(np.ones(args.sizes(shape), _float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*shape, dtype=None, requires_grad=False) -> Tensor:
-    return _new_tensor(np.empty(args.sizes(shape), _float_dtype(dtype)), requires_grad)
+def empty(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A tensor of the given shape (sizes or one tuple) with unspecified contents, of the default float dtype unless ``dtype``."""
+    return _new_tensor(np.empty(args.sizes(shape), _float_dtype(dtype)), requires_grad, device)
 
 
-def full(shape, value, dtype=None, requires_grad=False) -> Tensor:
+def full(shape, value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A tensor of ``shape`` filled with ``value``: its dtype follows the value (float: the default
+    float dtype, bool, int: int64) unless ``dtype`` is given."""
     if dtype is None:
         dtype = dtypes.get_default_dtype() if isinstance(value, float) else (
             np.bool_ if isinstance(value, builtins.bool) else np.int64)
     return _new_tensor(np.full(args.sizes((shape,)) if not isinstance(shape, int) else (shape,), value, dtype),
-                       requires_grad)
+                       requires_grad, device)
 
 
-def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return _new_tensor(np.zeros(np.shape(t.data if isinstance(t, Tensor) else t),
-                                dtype or _dtype_of(t)), requires_grad)
-
-
-def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return _new_tensor(np.ones(np.shape(t.data if isinstance(t, Tensor) else t), dtype or _dtype_of(t)),
-                       requires_grad)
-
-
-def full_like(t, value, dtype=None, requires_grad=False) -> Tensor:
-    return _new_tensor(np.full(np.shape(t.data if isinstance(t, Tensor) else t), value,
-                               dtype or _dtype_of(t)), requires_grad)
-
-
-def rand_like(t, dtype=None, requires_grad=False) -> Tensor:
-    dt = dtype or _dtype_of(t)
-    return _new_tensor(generator().random(np.shape(t.data if isinstance(t, Tensor) else t)).astype(dt),
-                       requires_grad)
-
-
-def randn_like(t, dtype=None, requires_grad=False) -> Tensor:
-    dt = dtype or _dtype_of(t)
-    return _new_tensor(generator().standard_normal(np.shape(t.data if isinstance(t, Tensor) else t)).astype(dt),
-                       requires_grad)
+def _shape_of(t):
+    return np.shape(t.data if isinstance(t, Tensor) else t)
 
 
 def _dtype_of(t):
     return t.dtype if isinstance(t, Tensor) else np.asarray(t).dtype
 
 
-def rand(*shape, dtype=None, requires_grad=False) -> Tensor:
-    """Uniform samples in [0, 1) from the global generator (ag.manual_seed)."""
-    return _new_tensor(generator().random(args.sizes(shape)).astype(_float_dtype(dtype)), requires_grad)
+def zeros_like(t, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+    """Zeros of ``t``'s shape and dtype (or ``dtype``)."""
+    return _new_tensor(np.zeros(_shape_of(t), dtype or _dtype_of(t)), requires_grad, device)
 
 
-def randn(*shape, dtype=None, requires_grad=False) -> Tensor:
-    """Standard normal samples from the global generator (ag.manual_seed)."""
-    return _new_tensor(generator().standard_normal(args.sizes(shape)).astype(_float_dtype(dtype)), requires_grad)
+def ones_like(t, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+    """Ones of ``t``'s shape and dtype (or ``dtype``)."""
+    return _new_tensor(np.ones(_shape_of(t), dtype or _dtype_of(t)), requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=None) -> Tensor:
-    """Integers in [low, high) (``randint(high, size)`` also works) from the global generator."""
+def full_like(t, value, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+    """``value`` in ``t``'s shape and dtype (or ``dtype``)."""
+    return _new_tensor(np.full(_shape_of(t), value, dtype or _dtype_of(t)), requires_grad, device)
+
+
+def rand_like(t, dtype=None, requires_grad=False, *, generator=None, device=None) -> Tensor:
+    """Uniform samples in [0, 1) in ``t``'s shape and dtype (or ``dtype``)."""
+    return _new_tensor(_draw(generator).random(_shape_of(t)).astype(dtype or _dtype_of(t)), requires_grad, device)
+
+
+def randn_like(t, dtype=None, requires_grad=False, *, generator=None, device=None) -> Tensor:
+    """Standard normal samples in ``t``'s shape and dtype (or ``dtype``)."""
+    return _new_tensor(_draw(generator).standard_normal(_shape_of(t)).astype(dtype or _dtype_of(t)), requires_grad,
+                       device)
+
+
+def randint_like(t, low=0, high=None, *, dtype=None, generator=None, device=None) -> Tensor:
+    """Integers in [low, high) (``randint_like(t, high)`` also works) in ``t``'s shape and dtype."""
+    if high is None:
+        low, high = 0, low
+    dt = np.dtype(dtype or _dtype_of(t))
+    return _new_tensor(_draw(generator).integers(low, high, size=_shape_of(t)).astype(dt), False, device)
+
+
+def rand(*shape, dtype=None, requires_grad=False, generator=None, device=None) -> Tensor:
+    """Uniform samples in [0, 1) from ``generator`` (default: the one ag.manual_seed seeds)."""
+    return _new_tensor(_draw(generator).random(args.sizes(shape)).astype(_float_dtype(dtype)), requires_grad, device)
+
+
+def randn(*shape, dtype=None, requires_grad=False, generator=None, device=None) -> Tensor:
+    """Standard normal samples from ``generator`` (default: the one ag.manual_seed seeds)."""
+    return _new_tensor(_draw(generator).standard_normal(args.sizes(shape)).astype(_float_dtype(dtype)), requires_grad,
+                       device)
+
+
+def randint(low, high=None, size=(), dtype=None, *, generator=None, device=None, requires_grad=False) -> Tensor:
+    """Integers in [low, high) (``randint(high, size)`` also works), int64 unless ``dtype``."""
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (high if high is not None else size)
-    return make(generator().integers(low, high, size=args.sizes((size,)) if not isinstance(size, int)
-                                      else (size,), dtype=np.int64 if dtype is None else dtype))
+    shape = args.sizes((size,)) if not isinstance(size, int) else (size,)
+    return _new_tensor(_draw(generator).integers(low, high, size=shape, dtype=np.int64 if dtype is None else dtype),
+                       requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A random permutation of 0, 1, ..., n-1 (int64 unless ``dtype``)."""
+    n = args.sizes((n,), "randperm: n")[0]
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    return _new_tensor(_draw(generator).permutation(n).astype(np.int64 if dtype is None else dtype), requires_grad,
+                       device)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=None) -> Tensor:
     """The values start, start + step, ... up to (not including) ``end``; ``arange(n)`` is 0..n-1.
 
     int64 when every argument is an integer, else the default float dtype. ``step`` must be
@@ -122,10 +156,10 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
                          f"(upper and lower bound inconsistent with the step's sign)")
     if dtype is None:
         dtype = dtypes.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else np.int64
-    return _new_tensor(np.arange(start, end, step, dtype=dtype), requires_grad)
+    return _new_tensor(np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+def linspace(start, end, steps, dtype=None, requires_grad=False, *, device=None) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included).
 
     With an integer ``dtype``, as torch: start and end are truncated to integers first, each value
@@ -136,14 +170,15 @@ def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
     dtype = _float_dtype(dtype)
     if dtype.kind == "f":
-        return _new_tensor(np.linspace(start, end, steps, dtype=dtype), requires_grad)
+        return _new_tensor(np.linspace(start, end, steps, dtype=dtype), requires_grad, device)
     lo, hi = (float(np.array(int(v), np.int64).astype(dtype)) for v in (start, end))
     step = (hi - lo) / (steps - 1) if steps > 1 else 0.0
     i = np.arange(steps, dtype=np.float64)
     half = steps // 2
     values = np.where(i < half, lo + step * i, hi - step * (steps - i - 1))
-    return _new_tensor(np.trunc(values).astype(dtype), requires_grad)
+    return _new_tensor(np.trunc(values).astype(dtype), requires_grad, device)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
-    return _new_tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+def eye(n, m=None, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+    """The n x m (default n x n) identity matrix."""
+    return _new_tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)

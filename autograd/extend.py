@@ -21,12 +21,18 @@ Tensors from arrays
 State that lives outside the graph
     ``bump_versions(tensors)`` counts an in-place modification of each tensor (an optimizer's step,
     a module loading new values), so that a graph that saved the old values refuses to backward
-    through them; ``generator()`` is the global random generator seeded by ``ag.manual_seed``;
+    through them; ``generator(gen=None)`` is the numpy Generator to draw from: that of ``gen`` (an
+    ``ag.Generator``, as a user passes with ``generator=``) or of the default one ``ag.manual_seed`` seeds;
     ``module_scope(name)`` is the context in which an ``nn.Module`` runs its forward: the operations
     recorded inside it carry the module's path, which ``ag.draw_graph`` groups them by.
+
+Arguments as torch takes them
+    ``parse_to(args, kwargs)`` reads the overloads of ``.to()`` (a dtype, a device, another tensor,
+    ``non_blocking``, ``copy``) as ``(device, dtype, non_blocking, copy)``, the device checked.
 """
 from __future__ import annotations
 
+from .device import parse_to
 from .grad_mode import module_scope
 from .ops import Op, constant as cached_constant, defop, fn
 from .random import generator
@@ -35,7 +41,7 @@ from .tensor import apply as _apply_op
 from .versions import bump_versions
 
 __all__ = ["Op", "defop", "apply", "fn", "cached_constant", "leaf", "as_array", "bump_versions", "generator",
-           "module_scope"]
+           "module_scope", "parse_to"]
 
 
 def apply(op: Op | str, *inputs: Tensor, **params) -> Tensor:

@@ -28,26 +28,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     """
     outputs = _as_tuple(outputs, "outputs")
     inputs = _as_tuple(inputs, "inputs")
-    if grad_outputs is None:
-        grad_outputs = (None,) * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
-        grad_outputs = (grad_outputs,)
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"ag.grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
-    for i, t in enumerate(inputs):
-        if not t.requires_grad:
-            raise RuntimeError(f"ag.grad: input {i} does not require grad, so it has no gradient "
-                               f"(create it with requires_grad=True)")
-    for i, o in enumerate(outputs):
-        if not o.requires_grad:
-            raise RuntimeError(f"ag.grad: output {i} does not require grad and does not have a grad_fn")
-    seeds = []
-    for o, g in zip(outputs, grad_outputs):
-        if create_graph and isinstance(g, Tensor):
-            seeds.append(g)
-            continue
-        seed = o._seed_grad(g.data if isinstance(g, Tensor) else g)
-        seeds.append(o._seed_tensor(seed) if create_graph else seed)
+    seeds = _seeds(outputs, grad_outputs, inputs, create_graph, "ag.grad")
     if retain_graph is None:
         retain_graph = create_graph
     grads = engine.backward(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
@@ -64,6 +45,54 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         else:
             result.append(make(np.array(g, dtype=t.dtype)))
     return tuple(result)
+
+
+def _seeds(outputs, grad_outputs, inputs, create_graph, fn_name):
+    """The gradients the walk starts from, one per output (ones for a one-element output without
+    one), after checking that the inputs and outputs take part in differentiation."""
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"{fn_name}: {len(grad_outputs)} gradients for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"{fn_name}: input {i} does not require grad, so it has no gradient "
+                               f"(create it with requires_grad=True)")
+    for i, o in enumerate(outputs):
+        if not o.requires_grad:
+            raise RuntimeError(f"{fn_name}: output {i} does not require grad and does not have a grad_fn"
+                               if fn_name != "backward" else
+                               f"element {i} of tensors does not require grad and does not have a grad_fn: nothing "
+                               f"to differentiate (did you forget requires_grad=True, or run under no_grad?)")
+    seeds = []
+    for o, g in zip(outputs, grad_outputs):
+        if create_graph and isinstance(g, Tensor):
+            seeds.append(g)
+            continue
+        seed = o._seed_grad(g.data if isinstance(g, Tensor) else g)
+        seeds.append(o._seed_tensor(seed) if create_graph else seed)
+    return seeds
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` (a Tensor or a sequence; ``grad_tensors`` the vectors
+    of the vector-Jacobian products, as ``gradient`` of ``Tensor.backward``) into the leaves'
+    ``.grad`` (torch.autograd.backward). With ``inputs`` (a Tensor or a sequence of them, leaves or
+    not) only those tensors receive gradients, in their ``.grad``; the other leaves are untouched."""
+    tensors = _as_tuple(tensors, "tensors")
+    if inputs is not None:
+        inputs = _as_tuple(inputs, "inputs")
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    seeds = _seeds(tensors, grad_tensors, inputs or (), create_graph, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = engine.backward(tensors, seeds, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+    for t, g in zip(inputs or (), grads or ()):
+        if g is not None:
+            t._store(g)
 
 
 # -- torch.autograd.functional: vjp, jvp, jacobian, hessian, hvp, vhp ------------------------------
@@ -220,8 +249,8 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
     ``vectorize`` is accepted for torch's signature (the rows are computed one by one either way)."""
     if strategy not in ("reverse-mode", "forward-mode"):
         raise ValueError(f"jacobian: strategy must be 'reverse-mode' or 'forward-mode', got {strategy!r}")
-    from .tensor_functions import stack
     from .grad_mode import enable_grad
+    from .tensor_functions import stack
 
     is_inputs_tuple, inputs = _as_inputs(inputs, "inputs", "jacobian")
     with enable_grad():

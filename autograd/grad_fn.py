@@ -1,5 +1,6 @@
 """The objects a Tensor hands out about its place in the graph: ``t.grad_fn`` (:class:`GradFn`,
-torch's ``<MulBackward0>``) and the handle ``t.register_hook`` returns (:class:`HookHandle`)."""
+torch's ``<MulBackward0>``; :class:`AccumulateGrad` for the leaves in its ``next_functions``) and
+the handle ``t.register_hook`` returns (:class:`HookHandle`)."""
 from __future__ import annotations
 
 from .printing import backward_name
@@ -18,6 +19,12 @@ class HookHandle:
             self._hooks.remove(self._hook)
 
 
+def _next(t):
+    if t._inputs:
+        return t.grad_fn
+    return AccumulateGrad(t) if t.requires_grad else None
+
+
 class GradFn:
     """What ``t.grad_fn`` shows: the operation that made ``t`` (PyTorch's ``<MulBackward0>``)."""
 
@@ -32,9 +39,10 @@ class GradFn:
 
     @property
     def next_functions(self):
-        """The ``grad_fn`` of each input with its output index, as ``((grad_fn, 0), ...)``; an
-        input that no operation made (a leaf) shows as ``(None, 0)``."""
-        return tuple((t.grad_fn, 0) for t in self._tensor._inputs)
+        """Where the gradient goes next, one ``(node, 0)`` per input, as torch shows it: the input's
+        ``grad_fn`` when an operation made it, an :class:`AccumulateGrad` for a leaf that requires
+        grad (its ``.variable`` is the leaf), ``None`` for an input that takes no gradient."""
+        return tuple((_next(t), 0) for t in self._tensor._inputs)
 
     def __eq__(self, other):
         return isinstance(other, GradFn) and other._tensor is self._tensor
@@ -44,3 +52,31 @@ class GradFn:
 
     def __repr__(self):
         return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The node that stores a leaf's gradient in ``.grad`` (torch's ``AccumulateGrad``), as
+    ``next_functions`` shows it; ``.variable`` is the leaf."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        """``AccumulateGrad``."""
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self):
+        """Nothing: a leaf's gradient goes no further."""
+        return ()
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self):
+        return "<AccumulateGrad>"

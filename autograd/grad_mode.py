@@ -15,6 +15,7 @@ class _State(threading.local):
     dual_levels = ()  # forward AD: the open levels, innermost last (see forward_ad.py)
     dual_ceiling = None  # forward AD: while a level's JVP rule runs, only the levels up to this propagate
     vmap_levels = ()  # vmap: the levels whose function is running (per-sample semantics), outermost first
+    inference = False  # inside ``inference_mode()``
 
 
 state = _State()
@@ -49,9 +50,15 @@ def is_grad_enabled() -> bool:
 
 
 class _Mode:
-    """A context manager that sets the gradient mode, also usable as a decorator."""
+    """A context manager that sets the gradient mode, also usable as a decorator (``@no_grad()``,
+    or ``@no_grad`` without the call, as torch allows)."""
 
     mode = True
+
+    def __new__(cls, *args):
+        if len(args) == 1 and callable(args[0]) and cls in (no_grad, enable_grad):
+            return cls()(args[0])  # used as a bare decorator: the decorated function
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = state.grad_enabled
@@ -109,3 +116,44 @@ class set_grad_enabled(_Mode):
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class inference_mode:
+    """``with ag.inference_mode():`` (or as a decorator, with or without the call): operations are
+    not recorded, as under ``no_grad``, and :func:`is_inference_mode_enabled` says so.
+    ``inference_mode(False)`` leaves recording as it is. chainrule's tensors carry nothing extra
+    for autograd when not recording, so unlike torch's "inference tensors" the results are ordinary
+    tensors that later code may use in recorded operations."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):
+            return cls()(mode)  # @ag.inference_mode without the call
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self._prev = (state.grad_enabled, state.inference)
+        state.inference = self.mode
+        if self.mode:
+            state.grad_enabled = False
+
+    def __exit__(self, *exc):
+        state.grad_enabled, state.inference = self._prev
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``ag.inference_mode()``."""
+    return state.inference

@@ -72,6 +72,7 @@ def make(data, inputs=(), op=None, params=None, cls=None):
 
 
 def is_tensor(x) -> bool:
+    """Whether ``x`` is a Tensor (torch.is_tensor)."""
     return isinstance(x, Tensor)
 
 
@@ -155,7 +156,7 @@ def binary(op, a, b):
     """a op b for two Tensors, with torch's dtype promotion and a clear broadcasting error."""
     if a._tangents is not None or b._tangents is not None:
         dt = binary_dtype(op, a.data, b.data)
-        return _apply_special(op, (a if a.dtype == dt else a.to(dt), b if b.dtype == dt else b.to(dt)), None)
+        return _apply_special(op, (a if a.dtype == dt else a._to_dtype(dt), b if b.dtype == dt else b._to_dtype(dt)), None)
     x, y = a.data, b.data
     if x.dtype != y.dtype or (op is _DIV and x.dtype.kind != "f"):
         x, y = binary_operands(op, x, y)
@@ -270,7 +271,7 @@ def fit(gi, like):
     if gi.shape != like.shape:
         gi = unbroadcast(gi, like.shape)
     if gi.dtype != like.dtype:
-        gi = gi.to(like.dtype) if isinstance(gi, Tensor) else gi.astype(like.dtype)
+        gi = gi._to_dtype(like.dtype) if isinstance(gi, Tensor) else gi.astype(like.dtype)
     return gi
 
 
@@ -295,6 +296,7 @@ from .methods.convert import ConvertMethods  # noqa: E402
 from .methods.elementwise import ElementwiseMethods  # noqa: E402
 from .methods.index import IndexMethods  # noqa: E402
 from .methods.inplace import InplaceMethods  # noqa: E402
+from .methods.interop import InteropMethods  # noqa: E402
 from .methods.linalg import LinalgMethods  # noqa: E402
 from .methods.reduce import ReduceMethods  # noqa: E402
 from .methods.scan import ScanMethods  # noqa: E402
@@ -302,7 +304,7 @@ from .methods.shape import ShapeMethods  # noqa: E402
 
 
 class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, ScanMethods, ShapeMethods,
-             IndexMethods, LinalgMethods, InplaceMethods):
+             IndexMethods, LinalgMethods, InplaceMethods, InteropMethods):
     """A numpy-backed tensor that records operations for reverse-mode differentiation.
 
     ``ag.Tensor(data, requires_grad=False)`` copies ``data`` as ``ag.tensor`` does.
@@ -311,7 +313,6 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
     __slots__ = ("data", "grad", "requires_grad", "_inputs", "_op", "_params", "_counter", "_saved_versions",
                  "_hooks", "_retain", "_freed", "_scope", "_tangents", "__weakref__")
 
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # == is elementwise, identity is the hash (nodes are dict keys)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -335,18 +336,22 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
 
     @property
     def shape(self) -> tuple:
+        """The sizes of the dimensions, a tuple (torch's ``torch.Size`` is a tuple too)."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions (0 for a scalar tensor)."""
         return self.data.ndim
 
     @property
     def dtype(self):
+        """The numpy dtype of the elements (``ag.float32`` and the others are numpy's)."""
         return self.data.dtype
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor no recorded operation made (or one that does not require grad)."""
         return not self._inputs or not self.requires_grad
 
     @property
@@ -357,9 +362,11 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         return GradFn(self)
 
     def numel(self) -> int:
+        """The number of elements."""
         return int(self.data.size)
 
     def dim(self) -> int:
+        """The number of dimensions, as ``ndim``."""
         return self.data.ndim
 
     # -- grad bookkeeping ------------------------------------------------------------------------
@@ -371,6 +378,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         return out
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Start (or stop) recording operations on this leaf for its gradient, in place; returns it."""
         if requires_grad:
             dtypes.require_float(self.dtype)
         elif self._inputs and self.requires_grad:
@@ -396,11 +404,13 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         self._hooks.append(hook)
         return HookHandle(self._hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) (times ``gradient``) into every leaf's ``.grad``."""
-        if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
-                               "nothing to differentiate (did you forget requires_grad=True, or run under no_grad?)")
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) (times ``gradient``) into every leaf's ``.grad``; with ``inputs``
+        (tensors) into theirs only (see ``ag.autograd.backward``)."""
+        if inputs is not None or not self.requires_grad:  # (the latter: the error torch gives, there)
+            from .functional import backward
+
+            return backward(self, gradient, retain_graph, create_graph, inputs)
         g = self._seed_grad(gradient)
         if create_graph:
             g = self._seed_tensor(g)
@@ -530,25 +540,28 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
                 if new is not None:
                     g = new if state.grad_enabled else to_array(new, dtype=self.dtype, copy=False)
         if store and (not self._inputs or self._retain):
-            dtype = self.data.dtype
-            if dtype.kind != "f":  # requires_grad was assigned directly, bypassing requires_grad_()
-                dtypes.require_float(dtype)
-            if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient
-                if g.__class__ is not Tensor and getattr(g, "_levels", None):
-                    raise RuntimeError("a leaf's .grad can't hold per-sample gradients (a backward inside vmap): "
-                                       "use ag.func.grad or ag.grad inside the vmapped function")
-                self.grad = g if self.grad is None else self.grad + g
-            elif self.grad is None:
-                # (a hook may have kept the array it was shown: then a copy too)
-                keep = not self._inputs and not hooks and _adoptable(g, dtype)
-                self.grad = make(g if keep else np.array(g, dtype=dtype))
-            else:
-                acc = self.grad.data
-                if acc.shape == g.shape and acc.flags.writeable and self.grad._counter is None:
-                    acc += g
-                else:
-                    self.grad = make(acc + g)
+            self._store(g, not self._inputs and not hooks)
         return g
+
+    def _store(self, g, adopt=False):
+        """Add the gradient ``g`` to ``.grad``; ``adopt``: ``g`` may become ``.grad`` itself (see own())."""
+        dtype = self.data.dtype
+        if dtype.kind != "f":  # requires_grad was assigned directly, bypassing requires_grad_()
+            dtypes.require_float(dtype)
+        if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient
+            if g.__class__ is not Tensor and getattr(g, "_levels", None):
+                raise RuntimeError("a leaf's .grad can't hold per-sample gradients (a backward inside vmap): "
+                                   "use ag.func.grad or ag.grad inside the vmapped function")
+            self.grad = g if self.grad is None else self.grad + g
+        elif self.grad is None:
+            # (a hook may have kept the array it was shown: then a copy too)
+            self.grad = make(g if adopt and _adoptable(g, dtype) else np.array(g, dtype=dtype))
+        else:
+            acc = self.grad.data
+            if acc.shape == g.shape and acc.flags.writeable and self.grad._counter is None:
+                acc += g
+            else:
+                self.grad = make(acc + g)
 
     def _op_name(self):
         return backward_name(self._op)
@@ -670,20 +683,3 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
             raise ValueError(f"matmul: shapes {self.shape} and {other.shape} are not aligned "
                              f"({k1} != {k2} in the contracted dimension)")
         return binary(_MATMUL, self, other)
-
-    def dot(self, other) -> "Tensor":
-        """sum_i self_i other_i of two 1-d tensors of the same size."""
-        other = as_tensor(other)
-        if self.ndim != 1 or other.ndim != 1:
-            raise RuntimeError(f"dot: 1-d tensors expected, got shapes {self.shape} and {other.shape} "
-                               f"(use matmul for matrices)")
-        if self.shape != other.shape:
-            raise RuntimeError(f"dot: the vectors have different sizes, {self.shape[0]} and {other.shape[0]}")
-        return binary(OPS["dot"], self, other)
-
-    def outer(self, other) -> "Tensor":
-        """out_ij = self_i other_j of two 1-d tensors."""
-        other = as_tensor(other)
-        if self.ndim != 1 or other.ndim != 1:
-            raise RuntimeError(f"outer: 1-d tensors expected, got shapes {self.shape} and {other.shape}")
-        return binary(OPS["outer"], self, other)

@@ -90,7 +90,7 @@ def _joined(tensors, name):
     for t in ts[1:]:
         if t.dtype != dt:  # all joined tensors count alike: promote as arrays of the same rank
             dt = dtypes.result_type(np.empty(1, dt), np.empty(1, t.dtype))
-    return [t if t.dtype == dt else t.to(dt) for t in ts]
+    return [t if t.dtype == dt else t._to_dtype(dt) for t in ts]
 
 
 def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:

@@ -12,26 +12,32 @@ class Dropout(Module):
 
     Each unit is zeroed with probability p and the survivors are scaled by 1 / (1 - p), so that
     E[y] = x; in evaluation mode (``model.eval()``) the layer is the identity. A fresh mask is drawn
-    on every call (and on every ``ag.Graph.forward``). ``p`` must be in [0, 1] (p = 1 zeroes everything in training).
+    on every call (and on every ``ag.Graph.forward``). ``p`` must be in [0, 1] (p = 1 zeroes everything in
+    training); ``inplace`` multiplies the input itself; ``generator`` (an ``ag.Generator``, keyword only:
+    chainrule's addition) draws the masks instead of the default generator.
     """
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None):
         super().__init__()
         F._check_p(p)
         self.p = float(p)
+        self.inplace = bool(inplace)
+        self.generator = generator  # an ag.Generator for the masks (None: the default generator)
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        """``F.dropout(x, p, training)``: a fresh mask in training, the identity in evaluation."""
+        return F.dropout(x, self.p, self.training, self.inplace, generator=self.generator)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class _ChannelDropout(Dropout):
     _function = None
 
     def forward(self, x):
-        return type(self)._function(x, self.p, self.training)
+        """Whole channels dropped in training (see the class), the identity in evaluation."""
+        return type(self)._function(x, self.p, self.training, self.inplace, generator=self.generator)
 
 
 class Dropout1d(_ChannelDropout):

@@ -1,4 +1,5 @@
-"""nn.init: fill a tensor in place with initial values drawn from the global generator (ag.manual_seed).
+"""nn.init: fill a tensor in place with initial values drawn from the default generator (ag.manual_seed)
+or from the ``generator=`` (an ``ag.Generator``) given, as torch's functions take it.
 
 Each function works under no_grad (it is initialisation, not part of the model's computation),
 writes into the tensor's array and returns the tensor, as in PyTorch.
@@ -10,7 +11,7 @@ import math
 import numpy as np
 
 from autograd import Tensor
-from autograd.extend import generator
+from autograd.extend import generator as draw
 
 from .parameter import _write
 
@@ -58,39 +59,42 @@ def _fans(tensor: Tensor):
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fill with U(a, b)."""
-    return _fill(tensor, generator().uniform(a, b, size=tensor.shape))
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+    """Fill with U(a, b) (from ``generator``, an ``ag.Generator``, or the default one)."""
+    return _fill(tensor, draw(generator).uniform(a, b, size=tensor.shape))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fill with N(mean, std^2)."""
-    return _fill(tensor, generator().normal(mean, std, size=tensor.shape))
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
+    """Fill with N(mean, std^2) (from ``generator``, an ``ag.Generator``, or the default one)."""
+    return _fill(tensor, draw(generator).normal(mean, std, size=tensor.shape))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with 0 in place, without recording it (``torch.nn.init.zeros_``); returns it."""
     return _fill(tensor, 0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with 1 in place, without recording it (``torch.nn.init.ones_``); returns it."""
     return _fill(tensor, 1)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill ``tensor`` with ``val`` in place, without recording it (``torch.nn.init.constant_``)."""
     return _fill(tensor, val)
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(tensor)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot: N(0, std^2) with std = gain sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
@@ -102,21 +106,21 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+                     nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     """He: U(-b, b) with b = gain sqrt(3 / fan) (fan_in or fan_out; gain from ``nonlinearity`` and slope a).
 
     ``nn.Linear`` uses a = sqrt(5), which gives b = 1 / sqrt(fan_in), PyTorch's default."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+                    nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     """He: N(0, std^2) with std = gain / sqrt(fan)."""
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """A (semi-)orthogonal matrix times ``gain`` (Saxe et al.): the tensor viewed as (rows, rest),
     filled with Q of the QR decomposition of a standard normal matrix, signs fixed by R's diagonal
     so that Q is uniform over the orthogonal matrices. Rows (or columns, whichever are fewer) are
@@ -127,7 +131,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = generator().standard_normal((rows, cols))
+    flat = draw(generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -137,7 +141,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return _fill(tensor, gain * q.reshape(tensor.shape))
 
 
-def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator=None) -> Tensor:
     """Fill with N(mean, std^2) restricted to [a, b] (bounds in the values' units, as torch): the
     normal distribution conditioned on landing in the interval, drawn by rejection (values outside
     are drawn again). The interval must hold at least 1e-4 of the distribution's mass."""
@@ -148,11 +153,11 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, {std}^2); put the "
                          f"interval nearer the mean")
     size = int(np.prod(tensor.shape))
-    rng = generator()
+    rng = draw(generator)
     kept, count = [], 0
     while count < size:
-        draw = rng.normal(mean, std, size=int((size - count) / mass * 1.1) + 16)
-        inside = draw[(draw >= a) & (draw <= b)]
+        batch = rng.normal(mean, std, size=int((size - count) / mass * 1.1) + 16)
+        inside = batch[(batch >= a) & (batch <= b)]
         kept.append(inside)
         count += inside.size
     return _fill(tensor, np.concatenate(kept)[:size].reshape(tensor.shape))

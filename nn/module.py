@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from autograd import Tensor
-from autograd.extend import as_array, module_scope
+from autograd.extend import as_array, module_scope, parse_to
 
 from .parameter import Parameter, _write
 
@@ -264,15 +264,17 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype) -> "Module":
-        """Convert every floating Parameter and buffer (and gradient) to ``dtype``, in place.
+    def to(self, *args, **kwargs) -> "Module":
+        """Convert every floating Parameter and buffer (and gradient) to a dtype, in place, with
+        torch's overloads: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``.
 
-        The Parameter objects stay the same (an optimizer built before still holds them).
-        ``to('cpu')`` is accepted and does nothing (there is no other device).
+        The Parameter objects stay the same (an optimizer built before still holds them). The
+        device can only be the CPU, where the tensors are already: ``to('cpu')`` changes nothing,
+        any other device is an error naming the available one.
         """
-        if isinstance(dtype, str) and dtype == "cpu":
+        _, dtype, _, _ = parse_to(args, kwargs, "Module.to()")
+        if dtype is None:
             return self  # tensors live in host memory: moving to the CPU is a no-op
-        dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to() only converts to floating dtypes, got {dtype}")
         for m in self.modules():
@@ -285,6 +287,14 @@ class Module:
                 if b is not None and b.dtype.kind == "f":
                     b.data = b.data.astype(dtype)
         return self
+
+    def cpu(self) -> "Module":
+        """The module itself: its tensors are on the CPU already."""
+        return self
+
+    def cuda(self, device=None) -> "Module":
+        """An error naming the available device: chainrule computes on the CPU."""
+        return self.to("cuda" if device is None else device if isinstance(device, str) else f"cuda:{device}")
 
     def float(self) -> "Module":
         """Convert every floating-point Parameter and buffer to float32 in place; returns the module."""

@@ -342,6 +342,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self) -> bool:
+        """True for the ``cooldown`` epochs after a reduction, when bad epochs are not counted."""
         return self.cooldown_counter > 0
 
     def _is_better(self, a, best):

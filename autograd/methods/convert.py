@@ -10,6 +10,7 @@ import numpy as np
 from .. import dtypes
 from ..grad_mode import state
 from ..ops import OPS
+from ..device import parse_to
 from ..printing import backward_name, format_tensor
 from ..tensor import apply, make, unary
 
@@ -32,12 +33,6 @@ class ConvertMethods:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use t.detach().numpy() instead.")
         return self.data
-
-    def __array__(self, dtype=None, copy=None):
-        # numpy 2 trusts the copy flag: np.array(t) passes copy=True and must not share t's memory
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -93,9 +88,15 @@ class ConvertMethods:
         """A copy of the data, recorded (the gradient flows back to this tensor)."""
         return unary(OPS["clone"], self)
 
-    def to(self, dtype):
-        """This tensor converted to ``dtype`` (itself when it already has it); differentiable."""
-        dtype = np.dtype(dtype)
+    def to(self, *args, **kwargs):
+        """This tensor converted to a dtype, torch's overloads: ``to(dtype)``, ``to(device=None,
+        dtype=None)``, ``to(other)`` (other's dtype), with ``non_blocking`` and ``copy``. The device
+        can only be the CPU. Itself when nothing changes, unless ``copy=True``; differentiable."""
+        _, dtype, _, copy = parse_to(args, kwargs)
+        out = self if dtype is None else self._to_dtype(dtype)
+        return out.clone() if copy and out is self else out
+
+    def _to_dtype(self, dtype):
         if dtype == self.dtype:
             return self
         if (self.requires_grad and state.grad_enabled and dtype.kind == "f") or self._tangents is not None:

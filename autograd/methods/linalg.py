@@ -1,4 +1,4 @@
-"""Matrix products beyond ``@``: mm, bmm, mv, and t.
+"""Matrix products beyond ``@``: mm, bmm, mv, t, dot and outer.
 
 Each is matmul (or transpose) of the op table for the shapes it accepts, and refuses the others
 as torch does (no broadcasting, no promotion between dtypes)."""
@@ -62,3 +62,20 @@ class LinalgMethods:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but this one has {self.ndim} "
                                f"(shape {self.shape}); use transpose(d0, d1) or permute")
         return self.transpose(0, 1) if self.ndim == 2 else self
+
+    def dot(self, other) -> "Tensor":
+        """sum_i self_i other_i of two 1-d tensors of the same size."""
+        other = as_tensor(other)
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"dot: 1-d tensors expected, got shapes {self.shape} and {other.shape} "
+                               f"(use matmul for matrices)")
+        if self.shape != other.shape:
+            raise RuntimeError(f"dot: the vectors have different sizes, {self.shape[0]} and {other.shape[0]}")
+        return binary(OPS["dot"], self, other)
+
+    def outer(self, other) -> "Tensor":
+        """out_ij = self_i other_j of two 1-d tensors."""
+        other = as_tensor(other)
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"outer: 1-d tensors expected, got shapes {self.shape} and {other.shape}")
+        return binary(OPS["outer"], self, other)

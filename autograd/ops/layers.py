@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..random import generator
+from ..random import generator as draw
 from . import LINEAR, defop, fn
 
 # -- linear (one node for x W^T + b: the layer every network is made of) ---------------------------
@@ -51,17 +51,17 @@ defop(
 # -- dropout ---------------------------------------------------------------------------------------
 
 
-def _dropout_mask(x, *, p):
+def _dropout_mask(x, *, p, generator=None):
     if p == 1:  # every unit dropped (torch allows p = 1): no survivors to scale by 1 / 0
         return np.zeros(x.shape, x.dtype)
-    keep = generator().random(x.shape) >= p
+    keep = draw(generator).random(x.shape) >= p
     return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
 
 
 defop(
     "dropout_mask", _dropout_mask, None,
-    doc="m_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1): inverted dropout's scaled keep-mask (no gradient; "
-        "recorded so that Graph.forward draws a new mask each evaluation)")
+    doc="m_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1) (from the default generator or generator=): inverted "
+        "dropout's scaled keep-mask (no gradient; recorded so that Graph.forward draws a new mask each evaluation)")
 
 # -- embedding -------------------------------------------------------------------------------------
 

@@ -1,14 +1,19 @@
 """nn.data: datasets and the DataLoader that cuts them into (mini-)batches."""
 from __future__ import annotations
 
+import collections.abc
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from autograd import Tensor
-from autograd.extend import generator, leaf
+from autograd.extend import generator as generator_of
+from autograd.extend import leaf
 
 from . import datasets
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "datasets"]
+__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "datasets"]
 
 
 class Dataset:
@@ -44,35 +49,79 @@ class TensorDataset(Dataset):
         return tuple(leaf(t.data[idx]) for t in self.tensors)
 
 
-def _collate(samples):
-    """A list of samples -> one batch: tensors stacked along a new first dimension, tuples per field."""
+def default_collate(samples):
+    """A list of samples -> one batch, as torch's ``default_collate``: Tensors and ndarrays stacked
+    along a new first dimension (keeping their dtype), Python numbers into a tensor (int64, float64
+    or bool), strings kept as a list, and tuples, lists, named tuples and dicts collated field by
+    field (a tuple of batches for tuples and lists)."""
+    if not samples:
+        raise ValueError("default_collate: no samples to collate (a batch needs at least one)")
     first = samples[0]
-    if isinstance(first, (tuple, list)):
-        return tuple(_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, Tensor):
         return leaf(np.stack([s.data for s in samples]))
-    return leaf(np.asarray(samples))
+    if isinstance(first, (np.ndarray, np.generic, bool, int, float)):
+        return leaf(np.stack([np.asarray(s) for s in samples]) if isinstance(first, np.ndarray)
+                    else np.asarray(samples))
+    if isinstance(first, (str, bytes)):
+        return list(samples)
+    if isinstance(first, collections.abc.Mapping):
+        return {key: default_collate([s[key] for s in samples]) for key in first}
+    if isinstance(first, tuple) and hasattr(first, "_fields"):  # a named tuple keeps its type
+        return type(first)(*(default_collate(list(field)) for field in zip(*samples)))
+    if isinstance(first, collections.abc.Sequence):
+        if any(len(s) != len(first) for s in samples):
+            raise RuntimeError("default_collate: each sample in the batch should have the same number of fields")
+        return tuple(default_collate(list(field)) for field in zip(*samples))
+    raise TypeError(f"default_collate: a batch must hold Tensors, ndarrays, numbers, strings, dicts or sequences of "
+                    f"them; found {type(first).__name__} (pass collate_fn= to batch it yourself)")
 
 
 class DataLoader:
-    """Iterate over a dataset in batches of ``batch_size`` samples.
+    """Iterate over a dataset in batches of ``batch_size`` samples (torch's DataLoader).
 
     ``batch_size = len(dataset)`` gives batch gradient descent (one batch an epoch), 1 stochastic
     gradient descent, anything between mini-batch gradient descent. With ``shuffle`` each epoch
-    (each ``iter()``) visits the samples in a new random order, reproducible with ``seed`` (without a
-    seed the global generator, ``ag.manual_seed``, is used). ``drop_last`` drops a final batch that
-    is smaller than ``batch_size``. Batches are new Tensors that do not require grad.
+    (each ``iter()``) visits the samples in a new random order, drawn from ``generator`` (an
+    ``ag.Generator``), from a generator of its own seeded with ``seed`` (chainrule's shorthand), or
+    else from the default generator (``ag.manual_seed``). ``drop_last`` drops a final batch that is
+    smaller than ``batch_size``. ``collate_fn`` turns a list of samples into a batch
+    (:func:`default_collate` by default; a TensorDataset without one is sliced whole, which gives the
+    same batches). ``num_workers > 0`` builds batches ahead in that many worker threads
+    (``prefetch_factor`` batches each), delivered in order; threads, not processes, so the dataset is
+    shared rather than copied and numpy's work releases the interpreter lock. ``worker_init_fn(i)``
+    runs once in worker i. ``pin_memory`` is accepted and does nothing (there is no accelerator).
+    Batches are new Tensors that do not require grad.
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False, seed=None):
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False, seed=None, *,
+                 num_workers: int = 0, collate_fn=None, generator=None, prefetch_factor=None,
+                 worker_init_fn=None, pin_memory: bool = False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"num_workers option should be non-negative; use num_workers=0 to disable "
+                             f"multiprocessing (got {num_workers!r})")
+        if prefetch_factor is not None and num_workers == 0:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing. Let num_workers > 0 "
+                             "to enable multiprocessing, otherwise set prefetch_factor to None.")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")
+        if seed is not None and generator is not None:
+            raise ValueError("DataLoader: give either seed= or generator=, not both")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.seed = seed
+        self.num_workers = int(num_workers)
+        self.collate_fn = collate_fn
+        self.generator = generator
+        self.prefetch_factor = 2 if prefetch_factor is None else int(prefetch_factor)
+        self.worker_init_fn = worker_init_fn
+        self.pin_memory = bool(pin_memory)
         self._rng = None if seed is None else np.random.default_rng(seed)
+        if generator is not None:
+            self._rng = generator_of(generator)  # (checks that it is an ag.Generator)
 
     def __len__(self):
         n = len(self.dataset)
@@ -82,18 +131,44 @@ class DataLoader:
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
-        rng = self._rng if self._rng is not None else generator()
+        rng = self._rng if self._rng is not None else generator_of()
         return rng.permutation(n)
 
-    def __iter__(self):
+    def _batches(self):
         order = self._order()
         n, bs = len(order), self.batch_size
         stop = n - n % bs if self.drop_last else n
-        fast = isinstance(self.dataset, TensorDataset)
-        for start in range(0, stop, bs):
-            idx = order[start:start + bs]
-            if fast:
-                batch = self.dataset._batch(idx)
-                yield batch if len(batch) > 1 else batch[0]
-            else:
-                yield _collate([self.dataset[int(i)] for i in idx])
+        return [order[start:start + bs] for start in range(0, stop, bs)]
+
+    def _make_batch(self, idx):
+        if self.collate_fn is None and isinstance(self.dataset, TensorDataset):
+            batch = self.dataset._batch(idx)
+            return batch if len(batch) > 1 else batch[0]
+        collate = default_collate if self.collate_fn is None else self.collate_fn
+        return collate([self.dataset[int(i)] for i in idx])
+
+    def __iter__(self):
+        batches = self._batches()
+        if self.num_workers == 0:
+            return (self._make_batch(idx) for idx in batches)
+        return self._prefetched(batches)
+
+    def _prefetched(self, batches):
+        ids = itertools.count()
+
+        def start_worker():
+            if self.worker_init_fn is not None:
+                self.worker_init_fn(next(ids))
+
+        ahead = self.num_workers * self.prefetch_factor
+        with ThreadPoolExecutor(self.num_workers, thread_name_prefix="DataLoader", initializer=start_worker) as pool:
+            pending = collections.deque(pool.submit(self._make_batch, idx) for idx in batches[:ahead])
+            try:
+                for idx in batches[ahead:]:
+                    yield pending.popleft().result()
+                    pending.append(pool.submit(self._make_batch, idx))
+                while pending:
+                    yield pending.popleft().result()
+            finally:  # (a loop left early: the batches not started yet are not built)
+                for future in pending:
+                    future.cancel()

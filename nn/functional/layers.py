@@ -36,21 +36,32 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def _masked(x, mask, inplace):
+    return x.mul_(mask) if inplace else x * mask
+
+
+def _mask_params(p, generator):
+    return {"p": float(p)} if generator is None else {"p": float(p), "generator": generator}
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+            generator=None) -> Tensor:
     """Inverted dropout: y = x * m, m_i = [u_i >= p] / (1 - p) with u_i ~ U[0, 1) drawn afresh each call.
 
     Each unit is kept with probability 1 - p and scaled by 1 / (1 - p), so E[y] = x and evaluation
-    (``training=False``) is the identity; p = 1 drops every unit (zeros, and zero gradients). The mask is a recorded operation: ``ag.Graph`` draws a new
-    one on every ``forward()``.
+    (``training=False``) is the identity; p = 1 drops every unit (zeros, and zero gradients). The
+    mask is a recorded operation: ``ag.Graph`` draws a new one on every ``forward()``. ``inplace``
+    multiplies ``input`` itself (torch's flag); ``generator`` (an ``ag.Generator``) draws the mask
+    instead of the default generator (chainrule's addition: torch's dropout has no such argument).
     """
     _check_p(p)
     x = _t(input)
     if not training or p == 0:
         return x
-    return x * apply("dropout_mask", x, p=float(p))
+    return _masked(x, apply("dropout_mask", x, **_mask_params(p, generator)), inplace)
 
 
-def _channel_dropout(input, p, training, nd, name):
+def _channel_dropout(input, p, training, inplace, generator, nd, name):
     """Dropout of whole channels: x * m with m of shape (N, C, 1, ...), one draw per channel, scaled
     by 1 / (1 - p). ``nd``: the spatial dimensions the function is for (an input without a batch
     dimension has nd + 1 dimensions; dropout2d also takes (N, C, L), as torch does)."""
@@ -63,24 +74,27 @@ def _channel_dropout(input, p, training, nd, name):
         return x
     channels = 1 if x.ndim == nd + 1 and not (nd == 2 and x.ndim == 3) else 2
     corner = x[(slice(None),) * channels + (slice(0, 1),) * (x.ndim - channels)]
-    return x * apply("dropout_mask", corner, p=float(p))
+    return _masked(x, apply("dropout_mask", corner, **_mask_params(p, generator)), inplace)
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+              generator=None) -> Tensor:
     """Channel-wise dropout of (N, C, L) or (C, L): each channel zeroed with probability p, the
     others scaled by 1 / (1 - p)."""
-    return _channel_dropout(input, p, training, 1, "dropout1d")
+    return _channel_dropout(input, p, training, inplace, generator, 1, "dropout1d")
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+              generator=None) -> Tensor:
     """Channel-wise dropout of (N, C, H, W) or (C, H, W) feature maps: each whole channel zeroed with
     probability p, the others scaled by 1 / (1 - p) (a 3-D input is (N, C, L), as torch reads it)."""
-    return _channel_dropout(input, p, training, 2, "dropout2d")
+    return _channel_dropout(input, p, training, inplace, generator, 2, "dropout2d")
 
 
-def dropout3d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+              generator=None) -> Tensor:
     """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W)."""
-    return _channel_dropout(input, p, training, 3, "dropout3d")
+    return _channel_dropout(input, p, training, inplace, generator, 3, "dropout3d")
 
 
 def _channel_shape(x):

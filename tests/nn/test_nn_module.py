@@ -232,7 +232,7 @@ def test_repr_is_nested_with_configuration_and_parameter_count():
         "  (0): Linear(in_features=64, out_features=32, bias=True)\n"
         "  (1): ReLU()\n"
         "  (2): Sequential(\n"
-        "    (0): Dropout(p=0.25)\n"
+        "    (0): Dropout(p=0.25, inplace=False)\n"
         "    (1): Linear(in_features=32, out_features=10, bias=False)\n"
         "  )\n"
         ")\n"
@@ -305,8 +305,14 @@ def test_forgotten_super_init_is_explained_on_use_too():
 def test_to_cpu_is_a_no_op_and_other_devices_are_errors():
     net = nn.Linear(2, 2)
     assert net.to("cpu") is net and net.weight.dtype == np.float32
-    with pytest.raises(TypeError):
-        net.to("cuda")
+    assert net.to(device="cpu", dtype=ag.float64) is net and net.weight.dtype == np.float64 and net.cpu() is net
+    for call in (lambda: net.to("cuda"), lambda: net.to("cuda:1", ag.float32), lambda: net.cuda()):
+        with pytest.raises(RuntimeError, match="'cuda(:1)?' is not available.*available devices are: cpu"):
+            call()
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda"):  # a typo, with torch's message
+        net.to("gpu")
+    with pytest.raises(TypeError, match="floating"):
+        net.to(ag.int64)
 
 
 def test_softmax_without_dim_warns_and_picks_torchs_dimension():
