@@ -106,7 +106,7 @@ def make_dual(tensor, tangent, *, level: int | None = None):
         raise RuntimeError(f"make_dual: expected a floating tangent, got dtype {t.dtype}")
     out = apply(OPS["alias"], (tensor,))
     tangents = dict(out._tangents) if out._tangents else {}
-    tangents[level] = t if (t.requires_grad or t._tangents) else t.data
+    tangents[level] = t if (t.requires_grad or t._tangents or _batched(t)) else t.data
     out._tangents = tangents
     return out
 
@@ -243,6 +243,13 @@ def _tangent_tensor(t, x):
     return make(t)
 
 
+def _batched(t):
+    """Whether the Tensor ``t`` is vmap's batched view (its ``.data`` holds the whole batch)."""
+    from .tensor import Tensor
+
+    return t.__class__ is not Tensor and bool(getattr(t, "_levels", None))
+
+
 def _fit(tangent, out):
     """A tangent of ``out``'s shape: broadcast (a rule may give a smaller one), and an ndarray
     where it needs no Tensor."""
@@ -251,7 +258,7 @@ def _fit(tangent, out):
     if isinstance(tangent, Tensor):
         if tangent.shape != out.shape:
             tangent = tangent.broadcast_to(out.shape)
-        if not tangent.requires_grad and not tangent._tangents:
+        if not tangent.requires_grad and not tangent._tangents and not _batched(tangent):
             return tangent.data
         return tangent
     tangent = np.asarray(tangent)

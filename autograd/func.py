@@ -70,7 +70,14 @@ def _linked(x):
 
 def _outer_needs_graph(values):
     """Whether what a transform computes must be recorded for an outer transform (or caller)."""
-    return any(isinstance(v, Tensor) and (v.requires_grad or v._tangents) for v in values) or bool(state.vmap_levels)
+    return any(isinstance(v, Tensor) and (v.requires_grad or v._tangents) for v in values)
+
+
+def _recorded(outer):
+    """Whether a transform's backward runs on Tensors (recorded): for an outer transform, and inside
+    vmap, whose batching rules apply to the Tensors of the recorded rules (not to bare arrays); the
+    results are detached afterwards unless ``outer``."""
+    return outer or bool(state.vmap_levels)
 
 
 def _split_aux(out, has_aux, fn_name):
@@ -99,7 +106,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                 raise RuntimeError(f"grad: f must return a scalar (one-element) Tensor, got shape {out.shape}")
             wrt = [t for i in nums for t in _leaves(inner[i])]
             if out.requires_grad:
-                grads = _grad(out, wrt, create_graph=outer, allow_unused=True)
+                grads = _grad(out, wrt, create_graph=_recorded(outer), allow_unused=True)
             else:
                 grads = (None,) * len(wrt)
         flat = iter([_zeros_like(w) if g is None else (g if outer else g.detach()) for g, w in zip(grads, wrt)])
@@ -145,11 +152,12 @@ def vjp(func, *primals, has_aux: bool = False):
         for o, c in zip(outputs, cts):
             if c.shape != o.shape:
                 raise RuntimeError(f"vjp_fn: a cotangent has shape {c.shape} but its output has shape {o.shape}")
-        create = outer or any(c.requires_grad for c in cts)
+        create = _recorded(outer) or any(c.requires_grad for c in cts)
         with enable_grad():
             grads = _grad([o for o, _ in pairs], inner, grad_outputs=[c for _, c in pairs], retain_graph=True,
                           create_graph=create, allow_unused=True) if pairs else (None,) * len(inner)
-        return tuple(_zeros_like(p) if g is None else (g if create else g.detach()) for g, p in zip(grads, inner))
+        keep = outer or any(c.requires_grad for c in cts)
+        return tuple(_zeros_like(p) if g is None else (g if keep else g.detach()) for g, p in zip(grads, inner))
 
     value = out if outer else _detached(out)
     return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)
@@ -176,6 +184,8 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
         unpacked = [fw.unpack_dual(o) for o in outputs]
     values = tuple(u.primal for u in unpacked)
     derivs = tuple(_zeros_like(v) if u.tangent is None else u.tangent for u, v in zip(unpacked, values))
+    if not _outer_needs_graph(list(primals) + list(tangents)):  # (nothing outside differentiates them)
+        values, derivs = _detached(values), _detached(derivs)
     if not isinstance(out, tuple):
         values, derivs = values[0], derivs[0]
     return (values, derivs, aux) if has_aux else (values, derivs)

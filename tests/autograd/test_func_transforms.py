@@ -112,6 +112,33 @@ def test_per_sample_gradients_of_an_mlp_match_torch_func():
     np.testing.assert_allclose(ours[0].data.sum(0), w.grad.data, rtol=1e-10)
 
 
+@pytest.mark.parametrize("transform", [
+    lambda L, f, x: L.vmap(L.grad(f), in_dims=(None, 0))(x[0], x),
+    lambda L, f, x: L.hessian(lambda v: f(v, v))(x[0]),
+    lambda L, f, x: L.jacfwd(L.jacrev(lambda v: f(v, v)))(x[0]),
+    lambda L, f, x: L.jvp(lambda v: f(v, v), (x[0],), (x[1],))[1],
+    lambda L, f, x: L.vmap(lambda t: L.jvp(lambda v: (v * v).tanh(), (x[0],), (t,))[1])(x),
+])
+def test_results_carry_no_graph_when_nothing_outside_needs_one(transform):
+    """As torch.func: inputs that require no grad give results that require none (no graph kept)."""
+    def f(w, x):
+        return ((w * x).tanh() * w).sum()
+
+    ours, theirs = transform(AF, f, _ag(X)), transform(TF, f, _t(X))
+    _close(ours, theirs)
+    assert not ours.requires_grad and not theirs.requires_grad and ours.grad_fn is None
+    x = ag.tensor(X, dtype=ag.float64, requires_grad=True)  # ... and a graph when something does
+    assert transform(AF, f, x).requires_grad
+
+
+@pytest.mark.parametrize("g", [lambda v: v.tanh(), lambda v: v[0] * v[-1], lambda v: (v * v).sum(), lambda v: v[1:]])
+def test_vmap_of_jvp_with_a_batched_tangent_and_a_plain_primal(g):
+    w = X[0]
+    ours = AF.vmap(lambda t: AF.jvp(g, (_ag(w),), (t,))[1])(_ag(np.eye(3)))
+    theirs = TF.vmap(lambda t: TF.jvp(g, (_t(w),), (t,))[1])(_t(np.eye(3)))
+    _close(ours, theirs)
+
+
 def test_per_sample_gradients_of_a_deep_mlp_use_batching_rules_only(monkeypatch):
     """The showcase path (a ReLU MLP with cross-entropy, as benchmarks/func_transforms.py runs it)
     never falls back to the loop over samples, forward or backward; float32 as a user trains."""
