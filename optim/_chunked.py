@@ -74,52 +74,55 @@ def update_in_chunks(update: Callable, group: dict, arrays: list[np.ndarray], gr
     if total * arrays[0].dtype.itemsize <= 2 * _scratch.CHUNK_BYTES:
         update(group, arrays, grads, state)
         return
-    tasks = _tasks(arrays, grads, state, made)
+    tasks, back = _tasks(arrays, grads, state, made)
     n = min(threads(), len(tasks)) if total >= PARALLEL_MIN else 1
     _run(update, group, tasks, n)
-    for owners, wholes, _, _, task_state in tasks:
-        for name, items in task_state.items():
-            column = state[name]
-            for j, i in enumerate(owners):
-                # the scalar state back from every piece (each has the same), buffers only from whole ones
-                if wholes[j] or not isinstance(column[i], np.ndarray):
-                    column[i] = items[j]
+    for t, j, i, whole in back:
+        task_state = tasks[t][2]
+        for name, column in state.items():
+            # all of a whole array's entries back; of a cut one, the scalar state (each chunk's is the
+            # same: its first chunk's), as its buffers were updated in place through the views
+            if whole or not isinstance(column[i], np.ndarray):
+                column[i] = task_state[name][j]
 
 
 def _tasks(arrays, grads, state, made):
-    """The pieces of the arrays as tasks: (owners, wholes, arrays, grads, state), where owners[j] is
-    the index of the array that the task's piece j belongs to and wholes[j] whether it is all of it."""
+    """The arrays as tasks (arrays, grads, state) for the rule: a large one cut into chunks (views),
+    one task each, the others whole, several to a task; and where each array's state comes back
+    from: (task, position in the task, the array's index, whether the task has all of it)."""
     names = list(state)
-    columns = [state[name] for name in names]
-    made_columns = [state[name] for name in made if name in state]
-    tasks = []
-    batch, batch_bytes = [], 0  # the whole arrays of the next task
+    tasks, back = [], []
+    batch, batch_bytes = [], 0  # the indices of the whole arrays of the next task
 
-    def task(pieces):
-        owners, wholes, task_arrays, task_grads, items = zip(*pieces)
-        tasks.append((list(owners), list(wholes), list(task_arrays), list(task_grads),
-                      {name: [piece[k] for piece in items] for k, name in enumerate(names)}))
+    def flush():
+        tasks.append(([arrays[i] for i in batch], [grads[i] for i in batch],
+                      {name: [state[name][i] for i in batch] for name in names}))
+        back.extend((len(tasks) - 1, j, i, True) for j, i in enumerate(batch))
 
     for i, (a, g) in enumerate(zip(arrays, grads)):
-        items = [column[i] for column in columns]
-        nbytes = a.size * a.dtype.itemsize
-        if nbytes > _scratch.CHUNK_BYTES and _splittable(a, g, items, [c[i] for c in made_columns]):
+        if a.nbytes > _scratch.CHUNK_BYTES and _splittable(a, g, [state[name][i] for name in names],
+                                                           [state[name][i] for name in made if name in state]):
             n = max(1, _scratch.CHUNK_BYTES // a.dtype.itemsize)
+            items = [(name, state[name][i]) for name in names]
+            buffers = [(name, x.reshape(-1)) for name, x in items if isinstance(x, np.ndarray)]
+            scalars = [(name, x) for name, x in items if not isinstance(x, np.ndarray)]
             a, g = a.reshape(-1), g.reshape(-1)  # (views: all of them are C-contiguous)
-            items = [x.reshape(-1) if isinstance(x, np.ndarray) else x for x in items]
+            back.append((len(tasks), 0, i, False))
             for start in range(0, a.size, n):
                 stop = start + n
-                task([(i, False, a[start:stop], g[start:stop],
-                       [x[start:stop] if isinstance(x, np.ndarray) else x for x in items])])
+                task_state = {name: [x] for name, x in scalars}  # (a list of its own: the rule updates it)
+                for name, x in buffers:
+                    task_state[name] = [x[start:stop]]
+                tasks.append(([a[start:stop]], [g[start:stop]], task_state))
             continue
-        batch.append((i, True, a, g, items))
-        batch_bytes += nbytes
+        batch.append(i)
+        batch_bytes += a.nbytes
         if batch_bytes >= _scratch.CHUNK_BYTES:
-            task(batch)
+            flush()
             batch, batch_bytes = [], 0
     if batch:
-        task(batch)
-    return tasks
+        flush()
+    return tasks, back
 
 
 def _splittable(a, g, items, made_items) -> bool:
@@ -135,13 +138,13 @@ def _splittable(a, g, items, made_items) -> bool:
 def _run(update, group, tasks, n) -> None:
     """Run the tasks, on ``n`` threads (the calling one among them), each pulling the next task."""
     if n <= 1:
-        for _, _, arrays, grads, state in tasks:
+        for arrays, grads, state in tasks:
             update(group, arrays, grads, state)
         return
     pending = iter(tasks)  # (shared: each next() is atomic under the GIL)
 
     def work():
-        for _, _, arrays, grads, state in pending:
+        for arrays, grads, state in pending:
             update(group, arrays, grads, state)
 
     pool = _pool(n - 1)

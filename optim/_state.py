@@ -43,6 +43,7 @@ class Count:
         self.name = name
 
     def initial(self, array: np.ndarray, group: dict[str, Any]) -> int:
+        """0: no step taken yet."""
         return 0
 
 
@@ -60,6 +61,7 @@ class Number:
         self.value = initial
 
     def initial(self, array: np.ndarray, group: dict[str, Any]) -> float:
+        """The declared starting value."""
         return self.value
 
 
@@ -87,6 +89,7 @@ class Buffer:
         self.by_update = by_update
 
     def initial(self, array: np.ndarray, group: dict[str, Any]):
+        """A new state Tensor like ``array``: zeros, or ``fill(group)`` everywhere."""
         if self.fill is None:
             return state_tensor(np.zeros_like(array))
         return state_tensor(np.full_like(array, self.fill(group)))

@@ -202,11 +202,13 @@ class LBFGS(Optimizer):
                              f"use None or 'strong_wolfe'")
 
     def add_param_group(self, param_group):
+        """Refused once there is a group: L-BFGS keeps one group (torch's rule)."""
         if self.param_groups:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): it has one group")
         super().add_param_group(param_group)
 
     def load_state_dict(self, state_dict):
+        """Load a state made by ``state_dict()`` (see :meth:`Optimizer.load_state_dict`)."""
         super().load_state_dict(state_dict)
         self._params = self.param_groups[0]["params"]
 
