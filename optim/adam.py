@@ -103,15 +103,20 @@ def adamax(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.
     """
     for i, (param, grad, exp_avg, exp_inf) in enumerate(zip(params, grads, exp_avgs, exp_infs)):
         steps[i] += 1
-        g = -grad if maximize else grad
-        if weight_decay != 0:
-            g = g + weight_decay * param
-        exp_avg += (1 - beta1) * (g - exp_avg)
+        g = gradient(grad, param, weight_decay, maximize)
+        # the formulas above, operation for operation, in place through a scratch array
+        tmp = np.subtract(g, exp_avg, out=scratch(g, exp_avg, slot=1))
+        tmp *= 1 - beta1
+        exp_avg += tmp  # m ← m + (1 − β1)(g − m)
         exp_inf *= beta2
-        np.maximum(exp_inf, np.abs(g) + eps, out=exp_inf)
+        tmp = np.abs(g, out=scratch(g, slot=1))
+        tmp += eps
+        np.maximum(exp_inf, tmp, out=exp_inf)
         clr = lr / (1 - beta1 ** steps[i])
-        param -= clr * (exp_avg / exp_inf)
-        g = None  # (freed before the next parameter's temporaries are allocated)
+        tmp = np.divide(exp_avg, exp_inf, out=scratch(exp_avg, exp_inf, slot=1))
+        tmp *= clr
+        param -= tmp
+        g = tmp = None  # (freed before the next parameter's temporaries are allocated)
 
 
 def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],

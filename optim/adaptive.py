@@ -67,17 +67,25 @@ def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: lis
             θ_t ← θ_{t−1} − η Δθ_t
     """
     for param, grad, square_avg, acc_delta in zip(params, grads, square_avgs, acc_deltas):
-        g = -grad if maximize else grad
-        if weight_decay != 0:
-            g = g + weight_decay * param
+        g = gradient(grad, param, weight_decay, maximize)
+        # the formulas above, operation for operation, in place through scratch arrays
         square_avg *= rho
-        square_avg += (1 - rho) * (g * g)
-        std = np.sqrt(square_avg + eps)
-        delta = np.sqrt(acc_delta + eps) / std * g
+        tmp = np.multiply(g, g, out=scratch(g, slot=1))
+        tmp *= 1 - rho
+        square_avg += tmp  # E[g²] ← ρ E[g²] + (1 − ρ) g²
+        std = np.add(square_avg, eps, out=scratch(square_avg, slot=1))
+        std = np.sqrt(std, out=std)  # RMS[g]
+        delta = np.add(acc_delta, eps, out=scratch(acc_delta, slot=2))
+        delta = np.sqrt(delta, out=delta)
+        delta = np.divide(delta, std, out=scratch(delta, std, slot=2))
+        delta = np.multiply(delta, g, out=scratch(delta, g, slot=2))  # Δθ = RMS[Δθ] / RMS[g] · g
         acc_delta *= rho
-        acc_delta += (1 - rho) * (delta * delta)
-        param -= lr * delta
-        g = std = delta = None  # (freed before the next parameter's temporaries are allocated)
+        tmp = np.multiply(delta, delta, out=scratch(delta, slot=1))
+        tmp *= 1 - rho
+        acc_delta += tmp  # E[Δθ²] ← ρ E[Δθ²] + (1 − ρ) Δθ²
+        tmp = np.multiply(delta, lr, out=scratch(delta, slot=1))
+        param -= tmp
+        g = std = delta = tmp = None  # (freed before the next parameter's temporaries are allocated)
 
 
 def rmsprop(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
