@@ -51,10 +51,13 @@ assert all(abs(wi.grad - (y_hat.data - y) * xi.data) < 1e-12 for wi, xi in zip(w
 
 # %% [markdown]
 # The recorded graph, as `ag.draw_graph` draws it: each value shows its `data` and its `grad`
-# (∂J/∂value), each small node the operation that produced the value to its right.
+# (∂J/∂value), each small node the operation that produced the value below it. The longest path
+# from an input to $J$ passes through nine operations; drawn left to right (the default,
+# `rankdir='LR'`) the graph would be about 4000 pixels wide, so we draw it top to bottom
+# (`rankdir='TB'`), where it fits the page.
 
 # %%
-ag.draw_graph(J)
+ag.draw_graph(J, rankdir="TB")
 
 # %% [markdown]
 # ## The chain rule

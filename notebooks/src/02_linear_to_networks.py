@@ -265,10 +265,13 @@ widgets.interact(show_vanishing,
 # %% [markdown]
 # The same, seen in the graph: `ag.draw_graph` with `color_by='grad_norm'` shades every node by the
 # decade of its gradient's norm, and `max_nodes` collapses each layer into one node. Blue is vanishing.
-# (Here a 6-layer sigmoid net, to keep the picture small.)
+# (Here a sigmoid net of 6 hidden layers, to keep the picture small, drawn top to bottom with
+# `rankdir='TB'`: the input at the top, the loss at the bottom, so that the chain of layers fits the
+# page's width.)
 
 # %%
 ag.manual_seed(0)
 small = nn.MLP([16] + [32] * 6 + [1], activation=nn.Sigmoid)
 loss = F.mse_loss(small(ag.randn(64, 16)), ag.randn(64, 1))
-ag.draw_graph(loss, params=dict(small.named_parameters()), color_by="grad_norm", show_data=False, max_nodes=30)
+ag.draw_graph(loss, params=dict(small.named_parameters()), color_by="grad_norm", show_data=False, max_nodes=30,
+              rankdir="TB")

@@ -146,6 +146,9 @@ assert np.allclose(hand_losses, engine_losses)
 # `ag.Graph(output)` holds exactly this: the nodes in topological order (`g.nodes`), the leaves, and
 # `forward()` / `backward()` that re-run the two passes. Take a neuron with a squared loss,
 # $L = d \cdot d$ where $d = \tanh(w_1 x_1 + w_2 x_2 + b) - t$: $d$ reaches $L$ along two paths.
+# The intermediate values get names from their position in that order, $v_i$ for `g.nodes[i]`
+# (a Scalar's `label` is what the drawing shows), so that the drawing, the tables and the
+# explorer below all use the same names.
 
 # %%
 x1, x2 = ag.Scalar(2.0, label="x1"), ag.Scalar(-1.0, label="x2")
@@ -158,10 +161,13 @@ L.label = "L"
 
 g = ag.Graph(L)
 names = {}
-for i, node in enumerate(g.nodes):  # name every node for the tables below
-    names[node] = node.label or f"v{i}"
+for i, node in enumerate(g.nodes):  # name every unnamed node v<its position>, in the drawing and the tables below
+    if not node.label:
+        node.label = f"v{i}"
+    names[node] = node.label
 print(g)
-g
+print("topological order:", ", ".join(names[node] for node in g.nodes))
+ag.draw_graph(g, rankdir="TB")
 
 # %% [markdown]
 # **Fprop, step by step.** We walk `g.nodes` (inputs before the nodes that use them) and compute each
@@ -250,7 +256,7 @@ for node in g.nodes:
 g.forward(feeds)
 g.backward()
 print(f"L after the step:  {L.data:.6f}   new ∂L/∂w1 = {w1.grad:+.6f}")
-g
+ag.draw_graph(g, rankdir="TB")
 
 # %% [markdown]
 # The same works for Tensor graphs. Capture one training step of a small network as a graph, then
