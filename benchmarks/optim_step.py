@@ -28,6 +28,7 @@ CPU and the load average before and after the run: on a shared machine quote the
     python benchmarks/optim_step.py --at 59e9aae --after HEAD    # after: the committed engine (a worktree)
     python benchmarks/optim_step.py --at 59e9aae --rounds 5 --workloads tiny,W2
     python benchmarks/optim_step.py --workloads W3 --rounds 5    # issue 20's check: W3, ours vs torch foreach
+    CHAINRULE_OPTIM_THREADS=1 python benchmarks/optim_step.py --workloads W3 --torch-threads 1   # one thread each
     python benchmarks/optim_step.py --child chainrule --workload W2 --optimizer Adam   # one run, one JSON line
 
 Like run.py, the children run without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, and ``--at`` checks a

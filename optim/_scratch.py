@@ -27,28 +27,32 @@ import threading
 import numpy as np
 
 CHUNK_BYTES = 1 << 20  # the chunk of a chunked pass, and the largest scratch array kept (see below)
+SMALL_BYTES = 16 * 1024  # smaller temporaries are allocated: malloc is as cheap as the look-up
 
 _local = threading.local()
 
 
 def scratch(*like: np.ndarray, slot: int = 0) -> np.ndarray:
     """An uninitialised array for the result of an elementwise operation on the arrays ``like``
-    (their shape and result dtype), from this thread's buffer ``slot`` when it is at most
-    ``CHUNK_BYTES`` (reused: valid until the next request for ``slot`` in this thread), else new."""
+    (their shape and result dtype): from this thread's buffer ``slot`` (reused: valid until the
+    next request for ``slot`` in this thread) when it takes from ``SMALL_BYTES`` to
+    ``CHUNK_BYTES``; else new (malloc is as cheap as the look-up for a small array, and a large
+    one is not kept)."""
     first = like[0]
-    dtype, shape = first.dtype, first.shape
-    for other in like[1:]:
-        if other.dtype != dtype or other.shape != shape:
-            return np.empty(np.broadcast_shapes(*(a.shape for a in like)), np.result_type(*like))
-    size = first.size
-    if size * dtype.itemsize > CHUNK_BYTES:
-        return np.empty(shape, dtype)
+    if len(like) > 1:
+        dtype, shape = first.dtype, first.shape
+        for other in like[1:]:
+            if (other.dtype is not dtype and other.dtype != dtype) or other.shape != shape:
+                return np.empty(np.broadcast_shapes(*(a.shape for a in like)), np.result_type(*like))
+    nbytes = first.nbytes
+    if nbytes <= SMALL_BYTES or nbytes > CHUNK_BYTES:
+        return np.empty(first.shape, first.dtype)
     buffers = _local.__dict__
-    key = (slot, dtype)
+    key = (slot, first.dtype.num)
     buffer = buffers.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = buffers[key] = np.empty(max(size, 1), dtype)  # (grown to the largest request)
-    return buffer[:size].reshape(shape)
+    if buffer is None or buffer.nbytes < nbytes or buffer.dtype != first.dtype:  # (dtype: its byte order)
+        buffer = buffers[key] = np.empty(first.size, first.dtype)  # (grown to the largest request)
+    return buffer[:first.size].reshape(first.shape)
 
 
 def gradient(grad: np.ndarray, param: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
