@@ -10,10 +10,10 @@ uses the same fact the other way round, for many small parameters as one array.)
 
 ``update_in_chunks`` calls the rule that way on the arrays of a step, for two gains:
 
-- each large array is cut into chunks of ``CHUNK_BYTES`` (optim/_scratch.py), so that the rule's
-  dozen passes over one chunk, and its temporaries (scratch buffers reused from chunk to chunk and
-  from step to step), stay in the core's cache: memory is read and written about once a step
-  instead of once a pass;
+- each large array is cut into chunks of ``CHUNK_BYTES`` (optim/_scratch.py, which says how that
+  size was chosen), so that the rule's dozen passes over one chunk, and its temporaries (scratch
+  buffers reused from chunk to chunk and from step to step), stay in cache: main memory is read
+  and written about once a step instead of once a pass;
 - the chunks are independent, so a few threads take them in turn (numpy releases the GIL in its
   loops, and the Python between them is short). Each thread pulls the next chunk as it finishes
   one, so a core busy with something else simply takes fewer.
