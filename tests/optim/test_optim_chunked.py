@@ -66,7 +66,7 @@ def _params(seed=0, non_contiguous=False):
     return params
 
 
-def _train(name, options, *, chunk_bytes, threads, steps=6, non_contiguous=False, skip_first=None):
+def _train(name, options, *, chunk_bytes, threads, steps=6, non_contiguous=False, skip_first=None, grad64=False):
     """The parameters and the state dict after ``steps`` steps on a fixed loss, with chunks of
     ``chunk_bytes`` (None: never cut, the plain formula) on ``threads`` threads."""
     old = scratch_mod.CHUNK_BYTES, chunked.PARALLEL_MIN
@@ -83,7 +83,7 @@ def _train(name, options, *, chunk_bytes, threads, steps=6, non_contiguous=False
                     if skip_first is not None and step == 0 and k == skip_first:
                         p.grad = None
                         continue
-                    g = rng.standard_normal(p.shape).astype(p.data.dtype) * (k + 1)
+                    g = rng.standard_normal(p.shape).astype(np.float64 if grad64 else p.data.dtype) * (k + 1)
                     if non_contiguous and k == 0:
                         g = np.asfortranarray(g)  # (a gradient that is not C-contiguous either)
                     p.grad = ag.tensor(g)
@@ -124,8 +124,9 @@ def test_chunked_equals_plain_formula(name, options, threads):
                          ids=["SGD", "RMSprop", "Adam", "NAdam", "Adagrad"])
 def test_chunked_with_non_contiguous_parameters_and_a_late_parameter(name, options):
     """Arrays that cannot be cut into views go whole (still on the threads); a parameter without a
-    gradient on the first step joins later with its own step count (SGD: its buffer made then)."""
-    for kw in (dict(non_contiguous=True), dict(skip_first=0), dict(skip_first=4)):
+    gradient on the first step joins later with its own step count (SGD: its buffer made then);
+    float64 gradients of float32 parameters (assigned by hand) are cut and computed as before."""
+    for kw in (dict(non_contiguous=True), dict(skip_first=0), dict(skip_first=4), dict(grad64=True)):
         plain = _train(name, options, chunk_bytes=None, threads=1, **kw)
         _assert_same(_train(name, options, chunk_bytes=64, threads=3, **kw), plain)
 
