@@ -4,6 +4,10 @@ Every optimizer's update maths is a plain function whose docstring writes the al
 (``optim.sgd.sgd``, ``optim.adam.adam``, ...); the classes keep ``defaults``, ``param_groups`` and
 per-parameter ``state``. Every group accepts ``project`` (see :mod:`optim.projections`), and every
 optimizer's ``project=`` keyword is the default of the groups that do not give their own.
+
+A step over large parameters (over 2 MiB in all) is computed in cache-sized chunks on a few threads
+(as many as the CPUs this process may use, at most 8), with the same result to the bit; set the
+environment variable ``CHAINRULE_OPTIM_THREADS`` to a number of threads (1: no threads) to override.
 """
 from . import lr_scheduler, projections
 from .adam import Adam, Adamax, AdamW, NAdam
