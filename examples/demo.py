@@ -1,4 +1,5 @@
-"""chainrule's flagship example (``make demo``): a tensor network on the digits, then micrograd's scalar network.
+"""chainrule's flagship example (``make demo``): tensor networks on the digits (an MLP, then a CNN), then
+micrograd's scalar network.
 
 Part 1, Tensor engine. An MLP 64 -> 128 -> 64 -> 10 with batch norm and dropout between the layers
 learns the 8x8 handwritten digits with Adam and a cosine learning-rate schedule:
@@ -12,7 +13,18 @@ It writes the learning curves, the graph of one training step (grouped by module
 norm of each node's gradient), the backprop explorer of that step (a page that steps through its
 forward and backward passes) and a checkpoint of the model and optimizer.
 
-Part 2, Scalar engine. micrograd's MLP(2, [16, 16, 1]) built from Python-float Scalars learns two
+Part 2, a convolutional network on the same digits, as 1 x 8 x 8 images: three 3x3 convolutions
+with batch norm and ReLU, max pooling, channel dropout and dropout, a linear classifier:
+
+    conv:      y[o, i, j] = b[o] + sum_{c, a, b} x[c, i + a - 1, j + b - 1] w[o, c, a, b]  (3x3, padding 1)
+    max pool:  the largest of each 2x2 block; its gradient goes to that element only
+    backward:  the gradient of a convolution with respect to its input is the transposed
+               convolution of the output's gradient with the same kernels
+
+It writes its learning curves, the learned first-layer kernels (and what they make of one digit)
+and the graph of one training step, each module a cluster.
+
+Part 3, Scalar engine. micrograd's MLP(2, [16, 16, 1]) built from Python-float Scalars learns two
 moons with a hinge loss; it writes the decision boundary and the graph of a single neuron.
 
 Run it with ``make demo`` (which sets everything up first) or ``.venv/bin/python examples/demo.py``.
@@ -22,6 +34,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections import OrderedDict
 
 import matplotlib
 
@@ -39,7 +52,8 @@ from nn.data import DataLoader, TensorDataset  # noqa: E402
 from nn.data.datasets import load_digits, make_moons  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "out")
-EPOCHS = 30
+EPOCHS = 30  # the MLP's
+CNN_EPOCHS = 20
 BATCH_SIZE = 64
 
 
@@ -66,20 +80,18 @@ def accuracy(logits: ag.Tensor, y: ag.Tensor) -> float:
     return (logits.argmax(dim=1) == y).float().mean().item()
 
 
-def train_digits():
-    ag.manual_seed(0)
-    (X_train, y_train), (X_test, y_test) = split_digits()
-    loader = DataLoader(TensorDataset(X_train, y_train), batch_size=BATCH_SIZE, shuffle=True, seed=0)
+def fit(model, loader, test_set, optimizer, scheduler, epochs: int) -> dict:
+    """Mini-batch training with a tqdm bar, one evaluation on the held-out set per epoch.
 
-    model = nn.MLP([64, 128, 64, 10], batch_norm=True, dropout=0.2)
-    optimizer = optim.Adam(model.parameters(), lr=3e-3)
-    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS, eta_min=1e-4)
-    print(f"Part 1: an MLP on the digits ({len(y_train)} train / {len(y_test)} test images)\n{model}")
-
+    In train mode dropout is on and batch norm normalises by the batch's statistics (and updates its
+    running averages); in eval mode dropout is off and batch norm uses those running averages.
+    """
+    X_test, y_test = test_set
+    n_train = len(loader.dataset)
     history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": [], "lr": []}
-    bar = tqdm(range(1, EPOCHS + 1), desc="training", unit="epoch")
-    for epoch in bar:
-        model.train()  # dropout on, batch norm uses the batch's statistics
+    bar = tqdm(range(1, epochs + 1), desc="training", unit="epoch")
+    for _ in bar:
+        model.train()
         total_loss = total_correct = 0.0
         for xb, yb in loader:
             logits = model(xb)
@@ -92,21 +104,35 @@ def train_digits():
         history["lr"].append(scheduler.get_last_lr()[0])
         scheduler.step()
 
-        model.eval()  # dropout off, batch norm uses its running statistics
+        model.eval()
         with ag.no_grad():
             test_logits = model(X_test)
-        history["train_loss"].append(total_loss / len(y_train))
-        history["train_acc"].append(total_correct / len(y_train))
+        history["train_loss"].append(total_loss / n_train)
+        history["train_acc"].append(total_correct / n_train)
         history["test_loss"].append(F.cross_entropy(test_logits, y_test).item())
         history["test_acc"].append(accuracy(test_logits, y_test))
         bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", acc=f"{history['train_acc'][-1]:.3f}",
                         test_acc=f"{history['test_acc'][-1]:.3f}", lr=f"{history['lr'][-1]:.1e}")
     bar.close()
+    return history
+
+
+def train_digits():
+    ag.manual_seed(0)
+    (X_train, y_train), (X_test, y_test) = split_digits()
+    loader = DataLoader(TensorDataset(X_train, y_train), batch_size=BATCH_SIZE, shuffle=True, seed=0)
+
+    model = nn.MLP([64, 128, 64, 10], batch_norm=True, dropout=0.2)
+    optimizer = optim.Adam(model.parameters(), lr=3e-3)
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS, eta_min=1e-4)
+    print(f"Part 1: an MLP on the digits ({len(y_train)} train / {len(y_test)} test images)\n{model}")
+
+    history = fit(model, loader, (X_test, y_test), optimizer, scheduler, EPOCHS)
     print(f"held-out accuracy: {history['test_acc'][-1]:.4f} ({len(y_test)} test images)")
     return model, optimizer, history, (X_train, y_train)
 
 
-def plot_history(history, path):
+def plot_history(history, path, title: str):
     epochs = np.arange(1, len(history["train_loss"]) + 1)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, history["train_loss"], label="train")
@@ -118,7 +144,7 @@ def plot_history(history, path):
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle("MLP with batch norm and dropout on the digits (Adam, cosine schedule)")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -147,7 +173,78 @@ def save_checkpoint(model, optimizer, path):
 
 
 # ------------------------------------------------------------------------------------------------
-# Part 2: the Scalar engine on two moons
+# Part 2: a convolutional network on the digits as images
+
+
+def make_cnn() -> nn.Sequential:
+    """1x8x8 -> 32x8x8 -> 32x8x8 -> pool 32x4x4 -> 64x4x4 -> pool 64x2x2 -> 10 logits.
+
+    Each convolution is 3x3 with padding 1 (the size stays), followed by batch norm over each
+    channel and ReLU. The layers are named, so the drawn graph's clusters read conv1, bn1, pool1, ...
+    """
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(1, 32, 3, padding=1)), ("bn1", nn.BatchNorm2d(32)), ("relu1", nn.ReLU()),
+        ("conv2", nn.Conv2d(32, 32, 3, padding=1)), ("bn2", nn.BatchNorm2d(32)), ("relu2", nn.ReLU()),
+        ("pool1", nn.MaxPool2d(2)), ("drop1", nn.Dropout2d(0.1)),  # drops whole channels
+        ("conv3", nn.Conv2d(32, 64, 3, padding=1)), ("bn3", nn.BatchNorm2d(64)), ("relu3", nn.ReLU()),
+        ("pool2", nn.MaxPool2d(2)),
+        ("flatten", nn.Flatten()), ("drop2", nn.Dropout(0.3)), ("fc", nn.Linear(64 * 2 * 2, 10)),
+    ]))
+
+
+def train_cnn():
+    """The CNN on the same split as the MLP (Adam, cosine schedule)."""
+    ag.manual_seed(0)
+    (X_train, y_train), (X_test, y_test) = split_digits()
+    X_train, X_test = X_train.reshape(-1, 1, 8, 8), X_test.reshape(-1, 1, 8, 8)  # (N, C, H, W)
+    loader = DataLoader(TensorDataset(X_train, y_train), batch_size=BATCH_SIZE, shuffle=True, seed=0)
+    model = make_cnn()
+    optimizer = optim.Adam(model.parameters(), lr=3e-3)
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=CNN_EPOCHS, eta_min=1e-4)
+    print(f"\nPart 2: a CNN on the digits as 1x8x8 images\n{model}")
+
+    history = fit(model, loader, (X_test, y_test), optimizer, scheduler, CNN_EPOCHS)
+    print(f"CNN held-out accuracy: {history['test_acc'][-1]:.4f} ({len(y_test)} test images)")
+    return model, history, (X_train, y_train), X_test
+
+
+def plot_filters(model, image, path):
+    """The 32 learned 3x3 kernels of the first convolution, and the 32 feature maps they make of one
+    digit (after batch norm and ReLU): each kernel responds to a local pattern, such as an edge."""
+    kernels = model.conv1.weight.detach().numpy()[:, 0]
+    model.eval()
+    with ag.no_grad():
+        maps = model[:3](image[None]).numpy()[0]  # conv1, bn1, relu1
+    fig = plt.figure(figsize=(12, 3.8))
+    grid = fig.add_gridspec(4, 17, width_ratios=[1] * 8 + [0.4] + [1] * 8, wspace=0.08, hspace=0.08, left=0.02,
+                            right=0.98, bottom=0.02, top=0.86)
+    limit = np.abs(kernels).max()
+    for i in range(32):
+        row, col = divmod(i, 8)
+        for offset, picture, style in ((0, kernels[i], dict(cmap="RdBu_r", vmin=-limit, vmax=limit)),
+                                       (9, maps[i], dict(cmap="magma"))):
+            ax = fig.add_subplot(grid[row, col + offset])
+            ax.imshow(picture, **style)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.text(0.02, 0.93, "the 32 learned 3x3 kernels of the first layer (red +, blue -)", fontsize=10)
+    fig.text(0.52, 0.93, "what each makes of one test digit (after batch norm and ReLU)", fontsize=10)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return wrote(path)
+
+
+def draw_cnn_step(model, X, y, path):
+    """One training step of the CNN (a batch of 8 images) drawn as a graph, each named layer a cluster
+    (conv1 holds its convolution, bn1 batch norm's arithmetic, pool1 the max pooling, ...), nodes
+    coloured by the decade of their gradient norm, as for the MLP."""
+    model.train()
+    loss = F.cross_entropy(model(X[:8]), y[:8])
+    return wrote(ag.save_svg(loss, path, params=dict(model.named_parameters()), color_by="grad_norm"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Part 3: the Scalar engine on two moons
 
 
 def train_moons(steps: int = 40):
@@ -157,7 +254,7 @@ def train_moons(steps: int = 40):
     X, y = make_moons(n_samples=100, noise=0.1, seed=0)
     X, y = X.numpy().astype(float), y.numpy() * 2 - 1
     model = nn.scalar.MLP(2, [16, 16, 1])
-    print(f"\nPart 2: micrograd's {len(model.parameters())}-parameter MLP of Scalars on two moons")
+    print(f"\nPart 3: micrograd's {len(model.parameters())}-parameter MLP of Scalars on two moons")
 
     def loss_and_accuracy():
         scores = [model([ag.Scalar(a), ag.Scalar(b)]) for a, b in X]
@@ -215,11 +312,18 @@ def main():
     os.makedirs(OUT, exist_ok=True)
 
     model, optimizer, history, (X_train, y_train) = train_digits()
-    plot_history(history, os.path.join(OUT, "digits_curves.png"))
+    plot_history(history, os.path.join(OUT, "digits_curves.png"),
+                 "MLP with batch norm and dropout on the digits (Adam, cosine schedule)")
     save_checkpoint(model, optimizer, os.path.join(OUT, "digits_checkpoint.npz"))
     # after the checkpoint: a training-mode step updates batch norm's running statistics
     draw_training_step(model, X_train, y_train, os.path.join(OUT, "digits_training_step.svg"),
                        os.path.join(OUT, "digits_training_step.html"))
+
+    cnn, cnn_history, (X_images, y_images), X_test_images = train_cnn()
+    plot_history(cnn_history, os.path.join(OUT, "digits_cnn_curves.png"),
+                 "CNN (Conv2d, BatchNorm2d, MaxPool2d, Dropout) on the digits (Adam, cosine schedule)")
+    plot_filters(cnn, X_test_images[0], os.path.join(OUT, "digits_cnn_filters.png"))
+    draw_cnn_step(cnn, X_images, y_images, os.path.join(OUT, "digits_cnn_training_step.svg"))
 
     scalar_model, X, y = train_moons()
     plot_decision_boundary(scalar_model, X, y, os.path.join(OUT, "moons_decision_boundary.png"))

@@ -1,8 +1,9 @@
 """`make demo`'s script and the README's code: they run, write what they say, and show what exists.
 
-The demo is run whole (its main()), shortened to one epoch and three scalar steps so the test stays
-fast; its files are checked by content (PNG and SVG signatures, a checkpoint that loads back into
-the same architecture with the trained weights).
+The demo is run whole (its main()), shortened to one epoch of each network and three scalar steps so
+the test stays fast; its files are checked by content (PNG and SVG signatures, the CNN's graph with
+a cluster per named layer, a checkpoint that loads back into the same architecture with the trained
+weights).
 """
 from __future__ import annotations
 
@@ -31,19 +32,24 @@ def test_demo_writes_every_file_it_announces(tmp_path, monkeypatch, capsys):
     demo = _load_demo()
     monkeypatch.setattr(demo, "OUT", str(tmp_path))
     monkeypatch.setattr(demo, "EPOCHS", 1)
+    monkeypatch.setattr(demo, "CNN_EPOCHS", 1)
     monkeypatch.setattr(demo, "train_moons", functools.partial(demo.train_moons, steps=3))
     demo.main()
     printed = capsys.readouterr().out
 
     expected = ["digits_curves.png", "digits_training_step.svg", "digits_training_step.html", "digits_checkpoint.npz",
+                "digits_cnn_curves.png", "digits_cnn_filters.png", "digits_cnn_training_step.svg",
                 "moons_decision_boundary.png", "scalar_neuron.svg"]
     assert sorted(os.listdir(tmp_path)) == sorted(expected)
     for name in expected:
         assert f"wrote {os.path.relpath(os.path.join(tmp_path, name))}" in printed
     accuracy = float(re.search(r"held-out accuracy: ([0-9.]+)", printed).group(1))
     assert 0.5 < accuracy <= 1.0  # one epoch already learns the digits well above chance (0.1)
+    cnn_accuracy = float(re.search(r"CNN held-out accuracy: ([0-9.]+)", printed).group(1))
+    assert 0.5 < cnn_accuracy <= 1.0
+    assert "Conv2d(1, 32, kernel_size=(3, 3)" in printed and "MaxPool2d" in printed and "Dropout2d" in printed
 
-    for name in ("digits_curves.png", "moons_decision_boundary.png"):
+    for name in ("digits_curves.png", "digits_cnn_curves.png", "digits_cnn_filters.png", "moons_decision_boundary.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     step_svg = (tmp_path / "digits_training_step.svg").read_text()
     assert step_svg.lstrip().startswith("<?xml") and "<svg" in step_svg
@@ -51,6 +57,13 @@ def test_demo_writes_every_file_it_announces(tmp_path, monkeypatch, capsys):
     page = (tmp_path / "digits_training_step.html").read_text()  # the explorer's page of the same step
     assert page.startswith("<!DOCTYPE html>") and "default-src 'none'" in page and 'id="cr-step-backward"' in page
     assert "<script src" not in page and 'data-cluster="MLP.0"' in page and "one training step" in page
+    cnn_svg = (tmp_path / "digits_cnn_training_step.svg").read_text()
+    assert cnn_svg.lstrip().startswith("<?xml") and "||grad||" in cnn_svg
+    clusters = set(re.findall(r'<g id="clust\d+" class="cluster">\s*<title>[^<]*</title>.*?<text[^>]*>([^<]*)</text>',
+                              cnn_svg, re.S))
+    layers = {"conv1", "bn1", "relu1", "conv2", "pool1", "drop1", "conv3", "pool2", "drop2", "fc"}
+    assert {f"Sequential.{name}" for name in layers} <= clusters  # one cluster a layer, each named
+    assert cnn_svg.count(">conv(stride=") == 3 and cnn_svg.count(">max_pool(") == 2  # the ops inside them
     neuron_svg = (tmp_path / "scalar_neuron.svg").read_text()
     assert all(label in neuron_svg for label in ("x1", "w1", "tanh"))
 
