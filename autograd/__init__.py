@@ -24,6 +24,8 @@ from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace
 from .tensor import Tensor, is_tensor
 from . import autograd  # noqa: E402  (ag.autograd: torch.autograd's names)
 from .functions_math import *  # noqa: F401,F403  (the elementwise catalogue's function forms: ag.erf, ag.bitwise_and...)
+from .functions_shape import *  # noqa: F401,F403  (the shape catalogue's function forms: ag.cumsum, ag.einsum...)
+from . import functions_math, functions_shape  # noqa: E402
 from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip, cos, dot, exp, log,  # noqa: A004
                                log_softmax, logsumexp, matmul, maximum, mean, minimum, norm, outer, pow, prod, relu,
                                sigmoid, sign, sin, softmax, sqrt, stack, std, sum, tanh, var)
@@ -32,14 +34,16 @@ __all__ = [
     "Tensor", "Scalar", "Value", "Graph", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
     "ones_like", "full_like", "rand_like", "randn_like", "arange", "linspace", "eye", "rand", "randn", "randint",
     "where", "randint_like", "randperm", "manual_seed", "initial_seed", "seed", "Generator", "default_generator",
-    "device", "from_dlpack", "is_tensor", "autograd", "inference_mode", "is_inference_mode_enabled", "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
+    "device", "from_dlpack", "is_tensor", "autograd", "inference_mode", "is_inference_mode_enabled",
+    "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
     "int32", "int", "int64", "long", "bool", "uint8",
     "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
     "checkpoint", "forward_ad", "func", "functional",
     "draw_graph", "save_svg", "explore", "save_html",
 ]
-__all__ += [name for name in tensor_functions.__all__ if name not in __all__]  # ag.exp, ag.cat, ...
+for _module in (tensor_functions, functions_math, functions_shape):  # ag.exp, ag.cat, ag.erf, ag.cumsum, ...
+    __all__ += [name for name in _module.__all__ if name not in __all__]
 
 _DRAWING = ("draw_graph", "save_svg")
 _EXPLORER = ("explore", "save_html")

@@ -105,6 +105,7 @@ def test_function_forms_are_torchs_and_call_the_methods():
 
     for name in agf.__all__:
         assert hasattr(torch, name), f"ag.{name}: torch has no function of that name"
+        assert getattr(ag, name) is getattr(agf, name) and name in ag.__all__, f"ag.{name} is not exported"
     methods = set()
     for mixin in (scan.ScanMethods, reduce.ReduceMethods, shape.ShapeMethods, index.IndexMethods, linalg.LinalgMethods):
         methods |= {n for n in vars(mixin) if not n.startswith("_")}
