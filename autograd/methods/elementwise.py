@@ -122,6 +122,10 @@ class ElementwiseMethods:
     def __abs__(self):
         return self.abs()
 
+    def where(self, condition, y):
+        """``self`` where ``condition`` else ``y``: ``ag.where(condition, self, y)`` (torch's method form)."""
+        return where(condition, self, y)
+
     def sin(self):
         """sin x."""
         return unary(OPS["sin"], self)

@@ -181,6 +181,6 @@ for _name in ("abs", "sign", "neg", "negative", "exp", "exp2", "expm1", "log", "
               "atan2", "arctan2", "copysign", "hypot", "xlogy", "fmod", "remainder", "floor_divide", "lerp",
               "multiply", "subtract", "divide", "true_divide", "logical_and", "logical_or", "logical_xor",
               "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
-              "bitwise_right_shift"):
+              "bitwise_right_shift", "cumsum", "cumprod", "tril", "triu"):
     setattr(InplaceMethods, f"{_name}_", _in_place(_name))
 del _name
