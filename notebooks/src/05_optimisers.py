@@ -424,8 +424,11 @@ plt.show()
 #
 # `optim.lr_scheduler` changes each group's `lr` as training goes on; call `scheduler.step()` once an
 # epoch (or once an update), after `optimizer.step()`. Here every schedule's learning rate over 100
-# epochs, from $\eta_0 = 0.1$; `ReduceLROnPlateau` is driven by a loss that is flat from epoch 30 to
-# 50 and again after epoch 70: it halves the rate after every 5 epochs without improvement.
+# epochs, from $\eta_0 = 0.1$. `ReduceLROnPlateau` is driven by a loss that improves until epoch 30,
+# is flat from epoch 30 to 50, improves again until epoch 70 and is flat after that. With
+# `patience=5` it tolerates 5 epochs without improvement and halves the rate at the 6th (the count
+# must *exceed* the patience, as in PyTorch), then starts counting again; the epochs at which it
+# halved are printed under the figure.
 
 # %%
 def lr_curve(make_scheduler, epochs=100, metric=None):
@@ -453,11 +456,17 @@ plateau_loss = lambda epoch: 1.0 / (1 + min(epoch, 30) + 0.5 * max(0, min(epoch,
 fig, ax = plt.subplots(figsize=(9, 4))
 for name, make in schedules.items():
     ax.plot(lr_curve(make), label=name)
-ax.plot(lr_curve(lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=5), metric=plateau_loss),
-        label="ReduceLROnPlateau(factor=0.5, patience=5)", linestyle="--")
+plateau_lrs = lr_curve(lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=5), metric=plateau_loss)
+ax.plot(plateau_lrs, label="ReduceLROnPlateau(factor=0.5, patience=5)", linestyle="--")
 ax.set(xlabel="epoch", ylabel="learning rate", yscale="log", title="optim.lr_scheduler")
 ax.legend(fontsize=8, loc="lower left")
 plt.show()
+
+# scheduler.step(plateau_loss(e)) at the end of epoch e sets the rate of epoch e + 1
+improved = [e for e in range(1, 100) if plateau_loss(e) < plateau_loss(e - 1)]
+halved = [e - 1 for e in range(1, len(plateau_lrs)) if plateau_lrs[e] < plateau_lrs[e - 1]]
+print("the loss stopped improving after the end of epochs", [e for e in improved if e + 1 not in improved])
+print("ReduceLROnPlateau halved the rate at the end of epochs", halved)
 
 # %% [markdown]
 # Annealing in action: RMSprop on Rosenbrock again, with a constant rate and with an
@@ -488,6 +497,87 @@ ax.legend()
 plt.show()
 print(f"final f: constant {constant[-1]:.3g}, annealed {annealed[-1]:.3g}")
 assert annealed[-1] < constant[-1]
+
+# %% [markdown]
+# ## Constraints: projected gradient descent
+#
+# Sometimes the parameters must stay in a set $\Theta$: probabilities on a simplex, weights that
+# are nonnegative or bounded, a weight vector of bounded norm. The lecture's **projected** SGD takes
+# the ordinary step and then moves the result back to the nearest point of $\Theta$:
+#
+# $$\theta_{k+1} = \mathrm{proj}_\Theta\big(\theta_k - \eta\,\mathbf{g}_k\big), \qquad
+#   \mathrm{proj}_\Theta(\mathbf{z}) = \arg\min_{\theta \in \Theta} \lVert \theta - \mathbf{z} \rVert_2 .$$
+#
+# Every optimiser in `optim` takes a `project` option, a function applied to each parameter in place
+# after each step, for all parameters (`project=...`) or per parameter group
+# (`{'params': [w], 'project': ...}`). `optim.projections` has the common ones: `nonnegative`,
+# `box(low, high)`, `l2_ball(radius)` and `simplex`. The projection composes with any update rule:
+# below SGD, momentum and Adam minimise Rosenbrock's function inside the unit disk
+# $\lVert\theta\rVert_2 \le 1$ (`l2_ball(1.0)`: $\theta \leftarrow \theta \cdot \min(1, 1/\lVert\theta\rVert)$).
+# The unconstrained minimum $(1, 1)$ lies outside the disk, so the constrained one is on its edge.
+# To check where they end, we also search the circle by brute force, $\theta = (\cos\varphi, \sin\varphi)$ over a
+# fine grid of angles $\varphi$.
+
+# %%
+disk = optim.projections.l2_ball(1.0)
+projected = {
+    "SGD (lr 1.5e-3)": lambda p: optim.SGD(p, lr=1.5e-3, project=disk),
+    "Momentum (lr 3e-4)": lambda p: optim.SGD(p, lr=3e-4, momentum=0.9, project=disk),
+    "Adam (lr 0.01)": lambda p: optim.Adam(p, lr=0.01, project=disk),
+}
+projected_paths = {}
+for name, make in projected.items():
+    theta = ag.tensor([-0.5, 0.5], requires_grad=True)
+    opt = make([theta])
+    path = [theta.detach().numpy().copy()]
+    for _ in range(2000):
+        opt.zero_grad()
+        rosenbrock(theta).backward()
+        opt.step()
+        path.append(theta.detach().numpy().copy())
+    projected_paths[name] = np.array(path)
+
+# the constrained minimum by brute force: f on the unit circle, two rounds of a grid of angles
+phi = np.linspace(-np.pi, np.pi, 100001)
+for _ in range(2):
+    on_circle = (1 - np.cos(phi)) ** 2 + 100 * (np.sin(phi) - np.cos(phi) ** 2) ** 2
+    best = phi[np.argmin(on_circle)]
+    phi = np.linspace(best - 1e-4, best + 1e-4, 100001)
+theta_star = np.array([np.cos(best), np.sin(best)])
+print(f"constrained minimum by brute force: θ* = {np.round(theta_star, 6)}, f = {rosenbrock(ag.tensor(theta_star)).item():.6f}")
+print(f"{'':<20}{'final θ':>24}{'‖θ‖':>10}{'‖θ − θ*‖':>11}{'largest ‖θ‖ on the way':>24}{'cos(−∇f, θ)':>13}")
+for name, path in projected_paths.items():
+    g = ag.func.grad(rosenbrock)(ag.tensor(path[-1])).numpy()
+    cosine = -g @ path[-1] / (np.linalg.norm(g) * np.linalg.norm(path[-1]))
+    print(f"{name:<20}{np.array2string(path[-1], precision=5):>24}{np.linalg.norm(path[-1]):>10.6f}"
+          f"{np.linalg.norm(path[-1] - theta_star):>11.1e}{np.linalg.norm(path, axis=1).max():>24.6f}{cosine:>13.5f}")
+
+xx, yy = np.meshgrid(np.linspace(-1.3, 1.5, 300), np.linspace(-0.6, 1.6, 300))
+fig, ax = plt.subplots(figsize=(7, 5.5))
+ax.contour(xx, yy, (1 - xx) ** 2 + 100 * (yy - xx ** 2) ** 2, levels=np.logspace(-1, 3.5, 15), colors="0.82",
+           linewidths=0.7)
+ax.add_patch(plt.Circle((0, 0), 1.0, color="C7", alpha=0.15, label="Θ: the unit disk"))
+for name, path in projected_paths.items():
+    ax.plot(path[:, 0], path[:, 1], ".-", markersize=2, linewidth=1, label=name)
+ax.plot(-0.5, 0.5, "k*", markersize=12)
+ax.plot(1, 1, "rx", markersize=10, mew=2, label="unconstrained minimum (1, 1)")
+ax.plot(*theta_star, "r*", markersize=12, label="constrained minimum θ*")
+ax.set(xlim=(-1.3, 1.5), ylim=(-0.6, 1.6), aspect="equal", xlabel="θ₁", ylabel="θ₂",
+       title="projected gradient descent: Rosenbrock in the unit disk")
+ax.legend(fontsize=8, loc="lower left")
+plt.show()
+assert all(np.linalg.norm(path, axis=1).max() <= 1 + 1e-12 for path in projected_paths.values())
+
+# %% [markdown]
+# No iterate ever leaves the disk (the largest norm along each path is 1, up to rounding). SGD and
+# momentum end on the point of the circle that the brute-force search finds, to within about
+# $10^{-9}$, the search's own resolution; there the gradient points straight into the disk, along
+# $-\theta$ (the cosine between $-\nabla f$ and $\theta$ is 1), which is the optimality condition
+# for a minimum on the boundary: $\nabla f = -\lambda\theta$ with a Lagrange multiplier
+# $\lambda \ge 0$, so that any step from there either leaves the disk or goes uphill. Adam, with its
+# constant rate, ends about $10^{-5}$ away, still jittering along the edge (its cosine is a little
+# below 1), as RMSprop did on the floor of the valley: projection changes where the iterates may go,
+# not how the update rule behaves.
 
 # %% [markdown]
 # ## Your own race
