@@ -23,7 +23,7 @@ CELL_TIMEOUT = 180  # seconds for one cell; every notebook is meant to run in we
 
 EXPECTED = [
     "01_scalar_autograd", "02_linear_to_networks", "03_backpropagation", "04_gradient_descent_variants",
-    "05_optimisers", "06_regularisation",
+    "05_optimisers", "06_regularisation", "07_convolution",
 ]
 
 
