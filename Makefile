@@ -27,7 +27,7 @@ lab: $(VENV)/.installed-lab graphviz
 
 # make docs: the documentation site (MkDocs, mkdocs.yml) into site/; --strict fails on any broken link or reference.
 docs: $(VENV)/.installed-docs
-	$(PY) -m mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 # the venv with everything the suite uses
 setup: $(VENV)/.installed-test
