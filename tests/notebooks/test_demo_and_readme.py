@@ -105,12 +105,24 @@ def test_readme_python_runs(tmp_path, monkeypatch):
     assert (tmp_path / "mlp_training_step.svg").read_text().lstrip().startswith("<?xml")
 
 
+# the README links to the repository's files by absolute URLs (so that they also work on the package
+# index's page): these prefixes map a link back to a path in the checkout
+REPOSITORY = ("https://raw.githubusercontent.com/chainrule/chainrule/main/", "https://github.com/chainrule/chainrule/blob/main/")
+
+
+def _in_repository(link):
+    for prefix in REPOSITORY:
+        if link.startswith(prefix):
+            return link[len(prefix):]
+    return None if "://" in link else link
+
+
 def test_readme_links_point_at_files_in_the_repository():
     links = re.findall(r"\]\(([^)#]+)\)", _readme())
-    local = [link for link in links if "://" not in link]
-    assert any(link.endswith(".svg") for link in local)
-    assert any(link.endswith(".ipynb") for link in local)
-    missing = [link for link in local if not os.path.exists(os.path.join(ROOT, link))]
+    local = [path for path in map(_in_repository, links) if path is not None]
+    assert any(path.endswith(".svg") for path in local)
+    assert any(path.endswith(".ipynb") for path in local)
+    missing = [path for path in local if not os.path.exists(os.path.join(ROOT, path))]
     assert not missing, f"README.md links to files that do not exist: {missing}"
 
 
@@ -120,5 +132,5 @@ def test_readme_images_are_drawn_by_the_script_it_names():
     with open(os.path.join(ROOT, "scripts", "render_readme_graphs.py"), encoding="utf-8") as f:
         script = f.read()
     assert images
-    for image in images:
+    for image in map(_in_repository, images):
         assert image.startswith("docs/images/") and f'"{os.path.basename(image)}"' in script
