@@ -24,11 +24,19 @@ W3's parameters, every optimizer's step at most ``TARGET`` times torch foreach's
 table at the end, in ms per step, with the ratio taken round by round). The header names the host
 CPU and the load average before and after the run: on a shared machine quote them with the figures.
 
+``--paired`` measures ours and torch foreach in one process instead, their steps alternating (one
+sample of ours, one of torch's, and so on), and takes each run's ratio as the median of the pairs'
+ratios. On a machine that others are using, separate processes see different loads and their
+ratios scatter (a 2-3x min..max spread on W3 at a load average of 5 on 2 CPUs); pairs hold still.
+Pair with one thread each (CHAINRULE_OPTIM_THREADS=1 and --torch-threads 1): with more, torch's
+OpenMP workers spin between its operations and slow ours down in the same process.
+
     python benchmarks/optim_step.py --at 59e9aae                 # before (59e9aae) / after (this checkout)
     python benchmarks/optim_step.py --at 59e9aae --after HEAD    # after: the committed engine (a worktree)
     python benchmarks/optim_step.py --at 59e9aae --rounds 5 --workloads tiny,W2
     python benchmarks/optim_step.py --workloads W3 --rounds 5    # issue 20's check: W3, ours vs torch foreach
     CHAINRULE_OPTIM_THREADS=1 python benchmarks/optim_step.py --workloads W3 --torch-threads 1   # one thread each
+    CHAINRULE_OPTIM_THREADS=1 python benchmarks/optim_step.py --workloads W3 --torch-threads 1 --paired
     python benchmarks/optim_step.py --child chainrule --workload W2 --optimizer Adam   # one run, one JSON line
 
 Like run.py, the children run without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, and ``--at`` checks a
@@ -77,8 +85,9 @@ def arrays(workload):
     return values, grads
 
 
-def child(engine, workload, name, samples, torch_threads):
-    """One measurement in this process; prints one JSON line."""
+def make_step(engine, workload, name, torch_threads):
+    """(``opt.step`` of ``engine``'s optimizer ``name`` on the workload's parameters, with their
+    gradients set; the threads it uses)."""
     values, grads = arrays(workload)
     options = OPTIMIZERS[name]
     if engine.startswith("torch"):
@@ -86,29 +95,31 @@ def child(engine, workload, name, samples, torch_threads):
 
         if torch_threads > 0:
             torch.set_num_threads(torch_threads)
-        threads = torch.get_num_threads()
         params = [torch.tensor(v, requires_grad=True) for v in values]
         for p, g in zip(params, grads):
             p.grad = torch.tensor(g)
         opt = getattr(torch.optim, name)(params, **options, foreach=engine == "torch foreach")
-    else:
-        from common import use_chainrule
+        return opt.step, torch.get_num_threads()
+    from common import use_chainrule
 
-        use_chainrule()
-        import autograd as ag
-        import optim
+    use_chainrule()
+    import autograd as ag
+    import optim
 
-        params = [ag.tensor(v, requires_grad=True) for v in values]
-        for p, g in zip(params, grads):
-            p.grad = ag.tensor(g)
-        opt = getattr(optim, name)(params, **options)
-        try:
-            from optim._chunked import threads as optim_threads
-        except ImportError:  # (an engine from before the chunked pass: one thread)
-            threads = 1
-        else:
-            threads = optim_threads()
-    step = opt.step
+    params = [ag.tensor(v, requires_grad=True) for v in values]
+    for p, g in zip(params, grads):
+        p.grad = ag.tensor(g)
+    opt = getattr(optim, name)(params, **options)
+    try:
+        from optim._chunked import threads as optim_threads
+    except ImportError:  # (an engine from before the chunked pass: one thread)
+        return opt.step, 1
+    return opt.step, optim_threads()
+
+
+def child(engine, workload, name, samples, torch_threads):
+    """One measurement in this process; prints one JSON line."""
+    step, threads = make_step(engine, workload, name, torch_threads)
     for _ in range(5):
         step()
     t0 = time.perf_counter()
@@ -122,6 +133,36 @@ def child(engine, workload, name, samples, torch_threads):
         times.append((time.perf_counter() - t0) / inner)
     print(json.dumps({"engine": engine, "workload": workload, "optimizer": name, "us": 1e6 * statistics.median(times),
                       "inner": inner, "samples": samples, "threads": threads}))
+
+
+def paired_child(workload, name, samples, torch_threads):
+    """Ours and torch foreach in this one process, their steps alternating (a sample of each, then
+    the next pair), so that both see the same load from moment to moment; prints one JSON line with
+    the medians and the median of the pairs' ratios."""
+    ours, threads = make_step("chainrule", workload, name, torch_threads)
+    theirs, torch_threads_used = make_step("torch foreach", workload, name, torch_threads)
+    for _ in range(5):
+        ours()
+        theirs()
+    inners = []
+    for step in (ours, theirs):
+        t0 = time.perf_counter()
+        step()
+        inners.append(max(1, int(SAMPLE_S / max(time.perf_counter() - t0, 1e-7))))
+    pairs = []
+    for _ in range(samples):
+        pair = []
+        for step, inner in zip((ours, theirs), inners):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                step()
+            pair.append((time.perf_counter() - t0) / inner)
+        pairs.append(pair)
+    print(json.dumps({"engine": "paired", "workload": workload, "optimizer": name,
+                      "us": 1e6 * statistics.median(p[0] for p in pairs),
+                      "torch_us": 1e6 * statistics.median(p[1] for p in pairs),
+                      "ratio": statistics.median(p[0] / p[1] for p in pairs), "samples": samples,
+                      "threads": threads, "torch_threads": torch_threads_used}))
 
 
 def worktree(commit):
@@ -163,10 +204,16 @@ def main():
                     help="torch's intra-op threads (default 0: torch's own default)")
     ap.add_argument("--quiet-wait", type=float, default=10,
                     help="before each run, wait up to this many seconds for an idle machine (default 10)")
+    ap.add_argument("--paired", action="store_true",
+                    help="ours and torch foreach in one process per run, steps alternating (see paired_child): "
+                         "ratios that hold still on a loaded machine; use with one thread each")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--workload", help=argparse.SUPPRESS)
     ap.add_argument("--optimizer", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child == "paired":
+        paired_child(args.workload, args.optimizer, args.samples, args.torch_threads)
+        return
     if args.child:
         child(args.child, args.workload, args.optimizer, args.samples, args.torch_threads)
         return
@@ -185,7 +232,9 @@ def main():
         rev, path = worktree(args.at)
         before = f"before@{rev}"
         engines = {before: env | {"CHAINRULE_PATH": str(path)}, **engines}
-    if not args.no_torch:
+    if args.paired:
+        engines = {"paired": engines[after]}
+    elif not args.no_torch:
         engines["torch"] = engines["torch foreach"] = env
     workloads, names = args.workloads.split(","), args.optimizers.split(",")
     results = {}  # (workload, optimizer) -> engine -> [us per round]
@@ -202,6 +251,10 @@ def main():
                     out = run_child(kind, workload, name, args, engine_env)
                     results.setdefault((workload, name), {}).setdefault(engine, []).append(out["us"])
                     threads.setdefault(engine, set()).add(out.get("threads"))
+                    if kind == "paired":
+                        results[workload, name].setdefault("torch", []).append(out["torch_us"])
+                        results[workload, name].setdefault("ratio", []).append(out["ratio"])
+                        threads.setdefault("torch foreach", set()).add(out.get("torch_threads"))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
     def ratio(runs, a, b):
@@ -209,6 +262,9 @@ def main():
             return "-"
         return f"{statistics.median(x / y for x, y in zip(runs[a], runs[b])):.2f}x"
 
+    if args.paired:
+        print_paired(results, threads, args, load_before)
+        return
     cols = list(engines)
     head = ["workload", "optimizer"] + [f"{e} µs (min..max)" for e in cols]
     if before:
@@ -246,6 +302,28 @@ def main():
             lines.append(f"| {name} | {statistics.median(runs[after]) / 1e3:.2f} | "
                          f"{statistics.median(runs['torch foreach']) / 1e3:.2f} | {r:.2f}x | "
                          f"{'met' if r <= TARGET else 'not met'} |")
+    print("\n".join(lines))
+
+
+def print_paired(results, threads, args, load_before):
+    """The table of a --paired run: per workload and optimizer, ours and torch foreach (medians over
+    rounds of each run's median) and the median over rounds of each run's median ratio of pairs."""
+    load_after = os.getloadavg()
+    used = "; ".join(f"{'ours' if e == 'paired' else e} {'/'.join(str(t) for t in sorted(v, key=str))}"
+                     for e, v in threads.items())
+    lines = [f"opt.step() alone, float32, ours and torch.optim foreach in one process, steps alternating; median "
+             f"of {args.rounds} rounds ({args.samples} pairs each; {time.strftime('%Y-%m-%d %H:%M')}; OPENBLAS_* unset)",
+             f"host: {cpu_model()}, {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} ours); load average "
+             f"(1, 5, 15 min) {_load(load_before)} before, {_load(load_after)} after",
+             f"threads: {used}", "",
+             "| workload | optimizer | ours ms | torch foreach ms | ours/torch foreach (min..max over rounds) | "
+             "target |", "|---|---|---|---|---|---|"]
+    for (workload, name), runs in results.items():
+        ratio = statistics.median(runs["ratio"])
+        target = ("met" if ratio <= TARGET else "not met") if workload == "W3" else "-"
+        lines.append(f"| {workload} | {name} | {statistics.median(runs['paired']) / 1e3:.2f} | "
+                     f"{statistics.median(runs['torch']) / 1e3:.2f} | {ratio:.2f}x ({min(runs['ratio']):.2f}.."
+                     f"{max(runs['ratio']):.2f}) | {target} |")
     print("\n".join(lines))
 
 
