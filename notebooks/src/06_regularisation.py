@@ -4,7 +4,8 @@
 # Deep networks tend to overfit the training data, which hurts how well they generalise. This
 # notebook shows the generalisation gap, then the lecture's remedies: dropout (with its ensemble
 # effect), batch normalisation (and what it does to the activations), and gradient clipping against
-# the exploding gradients of a cliff in the loss surface; at the end, the gradient of every single
+# exploding gradients, on a cliff in the loss surface and in a deep network initialised with too
+# large weights; at the end, the gradient of every single
 # training example in one pass (`ag.func.vmap`), and clipping each of them with added noise, the idea
 # behind differentially private SGD.
 
@@ -16,8 +17,10 @@ import autograd as ag
 import nn
 import nn.functional as F
 import optim
+from IPython.display import Markdown, clear_output, display
 from nn.data.datasets import load_digits
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 threadpool_limits(1)  # small matrices: one BLAS thread is faster than several sharing the cores
 
@@ -37,58 +40,106 @@ def accuracy(model, X, y):
 # %% [markdown]
 # ## Overfitting and the generalisation gap
 #
-# A network with 83k parameters learns 100 images by heart: the training loss goes to zero while
-# the test loss, after a first improvement, climbs. The *generalisation gap* is the difference between
-# training and test performance. The same network with dropout ($p = 0.5$) after each hidden layer
-# fits the training set more slowly and keeps a smaller gap.
+# `nn.MLP([64, 256, 256, 10])` has hundreds of parameters for every one of the 100 training images
+# (the count is printed below), and learns them by heart: the training loss goes to zero while the
+# test loss, after a first improvement, climbs. The *generalisation gap* is the difference between
+# training and test performance. The question is what dropout ($p = 0.5$ after each hidden layer)
+# changes. One training run is one draw of the initial weights and of the dropout masks, so each
+# network is trained from 5 seeds, and we look at the spread as well as the mean.
 
 # %%
-EVAL_EVERY = 5
+EVAL_EVERY = 10
+SEEDS = range(5)
 
 
-def train_and_track(dropout, steps=400):
-    ag.manual_seed(0)
+def train_and_track(dropout, seed=0, steps=400):
+    ag.manual_seed(seed)  # the initial weights and the dropout masks
     model = nn.MLP([64, 256, 256, 10], dropout=dropout)
     opt = optim.Adam(model.parameters(), lr=3e-3)
     train_curve, test_curve = [], []
-    for step in range(steps):
-        model.train()
-        loss = F.cross_entropy(model(X_small), y_small)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    for step in range(steps + 1):
         if step % EVAL_EVERY == 0:
             model.eval()
             with ag.no_grad():
                 train_curve.append(F.cross_entropy(model(X_small), y_small).item())
                 test_curve.append(F.cross_entropy(model(X_test), y_test).item())
-    return model, train_curve, test_curve
+        if step == steps:
+            break
+        model.train()
+        loss = F.cross_entropy(model(X_small), y_small)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model, np.array(train_curve), np.array(test_curve)
 
 
-plain, plain_train, plain_test = train_and_track(dropout=0.0)
-dropped, drop_train, drop_test = train_and_track(dropout=0.5)
+configs = [(p, seed) for p in (0.0, 0.5) for seed in SEEDS]
+trained_runs = {config: train_and_track(*config) for config in tqdm(configs, desc="training", unit="run")}
+clear_output()  # the progress bar has done its job: the saved notebook keeps the results, not a stale bar
 
-steps = np.arange(len(plain_train)) * EVAL_EVERY
-fig, ax = plt.subplots(figsize=(7, 4))
-ax.plot(steps, plain_train, "C0--", label="no dropout: train")
-ax.plot(steps, plain_test, "C0-", label="no dropout: test")
-ax.plot(steps, drop_train, "C1--", label="dropout 0.5: train")
-ax.plot(steps, drop_test, "C1-", label="dropout 0.5: test")
-ax.set(yscale="log", xlabel="step (full batch of 100 images)", ylabel="cross-entropy", title="Overfitting")
-ax.legend()
+n_params = sum(p.numel() for p in nn.MLP([64, 256, 256, 10]).parameters())
+print(f"nn.MLP([64, 256, 256, 10]): {n_params:,} parameters for {len(y_small)} training images "
+      f"({n_params / len(y_small):,.0f} per image)")
+steps = np.arange(len(trained_runs[0.0, 0][1])) * EVAL_EVERY
+
+fig, ax = plt.subplots(figsize=(7.5, 4.2))
+for p, color in [(0.0, "C0"), (0.5, "C1")]:
+    name = "no dropout" if p == 0 else f"dropout {p}"
+    for curves, style, part in [([trained_runs[p, s][1] for s in SEEDS], "--", "train"),
+                                ([trained_runs[p, s][2] for s in SEEDS], "-", "test")]:
+        curves = np.array(curves)
+        ax.plot(steps, curves.mean(axis=0), style, color=color, label=f"{name}: {part} (mean of {len(SEEDS)})")
+        ax.fill_between(steps, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.2, linewidth=0)
+ax.set(yscale="log", xlabel="step (full batch of 100 images)", ylabel="cross-entropy",
+       title=f"Overfitting: mean and range (shaded) over {len(SEEDS)} seeds")
+ax.legend(fontsize=8)
 plt.show()
 
-for name, model, test_curve in [("no dropout", plain, plain_test), ("dropout 0.5", dropped, drop_test)]:
-    tr, te = accuracy(model, X_small, y_small), accuracy(model, X_test, y_test)
-    print(f"{name:>12}: train accuracy {tr:.3f}, test accuracy {te:.3f}, gap {tr - te:.3f}; "
-          f"test loss best {min(test_curve):.3f} at step {int(np.argmin(test_curve)) * EVAL_EVERY}, "
-          f"final {test_curve[-1]:.3f}")
+summary = {}
+for p in (0.0, 0.5):
+    rows = []
+    for seed in SEEDS:
+        model, train_curve, test_curve = trained_runs[p, seed]
+        tr, te = accuracy(model, X_small, y_small), accuracy(model, X_test, y_test)
+        rows.append([tr, te, tr - te, test_curve.min(), test_curve[-1]])
+    summary[p] = np.array(rows)
+
+columns = ["train accuracy", "test accuracy", "gap (train − test)", "best test loss", "final test loss"]
+lines = ["| network | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+for p, rows in summary.items():
+    name = "no dropout" if p == 0 else f"dropout {p}"
+    lines.append(f"| {name}, mean ± std | " + " | ".join(f"{m:.3f} ± {sd:.3f}" for m, sd in zip(rows.mean(0), rows.std(0)))
+                 + " |")
+    lines += [f"| {name}, seed {seed} | " + " | ".join(f"{v:.3f}" for v in row) + " |" for seed, row in zip(SEEDS, rows)]
+display(Markdown("\n".join(lines)))
+# seed by seed (the same seed gives both networks the same initial weights): is dropout's number the better one?
+for column, smaller_is_better in [(1, False), (2, True), (3, True), (4, True)]:
+    difference = summary[0.5][:, column] - summary[0.0][:, column]
+    better = np.sum(difference < 0 if smaller_is_better else difference > 0)
+    print(f"{columns[column]:>18}: dropout minus no dropout {np.array2string(difference, precision=3, sign='+')}, "
+          f"dropout better in {better} of {len(SEEDS)} seeds")
+
+# the seed-0 runs are the ones used below
+plain, plain_train, plain_test = trained_runs[0.0, 0]
+dropped, drop_train, drop_test = trained_runs[0.5, 0]
 
 # %% [markdown]
-# **Your dropout rate.** Choose $p$ and press the button to train the same network again (about
-# 400 full-batch steps, a few seconds): the figure compares its training and test loss with the
-# network without dropout. Below, $p = 0.5$ as above, drawn here so that the notebook reads without a
-# kernel; the control needs a running kernel.
+# Both networks fit all 100 training images (training accuracy 1 in every run), so the gap in
+# accuracy is just one minus the test accuracy. There dropout's advantage is small: about half a
+# percentage point on average, the same size as the spread from seed to seed, and in one of the five
+# seeds the network with dropout does worse. Five seeds are not enough to call that difference real.
+# The test *loss* tells a clearer story: with dropout it is lower in every seed, both at its best
+# and after the 400 steps. The cross-entropy also measures how much probability the network puts on
+# the right class: dropout's networks get about as many test images right, but put more probability
+# on the right answers (a higher average log-probability of the correct class). So on this data
+# dropout reduces overfitting as the loss measures it, and changes the accuracy by no more than the
+# seed-to-seed noise.
+
+# %% [markdown]
+# **Your dropout rate.** Choose $p$ and press the button to train the same network again (400
+# full-batch steps from seed 0, a few seconds): the figure compares its training and test loss with
+# the network without dropout (seed 0 as well). Below, $p = 0.5$ as above, drawn here so that the
+# notebook reads without a kernel; the control needs a running kernel.
 
 # %%
 import ipywidgets as widgets
@@ -298,8 +349,8 @@ plt.show()
 # $$J(\theta) = 0.05\,\big((\theta_1 - 4)^2 + 4\theta_2^2\big) + 20\,\sigma\!\big(-8(\theta_1 - 2 + 0.3\,\theta_2)\big).$$
 #
 # Plain SGD ($\alpha = 0.5$) walks down the plateau; the step that lands on the cliff face meets a
-# gradient about a hundred times larger than anywhere on the plateau, and is thrown far past the
-# minimum, "shooting off to the right": a bad update, after which it spends the remaining steps
+# gradient tens of times larger than any on the plateau before it (the ratio is printed below the
+# figures), and is thrown far past the minimum, "shooting off to the right": a bad update, after which it spends the remaining steps
 # walking back. With the lecture's norm clipping,
 #
 # $$\text{if } \lVert \hat{\mathbf{g}} \rVert \ge \text{threshold}: \quad \hat{\mathbf{g}} \leftarrow \frac{\text{threshold}}{\lVert \hat{\mathbf{g}} \rVert}\, \hat{\mathbf{g}},$$
@@ -357,6 +408,10 @@ ax.legend()
 plt.show()
 
 unclipped, clipped = runs["without clipping"], runs["with clipping (max_norm = 1)"]
+cliff_step = int(np.argmax(unclipped[2]))
+print(f"without clipping: ‖g‖ at the cliff (step {cliff_step}) = {unclipped[2][cliff_step]:.1f}, the largest on the "
+      f"plateau before it = {unclipped[2][:cliff_step].max():.2f}: "
+      f"{unclipped[2][cliff_step] / unclipped[2][:cliff_step].max():.0f} times larger")
 print(f"largest step without clipping: {np.abs(np.diff(unclipped[0], axis=0)).max():.2f}; "
       f"with clipping: {np.linalg.norm(np.diff(clipped[0], axis=0), axis=1).max():.2f} (≤ lr × max_norm = 0.5)")
 assert np.linalg.norm(np.diff(clipped[0], axis=0), axis=1).max() <= 0.5 + 1e-9
@@ -393,6 +448,132 @@ show_clipping(1.0)
 # %%
 widgets.interact(show_clipping, max_norm=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=2, step=0.1,
                                                                 description="max_norm", continuous_update=False));
+
+# %% [markdown]
+# ## Exploding gradients in a deep network
+#
+# The cliff was made by hand. A deep network makes its own when its weights start too large.
+# Backpropagation multiplies the error signal by one layer's Jacobian after another (notebook 03:
+# $\delta^{(l)} = (\delta^{(l+1)} \mathbf{W}^{(l+1)}) \odot f'(\mathbf{a}^{(l)})$), so its size changes
+# by about the same factor at every layer: Kaiming's initialisation (`nn.init.kaiming_normal_`) is
+# chosen so that for ReLU layers that factor is about 1. Take an MLP with 12 hidden ReLU layers of
+# 64 units, initialise it the Kaiming way and then multiply every weight matrix by a **gain**
+# $g$: a gain of 1 is the right scale, 1.25 and 1.5 are too large. Below, for one batch of 256
+# digits, the norm of $\partial J / \partial \mathbf{a}^{(l)}$ (each linear layer's output; its
+# `retain_grad()` keeps it) and of $\partial J / \partial \mathbf{W}^{(l)}$, layer by layer.
+
+# %%
+X_digits, y_digits = X[perm[:1000]], y[perm[:1000]]
+
+
+def deep_relu(gain, depth=12, width=64):
+    """An MLP of `depth` hidden ReLU layers: Kaiming initialisation, every weight matrix times `gain`."""
+    ag.manual_seed(0)
+    model = nn.MLP([64] + [width] * depth + [10], activation=nn.ReLU)
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+            with ag.no_grad():
+                layer.weight.mul_(gain)
+    return model
+
+
+def gradient_norms(model, xb, yb):
+    """‖∂J/∂a‖ for each linear layer's output a, and ‖∂J/∂W‖ for its weights; layer 1 nearest the input."""
+    model.zero_grad()
+    outputs, h = [], xb
+    for layer in model:
+        h = layer(h)
+        if isinstance(layer, nn.Linear):
+            h.retain_grad()  # keep the gradient of this intermediate tensor
+            outputs.append(h)
+    F.cross_entropy(h, yb).backward()
+    weights = [layer.weight for layer in model if isinstance(layer, nn.Linear)]
+    return np.array([a.grad.norm().item() for a in outputs]), np.array([w.grad.norm().item() for w in weights])
+
+
+gains = [1.0, 1.25, 1.5]
+per_layer = {g: gradient_norms(deep_relu(g), X_digits[:256], y_digits[:256]) for g in gains}
+fig, (ax_a, ax_w) = plt.subplots(1, 2, figsize=(12, 3.8))
+for g, (d_a, d_w) in per_layer.items():
+    layer_numbers = np.arange(1, len(d_a) + 1)
+    ax_a.semilogy(layer_numbers, d_a, "o-", label=f"gain {g}")
+    ax_w.semilogy(layer_numbers, d_w, "o-", label=f"gain {g}")
+ax_a.set(xlabel="linear layer (1 = nearest the input)", ylabel="‖∂J/∂a‖", title="error signal reaching each layer")
+ax_w.set(xlabel="linear layer (1 = nearest the input)", ylabel="‖∂J/∂W‖", title="gradient of each layer's weights")
+ax_a.legend()
+plt.show()
+for g, (d_a, d_w) in per_layer.items():
+    growth = (d_a[0] / d_a[-1]) ** (1 / (len(d_a) - 1))
+    print(f"gain {g:<4}: ‖∂J/∂a‖ grows by {growth:.2f} per layer towards the input ({d_a[0] / d_a[-1]:.3g} times "
+          f"over {len(d_a) - 1} layers); ‖∂J/∂W‖ from {d_w.min():.3g} to {d_w.max():.3g}, "
+          f"{np.median(d_w / per_layer[1.0][1]):.3g} times the gain-1 network's (median over layers)")
+
+# %% [markdown]
+# With the right scale the error signal keeps its size through all 12 layers (its factor per layer
+# is about 1). With a gain $g$ it grows by about $g$ per layer on its way to the input, geometrically:
+# $1.5^{12} \approx 130$, close to the factor printed above for $g = 1.5$. The weight
+# gradients, $\partial J / \partial \mathbf{W}^{(l)} = \delta^{(l)} {\mathbf{h}^{(l-1)}}^\top$, are
+# larger still and by about as much in every layer: they also carry the layer's input
+# $\mathbf{h}^{(l-1)}$, whose size grows by $g$ per layer the other way, in the forward pass. With a
+# gain of 1.5 every layer's gradient is hundreds of times larger than with the right scale.
+#
+# Now train the three: plain SGD ($\eta = 0.05$, batches of 64 from 1000 digits, 150 steps) on the
+# network with the right scale, on the one with gain 1.5, and on that one again with
+# `nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)` before every step. The right-hand panel
+# shows the gradient's norm before clipping.
+
+# %%
+def train_deep(gain, max_norm=None, steps=150, lr=0.05):
+    model = deep_relu(gain)
+    opt = optim.SGD(model.parameters(), lr=lr)
+    rng = np.random.default_rng(0)  # the same batches for every run
+    losses, norms = [], []
+    with np.errstate(all="ignore"):  # a diverging run overflows to inf and NaN: that is what we are watching
+        for _ in range(steps):
+            idx = rng.choice(len(y_digits), 64, replace=False)
+            loss = F.cross_entropy(model(X_digits[idx]), y_digits[idx])
+            opt.zero_grad()
+            loss.backward()
+            # clip_grad_norm_ returns the norm before clipping; max_norm = inf measures it without clipping
+            norms.append(nn.utils.clip_grad_norm_(model.parameters(), max_norm or float("inf")).item())
+            opt.step()
+            losses.append(loss.item())
+    return np.array(losses), np.array(norms)
+
+
+deep_runs = {"gain 1, no clipping": train_deep(1.0),
+             "gain 1.5, no clipping": train_deep(1.5),
+             "gain 1.5, clip_grad_norm_(max_norm=1)": train_deep(1.5, max_norm=1.0)}
+fig, (ax_l, ax_n) = plt.subplots(1, 2, figsize=(12, 3.8))
+for name, (losses, norms) in deep_runs.items():
+    ax_l.semilogy(losses, label=name)
+    ax_n.semilogy(norms, label=name)
+    bad = np.nonzero(~np.isfinite(losses))[0]
+    if len(bad):
+        ax_l.axvline(bad[0], color="0.5", linestyle=":")
+        ax_l.annotate(f"{name}:\noff the scale, inf or NaN from step {bad[0]}", (bad[0], 300), xytext=(bad[0] + 8, 250),
+                      fontsize=8, va="top", arrowprops=dict(arrowstyle="->", color="0.5"))
+ax_l.set(xlabel="step", ylabel="mini-batch loss", title="training a 12-layer ReLU MLP with SGD", ylim=(0.3, 1e3))
+ax_n.set(xlabel="step", ylabel="‖g‖ before clipping", title="gradient norm")
+ax_l.legend(fontsize=8)
+plt.show()
+for name, (losses, norms) in deep_runs.items():
+    bad = np.nonzero(~np.isfinite(losses))[0]
+    end = f"loss inf or NaN from step {bad[0]} on" if len(bad) else f"mean loss of the last 10 steps {losses[-10:].mean():.3f}"
+    print(f"{name:>38}: first loss {losses[0]:.3g}, largest ‖g‖ {np.nanmax(norms):.3g}; {end}")
+
+# %% [markdown]
+# With the right scale, SGD trains. With a gain of 1.5 the first gradients are hundreds of times
+# too large: the first steps throw the weights so far that within a few steps the activations
+# overflow, and the loss and the gradients become inf and then NaN; nothing can be learned after
+# that. Clipping the gradient's norm to 1 makes every step at most $\eta \cdot 1$ long, whatever
+# the gradient, and the same network trains. It does not repair the initialisation: the clipped run
+# starts from a loss of over a hundred and is still behind the well-initialised network after 150
+# steps. The cure for a too-large initialisation is the right one (or a normalisation layer); clipping
+# is the safety net that keeps one bad region of the loss surface, a cliff or a too-large start, from
+# wrecking a training run, which is why it is routine for recurrent networks.
 
 # %% [markdown]
 # ## Per-sample gradients
