@@ -142,17 +142,24 @@ def _run(update, group, tasks, n) -> None:
             update(group, arrays, grads, state)
         return
     pending = iter(tasks)  # (shared: each next() is atomic under the GIL)
+    failed = []  # (an error in one thread stops the others at their next task, as it would the loop)
 
     def work():
-        for arrays, grads, state in pending:
-            update(group, arrays, grads, state)
+        try:
+            for arrays, grads, state in pending:
+                if failed:
+                    return
+                update(group, arrays, grads, state)
+        except BaseException:
+            failed.append(True)
+            raise
 
     pool = _pool(n - 1)
     futures = [pool.submit(contextvars.copy_context().run, work) for _ in range(n - 1)]
     error = None
     try:
         work()
-    except BaseException as e:  # (the workers still finish the tasks they took before it is raised)
+    except BaseException as e:  # (raised once the other threads have finished their tasks)
         error = e
     for future in futures:
         try:
