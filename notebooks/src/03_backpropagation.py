@@ -241,7 +241,7 @@ for leaf in g.leaves:
 # with two terms ($L = d \cdot d$).
 
 # %%
-ag.explore(L, title="L = d · d,  d = tanh(w1 x1 + w2 x2 + b) − t", height=560)
+ag.explore(L, title="L = d · d,  d = tanh(w1 x1 + w2 x2 + b) − t", rankdir="TB", height=640)
 
 # %% [markdown]
 # Because the graph is an object, fprop can be re-run with new leaf values (`feeds`) without
@@ -313,7 +313,7 @@ print("captured graph and eager re-run agree: loss", round(eager.item(), 6))
 # %%
 explored_step = F.cross_entropy(model(X_all[:8]), y_all[:8])
 ag.explore(explored_step, params=dict(model.named_parameters()), title="one training step of MLP([64, 32, 10])",
-           height=600)
+           rankdir="TB", height=640)
 
 # %% [markdown]
 # Re-running the graph does not walk the node objects one by one: `ag.Graph` compiles the two passes
