@@ -24,6 +24,12 @@ too, as does one whose buffer the rule makes itself on this step (SGD's momentum
 first step). Threads: ``threads()``, used only when the step has at least ``PARALLEL_MIN``
 elements; below that, the chunks run in the calling thread. The threads run each task in a copy of
 the caller's context, so ``np.errstate`` applies in them as in the caller.
+
+Threads pay only where cores are free. On a machine whose cores other processes keep busy, a worker
+woken for a step waits for a time slice, and the step waits for the chunk it then takes: measured
+on the 2-CPU host at a load average of 6, two threads took longer than one. Set
+$CHAINRULE_OPTIM_THREADS=1 there. (Per step, the threaded pass costs the same CPU time as one
+thread, within the noise: it adds no work, only waiting when no core is free.)
 """
 from __future__ import annotations
 
