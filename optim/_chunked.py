@@ -26,15 +26,17 @@ elements; below that, the chunks run in the calling thread. The threads run each
 the caller's context, so ``np.errstate`` applies in them as in the caller.
 
 Threads pay only where cores are free. On a machine whose cores other processes keep busy, a worker
-woken for a step waits for a time slice, and the step waits for the chunk it then takes: measured
-on the 2-CPU host at a load average of 6, two threads took longer than one. Set
-$CHAINRULE_OPTIM_THREADS=1 there. (Per step, the threaded pass costs the same CPU time as one
-thread, within the noise: it adds no work, only waiting when no core is free.)
+woken for a step waits for a time slice; the calling thread meanwhile takes the tasks, and waits
+for the tasks a worker took, never for a worker that took none. Measured on the 2-CPU host at a
+load average of 5 (other engineers' test suites), two threads then took 0-5% longer than one
+(before that rule, up to twice as long); where they get no core, $CHAINRULE_OPTIM_THREADS=1 saves
+that. Per step the threaded pass costs the same CPU time as one thread, within the noise.
 """
 from __future__ import annotations
 
 import contextvars
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -142,38 +144,38 @@ def _splittable(a, g, items, made_items) -> bool:
 
 
 def _run(update, group, tasks, n) -> None:
-    """Run the tasks, on ``n`` threads (the calling one among them), each pulling the next task."""
+    """Run the tasks, on ``n`` threads (the calling one among them), each pulling the next task.
+
+    The calling thread waits for the tasks, not for the threads: a worker that wakes only once the
+    calling one has taken the last task (a busy machine) finds nothing to do, and is not waited for."""
     if n <= 1:
         for arrays, grads, state in tasks:
             update(group, arrays, grads, state)
         return
     pending = iter(tasks)  # (shared: each next() is atomic under the GIL)
-    failed = []  # (an error in one thread stops the others at their next task, as it would the loop)
+    done = threading.Semaphore(0)  # released for each task a worker has finished (or skipped)
+    errors = []  # (after an error, every thread skips the tasks left, as the loop would stop)
 
-    def work():
-        try:
-            for arrays, grads, state in pending:
-                if failed:
-                    return
-                update(group, arrays, grads, state)
-        except BaseException:
-            failed.append(True)
-            raise
+    def work(release: bool) -> int:
+        taken = 0
+        for arrays, grads, state in pending:
+            taken += 1
+            if not errors:
+                try:
+                    update(group, arrays, grads, state)
+                except BaseException as e:
+                    errors.append(e)
+            if release:
+                done.release()
+        return taken
 
     pool = _pool(n - 1)
-    futures = [pool.submit(contextvars.copy_context().run, work) for _ in range(n - 1)]
-    error = None
-    try:
-        work()
-    except BaseException as e:  # (raised once the other threads have finished their tasks)
-        error = e
-    for future in futures:
-        try:
-            future.result()
-        except BaseException as e:
-            error = error or e
-    if error is not None:
-        raise error
+    for _ in range(n - 1):
+        pool.submit(contextvars.copy_context().run, work, True)
+    for _ in range(len(tasks) - work(False)):
+        done.acquire()
+    if errors:
+        raise errors[0]
 
 
 _executor: ThreadPoolExecutor | None = None
