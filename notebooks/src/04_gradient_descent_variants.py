@@ -182,11 +182,12 @@ for name, (history, accuracy, final_lr) in by_updates.items():
 # %% [markdown]
 # With a constant rate, the training loss jumps up and down from one record to the next: every update
 # follows a single example, and a step of the same size is taken whether or not the network is
-# already close to the minimum. Annealed, the steps shrink, and the loss falls smoothly, with a
-# much narrower range over the last two epochs. But SGD without annealing also gets there *on this
+# already close to the minimum. Annealed, the steps shrink, and the loss falls much more smoothly,
+# with a much narrower range over the last two epochs. But SGD without annealing also gets there *on this
 # problem*: its test accuracy is about the same, and its training loss is on average no higher
 # (lower, in fact: by the end the annealed run's rate has been cut by a factor of almost 8).
-# The reason is that this network can fit every training image, and the better it fits an example,
+# The reason is that this network can fit every training image (batch and mini-batch gradient
+# descent took its training loss to a few thousandths above), and the better it fits an example,
 # the smaller that example's gradient, so the noise of the updates dies away by itself. The
 # lecture's "good (with annealing)" is the general case: where the examples' gradients do not all
 # vanish at the minimum (noisy labels, a model too small to fit every example), SGD with a constant
