@@ -28,6 +28,13 @@ makes. What the two paths share they take from one place: fitting a gradient to 
 (``fit``), handing a leaf an array it may keep (``own``, then the leaf's ``_accumulate``), and the
 bookkeeping after a forward (``versions.stamp``, run on every node after the compiled forward).
 
+The plan also knows which gradients no one else holds: one made by a rule that always returns a new
+array (``kernels.FRESH``: linear's ``g W``), or a sum of two paths. A ReLU after a linear layer then
+masks that gradient in place (``kernels.IN_PLACE``), as a hand-written backward does, unless its node
+has hooks (a hook is shown the array and may keep it) or the gradient goes on to a leaf:
+
+        d_linear_7 = r_relu_0_in_place(d_relu_8, relu_8.data, linear_7.data) if relu_8._hooks is None else r_relu_0(...)
+
 Large graphs are written in pieces. One function for the whole graph does not scale: compiling a
 function costs time and memory that grow faster than its length (the compiler holds its whole
 syntax tree, symbol table and control-flow graph at once: 3.5 GB and 16 s for a 10^5-node chain),
@@ -68,11 +75,13 @@ from __future__ import annotations
 
 import hashlib
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 
 from . import anomaly, engine, versions
 from .grad_mode import state
+from .ops.kernels import FRESH, IN_PLACE
 from .tensor import BINARY_OPS, Tensor, binary_dtype, binary_operands, fit, own
 
 # A graph of more nodes than this is written in pieces of at most about this many lines. Compile
@@ -141,7 +150,7 @@ class _Code:
     def _compile(self, source, name):
         if not self.run:
             return None
-        exec(compile(source, "<ag.Graph plan>", "exec"), self.ns)  # noqa: S102 (our own generated code)
+        exec(compile(source, "<ag.Graph plan>", "exec"), self.ns)
         return self.ns[name]
 
 
@@ -166,7 +175,7 @@ class _Writer:
         self.code, self.name, self.signature, self.whole = code, name, params, whole
         self.names, self.label = names, label  # (whole) node -> global name; node -> "relu", "param"...
         self.piece_params = f"{piece_params}, objs" if piece_params else "objs"
-        self.lines = []
+        self.lines: list[str] = []
         self.add = self.lines.append  # append a line (to the current piece)
         # node -> its name: the global names (whole), or the locals of the current piece
         self.local = names if whole else {}
@@ -222,7 +231,7 @@ class Plan:
         """A Plan for the graph, or None when it has nodes a plan does not cover (see the module doc)."""
         members = set(nodes)
         for n in nodes:
-            if not isinstance(n, Tensor) or (n._inputs and n._op.vjp_all is not None):
+            if not isinstance(n, Tensor) or (n._inputs and n._op is not None and n._op.vjp_all is not None):
                 return None
             if any(i not in members for i in n._inputs):
                 return None  # rewired in place since the graph was captured
@@ -253,7 +262,7 @@ class Plan:
         forward, backward, flags, freed = self._generate(code)
         if self.whole:
             self.pieces = None
-            self._source = "\n\n\n".join(code.sources)
+            self._source: str | None = "\n\n\n".join(code.sources)
             self._forward, self._backward, self._flags, self._freed = forward, backward, flags, freed
             return
         self._source = None  # Graph.code writes it again (as large as the graph for a graph without repeats)
@@ -290,7 +299,7 @@ class Plan:
         def label(n):  # parameters (leaves that require grad), data, operations
             return n._op.name if n._inputs else "param" if n in grad_set else "data"
 
-        names = None
+        names: dict[Any, str] = {}  # (only a whole plan names its nodes)
         if self.whole:
             names = {n: _bind(code.ns, f"{label(n)}_{i}", n) for i, n in enumerate(self.nodes)}
 
@@ -334,7 +343,8 @@ class Plan:
 
     def _write_backward(self, w, ns, grad_set):
         has_grad = set()  # nodes whose pending gradient exists at this point of the walk
-        held = {}  # the nodes whose pending gradient is a local of the current piece (ordered)
+        private = set()  # nodes whose pending gradient is an array that no other name holds (see kernels.FRESH)
+        held: dict[Any, None] = {}  # the nodes whose pending gradient is a local of the current piece (ordered)
         handed_on = set()  # the nodes whose pending gradient waits in ``pending`` for a later piece
         self.visited = []  # the operations whose backward runs (those some gradient reaches)
         rules = {}  # (op, input position) -> the global name of its derivative rule
@@ -349,15 +359,19 @@ class Plan:
             held[n] = None
             return d
 
-        def give(n, name, value):
-            """Pass ``value`` on to ``n``'s pending gradient (the sum where a second path arrives)."""
+        def give(n, name, value, new_array=False):
+            """Pass ``value`` on to ``n``'s pending gradient (the sum where a second path arrives).
+            ``new_array``: ``value`` is always an array of its own (a FRESH rule's result)."""
             if n in has_grad:
                 d = grad(n, name)
                 w.add(f"{d} = {d} + {value}")
+                private.add(n)  # (a sum is a new array)
             else:
                 w.add(f"d_{name} = {value}")
                 held[n] = None
                 has_grad.add(n)
+                if new_array:
+                    private.add(n)
 
         def done(n, d):
             w.add(f"del {d}")
@@ -405,17 +419,25 @@ class Plan:
                 continue
             inputs = [w.node(i) for i in n._inputs]
             args = ", ".join(f"{i}.data" for i in inputs)
+            called = [j for j, (inp, rule) in enumerate(zip(n._inputs, op.vjps)) if rule is not None and inp in grad_set]
             for j, (inp, input_name, rule) in enumerate(zip(n._inputs, inputs, op.vjps)):
                 if rule is None or inp not in grad_set:
                     continue
                 if (op, j) not in rules:
                     rules[op, j] = _bind(ns, f"r_{op.name}_{j}", rule)
                 call = f"{rules[op, j]}({d}, {name}.data, {args}{params})"
+                if (op, j) in IN_PLACE and n in private and j == called[-1] and inp._inputs:
+                    # the last rule to read a gradient no one else holds may write into it, unless a
+                    # hook was shown it (not for a leaf's gradient either, which would be copied: own())
+                    if (op, j, "in place") not in rules:
+                        rules[op, j, "in place"] = _bind(ns, f"r_{op.name}_{j}_in_place", IN_PLACE[op, j])
+                    call = (f"{rules[op, j, 'in place']}({d}, {name}.data, {args}{params}) if {name}._hooks is None "
+                            f"else {call}")
                 if not op.keeps_shape:  # fit: a broadcast gradient reduced to the input's shape, cast to its dtype
                     call = f"fit({call}, {input_name}.data)"
                 if not inp._inputs:  # a leaf keeps what it is handed: not the array given to a sibling too
                     call = f"own({call}, {d})"
-                give(inp, input_name, call)
+                give(inp, input_name, call, new_array=(op, j) in FRESH)
             done(n, d)
         return w.finish()
 
@@ -477,7 +499,7 @@ def _in_turn(pieces):
 def _backward_in_turn(pieces):
     """backward(seeds) of a plan in pieces; ``pending`` carries gradients from piece to piece."""
     def run(seeds):
-        pending = {}
+        pending: dict[Any, Any] = {}
         for function, objs in pieces:
             function(seeds, pending, objs)
     return run

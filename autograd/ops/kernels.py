@@ -86,6 +86,47 @@ def relu_rows(x):
     return np.maximum(x, constant(("zeros", n, dtype), lambda: np.zeros(n, dtype)))
 
 
+# -- relu's gradient in place (ag.Graph's compiled replay) -----------------------------------------
+# In a replayed graph the gradient a node receives from a rule listed in FRESH is a new array that
+# nothing else holds (no hook was shown it: replay.py checks that the node has none), so the node's
+# last rule to read it may write its result into it, as a hand-written backward does (``g *= x > 0``).
+# IN_PLACE[op, slot](g, out, *inputs, **params) is that rule; it falls back to the entry where g is
+# not an array of the result's shape and dtype that owns its memory, so it returns the entry's values.
+
+IN_PLACE: dict = {}
+FRESH = frozenset({(OPS["linear"], 0)})  # rules whose result is always a new array (x's gradient g W)
+
+
+def in_place(op_name: str, slot: int, when):
+    """Register the decorated ``run(g, out, *inputs, **params)`` as OPS[op_name]'s rule for input
+    ``slot`` writing its result into the gradient ``g``, used where ``when`` accepts the same
+    arguments and ``g`` owns its memory (not a view, not read-only)."""
+    def register(run):
+        op = OPS[op_name]
+        rule = op.vjps[slot]
+
+        def dispatch(g, *args, **params):
+            if g.__class__ is np.ndarray and g.base is None and g.flags.writeable and when(g, *args, **params):
+                return run(g, *args, **params)
+            return rule(g, *args, **params)
+
+        IN_PLACE[op, slot] = dispatch
+        KERNELS.append(Kernel(run.__name__, op, f"{slot} in place", when, run, rule))
+        return run
+
+    return register
+
+
+def _relu_grad_fits(g, out, x):
+    return _float_array(x) and g.shape == x.shape and g.dtype == x.dtype
+
+
+@in_place("relu", 0, when=_relu_grad_fits)
+def relu_grad_in_place(g, out, x):
+    """g [x > 0], multiplying g itself."""
+    return np.multiply(g, np.greater(x, 0), out=g)
+
+
 # -- softmax over the classes of many short rows --------------------------------------------------
 # A batch of N rows of C classes (cross-entropy's logits), reduced over the classes: numpy reduces
 # each short row separately; in the transposed (C, N) layout each reduction is one elementwise pass,

@@ -232,6 +232,40 @@ def test_float32_model_replay_is_bit_identical_to_eager():
             np.testing.assert_array_equal(gr, p.grad.numpy())
 
 
+def test_relu_gradient_in_place_only_where_no_one_else_sees_it():
+    """The replay multiplies the gradient that linear's rule made for a ReLU's output in place
+    (kernels.IN_PLACE): never a gradient a hook was shown or that retain_grad() keeps."""
+    rng = np.random.default_rng(7)
+    model = nn.Sequential(nn.Linear(3, 6), nn.ReLU(), nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
+    params = list(model.parameters())
+    x = ag.tensor(rng.standard_normal((8, 3)).astype(np.float32))
+    t = ag.tensor(rng.integers(0, 2, 8))
+    h1 = model[1](model[0](x))  # the ReLU outputs, built as Sequential builds them
+    h2 = model[3](model[2](h1))
+    g = ag.Graph(F.cross_entropy(model[4](h2), t))
+    assert "r_relu_0_in_place(" in g.code  # (each distinct piece of a plan in pieces shown once)
+    seen = []
+    for step in range(3):
+        if step == 1:
+            h1.register_hook(lambda gr: seen.append(gr))  # keeps the array it was shown
+            h2.retain_grad()
+        h2.grad = None  # (a retained gradient adds up over backward passes, as a leaf's does)
+        xb = rng.standard_normal((8, 3)).astype(np.float32)
+        tb = rng.integers(0, 2, 8)
+        _, got, _ = replay_then_eager(g, {x: xb, t: tb}, params,
+                                      lambda: F.cross_entropy(model(ag.tensor(xb)), ag.tensor(tb)))
+        for gr, p in zip(got, params):
+            np.testing.assert_array_equal(gr, p.grad.numpy())
+    eager = []
+    eh1 = model[1](model[0](ag.tensor(xb)))
+    eh1.register_hook(lambda gr: eager.append(gr))
+    eh2 = model[3](model[2](eh1))
+    eh2.retain_grad()
+    F.cross_entropy(model[4](eh2), ag.tensor(tb)).backward()
+    np.testing.assert_array_equal(seen[-1].numpy(), eager[-1].numpy())  # not multiplied by the mask since
+    np.testing.assert_array_equal(h2.grad.numpy(), eh2.grad.numpy())
+
+
 # -- 2. mixed dtypes -------------------------------------------------------------------------------
 
 def test_float32_times_int64_keeps_float32():

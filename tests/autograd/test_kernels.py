@@ -5,7 +5,7 @@ import pytest
 
 import autograd as ag
 from autograd.ops import OPS
-from autograd.ops.kernels import KERNELS
+from autograd.ops.kernels import FRESH, IN_PLACE, KERNELS
 
 RNG = np.random.default_rng(0)
 
@@ -30,6 +30,14 @@ def _examples(name):
                 x = RNG.standard_normal(shape).astype(dtype)
                 x.flat[0] = 0.0
                 out.append(((x,), {}))
+        elif name == "relu_grad_in_place":
+            for shape in [(7,), (3, 5), (2, 3, 4), (128, 256)]:
+                x = RNG.standard_normal(shape).astype(dtype)
+                x.flat[0] = 0.0
+                x.flat[-1] = np.nan
+                g = RNG.standard_normal(shape).astype(dtype)
+                g.flat[1] = np.inf  # (inf * 0 is nan in both)
+                out.append(((g, np.maximum(x, 0), x), {}))
         elif name == "log_softmax_rows":
             for n, c in [(16, 1), (16, 2), (128, 10), (17, 16), (64, 17), (512, 32)]:
                 x = _logits(n, c, dtype)
@@ -61,9 +69,17 @@ def test_kernel_matches_the_formula_it_replaces(k):
     assert examples, f"no examples for kernel {k.name}: add them to _examples"
     for args, params in examples:
         assert k.when(*args, **params), f"{k.name}'s predicate refuses its example"
+        reference = k.reference(*args, **params)
+        if k.slot != "forward" and k.slot.__class__ is str:  # an in-place rule: it writes into g, a copy here
+            g = args[0].copy()
+            fast = k.run(g, *args[1:], **params)
+            assert fast is g, f"{k.name} must return the gradient it was given, now holding its result"
+            np.testing.assert_array_equal(fast, reference)  # (the same operations: the same bits)
+            np.testing.assert_array_equal(IN_PLACE[k.op, int(k.slot.split()[0])](args[0].copy(), *args[1:], **params),
+                                          reference)
+            continue
         fast = k.run(*args, **params)
         assert fast is not None, f"{k.name} declined an example it should handle"
-        reference = k.reference(*args, **params)
         assert fast.shape == reference.shape and fast.dtype == reference.dtype
         # the same values, up to the order of summation (a few ulps of the result's scale)
         eps = np.finfo(reference.dtype).eps
@@ -95,3 +111,30 @@ def test_kernels_decline_what_the_formula_must_handle():
     target[4] = 3
     with pytest.raises(IndexError, match="out of bounds"):
         OPS["nll_loss"].forward(logp, target, weight, **params)
+
+
+def test_in_place_rules_fall_back_where_the_gradient_is_not_theirs_to_write():
+    x = RNG.standard_normal((4, 5)).astype(np.float32)
+    rule = IN_PLACE[OPS["relu"], 0]
+    want = OPS["relu"].vjps[0](np.ones((4, 5), np.float32), np.maximum(x, 0), x)
+    base = np.ones((4, 10), np.float32)
+    view = base[:, :5]  # a view: writing into it would change base
+    np.testing.assert_array_equal(rule(view, np.maximum(x, 0), x), want)
+    np.testing.assert_array_equal(base, 1.0)
+    frozen = np.ones((4, 5), np.float32)
+    frozen.flags.writeable = False  # (a cached constant)
+    np.testing.assert_array_equal(rule(frozen, np.maximum(x, 0), x), want)
+    wider = np.ones((4, 5), np.float64)  # another dtype than x's: the formula's result is float64
+    assert rule(wider, np.maximum(x, 0), x) is not wider
+
+
+def test_fresh_rules_return_new_arrays():
+    """kernels.FRESH lists rules whose result is never one of their arguments nor a view of one: the
+    replay lets the node that receives it write into it (kernels.IN_PLACE)."""
+    x, w, b = (RNG.standard_normal(s).astype(np.float32) for s in ((6, 3), (4, 3), (4,)))
+    out = OPS["linear"].forward(x, w, b)
+    for op, slot in FRESH:
+        assert op.name == "linear", "add examples for the new FRESH rule here"
+        args = (np.ones_like(out), out, x, w, b)
+        got = op.vjps[slot](*args)
+        assert got.base is None and not any(np.shares_memory(got, a) for a in args)
