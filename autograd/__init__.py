@@ -3,9 +3,9 @@
 __version__ = "0.1.0"  # the one source of the version: pyproject.toml reads it (tool.setuptools.dynamic)
 
 from . import ops, tensor_functions
-from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,  # noqa: A004
+from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
                      int32, int64, long, set_default_dtype, short, uint8)
-from . import forward_ad, func, functional  # noqa: F401  (ag.forward_ad, ag.func, ag.functional)
+from . import forward_ad, func, functional  # ag.forward_ad, ag.func, ag.functional
 from .anomaly import detect_anomaly
 from .checkpoint import checkpoint
 from .engine import toposort
@@ -22,11 +22,11 @@ from .scalar import Scalar, Value
 from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like,
                        randint, randint_like, randn, randn_like, randperm, tensor, where, zeros, zeros_like)
 from .tensor import Tensor, is_tensor
-from . import autograd  # noqa: E402  (ag.autograd: torch.autograd's names)
-from .functions_math import *  # noqa: F401,F403  (the elementwise catalogue's function forms: ag.erf, ag.bitwise_and...)
-from .functions_shape import *  # noqa: F401,F403  (the shape catalogue's function forms: ag.cumsum, ag.einsum...)
-from . import functions_math, functions_shape  # noqa: E402
-from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip, cos, dot, exp, log,  # noqa: A004
+from . import autograd  # ag.autograd: torch.autograd's names
+from .functions_math import *  # the elementwise catalogue's function forms: ag.erf, ag.bitwise_and...
+from .functions_shape import *  # the shape catalogue's function forms: ag.cumsum, ag.einsum...
+from . import functions_math, functions_shape
+from .tensor_functions import (abs, amax, amin, argmax, argmin, cat, clamp, clip, cos, dot, exp, log,
                                log_softmax, logsumexp, matmul, maximum, mean, minimum, norm, outer, pow, prod, relu,
                                sigmoid, sign, sin, softmax, sqrt, stack, std, sum, tanh, var)
 
@@ -38,7 +38,8 @@ __all__ = [
     "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
     "int32", "int", "int64", "long", "bool", "uint8",
     "set_default_dtype", "get_default_dtype", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function", "FunctionCtx",
+    "gradcheck", "gradgradcheck", "GradcheckError", "toposort", "ops", "grad", "detect_anomaly", "Function",
+    "FunctionCtx",
     "checkpoint", "forward_ad", "func", "functional",
     "draw_graph", "save_svg", "explore", "save_html",
 ]

@@ -18,11 +18,15 @@ _OURS = tuple(str(Path(_PACKAGE) / p) for p in ("autograd", "nn", "optim"))
 creation_sites: dict = {}
 
 
+def _forget(key, _ref) -> None:
+    creation_sites.pop(key, None)
+
+
 def remember(node) -> None:
     """Record where in the user's code ``node``'s operation is being created (anomaly mode only)."""
     frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.startswith(_OURS)]
     key = id(node)
-    ref = weakref.ref(node, lambda _, key=key: creation_sites.pop(key, None))
+    ref = weakref.ref(node, functools.partial(_forget, key))
     creation_sites[key] = (ref, "".join(traceback.format_list(frames[-4:])) if frames else None)
 
 

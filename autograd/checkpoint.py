@@ -10,6 +10,8 @@ activations of one segment at a time instead of all of them (``nn.utils.checkpoi
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import engine
@@ -123,7 +125,7 @@ def _checkpoint_vjp(node, g):
     wanted = copies + leaves
     found = engine.backward([o for o, _ in roots], [gr for _, gr in roots], retain_graph=create_graph,
                             create_graph=create_graph, inputs=wanted) if roots else [None] * len(wanted)
-    grads = []
+    grads: list[Any] = []
     for t, gr in zip(node._inputs, found):
         if gr is None or not t.requires_grad:
             grads.append(None)
@@ -140,7 +142,7 @@ def _accumulated(roots, copies, n_leaves):
     all being held until the segment is done (a segment of a network would hold every weight's
     gradient at once); the arguments' gradients, found on their stand-ins, go back to the node."""
     engine.backward([o for o, _ in roots], [gr for _, gr in roots])
-    grads = []
+    grads: list[Any] = []
     for c in copies:
         g = c.grad if isinstance(c, Tensor) else None
         grads.append(None if g is None else g.data)

@@ -4,23 +4,36 @@ ranges, the identity, and random tensors from the default generator (``ag.manual
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import args, dtypes
 from .device import check as check_device
-from .methods.elementwise import where  # noqa: F401  (ag.where, a creation-like function of torch's)
+from .methods.elementwise import where  # ag.where, a creation-like function of torch's
 from .random import (
     generator as _draw,  # (the functions take an argument named generator)
 )
 from .tensor import Tensor, make
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from .device import device
+    from .random import Generator
+
+    DeviceLike = str | device | int | None  # torch's device= ('cpu', ag.device('cpu'))
+    TensorLike = Tensor | ArrayLike  # the _like factories take a Tensor, an ndarray or a nested list
 
 __all__ = ["tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
            "rand_like", "randn_like", "randint_like", "rand", "randn", "randint", "randperm", "arange", "linspace",
            "eye", "where"]
 
 
-def tensor(data, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
+           device: DeviceLike = None) -> Tensor:
     """A new tensor holding a copy of ``data`` (number, nested list, ndarray, Tensor)."""
     check_device(device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
@@ -46,22 +59,27 @@ def _float_dtype(dtype):
     return dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def zeros(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
+def zeros(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
+          device: DeviceLike = None) -> Tensor:
     """A tensor of the given shape (sizes or one tuple) filled with 0, of the default float dtype unless ``dtype``."""
     return _new_tensor(np.zeros(args.sizes(shape), _float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
+def ones(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
+         device: DeviceLike = None) -> Tensor:
     """A tensor of the given shape (sizes or one tuple) filled with 1, of the default float dtype unless ``dtype``."""
     return _new_tensor(np.ones(args.sizes(shape), _float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """A tensor of the given shape (sizes or one tuple) with unspecified contents, of the default float dtype unless ``dtype``."""
+def empty(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
+          device: DeviceLike = None) -> Tensor:
+    """A tensor of the given shape (sizes or one tuple) with unspecified contents, of the default float
+    dtype unless ``dtype``."""
     return _new_tensor(np.empty(args.sizes(shape), _float_dtype(dtype)), requires_grad, device)
 
 
-def full(shape, value, dtype=None, requires_grad=False, device=None) -> Tensor:
+def full(shape: int | Sequence[int], value: float, dtype: DTypeLike | None = None, requires_grad: bool = False,
+         device: DeviceLike = None) -> Tensor:
     """A tensor of ``shape`` filled with ``value``: its dtype follows the value (float: the default
     float dtype, bool, int: int64) unless ``dtype`` is given."""
     if dtype is None:
@@ -79,33 +97,39 @@ def _dtype_of(t):
     return t.dtype if isinstance(t, Tensor) else np.asarray(t).dtype
 
 
-def zeros_like(t, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+def zeros_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
+               device: DeviceLike = None) -> Tensor:
     """Zeros of ``t``'s shape and dtype (or ``dtype``)."""
     return _new_tensor(np.zeros(_shape_of(t), dtype or _dtype_of(t)), requires_grad, device)
 
 
-def ones_like(t, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+def ones_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
+              device: DeviceLike = None) -> Tensor:
     """Ones of ``t``'s shape and dtype (or ``dtype``)."""
     return _new_tensor(np.ones(_shape_of(t), dtype or _dtype_of(t)), requires_grad, device)
 
 
-def full_like(t, value, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+def full_like(t: TensorLike, value: float, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
+              device: DeviceLike = None) -> Tensor:
     """``value`` in ``t``'s shape and dtype (or ``dtype``)."""
     return _new_tensor(np.full(_shape_of(t), value, dtype or _dtype_of(t)), requires_grad, device)
 
 
-def rand_like(t, dtype=None, requires_grad=False, *, generator=None, device=None) -> Tensor:
+def rand_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
+              generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
     """Uniform samples in [0, 1) in ``t``'s shape and dtype (or ``dtype``)."""
     return _new_tensor(_draw(generator).random(_shape_of(t)).astype(dtype or _dtype_of(t)), requires_grad, device)
 
 
-def randn_like(t, dtype=None, requires_grad=False, *, generator=None, device=None) -> Tensor:
+def randn_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
+               generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
     """Standard normal samples in ``t``'s shape and dtype (or ``dtype``)."""
     return _new_tensor(_draw(generator).standard_normal(_shape_of(t)).astype(dtype or _dtype_of(t)), requires_grad,
                        device)
 
 
-def randint_like(t, low=0, high=None, *, dtype=None, generator=None, device=None) -> Tensor:
+def randint_like(t: TensorLike, low: int = 0, high: int | None = None, *, dtype: DTypeLike | None = None,
+                 generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
     """Integers in [low, high) (``randint_like(t, high)`` also works) in ``t``'s shape and dtype."""
     if high is None:
         low, high = 0, low
@@ -113,18 +137,22 @@ def randint_like(t, low=0, high=None, *, dtype=None, generator=None, device=None
     return _new_tensor(_draw(generator).integers(low, high, size=_shape_of(t)).astype(dt), False, device)
 
 
-def rand(*shape, dtype=None, requires_grad=False, generator=None, device=None) -> Tensor:
+def rand(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
+         generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
     """Uniform samples in [0, 1) from ``generator`` (default: the one ag.manual_seed seeds)."""
     return _new_tensor(_draw(generator).random(args.sizes(shape)).astype(_float_dtype(dtype)), requires_grad, device)
 
 
-def randn(*shape, dtype=None, requires_grad=False, generator=None, device=None) -> Tensor:
+def randn(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
+          generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
     """Standard normal samples from ``generator`` (default: the one ag.manual_seed seeds)."""
     return _new_tensor(_draw(generator).standard_normal(args.sizes(shape)).astype(_float_dtype(dtype)), requires_grad,
                        device)
 
 
-def randint(low, high=None, size=(), dtype=None, *, generator=None, device=None, requires_grad=False) -> Tensor:
+def randint(low: int, high: int | Sequence[int] | None = None, size: int | Sequence[int] = (),
+            dtype: DTypeLike | None = None, *, generator: Generator | None = None, device: DeviceLike = None,
+            requires_grad: bool = False) -> Tensor:
     """Integers in [low, high) (``randint(high, size)`` also works), int64 unless ``dtype``."""
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (high if high is not None else size)
@@ -133,7 +161,8 @@ def randint(low, high=None, size=(), dtype=None, *, generator=None, device=None,
                        requires_grad, device)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randperm(n: int, *, generator: Generator | None = None, dtype: DTypeLike | None = None, device: DeviceLike = None,
+             requires_grad: bool = False) -> Tensor:
     """A random permutation of 0, 1, ..., n-1 (int64 unless ``dtype``)."""
     n = args.sizes((n,), "randperm: n")[0]
     if n < 0:
@@ -142,7 +171,8 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
                        device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+def arange(start: float, end: float | None = None, step: float = 1, dtype: DTypeLike | None = None,
+           requires_grad: bool = False, *, device: DeviceLike = None) -> Tensor:
     """The values start, start + step, ... up to (not including) ``end``; ``arange(n)`` is 0..n-1.
 
     int64 when every argument is an integer, else the default float dtype. ``step`` must be
@@ -159,7 +189,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=N
     return _new_tensor(np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
+             device: DeviceLike = None) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included).
 
     With an integer ``dtype``, as torch: start and end are truncated to integers first, each value
@@ -168,17 +199,18 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, *, device=None)
     steps = args.sizes((steps,), "linspace: steps")[0]
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
-    dtype = _float_dtype(dtype)
-    if dtype.kind == "f":
-        return _new_tensor(np.linspace(start, end, steps, dtype=dtype), requires_grad, device)
-    lo, hi = (float(np.array(int(v), np.int64).astype(dtype)) for v in (start, end))
+    dt = _float_dtype(dtype)
+    if dt.kind == "f":
+        return _new_tensor(np.linspace(start, end, steps, dtype=dt), requires_grad, device)
+    lo, hi = (float(np.array(int(v), np.int64).astype(dt)) for v in (start, end))
     step = (hi - lo) / (steps - 1) if steps > 1 else 0.0
     i = np.arange(steps, dtype=np.float64)
     half = steps // 2
     values = np.where(i < half, lo + step * i, hi - step * (steps - i - 1))
-    return _new_tensor(np.trunc(values).astype(dtype), requires_grad, device)
+    return _new_tensor(np.trunc(values).astype(dt), requires_grad, device)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False, *, device=None) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
+        device: DeviceLike = None) -> Tensor:
     """The n x m (default n x n) identity matrix."""
     return _new_tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)

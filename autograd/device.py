@@ -14,14 +14,16 @@ KNOWN = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hi
          "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
 
 
-class device:  # noqa: N801  (torch's name)
+class device:  # (torch's name)
     """A device: ``ag.device('cpu')``, ``ag.device('cpu', 0)`` or ``ag.device('cpu:0')``, with
     ``.type`` and ``.index`` (None unless given). Any device torch knows can be named; only ``cpu``
     can hold tensors (see :func:`check`)."""
 
     __slots__ = ("type", "index")
+    type: str
+    index: int | None
 
-    def __init__(self, type, index=None):  # noqa: A002  (torch's argument name)
+    def __init__(self, type, index=None):
         if isinstance(type, device):
             if index is not None:
                 raise TypeError("device(): give an index with a device type string, not with a device")

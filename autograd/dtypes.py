@@ -36,7 +36,7 @@ def get_default_dtype():
     return _default[0]
 
 
-def is_floating(dtype) -> bool:
+def is_floating(dtype) -> builtins.bool:
     return dtype.kind == "f"
 
 

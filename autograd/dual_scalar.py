@@ -26,7 +26,7 @@ class DualScalar(Scalar):
     __slots__ = ()
 
     @classmethod
-    def of(cls, scalar, tangent) -> "DualScalar":
+    def of(cls, scalar, tangent) -> DualScalar:
         """A dual number with ``scalar``'s value and ``tangent``: a node reading ``scalar`` (identity,
         so backward still reaches it)."""
         if not isinstance(scalar, Scalar):

@@ -31,6 +31,8 @@ as the node has passed it on.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from . import anomaly
 from .grad_mode import set_grad_enabled
 
@@ -88,11 +90,11 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     gradients can be differentiated again. ``order``: the graph's nodes in topological order when
     the caller already has it (ag.Graph re-running a captured graph), instead of sorting again.
     """
-    pending = {}
+    pending: dict[Any, Any] = {}
     for root, g in zip(roots, grads):
         prev = pending.get(root)
         pending[root] = g if prev is None else prev + g
-    wanted = None if inputs is None else {node: None for node in inputs}
+    wanted = None if inputs is None else dict.fromkeys(inputs)
     store = wanted is None
     if order is None:
         order = toposort(roots, grad_only=True)

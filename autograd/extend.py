@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from .device import parse_to
 from .grad_mode import module_scope
-from .ops import Op, constant as cached_constant, defop, fn
+from .ops import Op, defop, fn
+from .ops import constant as cached_constant
 from .random import generator
 from .tensor import Tensor, make, to_array
 from .tensor import apply as _apply_op

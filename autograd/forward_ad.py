@@ -179,11 +179,11 @@ def propagate(op, inputs, params, out):
     ceiling = state.dual_ceiling
     if not any(t._tangents for t in inputs):
         return
-    levels = set()
+    tangent_levels = set()
     for t in inputs:
         if t._tangents:
-            levels.update(t._tangents)
-    levels = sorted(L for L in levels if L in open_levels and (ceiling is None or L <= ceiling))
+            tangent_levels.update(t._tangents)
+    levels = sorted(L for L in tangent_levels if L in open_levels and (ceiling is None or L <= ceiling))
     if not levels:
         return
     jvp = op.jvp

@@ -13,6 +13,8 @@ computes, so the outer one can differentiate it again.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import forward_ad as fw
@@ -217,7 +219,7 @@ def jacrev(func, argnums=0, *, has_aux: bool = False):
         outputs = out if isinstance(out, tuple) else (out,)
         blocks = []
         for j, o in enumerate(outputs):
-            rows = [[] for _ in nums]
+            rows: list[list[Any]] = [[] for _ in nums]
             for k in range(o.numel()):
                 cts = tuple(_basis(o, k) if m == j else _zeros_like(p) for m, p in enumerate(outputs))
                 for r, g in zip(rows, vjp_fn(*cts)):

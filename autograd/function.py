@@ -21,6 +21,8 @@ so a backward written with Tensor operations can be differentiated again.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .grad_mode import is_grad_enabled, no_grad, state
@@ -33,8 +35,8 @@ class FunctionCtx:
 
     def __init__(self, needs_input_grad=()):
         self.needs_input_grad = tuple(needs_input_grad)
-        self._saved = ()
-        self._versions = ()
+        self._saved: tuple[Any, ...] = ()
+        self._versions: tuple[int | None, ...] = ()
 
     def save_for_backward(self, *tensors):
         """Keep tensors for backward; modifying one in place before backward is then an error."""
@@ -139,7 +141,7 @@ def _function_vjp(node, g):
     if len(result) != len(args):
         raise RuntimeError(f"{cls.__name__}.backward returned {len(result)} gradient(s) but forward took "
                            f"{len(args)} argument(s): return one per argument (None for non-tensors)")
-    grads = []
+    grads: list[Any] = []
     for i, (a, gi) in enumerate(zip(args, result)):
         if not isinstance(a, Tensor):
             continue

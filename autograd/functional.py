@@ -1,6 +1,8 @@
 """ag.grad: gradients of outputs with respect to chosen inputs, returned instead of accumulated."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import engine
@@ -33,7 +35,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         retain_graph = create_graph
     grads = engine.backward(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
                             inputs=inputs)
-    result = []
+    result: list[Tensor | None] = []
     for i, (t, g) in enumerate(zip(inputs, grads)):
         if g is None:
             if not allow_unused:
@@ -144,7 +146,7 @@ def _check_outputs(outputs, strict, fn_name):
 
 def _check_v(v, like, is_tuple, fn_name, what):
     """``v`` as a tuple of Tensors matching ``like`` (the outputs or the inputs) in number and shape."""
-    is_v_tuple, v = _as_inputs(v, "v", fn_name)
+    _, v = _as_inputs(v, "v", fn_name)
     if len(v) != len(like):
         raise RuntimeError(f"{fn_name}: v has {len(v)} Tensor(s) but the {what} {len(like)}: give one vector "
                            f"per {what[:-1] if what.endswith('s') else what}")
@@ -257,15 +259,15 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
         inputs = _prepare(inputs, create_graph)
         is_outputs_tuple, outputs = _as_inputs(func(*inputs), "outputs of the function", "jacobian")
     _check_outputs(outputs, strict, "jacobian")
-    blocks = [[None] * len(inputs) for _ in outputs]
+    blocks: list[list[Any]] = [[None] * len(inputs) for _ in outputs]
     if strategy == "reverse-mode":
         for i, o in enumerate(outputs):
-            rows = [[] for _ in inputs]
+            rows: list[list[Tensor]] = [[] for _ in inputs]
             for k in range(o.numel()):
                 basis = np.zeros(o.numel(), o.dtype)
                 basis[k] = 1
-                v = [make(basis.reshape(o.shape)) if j == i else make(np.zeros(p.shape, p.dtype))
-                     for j, p in enumerate(outputs)]
+                v: Any = [make(basis.reshape(o.shape)) if j == i else make(np.zeros(p.shape, p.dtype))
+                          for j, p in enumerate(outputs)]
                 grads = _reverse(outputs, inputs, v, create_graph)
                 grads = _zeros_where_none(grads, inputs, strict and o.requires_grad, "jacobian", "input")
                 for j, g in enumerate(grads):
@@ -275,7 +277,7 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
                 blocks[i][j] = block.reshape(o.shape + t.shape)
     else:
         for j, t in enumerate(inputs):
-            columns = [[] for _ in outputs]
+            columns: list[list[Tensor]] = [[] for _ in outputs]
             for k in range(t.numel()):
                 basis = np.zeros(t.numel(), t.dtype)
                 basis[k] = 1
@@ -357,5 +359,5 @@ def _hessian_product(func, inputs, v, create_graph, strict, fn_name):
                                       strict, fn_name, "input")
             products = [fw.unpack_dual(g).tangent for g in grads]
             value = fw.unpack_dual(out).primal
-    products = tuple(make(np.zeros(t.shape, t.dtype)) if p is None else p for p, t in zip(products, inputs))
-    return _finish((value,), create_graph)[0], _form(_finish(products, create_graph), is_inputs_tuple)
+    filled = tuple(make(np.zeros(t.shape, t.dtype)) if p is None else p for p, t in zip(products, inputs))
+    return _finish((value,), create_graph)[0], _form(_finish(filled, create_graph), is_inputs_tuple)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .tensor_functions import _function
 
-__all__ = [
+__all__: list[str] = [
     # arithmetic
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "neg", "negative",
     # special functions, powers, trigonometry

@@ -16,9 +16,10 @@ from .ops.linalg import LETTERS, MAX_OPERANDS
 from .tensor import apply, as_tensor, make
 from .tensor_functions import _as_input, _function
 
-__all__ = [
+__all__: list[str] = [
     "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "broadcast_to", "split", "chunk", "gather",
-    "index_select", "masked_fill", "max", "min", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "all", "any", "count_nonzero", "median", "mode",
+    "index_select", "masked_fill", "max", "min", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "all", "any",
+    "count_nonzero", "median", "mode",
     "var_mean", "std_mean", "aminmax", "sort", "argsort", "topk", "kthvalue", "unique",
     "flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu", "diag", "diagonal", "diag_embed",
     "trace", "unflatten", "movedim", "moveaxis", "narrow", "take", "take_along_dim", "scatter", "scatter_add",
@@ -90,19 +91,19 @@ mv = _function("mv")
 t = _function("t")
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):  # noqa: A002
+def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """The pair ``(var, mean)`` over ``dim``: ``x.var(...)`` and ``x.mean(...)``, each with its gradient."""
     x = _as_input(input)
     return (x.var(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim))
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):  # noqa: A002
+def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """The pair ``(std, mean)`` over ``dim``: ``x.std(...)`` and ``x.mean(...)``."""
     x = _as_input(input)
     return (x.std(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim))
 
 
-def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):  # noqa: A002  (torch's argument name)
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """``x.repeat_interleave(repeats, dim)``; ``repeat_interleave(counts)`` alone (an integer
     tensor) repeats each index i counts[i] times: ``[2, 1] -> [0, 0, 1]``."""
     if repeats is None:
@@ -204,7 +205,7 @@ def canonical_einsum(equation, ts):
     if len(terms) != len(ts):
         raise RuntimeError(f"einsum(): the equation {equation!r} has {len(terms)} operand subscripts but "
                            f"{len(ts)} operands were given")
-    for k, term in enumerate(terms + ([output] if output is not None else [])):
+    for term in terms + ([output] if output is not None else []):
         rest = term.replace("...", "", 1)
         for c in rest:
             if c not in LETTERS:
@@ -230,7 +231,7 @@ def canonical_einsum(equation, ts):
             n = x.ndim - len(term.replace("...", "", 1))
             term = term.replace("...", ell[len(ell) - n:])
         expanded.append(term)
-    counts = {}
+    counts: dict[str, int] = {}
     for term in expanded:
         for c in term:
             counts[c] = counts.get(c, 0) + 1
@@ -250,9 +251,9 @@ def canonical_einsum(equation, ts):
 def _check_sizes(terms, ts):
     """A letter's sizes must agree, or be 1 (broadcast) across operands; within one operand
     (a diagonal), they must be equal."""
-    seen = {}
+    seen: dict[str, int] = {}
     for k, (term, x) in enumerate(zip(terms, ts)):
-        own = {}
+        own: dict[str, int] = {}
         for c, n in zip(term, x.shape):
             if c in own and own[c] != n:
                 raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {k} but the sizes don't match, "

@@ -11,10 +11,11 @@ import threading
 
 class _State(threading.local):
     grad_enabled = True  # record operations into the graph
-    scope = None  # the nn.Module path an operation is created in (for drawing), or None
-    dual_levels = ()  # forward AD: the open levels, innermost last (see forward_ad.py)
-    dual_ceiling = None  # forward AD: while a level's JVP rule runs, only the levels up to this propagate
-    vmap_levels = ()  # vmap: the levels whose function is running (per-sample semantics), outermost first
+    scope: tuple[str | None, ...] | None = None  # the nn.Module path an operation is created in (for drawing), or None
+    dual_levels: tuple[int, ...] = ()  # forward AD: the open levels, innermost last (see forward_ad.py)
+    dual_ceiling: int | None = None  # forward AD: while a level's JVP rule runs, only the levels up to this propagate
+    # vmap: the levels whose function is running (per-sample semantics), outermost first
+    vmap_levels: tuple[int, ...] = ()
     inference = False  # inside ``inference_mode()``
 
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from .device import check
 
-_LIVE = weakref.WeakSet()  # every Generator made: ag.checkpoint saves and restores all their states
+# every Generator made: ag.checkpoint saves and restores all their states
+_LIVE: weakref.WeakSet[Generator] = weakref.WeakSet()
 
 
 class Generator:
@@ -42,7 +43,9 @@ class Generator:
 
     def seed(self) -> int:
         """Seed the generator from the operating system's entropy; returns the seed chosen."""
-        self.manual_seed(int(np.random.SeedSequence().entropy) % 2**64)
+        entropy = np.random.SeedSequence().entropy  # (an int when drawn from the operating system)
+        assert isinstance(entropy, int)
+        self.manual_seed(entropy % 2**64)
         return self._seed
 
     def initial_seed(self) -> int:

@@ -14,6 +14,7 @@ gradient, times the local partial on each edge, is added to each input's gradien
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from numbers import Real
 
 from . import anomaly, engine
@@ -100,7 +101,7 @@ def _sqrt(a, b=None):
     return out, ((0.5 / out) if out else math.inf), 0.0
 
 
-OPS = {
+OPS: dict[str, Callable[..., tuple[float, float, float]]] = {
     "+": lambda a, b: (a + b, 1.0, 1.0),
     "-": lambda a, b: (a - b, 1.0, -1.0),
     "*": lambda a, b: (a * b, b, a),
@@ -143,6 +144,15 @@ class Scalar:
     # hundreds of thousands of nodes, and Python's cyclic GC pays for every tracked object.
     __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_da", "_db", "_tangent", "__weakref__")
     # (_tangent is set on DualScalars only, see dual_scalar.py: nothing on the hot path reads it)
+    data: float
+    grad: float
+    label: str
+    _op: str
+    _a: Scalar | None
+    _b: Scalar | None
+    _da: float | None  # None once backward has freed the node (no retain_graph)
+    _db: float | None
+    _tangent: float
 
     requires_grad = True  # every Scalar takes part in backward, as in micrograd
 
@@ -288,6 +298,7 @@ class Scalar:
         # (leaves keep theirs, which the user or the optimizer zeroes, as without a Graph)
         self.grad = 0.0
         b = self._b
+        assert self._a is not None  # (only nodes are evaluated again)
         if b is None:
             self.data, self._da, self._db = _op_function(self._op)(self._a.data)
         else:
@@ -335,7 +346,7 @@ def backprop(roots, grads, retain_graph=False, order=None):
     if anomaly.enabled:
         engine.backward(roots, grads, retain_graph=retain_graph, order=order)
         return
-    pending = {}
+    pending: dict[Scalar, float] = {}
     for root, g in zip(roots, grads):
         pending[root] = g + pending.get(root, 0.0)
     if order is None:

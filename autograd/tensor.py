@@ -12,6 +12,7 @@ node record. The named methods live in ``autograd/methods/``, one mixin a family
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +22,11 @@ from .grad_fn import GradFn, HookHandle
 from .grad_mode import state
 from .ops import OPS
 from .printing import backward_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from numpy.typing import DTypeLike
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -71,7 +77,7 @@ def make(data, inputs=(), op=None, params=None, cls=None):
     return t
 
 
-def is_tensor(x) -> bool:
+def is_tensor(x: object) -> bool:
     """Whether ``x`` is a Tensor (torch.is_tensor)."""
     return isinstance(x, Tensor)
 
@@ -113,8 +119,8 @@ def _apply(op, inputs, params):
 
 # vmap's BatchedTensor class, once autograd/vmap.py is imported (it sets this): the class test is
 # the cheapest way for the hot paths to tell a batched tensor from one that only carries tangents
-BATCHED = [None]
-_NO_PARAMS: dict = {}
+BATCHED: list[type[Tensor] | None] = [None]
+_NO_PARAMS: dict[str, Any] = {}
 
 
 def _apply_special(op, inputs, params):
@@ -156,7 +162,8 @@ def binary(op, a, b):
     """a op b for two Tensors, with torch's dtype promotion and a clear broadcasting error."""
     if a._tangents is not None or b._tangents is not None:
         dt = binary_dtype(op, a.data, b.data)
-        return _apply_special(op, (a if a.dtype == dt else a._to_dtype(dt), b if b.dtype == dt else b._to_dtype(dt)), None)
+        return _apply_special(op, (a if a.dtype == dt else a._to_dtype(dt), b if b.dtype == dt else b._to_dtype(dt)),
+                              None)
     x, y = a.data, b.data
     if x.dtype != y.dtype or (op is _DIV and x.dtype.kind != "f"):
         x, y = binary_operands(op, x, y)
@@ -223,8 +230,7 @@ def to_array(data, dtype=None, copy=True):
         return arr.astype(dtype) if dtype is not None else (arr.copy() if copy else arr)
     if isinstance(data, (_ndarray, np.generic)):
         dtypes.check_supported(data.dtype, f"can't make a Tensor from this {type(data).__name__}")
-        arr = np.array(data, dtype=dtype, copy=copy or None) if copy or dtype is not None else data
-        return np.asarray(arr)
+        return np.asarray(np.array(data, dtype=dtype, copy=copy or None) if copy or dtype is not None else data)
     arr = np.array(data)
     if dtype is not None:
         dtypes.check_supported(arr.dtype, f"can't make a Tensor from this {type(data).__name__}")
@@ -315,7 +321,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
 
     __hash__ = object.__hash__  # == is elementwise, identity is the hash (nodes are dict keys)
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None):
         self.data = to_array(data, dtype)
         self.grad = None
         self._inputs = ()
@@ -345,7 +351,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         return self.data.ndim
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         """The numpy dtype of the elements (``ag.float32`` and the others are numpy's)."""
         return self.data.dtype
 
@@ -355,7 +361,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         return not self._inputs or not self.requires_grad
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> GradFn | None:
         """The operation that made this tensor (None for a leaf), shown as ``<MulBackward>``."""
         if not self._inputs or not self.requires_grad:
             return None
@@ -371,13 +377,13 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
 
     # -- grad bookkeeping ------------------------------------------------------------------------
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same data (shared) as a new leaf that does not require grad."""
         out = make(self.data)
         out._counter = versions.counter(self)
         return out
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf for its gradient, in place; returns it."""
         if requires_grad:
             dtypes.require_float(self.dtype)
@@ -395,7 +401,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         if self._hooks is None:
             self._hooks = []  # the engine hands a node its gradient when it has hooks (or is a leaf)
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
@@ -404,7 +410,8 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         self._hooks.append(hook)
         return HookHandle(self._hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Tensor | Sequence[Tensor] | None = None) -> None:
         """Accumulate d(self)/d(leaf) (times ``gradient``) into every leaf's ``.grad``; with ``inputs``
         (tensors) into theirs only (see ``ag.autograd.backward``)."""
         if inputs is not None or not self.requires_grad:  # (the latter: the error torch gives, there)
@@ -448,6 +455,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
     def _check_versions(self):
         """Raise if a value this node's rules read was modified in place since the node was made."""
         op = self._op
+        assert op is not None  # (only nodes are checked)
         reads_out, positions = op.reads
         saved = self._saved_versions
         inputs = self._inputs
@@ -483,6 +491,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
         if not retain_graph:
             self._freed = True
         op = self._op
+        assert op is not None  # (the engine asks only nodes)
         inputs = self._inputs
         if op.keeps_shape and not create_graph:
             # one input, gradient of its shape and dtype (no checks needed): the hot path of chains
@@ -505,6 +514,8 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
                     self._check_versions()
                     break
         params = self._params
+        args: Any
+        out: Any
         if create_graph:  # run the rules on Tensors so that the backward is itself recorded
             if not isinstance(g, Tensor):
                 g = make(np.asarray(g))
@@ -515,15 +526,16 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
             args = (inputs[0].data,) if len(inputs) == 1 else [t.data for t in inputs]
             out = self.data
         if op.variadic:  # one rule gives every input's gradient, in one pass over the inputs
-            joint = op.vjps[0](g, out, *args, **params)
+            joint = op.vjps[0](g, out, *args, **(params or _NO_PARAMS))
             return [fit(gi, inp if create_graph else inp.data) if inp.requires_grad else None
                     for inp, gi in zip(inputs, joint)]
-        grads = []
+        grads: list[Any] = []
         for inp, rule in zip(inputs, op.vjps):
             if rule is None or not inp.requires_grad:
                 grads.append(None)
                 continue
-            gi = fit(rule(g, out, *args, **params) if params else rule(g, out, *args), inp if create_graph else inp.data)
+            gi = fit(rule(g, out, *args, **params) if params else rule(g, out, *args),
+                     inp if create_graph else inp.data)
             grads.append(own(gi, g) if not (inp._inputs or create_graph) else gi)
         return grads
 
@@ -572,6 +584,7 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
     def _recompute(self):
         """Graph.forward: evaluate this node again from its inputs' current values."""
         op, params = self._op, self._params
+        assert op is not None  # (only nodes are evaluated again)
         arrays = [t.data for t in self._inputs]
         if op in BINARY_OPS:  # cast the operands as binary() did when the node was made
             arrays = binary_operands(op, *arrays)
@@ -667,11 +680,11 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
     def __pos__(self):
         return self
 
-    def pow(self, exponent):
+    def pow(self, exponent: Tensor | float) -> Tensor:
         """self ** exponent (a number or a Tensor)."""
         return self.__pow__(exponent)
 
-    def matmul(self, other) -> "Tensor":
+    def matmul(self, other: Tensor) -> Tensor:
         """Matrix product with numpy's rules: 1-D, 2-D, and batched with broadcasting."""
         other = as_tensor(other)
         if self.ndim == 0 or other.ndim == 0:

@@ -7,16 +7,17 @@ defined here. They live apart from tensor.py because names such as ``sum``, ``ab
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from . import dtypes
-from .ops import OPS
-from . import args
+from . import args, dtypes
 from .creation import tensor
 from .methods.elementwise import where
+from .ops import OPS
 from .tensor import Tensor, apply, as_tensor
 
-__all__ = [
+__all__: list[str] = [
     "pow", "matmul", "dot", "outer", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
     "sign", "clamp", "clip", "maximum", "minimum", "where", "sum", "mean", "var", "std", "amax", "amin",
     "argmax", "argmin", "logsumexp", "prod", "norm", "softmax", "log_softmax", "cat", "stack",
@@ -30,7 +31,7 @@ def _as_input(x):
 def _function(name):
     method = getattr(Tensor, name)
 
-    def function(input, *args, **kwargs):  # noqa: A002  (torch's argument name)
+    def function(input, *args, **kwargs):
         return getattr(_as_input(input), name)(*args, **kwargs)
 
     function.__name__ = function.__qualname__ = name
@@ -38,7 +39,7 @@ def _function(name):
     return function
 
 
-def pow(input, exponent):  # noqa: A001, A002
+def pow(input: Tensor | float, exponent: Tensor | float) -> Tensor:  # noqa: A001
     """input ** exponent, either of them a Tensor (or a number)."""
     if isinstance(input, Tensor):
         return input.pow(exponent)
@@ -93,7 +94,7 @@ def _joined(tensors, name):
     return [t if t.dtype == dt else t._to_dtype(dt) for t in ts]
 
 
-def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Concatenate along an existing dimension; the shapes must agree elsewhere.
     d/d x_i is g's part for x_i along ``dim``."""
     ts = _joined(tensors, "cat")
@@ -108,7 +109,7 @@ def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
     return apply(OPS["cat"], tuple(ts), {"dim": d})
 
 
-def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Stack tensors of one shape along a new dimension ``dim``; d/d x_i = g[..., i, ...]."""
     ts = _joined(tensors, "stack")
     first = ts[0]
@@ -124,9 +125,9 @@ def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
 
 
 # the catalogue beyond the lecture, by family (each module's forms are built with _function above)
-from .functions_math import *  # noqa: E402,F401,F403
+from .functions_math import *  # noqa: E402, F403
 from .functions_math import __all__ as _math  # noqa: E402
-from .functions_shape import *  # noqa: E402,F401,F403
+from .functions_shape import *  # noqa: E402, F403
 from .functions_shape import __all__ as _shape  # noqa: E402
 
 __all__ += _math + _shape

@@ -27,6 +27,7 @@ from __future__ import annotations
 import html
 import math
 import os
+from typing import Any
 
 import graphviz
 import numpy as np
@@ -93,7 +94,7 @@ _INSTALL_HINT = (
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
     """Rendering needs the Graphviz ``dot`` program and it is not installed (or not on PATH)."""
 
-    def __init__(self, cause=None):  # noqa: D107 (the message says it all)
+    def __init__(self, cause=None):
         detail = f" ({cause})" if cause else ""
         RuntimeError.__init__(
             self,
@@ -218,7 +219,7 @@ def _collect_roots(roots):
 
     if len(roots) == 1 and isinstance(roots[0], (list, tuple)):
         roots = tuple(roots[0])
-    flat = []
+    flat: list[Any] = []
     for r in roots:
         if isinstance(r, Graph):
             flat.extend(r.outputs)
@@ -244,7 +245,7 @@ def _param_names(params):
         raise TypeError(f"{usage}; got a {type(params).__name__}")
     else:
         items = list(params)
-    names = {}
+    names: dict[Any, str] = {}
     for item in items:
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             raise TypeError(f"{usage}; got the item {type(item).__name__} {str(item)[:40]!r}")
@@ -362,7 +363,8 @@ class _Drawer:
                          node_attr={"fontname": "Helvetica", "fontsize": "11"},
                          edge_attr={"fontname": "Helvetica", "fontsize": "9"})
         self.graph = g
-        self.clusters = {}  # module path -> its cluster Digraph, in order of first appearance
+        # module path -> its cluster Digraph, in order of first appearance
+        self.clusters: dict[tuple[str, ...], Any] = {}
         if self.scalars_only:
             weights = [2 if ins else 1 for ins in self.inputs]
         else:
@@ -536,7 +538,7 @@ class _Drawer:
         nodes = [self.nodes[i] for i in members]
         ops = [n for n in nodes if n._inputs]
         params = [n for n in nodes if not n._inputs]
-        counts = {}
+        counts: dict[str, int] = {}
         for n in ops:
             name = viz_collapse.op_name(n)
             counts[name] = counts.get(name, 0) + 1

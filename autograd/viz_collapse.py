@@ -48,7 +48,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
+from collections.abc import Iterable
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 
@@ -78,12 +80,12 @@ class Plan:
     """
 
     def __init__(self, n):
-        self.box = [None] * n
-        self.members = {}
-        self.paths = {}
-        self.summaries = []
-        self.shown = None
-        self.crossing = []
+        self.box: list[str | None] = [None] * n
+        self.members: dict[str, list[int]] = {}
+        self.paths: dict[str, tuple[str, ...]] = {}
+        self.summaries: list[str] = []
+        self.shown: list[int] | None = None
+        self.crossing: list[int] = []
 
 
 def plan(inputs, weights, scopes, roots, pinnable, max_nodes):
@@ -105,7 +107,7 @@ def plan(inputs, weights, scopes, roots, pinnable, max_nodes):
     rep = None  # node -> its unit: itself, or the first node of its collapsed module (None: no modules)
     if depth is not None:
         rep = list(range(n))
-        first = {}  # module path -> (its first node, its box id)
+        first: dict[tuple[str, ...], tuple[int, str]] = {}  # module path -> (its first node, its box id)
         for i, s in enumerate(scopes):
             if s and len(s) >= depth:
                 path = s[:depth]
@@ -153,7 +155,7 @@ def pinnable(nodes, inputs, names):
 
 def join_modules(scopes, inputs, params):
     """``scopes`` with each leaf in ``params`` moved to the deepest module all its readers share."""
-    readers = {j: [] for j in params}
+    readers: dict[int, list[int]] = {j: [] for j in params}
     for i, ins in enumerate(inputs):
         for j in ins:
             if j in readers:
@@ -205,8 +207,8 @@ def _unit_inputs(inputs, rep, box):
     if rep is None:  # a unit is a node; only a Scalar's x * x or an n-ary op can repeat an input
         return [ins if len(ins) < 2 or (len(ins) == 2 and ins[0] != ins[1]) else tuple(dict.fromkeys(ins))
                 for ins in inputs]
-    uin = [None] * len(inputs)
-    collected = {}  # module unit -> {input unit: None}, over all the module's nodes
+    uin: list[tuple[int, ...] | None] = [None] * len(inputs)
+    collected: dict[int, dict[int, None]] = {}  # module unit -> {input unit: None}, over all the module's nodes
     for i, ins in enumerate(inputs):
         if box[i] is None:
             uin[i] = tuple(dict.fromkeys(rep[j] for j in ins))
@@ -225,6 +227,7 @@ def _fold(result, inputs, weights, rep, roots, pinnable, max_nodes):
     """Step 2 of the module docstring: pin, reveal from the roots, fold the rest into summaries."""
     n = len(inputs)
     uin = _unit_inputs(inputs, rep, result.box)
+    units: range | list[int]
     if rep is None:
         units, weight = range(n), weights
     else:
@@ -309,7 +312,7 @@ def _fold(result, inputs, weights, rep, roots, pinnable, max_nodes):
     # feeding one fan share one), or, when nothing revealed reads it (a root over the budget), to
     # one of its own.
     key = {}  # piece (its union-find root) -> summary number
-    numbers = {}  # revealed unit -> the number of the summary of the pieces it reads first
+    numbers: dict[int, int] = {}  # revealed unit -> the number of the summary of the pieces it reads first
     for u in revealed:
         for v in uin[u]:
             if not visible[v] and find(v) not in key:
@@ -323,7 +326,7 @@ def _fold(result, inputs, weights, rep, roots, pinnable, max_nodes):
         return
     boxes = min(summaries, max(1, max_nodes - used))  # more than that: neighbours share a box
     result.summaries = [f"s{k}" for k in range(boxes)]
-    members = [[] for _ in range(boxes)]
+    members: list[list[int]] = [[] for _ in range(boxes)]
     hidden = [i for i in range(n) if not visible[i if rep is None else rep[i]]]
     if boxes == 1:
         members[0] = hidden
@@ -341,8 +344,8 @@ def _fold(result, inputs, weights, rep, roots, pinnable, max_nodes):
         result.shown, result.crossing = sorted(revealed), list(dict.fromkeys(crossing))
     else:
         result.shown = [i for i in range(n) if visible[rep[i]]]
-        crossing = set(crossing)
-        result.crossing = [i for i in hidden if rep[i] in crossing]
+        crossing_units = set(crossing)
+        result.crossing = [i for i in hidden if rep[i] in crossing_units]
 
 
 def edges(result, inputs, splits):
@@ -357,8 +360,8 @@ def edges(result, inputs, splits):
     drawn part of the graph and the folded nodes that read it are walked.
     """
     box = result.box
-    order = []  # an edge, or the (tail, head) key of a merged edge at its first place
-    merged = {}  # (tail, head) -> {input position: None}
+    order: list[tuple[Any, ...]] = []  # an edge, or the (tail, head) key of a merged edge at its first place
+    merged: dict[tuple[str, str], dict[int, None]] = {}  # (tail, head) -> {input position: None}
     exported = set()
     for i in range(len(inputs)) if result.shown is None else sorted(result.shown + result.crossing):
         ins = inputs[i]
@@ -369,6 +372,7 @@ def edges(result, inputs, splits):
         if b is None and splits(i):
             order.append((f"n{i}_op", head, (), 1))
             head = f"n{i}_op"
+        counted: Iterable[tuple[int, int]]
         if len(ins) == 1:
             counted = ((ins[0], 1),)
         elif len(ins) == 2:

@@ -29,11 +29,10 @@ from . import args, forward_ad, versions
 from .grad_mode import state
 from .ops import ELEMENTWISE, OPS, REDUCTION
 from .ops.batch import move_in, move_out
-from . import tensor as _tensor_module
-from .tensor import Tensor, make, operand
+from .tensor import BATCHED, Tensor, make, operand
 
 _ids = itertools.count(1)
-_RANDOMNESS = {}  # level -> 'error' | 'different' | 'same'
+_RANDOMNESS: dict[int, str] = {}  # level -> 'error' | 'different' | 'same'
 
 
 class BatchedTensor(Tensor):
@@ -43,6 +42,7 @@ class BatchedTensor(Tensor):
     then the sample's dimensions, which are what ``shape`` and ``ndim`` report."""
 
     __slots__ = ("_levels",)
+    _levels: tuple[int, ...]
 
     @property
     def shape(self) -> tuple:
@@ -64,39 +64,39 @@ class BatchedTensor(Tensor):
         out._counter = versions.counter(self)
         return out
 
-    def _value_error(self, what):
-        raise RuntimeError(f"vmap: {what} of a batched tensor is not possible inside vmap: the function runs once "
-                           f"for the whole batch, so a sample's value can't steer it (data-dependent Python control "
-                           f"flow); compute it outside vmap or with tensor operations (e.g. ag.where)")
+    def _value_error(self, what) -> RuntimeError:
+        return RuntimeError(f"vmap: {what} of a batched tensor is not possible inside vmap: the function runs once "
+                            f"for the whole batch, so a sample's value can't steer it (data-dependent Python control "
+                            f"flow); compute it outside vmap or with tensor operations (e.g. ag.where)")
 
     def item(self):
-        self._value_error("item()")
+        raise self._value_error("item()")
 
     def tolist(self):
-        self._value_error("tolist()")
+        raise self._value_error("tolist()")
 
     def numpy(self):
-        self._value_error("numpy()")
+        raise self._value_error("numpy()")
 
     def __array__(self, dtype=None, copy=None):
-        self._value_error("converting to a numpy array")
+        raise self._value_error("converting to a numpy array")
 
     def __bool__(self):
-        self._value_error("the truth value")
+        raise self._value_error("the truth value")
 
     def __float__(self):
-        self._value_error("float()")
+        raise self._value_error("float()")
 
     def __int__(self):
-        self._value_error("int()")
+        raise self._value_error("int()")
 
     def __index__(self):
-        self._value_error("using it as an index")
+        raise self._value_error("using it as an index")
 
     def __repr__(self):
         return f"BatchedTensor(levels={self._levels}, batch={self.data.shape[:len(self._levels)]}, shape={self.shape})"
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         raise RuntimeError("backward() inside vmap: a leaf's .grad can't hold one gradient per sample; take "
                            "gradients with ag.func.grad (or ag.grad) inside the vmapped function instead")
 
@@ -123,7 +123,7 @@ class BatchedTensor(Tensor):
         return Tensor._backward(self, g, retain_graph, True)
 
 
-_tensor_module.BATCHED[0] = BatchedTensor  # (see tensor.BATCHED)
+BATCHED[0] = BatchedTensor  # (see tensor.BATCHED)
 
 
 def wrap(data, levels, inputs=(), op=None, params=None):
@@ -169,7 +169,7 @@ def batched_apply(op, inputs, params):
     """The result of ``op`` on ``inputs`` (some batched): by the op's batching rule, recorded as a
     node on the batched inputs when one of them requires grad."""
     levels = tuple(sorted({L for t in inputs for L in _levels_of(t)}))
-    sizes = {}
+    sizes: dict[int, int] = {}
     for t in inputs:
         for L, n in zip(_levels_of(t), t.data.shape):
             if sizes.get(L, 1) == 1:

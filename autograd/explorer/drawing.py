@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
+from typing import Any
 
 import numpy as np
 
@@ -137,7 +138,8 @@ def page_svg(svg, drawer):
     def edge(m):
         _, tail, head, _, _ = edges[m.group(1)]
         body = _SLOT.sub(r'<text class="cr-slot" \1>' + SLOT + '</text>', m.group(2))
-        return f'<g id="{m.group(1)}" class="edge" data-edge-id="{m.group(1)}" data-tail="{tail}" data-head="{head}">{body}'
+        return (f'<g id="{m.group(1)}" class="edge" data-edge-id="{m.group(1)}" data-tail="{tail}" '
+                f'data-head="{head}">{body}')
 
     def cluster(m):
         path = clusters.get(html.unescape(m.group(2)), "")
@@ -181,7 +183,9 @@ def page_model(drawer, collapsed, title):
         for i in ms:
             unit_of_pos[i] = u
 
-    edges, outgoing, incoming = {}, {u: [] for u in units}, {u: [] for u in units}
+    outgoing: dict[Any, list[Any]] = {u: [] for u in units}
+    incoming: dict[Any, list[Any]] = {u: [] for u in units}
+    edges: dict[Any, Any] = {}
     for edge_id, tail, head, carried, copy in drawer.edge_list:
         t, h = unit_of(tail), unit_of(head)
         record = {"tail": t, "head": h, "tailEl": tail, "headEl": head}
@@ -300,12 +304,13 @@ def _box_record(drawer, box_id, ms):
     counts = Counter(viz_collapse.op_name(n) for n in nodes if n._inputs)
     leaves = len(ms) - sum(counts.values())
     norms = [trace.norms[i] for i in ms if trace.norms[i] is not None]
+    path: str | None
     if box_id in drawer.plan.paths:
         path = ".".join(drawer.plan.paths[box_id])
         name, kind = f"module {path}", "module"
     else:
-        path = viz_collapse.common_prefix(drawer.scopes[i] for i in ms)
-        path = ".".join(path) if path else None
+        prefix = viz_collapse.common_prefix(drawer.scopes[i] for i in ms)
+        path = ".".join(prefix) if prefix else None
         name, kind = f"… {sum(counts.values()):,} ops, {leaves:,} leaves", "summary"
     return {
         "kind": kind,

@@ -19,7 +19,7 @@ __all__ = ["render_page", "notebook_block"]
 
 
 def _asset(name):
-    return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 def _script_safe(json_text):
@@ -60,7 +60,8 @@ def notebook_block(page, static_svg, height):
         f"frame.srcdoc = {source};"
         "frame.setAttribute('sandbox', 'allow-scripts');"
         "frame.setAttribute('title', 'backprop explorer');"
-        f"frame.style.cssText = 'box-sizing:border-box;width:100%;height:{int(height)}px;border:1px solid #d5d9e0;border-radius:4px';"
+        f"frame.style.cssText = 'box-sizing:border-box;width:100%;height:{int(height)}px;"
+        "border:1px solid #d5d9e0;border-radius:4px';"
         "box.querySelector('.chainrule-explorer-static').style.display = 'none';"
         "box.appendChild(frame);"
         "})();</script></div>"

@@ -16,6 +16,8 @@ the gradients are those of the roots, each seeded with ones (d root / d root = 1
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import engine, viz_collapse
@@ -55,8 +57,8 @@ class Trace:
         self.pos = {n: i for i, n in enumerate(self.nodes)}
         self.inputs = viz_collapse.input_positions(self.nodes, self.pos)
         self.keep = keep
-        self.grads = [None] * len(self.nodes)
-        self.norms = [None] * len(self.nodes)
+        self.grads: list[Any] = [None] * len(self.nodes)
+        self.norms: list[float | None] = [None] * len(self.nodes)
         self.terms = {}
         self.seeds = {}
         self.hooked = set()
@@ -65,7 +67,7 @@ class Trace:
 
     def _walk(self):
         keep = self.keep
-        pending = {}
+        pending: dict[Any, Any] = {}
         for root in self.roots:
             if not root.requires_grad:
                 continue
@@ -119,6 +121,7 @@ class Trace:
         if isinstance(node, Scalar):
             da, db = node._da, node._db
             if da is None:  # freed by a backward without retain_graph: the partials again, from the inputs
+                assert node._a is not None  # (leaves have no partials)
                 if node._b is None:
                     _, da, db = _op_function(node._op)(node._a.data)
                 else:

@@ -6,4 +6,4 @@ table (autograd/ops/) with the functions of autograd/tensor.py; the maths lives 
 
 # autograd.tensor imports these modules after defining the functions they use, and then builds the
 # class from them: whichever module is imported first, tensor.py must start that sequence.
-from .. import tensor  # noqa: E402, F401
+from .. import tensor

@@ -3,10 +3,16 @@
 (``&=``, ``bitwise_and_``...) live with the other in-place methods (inplace.py)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import dtypes
 from ..ops import OPS
 from ..tensor import binary, is_tensor, make, to_array, unary
+from .base import TensorMixin
 from .elementwise import _apply_broadcast, _not_implemented, operands
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
 def _tensor(x):
@@ -56,7 +62,7 @@ def _rounded_division(a, b, name):
     return _apply_broadcast(OPS["div_rounded"], operands(a, b, name, "no_bool"), {"rounding_mode": "floor"}, name)
 
 
-class BitwiseMethods:
+class BitwiseMethods(TensorMixin):
     __slots__ = ()
 
     # -- bitwise operations (integer and bool tensors) -------------------------------------------
@@ -68,7 +74,7 @@ class BitwiseMethods:
     bitwise_right_shift = _bitwise("bitwise_right_shift", "self // 2 ** other, as bits shifted right (the sign "
                                                           "fills in).", "shift")
 
-    def bitwise_not(self):
+    def bitwise_not(self) -> Tensor:
         """NOT self, bit by bit (~x = -x - 1 for integers; logical not for bools)."""
         if self.dtype.kind == "f":
             raise _not_implemented("bitwise_not", self.dtype, "bitwise operations need integer or bool tensors")
@@ -96,13 +102,13 @@ class BitwiseMethods:
     logical_or = _logical("logical_or", "self or other, elementwise (nonzero is true): a bool tensor.")
     logical_xor = _logical("logical_xor", "self xor other, elementwise (nonzero is true): a bool tensor.")
 
-    def logical_not(self):
+    def logical_not(self) -> Tensor:
         """not self, elementwise (zero is false): a bool tensor."""
         return unary(OPS["logical_not"], self)
 
     # -- floor division and remainder: // and % (Python's and torch's semantics) ----------------------
 
-    def floor_divide(self, other):
+    def floor_divide(self, other) -> Tensor:
         """self // other: the quotient rounded down (Python's floor division, also for negative
         numbers); gradient 0. Integer division by zero raises (ZeroDivisionError); floats give +-inf
         or nan."""
@@ -124,34 +130,35 @@ class BitwiseMethods:
 
     # -- tests of the values (bool results, no gradient) ---------------------------------------------
 
-    def isnan(self):
+    def isnan(self) -> Tensor:
         """True where the value is NaN."""
         return unary(OPS["isnan"], self)
 
-    def isinf(self):
+    def isinf(self) -> Tensor:
         """True where the value is +inf or -inf."""
         return unary(OPS["isinf"], self)
 
-    def isfinite(self):
+    def isfinite(self) -> Tensor:
         """True where the value is neither NaN nor infinite (always for integers and bools)."""
         return unary(OPS["isfinite"], self)
 
-    def isposinf(self):
+    def isposinf(self) -> Tensor:
         """True where the value is +inf."""
         return self.isinf() & (self > 0)
 
-    def isneginf(self):
+    def isneginf(self) -> Tensor:
         """True where the value is -inf."""
         return self.isinf() & (self < 0)
 
-    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
         """|self - other| <= atol + rtol * |other| elementwise (equal values, infinities included, are
         close; NaNs are close to each other only with ``equal_nan``). The two tensors must have one
         dtype, as torch asks."""
         other = _tensor(other)
         if other.dtype != self.dtype:
             raise RuntimeError(f"isclose: the tensors must have the same dtype, got {self.dtype} and {other.dtype} "
-                               f"(torch: '{dtypes.type_name(other.dtype)} did not match {dtypes.type_name(self.dtype)}'); "
+                               f"(torch: '{dtypes.type_name(other.dtype)} did not match "
+                               f"{dtypes.type_name(self.dtype)}'); "
                                f"convert one first")
         if rtol < 0 or atol < 0:
             which, value = ("rtol", rtol) if rtol < 0 else ("atol", atol)

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import builtins
 import copy
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from .. import dtypes
+from ..device import parse_to
 from ..grad_mode import state
 from ..ops import OPS
-from ..device import parse_to
 from ..printing import backward_name, format_tensor
 from ..tensor import apply, make, unary
+from .base import TensorMixin
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
-class ConvertMethods:
+class ConvertMethods(TensorMixin):
     __slots__ = ()
 
-    def item(self):
+    def item(self) -> int | float | bool:
         """The value of a one-element tensor as a Python number (``torch.Tensor.item``)."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element; this one has shape {self.shape}")
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         """The values as nested Python lists of numbers (a number for a 0-d tensor)."""
         return self.data.tolist()
 
@@ -84,16 +89,16 @@ class ConvertMethods:
             return format(self.item(), spec)
         return repr(self)
 
-    def clone(self):
+    def clone(self) -> Tensor:
         """A copy of the data, recorded (the gradient flows back to this tensor)."""
         return unary(OPS["clone"], self)
 
-    def to(self, *args, **kwargs):
+    def to(self, *args, **kwargs) -> Tensor:
         """This tensor converted to a dtype, torch's overloads: ``to(dtype)``, ``to(device=None,
         dtype=None)``, ``to(other)`` (other's dtype), with ``non_blocking`` and ``copy``. The device
         can only be the CPU. Itself when nothing changes, unless ``copy=True``; differentiable."""
         _, dtype, _, copy = parse_to(args, kwargs)
-        out = self if dtype is None else self._to_dtype(dtype)
+        out = cast("Tensor", self) if dtype is None else self._to_dtype(dtype)
         return out.clone() if copy and out is self else out
 
     def _to_dtype(self, dtype):
@@ -104,39 +109,39 @@ class ConvertMethods:
             return apply(OPS["cast"], (self,), {"dtype": dtype})
         return make(self.data.astype(dtype))
 
-    def float(self):
+    def float(self) -> Tensor:
         """This tensor as float32 (differentiable; the tensor itself when it already is)."""
         return self.to(dtypes.float32)
 
-    def double(self):
+    def double(self) -> Tensor:
         """This tensor as float64 (differentiable; the tensor itself when it already is)."""
         return self.to(dtypes.float64)
 
-    def long(self):
+    def long(self) -> Tensor:
         """This tensor as int64 (no gradient flows through an integer tensor)."""
         return self.to(dtypes.int64)
 
-    def half(self):
+    def half(self) -> Tensor:
         """This tensor as float16 (differentiable)."""
         return self.to(dtypes.float16)
 
-    def int(self):
+    def int(self) -> Tensor:
         """This tensor as int32 (floats truncated toward 0)."""
         return self.to(dtypes.int32)
 
-    def short(self):
+    def short(self) -> Tensor:
         """This tensor as int16."""
         return self.to(dtypes.int16)
 
-    def char(self):
+    def char(self) -> Tensor:
         """This tensor as int8."""
         return self.to(dtypes.int8)
 
-    def byte(self):
+    def byte(self) -> Tensor:
         """This tensor as uint8."""
         return self.to(dtypes.uint8)
 
-    def bool(self):
+    def bool(self) -> Tensor:
         """This tensor as bool (nonzero is True)."""
         return self.to(dtypes.bool)
 

@@ -6,19 +6,25 @@ of the catalogue's operations (:func:`operands`)."""
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import dtypes
 from ..ops import OPS
 from ..tensor import apply, as_tensor, binary, is_tensor, make, operand, to_array, unary
+from .base import TensorMixin
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 _NUMBERS = (int, float, builtins.bool)
 
 
 def _not_implemented(name, dtype, why):
     """torch's error for an operation that has no kernel for ``dtype`` ("not implemented for 'Float'")."""
-    return NotImplementedError(f"\"{name}\" not implemented for '{dtypes.type_name(dtype)}' (ag.{dtype} tensors): {why}")
+    return NotImplementedError(f"\"{name}\" not implemented for '{dtypes.type_name(dtype)}' (ag.{dtype} tensors): "
+                               f"{why}")
 
 
 # what each kind of operation accepts, after promotion: (refused dtype kinds, why)
@@ -100,53 +106,53 @@ def _scaled(self, other, alpha, name):
     return other * alpha
 
 
-class ElementwiseMethods:
+class ElementwiseMethods(TensorMixin):
     __slots__ = ()
 
-    def exp(self):
+    def exp(self) -> Tensor:
         """e ** x."""
         return unary(OPS["exp"], self)
 
-    def log(self):
+    def log(self) -> Tensor:
         """The natural logarithm."""
         return unary(OPS["log"], self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         """x ** 0.5."""
         return unary(OPS["sqrt"], self)
 
-    def abs(self):
+    def abs(self) -> Tensor:
         """|x|."""
         return unary(OPS["abs"], self)
 
     def __abs__(self):
         return self.abs()
 
-    def where(self, condition, y):
+    def where(self, condition, y) -> Tensor:
         """``self`` where ``condition`` else ``y``: ``ag.where(condition, self, y)`` (torch's method form)."""
         return where(condition, self, y)
 
-    def sin(self):
+    def sin(self) -> Tensor:
         """sin x."""
         return unary(OPS["sin"], self)
 
-    def cos(self):
+    def cos(self) -> Tensor:
         """cos x."""
         return unary(OPS["cos"], self)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         """tanh x."""
         return unary(OPS["tanh"], self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         """1 / (1 + e ** -x), computed without overflow."""
         return unary(OPS["sigmoid"], self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         """max(x, 0)."""
         return unary(OPS["relu"], self)
 
-    def sign(self):
+    def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of x (no gradient: its derivative is 0 almost everywhere)."""
         return unary(OPS["sign"], self)
 
@@ -176,15 +182,15 @@ class ElementwiseMethods:
 
     # -- extremes and clamping -------------------------------------------------------------------
 
-    def maximum(self, other):
+    def maximum(self, other) -> Tensor:
         """Elementwise max(self, other); the gradient of a tie goes half to each side (as torch)."""
         return binary(OPS["maximum"], self, operand(other))
 
-    def minimum(self, other):
+    def minimum(self, other) -> Tensor:
         """Elementwise min(self, other); the gradient of a tie goes half to each side (as torch)."""
         return binary(OPS["minimum"], self, operand(other))
 
-    def clamp(self, min=None, max=None):  # noqa: A002
+    def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002
         """Elementwise min(max(self, min), max): the gradient passes where min <= self <= max.
 
         Bounds are numbers or Tensors (broadcast; differentiable); None means no bound."""
@@ -197,17 +203,17 @@ class ElementwiseMethods:
             x = x.to(dtypes.get_default_dtype())
         return apply(OPS["clamp"], (x,), {"min": min, "max": max})
 
-    def clip(self, min=None, max=None):  # noqa: A002
+    def clip(self, min=None, max=None) -> Tensor:  # noqa: A002
         """Alias of :meth:`clamp`."""
         return self.clamp(min, max)
 
     # -- arithmetic as methods (torch's signatures) ----------------------------------------------
 
-    def add(self, other, *, alpha=1):
+    def add(self, other, *, alpha=1) -> Tensor:
         """self + alpha * other (other a Tensor or a number; broadcast)."""
         return self + _scaled(self, other, alpha, "add")
 
-    def sub(self, other, *, alpha=1):
+    def sub(self, other, *, alpha=1) -> Tensor:
         """self - alpha * other (other a Tensor or a number; broadcast)."""
         if self.dtype.kind == "b" and is_tensor(other) and other.dtype.kind == "b":
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -216,13 +222,13 @@ class ElementwiseMethods:
 
     subtract = sub
 
-    def mul(self, other):
+    def mul(self, other) -> Tensor:
         """self * other (other a Tensor or a number; broadcast)."""
         return self * other
 
     multiply = mul
 
-    def div(self, other, *, rounding_mode=None):
+    def div(self, other, *, rounding_mode=None) -> Tensor:
         """self / other: true division (integers give the default float dtype), or with
         ``rounding_mode`` 'trunc' (toward 0, C's integer division) or 'floor' (down, Python's //).
         A rounded quotient has gradient 0; integer division by zero raises (ZeroDivisionError)."""
@@ -236,11 +242,11 @@ class ElementwiseMethods:
 
     divide = div
 
-    def true_divide(self, other):
+    def true_divide(self, other) -> Tensor:
         """self / other (true division: integers give the default float dtype)."""
         return self / other
 
-    def neg(self):
+    def neg(self) -> Tensor:
         """-self (not for bool tensors: use ~ or logical_not, as torch says)."""
         if self.dtype.kind == "b":
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
@@ -270,7 +276,7 @@ class ElementwiseMethods:
     acosh = arccosh = _float_function("acosh", "The inverse hyperbolic cosine (x >= 1; nan below).")
     atanh = arctanh = _float_function("atanh", "The inverse hyperbolic tangent (+-inf at +-1, nan outside).")
 
-    def square(self):
+    def square(self) -> Tensor:
         """self * self (integers stay integers; bool gives int64, as torch)."""
         return unary(OPS["square"], self)
 
@@ -279,7 +285,7 @@ class ElementwiseMethods:
     ceil = _rounding_function("ceil", "The smallest integer >= x (gradient 0).")
     trunc = fix = _rounding_function("trunc", "x rounded toward 0 (gradient 0).")
 
-    def round(self, *, decimals: int = 0):
+    def round(self, *, decimals: int = 0) -> Tensor:
         """x rounded half to even, at ``decimals`` decimal places (negative: tens, hundreds...); gradient 0."""
         if self.dtype.kind in "bui" and (decimals != 0 or self.dtype.kind == "b"):
             raise _not_implemented("round", self.dtype, "round integer tensors without decimals, or convert them "
@@ -288,13 +294,13 @@ class ElementwiseMethods:
             return unary(OPS["round"], self)
         return apply(OPS["round"], (self,), {"decimals": int(decimals)})
 
-    def frac(self):
+    def frac(self) -> Tensor:
         """x - trunc(x), the fractional part with the sign of x (gradient 1)."""
         if self.dtype.kind != "f":
             raise _not_implemented("frac", self.dtype, "it needs floating tensors; convert with .float()")
         return unary(OPS["frac"], self)
 
-    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
         """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
         dtype's largest and lowest finite values); integer and bool tensors are copied. The gradient
         is 0 at the replaced values."""
@@ -302,39 +308,39 @@ class ElementwiseMethods:
 
     # -- functions of two tensors (broadcast; torch's dtype promotion) --------------------------------
 
-    def atan2(self, other):
+    def atan2(self, other) -> Tensor:
         """The angle of the point (other, self) in (-pi, pi], elementwise (integers give floats)."""
         return binary(OPS["atan2"], *operands(self, other, "atan2", "float"))
 
     arctan2 = atan2
 
-    def logaddexp(self, other):
+    def logaddexp(self, other) -> Tensor:
         """log(e ** self + e ** other), without overflow (floating tensors)."""
         return binary(OPS["logaddexp"], *operands(self, other, "logaddexp", "float_only"))
 
-    def hypot(self, other):
+    def hypot(self, other) -> Tensor:
         """sqrt(self ** 2 + other ** 2), without overflow (floating tensors)."""
         return binary(OPS["hypot"], *operands(self, other, "hypot", "float_only"))
 
-    def copysign(self, other):
+    def copysign(self, other) -> Tensor:
         """|self| with the sign of other (its sign bit: -0.0 counts as negative); integers give floats."""
         return binary(OPS["copysign"], *operands(self, other, "copysign", "float"))
 
-    def xlogy(self, other):
+    def xlogy(self, other) -> Tensor:
         """self * log(other), and 0 where self is 0 (unless other is NaN); integers give floats."""
         return binary(OPS["xlogy"], *operands(self, other, "xlogy", "float"))
 
-    def fmod(self, other):
+    def fmod(self, other) -> Tensor:
         """self - trunc(self / other) * other: the remainder with the sign of self (C's fmod).
         Integer division by zero raises (ZeroDivisionError); floats give nan."""
         return binary(OPS["fmod"], *operands(self, other, "fmod", "no_bool"))
 
-    def remainder(self, other):
+    def remainder(self, other) -> Tensor:
         """self - floor(self / other) * other: the remainder with the sign of other (Python's %).
         Integer division by zero raises (ZeroDivisionError); floats give nan."""
         return binary(OPS["remainder"], *operands(self, other, "remainder", "no_bool"))
 
-    def lerp(self, end, weight):
+    def lerp(self, end, weight) -> Tensor:
         """self + weight * (end - self): linear interpolation (weight a number or a Tensor; broadcast).
         As torch, ``end`` and a tensor ``weight`` must have self's dtype, a floating one."""
         end = operand(end)

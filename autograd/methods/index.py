@@ -3,6 +3,7 @@ index_select and masked_fill."""
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -11,9 +12,13 @@ from ..ops import OPS
 from ..ops.index import Slot, along_shapes
 from ..tensor import apply, is_tensor, make, to_array
 from . import elementwise as _elementwise
+from .base import TensorMixin
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
-class IndexMethods:
+class IndexMethods(TensorMixin):
     __slots__ = ()
 
     def __getitem__(self, key):
@@ -30,7 +35,7 @@ class IndexMethods:
         except IndexError as e:
             raise _index_error(e, self) from None
 
-    def gather(self, dim=None, index=None, *, axis=None):
+    def gather(self, dim=None, index=None, *, axis=None) -> Tensor:
         """``out[i][j][k] = self[index[i][j][k]][j][k]`` for dim=0 (likewise for other dims): ``index``
         has as many dimensions as self and is no larger outside ``dim``."""
         d = args.one_dim(args.dim_or_axis(dim, axis), self.ndim, "gather")
@@ -47,7 +52,7 @@ class IndexMethods:
         except IndexError as e:
             raise _index_error(e, self) from None
 
-    def index_select(self, dim=None, index=None, *, axis=None):
+    def index_select(self, dim=None, index=None, *, axis=None) -> Tensor:
         """The slices of self at the positions ``index`` (a 1-d integer tensor) along ``dim``."""
         d = args.one_dim(args.dim_or_axis(dim, axis), self.ndim, "index_select")
         index = _index_tensor(index, "index_select", self, d)
@@ -60,7 +65,7 @@ class IndexMethods:
         except IndexError as e:
             raise _index_error(e, self) from None
 
-    def masked_fill(self, mask, value):
+    def masked_fill(self, mask, value) -> Tensor:
         """self with ``value`` where the boolean ``mask`` (broadcast to self's shape) is True; the
         gradient is 0 there. ``value``: a number or a 0-d Tensor (which then gets the gradient)."""
         mask = mask if is_tensor(mask) else make(np.asarray(mask))
@@ -81,7 +86,7 @@ class IndexMethods:
 
     # -- reading at indices: take, take_along_dim, masked_select, nonzero ---------------------------
 
-    def take(self, index):
+    def take(self, index) -> Tensor:
         """The elements of the flattened tensor at ``index`` (any shape; negative counts from the end)."""
         index = _int_tensor(index, "take")
         n = self.data.size
@@ -90,7 +95,7 @@ class IndexMethods:
             raise IndexError(f"take: index {bad} is out of range for a tensor of {n} elements (shape {self.shape})")
         return self.reshape(-1)[index]
 
-    def take_along_dim(self, indices, dim=None):
+    def take_along_dim(self, indices, dim=None) -> Tensor:
         """The values at ``indices`` along ``dim`` (gather, with self and indices broadcast against
         each other except along dim); without dim, of the flattened tensor at the flattened indices."""
         indices = _int_tensor(indices, "take_along_dim")
@@ -109,7 +114,7 @@ class IndexMethods:
         _in_range(indices, self.shape[d] if self.ndim else 1, d, "take_along_dim")
         return apply(OPS["take_along_dim"], (self, indices), {"axis": d})
 
-    def masked_select(self, mask):
+    def masked_select(self, mask) -> Tensor:
         """The elements where the bool ``mask`` is True (self and mask broadcast together), as a 1-d tensor."""
         mask = _bool_mask(mask, "masked_select")
         shape = _broadcast(self.shape, mask.shape, "masked_select", "mask")
@@ -125,7 +130,7 @@ class IndexMethods:
 
     # -- writing into a copy at indices -------------------------------------------------------------
 
-    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
         """A copy with ``src[i][j][k]`` written at ``[index[i][j][k]][j][k]`` for dim=0 (likewise for
         other dims; src may be a number, or ``value=``). ``reduce='add'|'multiply'`` combines instead
         (as scatter_reduce's 'sum'|'prod', with their gradients). d/dself: g where not written;
@@ -146,11 +151,11 @@ class IndexMethods:
             return self.scatter_reduce(d, index, src, names[reduce])
         return apply(OPS["scatter"], (self, index, src), {"dim": d})
 
-    def scatter_add(self, dim, index, src):
+    def scatter_add(self, dim, index, src) -> Tensor:
         """A copy with src's elements added at index along ``dim`` (scatter_reduce's 'sum')."""
         return self.scatter_reduce(dim, index, src, "sum")
 
-    def scatter_reduce(self, dim, index, src, reduce: str, *, include_self: bool = True):
+    def scatter_reduce(self, dim, index, src, reduce: str, *, include_self: bool = True) -> Tensor:
         """A copy with src's elements reduced into position index along ``dim`` by ``reduce``:
         'sum', 'prod', 'mean' (integers: floor division), 'amax' or 'amin'; with ``include_self``
         self's value takes part, else a written position holds the reduction of src alone. Gradients
@@ -165,7 +170,7 @@ class IndexMethods:
         return apply(OPS["scatter_reduce"], (self, index, src),
                      {"dim": d, "reduce": reduce, "include_self": builtins.bool(include_self)})
 
-    def index_add(self, dim, index, source, *, alpha=1):
+    def index_add(self, dim, index, source, *, alpha=1) -> Tensor:
         """A copy with ``alpha * source``'s slices added to the slices at ``index`` along ``dim``
         (repeated indices accumulate). d/dself = g; d/dsource = alpha g's slices at index."""
         d, index, source, view = _index_args(self, dim, index, source, "index_add")
@@ -174,13 +179,13 @@ class IndexMethods:
         out = view + (added if alpha == 1 else added * alpha)
         return out.reshape(()) if self.ndim == 0 else out
 
-    def index_copy(self, dim, index, source):
+    def index_copy(self, dim, index, source) -> Tensor:
         """A copy with source's slices copied to the slices at ``index`` along ``dim``."""
         d, index, source, view = _index_args(self, dim, index, source, "index_copy")
         out = apply(OPS["index_copy"], (view, index, source), {"dim": d})
         return out.reshape(()) if self.ndim == 0 else out
 
-    def index_fill(self, dim, index, value):
+    def index_fill(self, dim, index, value) -> Tensor:
         """A copy with ``value`` (a number, or a 0-d tensor that then gets the gradient) in the slices at
         ``index`` along ``dim`` (negative indices count from the end)."""
         view = self.reshape(1) if self.ndim == 0 else self
@@ -200,7 +205,7 @@ class IndexMethods:
             out = apply(OPS["index_fill"], (view, index), {"dim": d, "value": value})
         return out.reshape(()) if self.ndim == 0 else out
 
-    def masked_scatter(self, mask, source):
+    def masked_scatter(self, mask, source) -> Tensor:
         """A copy with source's elements, in order, written where the bool ``mask`` is True (self and
         mask broadcast together). d/dself: g where not mask; d/dsource: g[mask], then zeros."""
         mask = _bool_mask(mask, "masked_scatter")
@@ -216,32 +221,32 @@ class IndexMethods:
 
     # -- in place ---------------------------------------------------------------------------------
 
-    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
         """In-place ``scatter``: ``self[index[i][j]][j] = src[i][j]`` for dim=0 (or ``value``, ``reduce``)."""
         return self._inplace("scatter_", lambda x: x.scatter(dim, index, src, value=value, reduce=reduce))
 
-    def scatter_add_(self, dim, index, src):
+    def scatter_add_(self, dim, index, src) -> Tensor:
         """In-place ``scatter_add``: ``self[index[i][j]][j] += src[i][j]`` for dim=0 (likewise other dims)."""
         return self._inplace("scatter_add_", lambda x: x.scatter_add(dim, index, src))
 
-    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True) -> Tensor:
         """In-place ``scatter_reduce``: combine src into self at ``index`` by sum, prod, mean, amax or amin."""
         return self._inplace("scatter_reduce_", lambda x: x.scatter_reduce(dim, index, src, reduce,
                                                                            include_self=include_self))
 
-    def index_add_(self, dim, index, source, *, alpha=1):
+    def index_add_(self, dim, index, source, *, alpha=1) -> Tensor:
         """In-place ``index_add``: self.select(dim, index[i]) += alpha * source.select(dim, i)."""
         return self._inplace("index_add_", lambda x: x.index_add(dim, index, source, alpha=alpha))
 
-    def index_copy_(self, dim, index, source):
+    def index_copy_(self, dim, index, source) -> Tensor:
         """In-place ``index_copy``: self.select(dim, index[i]) = source.select(dim, i)."""
         return self._inplace("index_copy_", lambda x: x.index_copy(dim, index, source))
 
-    def index_fill_(self, dim, index, value):
+    def index_fill_(self, dim, index, value) -> Tensor:
         """In-place ``index_fill``: the entries at ``index`` along ``dim`` are set to ``value``."""
         return self._inplace("index_fill_", lambda x: x.index_fill(dim, index, value))
 
-    def masked_scatter_(self, mask, source):
+    def masked_scatter_(self, mask, source) -> Tensor:
         """In-place ``masked_scatter``: the True positions of ``mask`` take source's values in order."""
         mask = _bool_mask(mask, "masked_scatter_")
         if _broadcast(self.shape, mask.shape, "masked_scatter_", "mask") != self.shape:
@@ -276,7 +281,8 @@ def _torch_index_steps(key):
             advanced = True
     if not (ints and advanced):
         return None
-    basic, rest = [], []
+    basic: list[Any] = []
+    rest: list[Any] = []
     for k in key:
         if _int_like(k):
             basic.append(int(k))
@@ -315,7 +321,8 @@ def _index_template(key):
     if isinstance(key, tuple):
         if not any(is_tensor(k) or isinstance(k, list) for k in key):
             return key, ()
-        parts, idx = [], []
+        parts: list[Any] = []
+        idx: list[Any] = []
         for k in key:
             if is_tensor(k):
                 parts.append(Slot(len(idx)))

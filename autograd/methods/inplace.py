@@ -5,6 +5,8 @@ holding its old value, so gradients flow through both roles; version counters ma
 needs an overwritten value raise (autograd/versions.py)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import dtypes, versions
@@ -12,11 +14,15 @@ from ..grad_mode import state
 from ..ops import OPS
 from ..ops.inplace import KeyChain
 from ..tensor import apply, is_tensor, make
+from .base import TensorMixin
 from .elementwise import where
 from .index import _index_key, _torch_index_steps
 
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
-class InplaceMethods:
+
+class InplaceMethods(TensorMixin):
     __slots__ = ()
 
     def _inplace(self, what, compute):
@@ -64,19 +70,19 @@ class InplaceMethods:
         s._tangents = self._tangents
         return s
 
-    def add_(self, other, alpha=1):
+    def add_(self, other, alpha=1) -> Tensor:
         """self += alpha * other, in place."""
         return self._inplace("add_", lambda x: x + (other if alpha == 1 else other * alpha))
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other, alpha=1) -> Tensor:
         """self -= alpha * other, in place."""
         return self._inplace("sub_", lambda x: x - (other if alpha == 1 else other * alpha))
 
-    def mul_(self, other):
+    def mul_(self, other) -> Tensor:
         """self *= other, in place (recorded: differentiable through the new values)."""
         return self._inplace("mul_", lambda x: x * other)
 
-    def div_(self, other):
+    def div_(self, other) -> Tensor:
         """self /= other, in place (recorded: differentiable through the new values)."""
         return self._inplace("div_", lambda x: x / other)
 
@@ -90,11 +96,11 @@ class InplaceMethods:
         keep_none = make(np.zeros(self.shape, dtype=np.bool_))
         return self._inplace(what, lambda x: where(keep_none, x, value.broadcast_to(self.shape)))
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         """Set every value to 0, in place."""
         return self._overwrite("zero_", 0)
 
-    def fill_(self, value):
+    def fill_(self, value) -> Tensor:
         """Set every value to ``value``, in place."""
         return self._overwrite("fill_", value)
 
@@ -102,7 +108,7 @@ class InplaceMethods:
         """Clamp every value to [min, max] in place (either bound may be None)."""
         return self._inplace("clamp_", lambda x: x.clamp(min, max))
 
-    def copy_(self, src):
+    def copy_(self, src) -> Tensor:
         """Copy src's values (broadcast to this shape) into this tensor; differentiable in src."""
         return self._overwrite("copy_", src if is_tensor(src) else make(np.asarray(src)))
 

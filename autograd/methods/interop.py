@@ -3,10 +3,18 @@ protocols (``np.asarray(t)``, ``np.exp(t)``, ``ndarray + t``) and DLPack (``t.__
 ``ag.from_dlpack``) for zero-copy exchange with numpy and PyTorch."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
 
-from .. import device as devices
+from ..device import CPU
+from ..device import check as check_device
+from ..device import device as _device
 from ..tensor import make
+from .base import TensorMixin
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 _NEEDS_DETACH = ("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
 
@@ -32,15 +40,15 @@ def _wrap(result):
     return result
 
 
-class InteropMethods:
+class InteropMethods(TensorMixin):
     __slots__ = ()
 
     # -- the device ----------------------------------------------------------------------------------
 
     @property
-    def device(self) -> devices.device:
+    def device(self) -> _device:
         """Where the tensor lives: always ``device(type='cpu')`` (numpy arrays in host memory)."""
-        return devices.CPU
+        return CPU
 
     @property
     def is_cuda(self) -> bool:
@@ -52,14 +60,14 @@ class InteropMethods:
         """True: every tensor lives on the CPU."""
         return True
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         """The tensor itself (it is on the CPU already), as torch returns it."""
-        return self
+        return cast("Tensor", self)
 
     def cuda(self, device=None, non_blocking: bool = False):
         """Always an error that names the available device: chainrule computes on the CPU."""
-        devices.check("cuda" if device is None else device if isinstance(device, (str, devices.device))
-                      else f"cuda:{device}", "cuda()")
+        check_device("cuda" if device is None else device if isinstance(device, (str, _device))
+                     else f"cuda:{device}", "cuda()")
 
     # -- numpy's protocols ---------------------------------------------------------------------------
 

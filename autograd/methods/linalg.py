@@ -4,8 +4,14 @@ Each is matmul (or transpose) of the op table for the shapes it accepts, and ref
 as torch does (no broadcasting, no promotion between dtypes)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from ..ops import OPS
 from ..tensor import as_tensor, binary
+from .base import TensorMixin
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 _MATMUL = OPS["matmul"]
 
@@ -15,10 +21,10 @@ def _same_dtype(a, b, name):
         raise RuntimeError(f"{name}: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
 
 
-class LinalgMethods:
+class LinalgMethods(TensorMixin):
     __slots__ = ()
 
-    def mm(self, mat2):
+    def mm(self, mat2) -> Tensor:
         """The matrix product of two 2-d tensors (n, k) @ (k, m)."""
         mat2 = as_tensor(mat2)
         if self.ndim != 2:
@@ -31,7 +37,7 @@ class LinalgMethods:
         _same_dtype(self, mat2, "mm")
         return binary(_MATMUL, self, mat2)
 
-    def bmm(self, mat2):
+    def bmm(self, mat2) -> Tensor:
         """Batched matrix products of two 3-d tensors (b, n, k) @ (b, k, m) (no broadcasting)."""
         mat2 = as_tensor(mat2)
         if self.ndim != 3:
@@ -45,7 +51,7 @@ class LinalgMethods:
         _same_dtype(self, mat2, "bmm")
         return binary(_MATMUL, self, mat2)
 
-    def mv(self, vec):
+    def mv(self, vec) -> Tensor:
         """The product of a matrix (n, m) and a vector (m,)."""
         vec = as_tensor(vec)
         if self.ndim != 2 or vec.ndim != 1:
@@ -56,14 +62,14 @@ class LinalgMethods:
         _same_dtype(self, vec, "mv")
         return binary(_MATMUL, self, vec)
 
-    def t(self):
+    def t(self) -> Tensor:
         """The transpose of a matrix; a 0-d or 1-d tensor as it is."""
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but this one has {self.ndim} "
                                f"(shape {self.shape}); use transpose(d0, d1) or permute")
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        return self.transpose(0, 1) if self.ndim == 2 else cast("Tensor", self)
 
-    def dot(self, other) -> "Tensor":
+    def dot(self, other) -> Tensor:
         """sum_i self_i other_i of two 1-d tensors of the same size."""
         other = as_tensor(other)
         if self.ndim != 1 or other.ndim != 1:
@@ -73,7 +79,7 @@ class LinalgMethods:
             raise RuntimeError(f"dot: the vectors have different sizes, {self.shape[0]} and {other.shape[0]}")
         return binary(OPS["dot"], self, other)
 
-    def outer(self, other) -> "Tensor":
+    def outer(self, other) -> Tensor:
         """out_ij = self_i other_j of two 1-d tensors."""
         other = as_tensor(other)
         if self.ndim != 1 or other.ndim != 1:

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import builtins
 from collections import namedtuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import args, dtypes
 from ..ops import OPS
 from ..tensor import apply, is_tensor
+from .base import TensorMixin
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 _MaxResult = namedtuple("max", ["values", "indices"])
 _MinResult = namedtuple("min", ["values", "indices"])
@@ -22,10 +27,10 @@ def _with_dtype(t, dtype, name):
     return t.to(dtypes.check_supported(np.dtype(dtype), f"{name}: dtype"))
 
 
-class ReduceMethods:
+class ReduceMethods(TensorMixin):
     __slots__ = ()
 
-    def sum(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+    def sum(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
         """Sum over ``dim`` (None: all; an int or a tuple), keeping reduced dims with ``keepdim``.
         Integer and bool tensors sum in int64 (torch's rule); ``dtype`` converts the tensor first."""
         if dtype is not None or self.data.dtype.kind == "u":  # (numpy would sum unsigned integers in uint64)
@@ -35,7 +40,7 @@ class ReduceMethods:
         keep = builtins.bool(keepdim if keepdims is None else keepdims)
         return apply(OPS["sum"], (self,), {"axis": dim, "keepdims": keep})
 
-    def mean(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+    def mean(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
         """Mean over ``dim`` (None: all; an int or a tuple); ``dtype`` (floating) converts first."""
         x = self if dtype is None else _with_dtype(self, dtype, "mean")
         if x.dtype.kind != "f":
@@ -46,23 +51,25 @@ class ReduceMethods:
         return apply(OPS["mean"], (x,), {"axis": dim, "keepdims": keep})
 
     def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
-            keepdims=None):
+            keepdims=None) -> Tensor:
         """sum (x - mean)**2 / (n - correction) over ``dim`` (correction=1 by default: Bessel's;
         ``unbiased=False`` is correction=0, as torch's older signature)."""
-        return apply(OPS["var"], (args.need_float(self, "var"),),
-                      args.reduction(self, dim, axis, keepdim, keepdims, correction=args.correction(correction, unbiased)))
+        x = args.need_float(self, "var")
+        params = args.reduction(self, dim, axis, keepdim, keepdims, correction=args.correction(correction, unbiased))
+        return apply(OPS["var"], (x,), params)
 
     def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
-            keepdims=None):
+            keepdims=None) -> Tensor:
         """sqrt(var) over ``dim`` (correction=1 by default)."""
-        return apply(OPS["std"], (args.need_float(self, "std"),),
-                      args.reduction(self, dim, axis, keepdim, keepdims, correction=args.correction(correction, unbiased)))
+        x = args.need_float(self, "std")
+        params = args.reduction(self, dim, axis, keepdim, keepdims, correction=args.correction(correction, unbiased))
+        return apply(OPS["std"], (x,), params)
 
-    def amax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    def amax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         """Max over ``dim`` (None: all); the gradient is split evenly among tied maxima."""
         return apply(OPS["amax"], (self,), args.reduction(self, dim, axis, keepdim, keepdims, nonempty="amax"))
 
-    def amin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    def amin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         """Min over ``dim`` (None: all); the gradient is split evenly among tied minima."""
         return apply(OPS["amin"], (self,), args.reduction(self, dim, axis, keepdim, keepdims, nonempty="amin"))
 
@@ -92,11 +99,11 @@ class ReduceMethods:
             values, indices = values.squeeze(d), indices.squeeze(d)
         return result(values, indices)
 
-    def argmax(self, dim=None, keepdim: bool = False, *, axis=None):
+    def argmax(self, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
         """Index of the first maximum along ``dim`` (None: in the flattened tensor); int64, no gradient."""
         return self._arg("argmax", dim, keepdim, axis)
 
-    def argmin(self, dim=None, keepdim: bool = False, *, axis=None):
+    def argmin(self, dim=None, keepdim: bool = False, *, axis=None) -> Tensor:
         """Index of the first minimum along ``dim`` (None: in the flattened tensor); int64, no gradient."""
         return self._arg("argmin", dim, keepdim, axis)
 
@@ -106,16 +113,16 @@ class ReduceMethods:
         args.reduction(self, d, None, keepdim, None, nonempty=name)
         return apply(OPS[name], (self,), {"axis": d, "keepdims": builtins.bool(keepdim)})
 
-    def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         """log sum exp(x) over ``dim``, computed as m + log sum exp(x - m) with m the max (stable)."""
         return apply(OPS["logsumexp"], (args.need_float(self, "logsumexp"),),
                       args.reduction(self, dim, axis, keepdim, keepdims))
 
-    def softmax(self, dim=None, *, axis=None):
+    def softmax(self, dim=None, *, axis=None) -> Tensor:
         """exp(x_i) / sum_j exp(x_j) along ``dim``, computed after subtracting the max (stable)."""
         return apply(OPS["softmax"], (args.need_float(self, "softmax"),), {"axis": self._softmax_dim(dim, axis)})
 
-    def log_softmax(self, dim=None, *, axis=None):
+    def log_softmax(self, dim=None, *, axis=None) -> Tensor:
         """x_i - logsumexp(x) along ``dim`` (stable: no exp of large values, no log of 0)."""
         return apply(OPS["log_softmax"], (args.need_float(self, "log_softmax"),),
                       {"axis": self._softmax_dim(dim, axis)})
@@ -127,7 +134,7 @@ class ReduceMethods:
         d = args.one_dim(dim, self.ndim, "softmax")
         return d if self.ndim else None
 
-    def prod(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
         """Product over ``dim``; d/dx_i = prod_{j != i} x_j, exact when x holds zeros. Integer and
         bool tensors multiply in int64 (torch's rule); ``dtype`` converts the tensor first."""
         if dtype is not None or self.data.dtype.kind == "u":  # (numpy would multiply unsigned integers in uint64)
@@ -135,7 +142,7 @@ class ReduceMethods:
             return (x.to(dtypes.int64) if x.dtype.kind == "u" else x).prod(dim, keepdim, axis=axis, keepdims=keepdims)
         return apply(OPS["prod"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
 
-    def norm(self, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    def norm(self, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         """The vector p-norm (sum |x|**p)**(1/p) over ``dim`` (None: all); p may be inf, -inf, 0
         (the count of non-zeros) or 'fro' (= 2). The gradient is 0 where the norm is 0 (as torch)."""
         if isinstance(p, str):
@@ -149,20 +156,20 @@ class ReduceMethods:
 
     # -- logical reductions, counts, and reductions in pairs ---------------------------------------
 
-    def all(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    def all(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         """Whether every element over ``dim`` (None: all; an int or a tuple) is nonzero: bool (uint8
         for a uint8 tensor, as torch). No gradient."""
         return apply(OPS["all"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
 
-    def any(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    def any(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         """Whether some element over ``dim`` is nonzero: bool (uint8 for uint8). No gradient."""
         return apply(OPS["any"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
 
-    def count_nonzero(self, dim=None, *, axis=None):
+    def count_nonzero(self, dim=None, *, axis=None) -> Tensor:
         """How many elements over ``dim`` (None: all; an int or a tuple) are nonzero: int64."""
         return apply(OPS["count_nonzero"], (self,), {"axis": args.dims(args.dim_or_axis(dim, axis), self.ndim)})
 
-    def aminmax(self, *, dim=None, keepdim: bool = False, axis=None):
+    def aminmax(self, *, dim=None, keepdim: bool = False, axis=None) -> _AminmaxResult:
         """The named pair ``(min, max)`` over ``dim`` (one int; None: all elements), as
         :meth:`amin` and :meth:`amax` give them (gradients split among ties)."""
         dim = args.dim_or_axis(dim, axis)

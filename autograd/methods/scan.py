@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import builtins
 from collections import namedtuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import args, dtypes
 from ..ops import OPS
 from ..tensor import apply
+from .base import TensorMixin
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 _Sort = namedtuple("sort", ["values", "indices"])
 _Topk = namedtuple("topk", ["values", "indices"])
@@ -66,36 +71,36 @@ def _nonempty(t, d, name):
         raise IndexError(f"{name}(): dimension {d} has size 0 (shape {t.shape}); it has no element to select")
 
 
-class ScanMethods:
+class ScanMethods(TensorMixin):
     __slots__ = ()
 
     # -- scans -----------------------------------------------------------------------------------
 
-    def cumsum(self, dim=None, *, dtype=None, axis=None):
+    def cumsum(self, dim=None, *, dtype=None, axis=None) -> Tensor:
         """out_j = x_0 + ... + x_j along ``dim``; integer and bool tensors sum in int64 (torch's
         rule), ``dtype`` converts first. d/dx_i = the sum of g from position i to the end."""
         d = _scan_dim(self, dim, axis, "cumsum")
         return apply(OPS["cumsum"], (_cast_for_sum(self, dtype, "cumsum"),), {"axis": d, "reverse": False})
 
-    def cumprod(self, dim=None, *, dtype=None, axis=None):
+    def cumprod(self, dim=None, *, dtype=None, axis=None) -> Tensor:
         """out_j = x_0 * ... * x_j along ``dim`` (integers in int64); the gradient is exact where x
         holds zeros (to any order)."""
         d = _scan_dim(self, dim, axis, "cumprod")
         return apply(OPS["cumprod"], (_cast_for_sum(self, dtype, "cumprod"),), {"axis": d})
 
-    def logcumsumexp(self, dim=None, *, axis=None):
+    def logcumsumexp(self, dim=None, *, axis=None) -> Tensor:
         """out_j = log(exp(x_0) + ... + exp(x_j)) along ``dim``, computed stably."""
         d = _scan_dim(self, dim, axis, "logcumsumexp")
         return apply(OPS["logcumsumexp"], (args.need_float(self, "logcumsumexp"),), {"axis": d, "reverse": False})
 
-    def cummax(self, dim=None, *, axis=None):
+    def cummax(self, dim=None, *, axis=None) -> _Cummax:
         """The named pair ``(values, indices)`` of the running maximum along ``dim`` (the latest
         index among ties, as torch); the gradient of each value goes to that index."""
         d = _scan_dim(self, dim, axis, "cummax")
         indices = apply(OPS["argcummax"], (self,), {"axis": d})
         return _Cummax(_values(self, indices, d), indices)
 
-    def cummin(self, dim=None, *, axis=None):
+    def cummin(self, dim=None, *, axis=None) -> _Cummin:
         """The named pair ``(values, indices)`` of the running minimum along ``dim``."""
         d = _scan_dim(self, dim, axis, "cummin")
         indices = apply(OPS["argcummin"], (self,), {"axis": d})
@@ -103,7 +108,7 @@ class ScanMethods:
 
     # -- sorting ---------------------------------------------------------------------------------
 
-    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False, *, axis=None):
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False, *, axis=None) -> _Sort:
         """The named pair ``(values, indices)`` of the elements sorted along ``dim`` (NaN last, or
         first when ``descending``); ``stable`` keeps tied elements in their order (without it, ties
         come in the order torch's sort leaves them). d/dx: g back to where each value came from."""
@@ -111,13 +116,13 @@ class ScanMethods:
         indices = self.argsort(d, descending, stable)
         return _Sort(_values(self, indices, d), indices)
 
-    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False, *, axis=None):
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False, *, axis=None) -> Tensor:
         """The indices that sort the tensor along ``dim`` (int64, no gradient); see :meth:`sort`."""
         d = args.one_dim(axis if axis is not None else dim, self.ndim, "argsort")
         return apply(OPS["argsort"], (self,), {"axis": d, "descending": builtins.bool(descending),
                                                 "stable": builtins.bool(stable)})
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, axis=None):  # noqa: A002
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, axis=None) -> _Topk:  # noqa: A002
         """The named pair ``(values, indices)`` of the k largest (``largest=False``: smallest)
         elements along ``dim``, largest first when ``sorted``; among ties, torch's choice."""
         _no_bool(self, "topk")
@@ -130,7 +135,7 @@ class ScanMethods:
                                                   "sorted": builtins.bool(sorted)})
         return _Topk(_values(self, indices, d), indices)
 
-    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False, *, axis=None):
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False, *, axis=None) -> _Kthvalue:
         """The named pair ``(values, indices)`` of the k-th smallest element (k from 1) along ``dim``."""
         _no_bool(self, "kthvalue")
         d = args.one_dim(axis if axis is not None else dim, self.ndim, "kthvalue")
@@ -155,7 +160,7 @@ class ScanMethods:
         _nonempty(self, d, "median")
         return _keepdim_pair(self, "argmedian", {}, d, keepdim, _Median)
 
-    def mode(self, dim: int = -1, keepdim: bool = False, *, axis=None):
+    def mode(self, dim: int = -1, keepdim: bool = False, *, axis=None) -> _Mode:
         """The named pair ``(values, indices)`` of the most frequent value along ``dim`` (the
         smallest of the most frequent ones; torch's index among its occurrences)."""
         d = args.one_dim(axis if axis is not None else dim, self.ndim, "mode")

@@ -1,15 +1,20 @@
 """Shape methods: the same values in another shape (views where numpy gives one), and pieces."""
 from __future__ import annotations
 
-import numpy as np
-
 import builtins
 import math
 import operator
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
 
 from .. import args, dtypes
 from ..ops import OPS
 from ..tensor import apply, as_tensor, is_tensor, make, to_array, unary
+from .base import TensorMixin
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
 def _is_dtype(value):
@@ -35,7 +40,7 @@ def _dim_list(dims, ndim, name):
     return out
 
 
-class ShapeMethods:
+class ShapeMethods(TensorMixin):
     __slots__ = ()
 
     @property
@@ -54,7 +59,7 @@ class ShapeMethods:
             raise IndexError(f"size({dim}): a 0-d tensor has no dimensions")
         return self.shape[args.dims(dim, self.ndim)[0]]
 
-    def reshape(self, *shape):
+    def reshape(self, *shape) -> Tensor:
         """The same values in a new shape (one dimension may be -1)."""
         shape = args.sizes(shape, "shape")
         try:  # numpy validates the shape as it reshapes
@@ -63,7 +68,7 @@ class ShapeMethods:
             raise RuntimeError(f"shape {list(shape)} is invalid for a tensor of {self.data.size} elements "
                                f"(shape {self.shape})") from None
 
-    def view(self, *shape):
+    def view(self, *shape) -> Tensor:
         """The same values in a new shape (a view), as :meth:`reshape`; ``view(dtype)`` reads the same
         bytes as another dtype instead (no gradient, as torch): with a different element size the
         last dimension scales by the ratio of the sizes."""
@@ -86,12 +91,12 @@ class ShapeMethods:
                                    f"{new // old} {what}")
         return apply(OPS["view_dtype"], (self,), {"dtype": dtype})
 
-    def transpose(self, dim0: int, dim1: int):
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
         """Swap two dimensions."""
         d0, d1 = (args.dims(d, self.ndim)[0] if self.ndim else 0 for d in (dim0, dim1))
         return apply(OPS["transpose"], (self,), {"dim0": d0, "dim1": d1})
 
-    def permute(self, *dims):
+    def permute(self, *dims) -> Tensor:
         """Reorder the dimensions: ``permute(2, 0, 1)``."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
@@ -100,7 +105,7 @@ class ShapeMethods:
             raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dimensions")
         return apply(OPS["permute"], (self,), {"dims": dims})
 
-    def unsqueeze(self, dim: int = None, *, axis=None):
+    def unsqueeze(self, dim: int | None = None, *, axis=None) -> Tensor:
         """Insert a dimension of size 1 at ``dim``."""
         d = int(args.dim_or_axis(dim, axis))
         if not -self.ndim - 1 <= d <= self.ndim:
@@ -108,18 +113,18 @@ class ShapeMethods:
         d = d % (self.ndim + 1)
         return apply(OPS["unsqueeze"], (self,), {"dim": d})
 
-    def broadcast_to(self, shape):
+    def broadcast_to(self, shape) -> Tensor:
         """A read-only view broadcast to ``shape`` (numpy's rules)."""
         shape = tuple(int(s) for s in shape)
         if shape == self.shape:
-            return self
+            return cast("Tensor", self)
         try:
             np.broadcast_shapes(self.shape, shape)
         except ValueError:
             raise ValueError(f"broadcast_to: shape {self.shape} does not broadcast to {shape}") from None
         return apply(OPS["expand"], (self,), {"shape": shape})
 
-    def expand(self, *sizes):
+    def expand(self, *sizes) -> Tensor:
         """Broadcast to ``sizes`` (new dimensions in front; -1 keeps a dimension's size)."""
         sizes = args.sizes(sizes, "expand")
         lead = len(sizes) - self.ndim
@@ -138,7 +143,7 @@ class ShapeMethods:
             target.append(s)
         return self.broadcast_to(tuple(target))
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """The dimensions start_dim..end_dim (inclusive) merged into one; a 0-d tensor becomes 1-d."""
         if self.ndim == 0:
             return apply(OPS["flatten"], (self,), {"start": 0, "end": -1})
@@ -146,16 +151,16 @@ class ShapeMethods:
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         if s == e:
-            return self
+            return cast("Tensor", self)
         return apply(OPS["flatten"], (self,), {"start": s, "end": e})
 
-    def squeeze(self, dim=None, *, axis=None):
+    def squeeze(self, dim=None, *, axis=None) -> Tensor:
         """Remove the size-1 dimensions (all, or those among ``dim``: an int or a tuple; a listed
         dimension that is not of size 1 stays, as in torch)."""
         dims = args.dims(args.dim_or_axis(dim, axis), self.ndim)
         drop = [d for d in (range(self.ndim) if dims is None else dims) if self.shape[d] == 1]
         if not drop:
-            return self
+            return cast("Tensor", self)
         return apply(OPS["squeeze"], (self,), {"dims": tuple(drop)})
 
     def split(self, split_size_or_sections, dim: int = 0, *, axis=None) -> tuple:
@@ -193,7 +198,7 @@ class ShapeMethods:
 
     # -- reordering, repeating, moving dimensions --------------------------------------------------
 
-    def flip(self, *dims):
+    def flip(self, *dims) -> Tensor:
         """The elements in reverse order along ``dims`` (a copy, as torch)."""
         if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
             dims = tuple(dims[0])
@@ -205,13 +210,13 @@ class ShapeMethods:
             raise RuntimeError(f"fliplr: the tensor must have at least 2 dimensions, got shape {self.shape}")
         return self.flip(1)
 
-    def flipud(self):
+    def flipud(self) -> Tensor:
         """flip(0) of a tensor with at least 1 dimension."""
         if self.ndim < 1:
             raise RuntimeError("flipud: the tensor must have at least 1 dimension, got a 0-d tensor")
         return self.flip(0)
 
-    def roll(self, shifts, dims=None):
+    def roll(self, shifts, dims=None) -> Tensor:
         """Shift the elements cyclically by ``shifts`` along ``dims`` (ints or sequences of the same
         length); without dims, along the flattened tensor, keeping the shape."""
         shift_list = (shifts,) if isinstance(shifts, (int, np.integer)) or is_tensor(shifts) else tuple(shifts)
@@ -229,7 +234,7 @@ class ShapeMethods:
                                f"{len(dim_list)} dims")
         return apply(OPS["roll"], (self,), {"shifts": shift_list, "dims": dim_list})
 
-    def repeat(self, *repeats):
+    def repeat(self, *repeats) -> Tensor:
         """The tensor tiled ``repeats[i]`` times along each dimension (as many repeats as dimensions
         or more; extra ones add leading dimensions). d/dx: g summed over the copies."""
         repeats = args.sizes(repeats, "repeat")
@@ -240,12 +245,12 @@ class ShapeMethods:
             raise RuntimeError(f"repeat: repeats can't be negative, got {list(repeats)}")
         return apply(OPS["repeat"], (self,), {"repeats": repeats})
 
-    def tile(self, *dims):
+    def tile(self, *dims) -> Tensor:
         """:meth:`repeat` where fewer repeats than dimensions are padded with leading 1s."""
         dims = args.sizes(dims, "tile")
         return self.repeat(*((1,) * (self.ndim - len(dims)) + dims))
 
-    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None) -> Tensor:
         """Each element (each slice along ``dim``; without dim, of the flattened tensor) repeated
         ``repeats`` times (an int, or a tensor of one count per element). The gradient of each
         element sums those of its copies."""
@@ -265,10 +270,11 @@ class ShapeMethods:
             raise RuntimeError(f"repeat_interleave: repeats can not be negative, got {counts.tolist()}")
         positions = np.repeat(np.arange(n), np.broadcast_to(counts.reshape(-1), (n,)))
         if output_size is not None and output_size != positions.size:
-            raise RuntimeError(f"repeat_interleave: output_size={output_size} but the repeats add up to {positions.size}")
+            raise RuntimeError(f"repeat_interleave: output_size={output_size} but the repeats add up to "
+                               f"{positions.size}")
         return x.index_select(d, make(positions))
 
-    def movedim(self, source, destination):
+    def movedim(self, source, destination) -> Tensor:
         """Move dimension(s) ``source`` to position(s) ``destination``, the others keeping their order."""
         src = _dim_list(source, self.ndim, "movedim")
         dst = _dim_list(destination, self.ndim, "movedim")
@@ -278,11 +284,11 @@ class ShapeMethods:
         order = [d for d in range(self.ndim) if d not in src]
         for s, t in sorted(zip(dst, src)):
             order.insert(s, t)
-        return self if order == list(range(self.ndim)) else self.permute(*order)
+        return cast("Tensor", self) if order == list(range(self.ndim)) else self.permute(*order)
 
     moveaxis = movedim
 
-    def narrow(self, dim: int, start, length: int):
+    def narrow(self, dim: int, start, length: int) -> Tensor:
         """The slice start:start + length along ``dim`` (a view); ``start`` may be negative or a 0-d tensor."""
         d = args.one_dim(dim, self.ndim, "narrow")
         if self.ndim == 0:
@@ -297,7 +303,7 @@ class ShapeMethods:
             raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension {d}'s size ({n})")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
-    def unflatten(self, dim: int, sizes):
+    def unflatten(self, dim: int, sizes) -> Tensor:
         """Dimension ``dim`` split into ``sizes`` (one of them may be -1): a view."""
         d = args.one_dim(dim, self.ndim, "unflatten")
         if self.ndim == 0:
@@ -312,7 +318,7 @@ class ShapeMethods:
         sizes = tuple(n // known if s == -1 else s for s in sizes)
         return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
 
-    def unfold(self, dimension: int, size: int, step: int):
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
         """The windows of ``size`` elements every ``step`` along ``dimension``, as a new last
         dimension (a view). d/dx: each window's gradient added back to its elements."""
         d = args.one_dim(dimension, self.ndim, "unfold")
@@ -326,11 +332,11 @@ class ShapeMethods:
 
     # -- triangles and diagonals --------------------------------------------------------------------
 
-    def tril(self, diagonal: int = 0):
+    def tril(self, diagonal: int = 0) -> Tensor:
         """The lower triangle of the last two dimensions (on and below the ``diagonal``-th diagonal)."""
         return self._triangle("tril", diagonal)
 
-    def triu(self, diagonal: int = 0):
+    def triu(self, diagonal: int = 0) -> Tensor:
         """The upper triangle of the last two dimensions (on and above the ``diagonal``-th diagonal)."""
         return self._triangle("triu", diagonal)
 
@@ -339,7 +345,7 @@ class ShapeMethods:
             raise RuntimeError(f"{name}: the tensor must have at least 2 dimensions, got shape {self.shape}")
         return apply(OPS[name], (self,), {"diagonal": _int(diagonal, f"{name}: diagonal")})
 
-    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
         """The ``offset``-th diagonal of the (dim1, dim2) planes, as the last dimension (a view)."""
         if self.ndim < 2:
             raise RuntimeError(f"diagonal: the tensor must have at least 2 dimensions, got shape {self.shape}")
@@ -348,7 +354,7 @@ class ShapeMethods:
             raise RuntimeError(f"diagonal: dim1 and dim2 can't be identical, got {dim1} and {dim2}")
         return apply(OPS["diagonal"], (self,), {"offset": _int(offset, "diagonal: offset"), "dim1": d1, "dim2": d2})
 
-    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
         """The last dimension as the ``offset``-th diagonal of new (dim1, dim2) planes (zeros elsewhere)."""
         d1, d2 = (args.one_dim(d, self.ndim + 1, "diag_embed") for d in (dim1, dim2))
         if d1 == d2:
@@ -356,7 +362,7 @@ class ShapeMethods:
         x = self.reshape(1) if self.ndim == 0 else self
         return apply(OPS["diag_embed"], (x,), {"offset": _int(offset, "diag_embed: offset"), "dim1": d1, "dim2": d2})
 
-    def diag(self, diagonal: int = 0):
+    def diag(self, diagonal: int = 0) -> Tensor:
         """A 1-d tensor as the ``diagonal``-th diagonal of a square matrix; a matrix's
         ``diagonal``-th diagonal as a 1-d tensor (a copy)."""
         if self.ndim == 1:
@@ -365,7 +371,7 @@ class ShapeMethods:
             return unary(OPS["clone"], self.diagonal(diagonal))
         raise RuntimeError(f"diag(): supports 1-d or 2-d tensors, got {self.ndim}-d (shape {self.shape})")
 
-    def trace(self):
+    def trace(self) -> Tensor:
         """The sum of a matrix's diagonal (integers in int64)."""
         if self.ndim != 2:
             raise RuntimeError(f"trace: expected a matrix, got a tensor with {self.ndim} dimensions")
@@ -375,15 +381,15 @@ class ShapeMethods:
 
     # -- like another tensor, and new tensors of this one's dtype ------------------------------------
 
-    def expand_as(self, other):
+    def expand_as(self, other) -> Tensor:
         """:meth:`expand` to ``other``'s shape."""
         return self.expand(*as_tensor(other).shape)
 
-    def view_as(self, other):
+    def view_as(self, other) -> Tensor:
         """:meth:`view` in ``other``'s shape."""
         return self.view(*as_tensor(other).shape)
 
-    def type_as(self, other):
+    def type_as(self, other) -> Tensor:
         """This tensor converted to ``other``'s dtype."""
         return self.to(as_tensor(other).dtype)
 
@@ -393,22 +399,22 @@ class ShapeMethods:
             t.requires_grad_(True)
         return t
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, requires_grad=False) -> Tensor:
         """zeros of ``size`` with this tensor's dtype (or ``dtype``)."""
         return self._new(np.zeros(args.sizes(size), dtype or self.dtype), requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, requires_grad=False) -> Tensor:
         """ones of ``size`` with this tensor's dtype (or ``dtype``)."""
         return self._new(np.ones(args.sizes(size), dtype or self.dtype), requires_grad)
 
-    def new_empty(self, *size, dtype=None, requires_grad=False):
+    def new_empty(self, *size, dtype=None, requires_grad=False) -> Tensor:
         """An uninitialised tensor of ``size`` with this tensor's dtype (or ``dtype``)."""
         return self._new(np.empty(args.sizes(size), dtype or self.dtype), requires_grad)
 
-    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False):
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False) -> Tensor:
         """``fill_value`` everywhere in ``size``, with this tensor's dtype (or ``dtype``)."""
         return self._new(np.full(args.sizes((size,)), fill_value, dtype or self.dtype), requires_grad)
 
-    def new_tensor(self, data, *, dtype=None, requires_grad=False):
+    def new_tensor(self, data, *, dtype=None, requires_grad=False) -> Tensor:
         """A copy of ``data`` (a leaf) with this tensor's dtype (or ``dtype``)."""
         return self._new(to_array(data, dtype or self.dtype), requires_grad)

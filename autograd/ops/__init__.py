@@ -100,7 +100,7 @@ def defop(name: str, forward, *vjps, jvp=None, doc: str | None = None, keeps_sha
     if jvp is None and keeps_shape:
         jvp = ELEMENTWISE
     op = Op(name, forward, tuple(vjps), doc or "", keeps_shape=keeps_shape, variadic=variadic, jvp=jvp)
-    if half_in_float32:  # (after Op() has read which values the rules use)
+    if half_in_float32:  # after Op() has read which values the rules use
         op.forward = _half_in_float32_forward(forward)
         op.vjps = tuple(None if rule is None else _half_in_float32_rule(rule) for rule in vjps)
         if callable(jvp):
@@ -246,9 +246,9 @@ def _reads(vjps):
 
 
 def _load_groups():
-    from . import activation, batch, elementwise, index, inplace, layers, linalg, loss, reduce, shape  # noqa: F401  (they fill OPS)
-    from . import bitwise, conv, pool, resample, scan, special  # noqa: F401  (the catalogue beyond the lecture)
-    from . import kernels  # noqa: F401  (the fast paths, installed over the formulas they replace)
+    from . import activation, batch, elementwise, index, inplace, layers, linalg, loss, reduce, shape  # they fill OPS
+    from . import bitwise, conv, pool, resample, scan, special  # the catalogue beyond the lecture
+    from . import kernels  # the fast paths, installed over the formulas they replace
 
 
 _load_groups()

@@ -15,6 +15,7 @@ from . import ELEMENTWISE, defop, fn
 from .special import check_divisor
 
 # -- logical operations: any dtype in (nonzero is true), bool out -------------------------------------
+_f: np.ufunc
 for _name, _f in (("logical_and", np.logical_and), ("logical_or", np.logical_or), ("logical_xor", np.logical_xor)):
     defop(_name, _f, None, None, jvp=ELEMENTWISE, doc=f"{_name}: boolean, no gradient")
 defop("logical_not", np.logical_not, None, jvp=ELEMENTWISE, doc="logical_not: boolean, no gradient")

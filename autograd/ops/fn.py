@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-_TENSOR = []  # [autograd.tensor.Tensor], found on first use (this module is imported before it exists)
+_TENSOR: list[type] = []  # [autograd.tensor.Tensor], found on first use (this module is imported before it exists)
 
 
 def _is_tensor(x):

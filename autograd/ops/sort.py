@@ -17,8 +17,7 @@ import math
 
 import numpy as np
 
-from . import defop, fn
-from . import torch_order
+from . import defop, fn, torch_order
 
 REPLAY_BUDGET = 1 << 17  # elements of tied slices replayed element by element in one call (about 0.2 s)
 

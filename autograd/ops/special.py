@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def _scipy(name, fallback):
     """scipy.special's ``name`` (vectorised C) on first use, or ``fallback`` without scipy; the
     result has the input's dtype. scipy is imported when first needed, not with autograd (it alone
     would double the import's memory)."""
-    impl = []
+    impl: list[Any] = []
 
     def run(x):
         if not impl:
