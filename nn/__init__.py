@@ -5,23 +5,23 @@ It copies PyTorch's ``torch.nn`` data model (Module, Parameter, state_dict) on c
 ``__all__``, gathered here.
 """
 from . import activation, attention, conv, dropout, layers, loss, module, normalization, parameter, pooling, vision
-from . import data, functional, init, utils  # noqa: F401
-from .activation import *  # noqa: F401,F403
-from .attention import *  # noqa: F401,F403
-from .conv import *  # noqa: F401,F403
-from .dropout import *  # noqa: F401,F403
-from .layers import *  # noqa: F401,F403
-from .loss import *  # noqa: F401,F403
-from .module import *  # noqa: F401,F403
-from .normalization import *  # noqa: F401,F403
-from .parameter import *  # noqa: F401,F403
-from .pooling import *  # noqa: F401,F403
+from . import data, functional, init, utils
+from .activation import *
+from .attention import *
+from .conv import *
+from .dropout import *
+from .layers import *
+from .loss import *
+from .module import *
+from .normalization import *
+from .parameter import *
+from .pooling import *
 from .serialization import CheckpointError, load, save
-from .vision import *  # noqa: F401,F403
+from .vision import *
 
 __all__ = (module.__all__ + parameter.__all__ + layers.__all__ + activation.__all__ + dropout.__all__
            + normalization.__all__ + loss.__all__ + conv.__all__ + pooling.__all__ + vision.__all__
-           + attention.__all__ + ["functional", "init", "utils", "data", "save", "load", "CheckpointError", "scalar"])  # noqa: F405
+           + attention.__all__ + ["functional", "init", "utils", "data", "save", "load", "CheckpointError", "scalar"])
 
 
 def __getattr__(name):

@@ -53,6 +53,7 @@ class _ConvNd(Module):
         for name in ("kernel_size", "stride", "dilation"):
             if any(v <= 0 for v in getattr(self, name)):
                 raise ValueError(f"{name} must be positive, got {name}={getattr(self, name)}")
+        self.padding: str | tuple[int, ...]
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
@@ -62,9 +63,10 @@ class _ConvNd(Module):
                 raise ValueError(f"{type(self).__name__} takes an int or a tuple as padding, got {padding!r}")
             self.padding = padding
         else:
-            self.padding = _tuple(padding, nd, "padding")
-            if any(v < 0 for v in self.padding):
-                raise ValueError(f"padding must be non-negative, got padding={self.padding}")
+            pads = _tuple(padding, nd, "padding")
+            if any(v < 0 for v in pads):
+                raise ValueError(f"padding must be non-negative, got padding={pads}")
+            self.padding = pads
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got padding_mode='{padding_mode}'")
         if self._transposed and padding_mode != "zeros":

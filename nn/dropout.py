@@ -1,6 +1,9 @@
 """Dropout: of units (Dropout) and of whole channels (Dropout1d/2d/3d)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
+
 from . import functional as F
 from .module import Module
 
@@ -33,7 +36,7 @@ class Dropout(Module):
 
 
 class _ChannelDropout(Dropout):
-    _function = None
+    _function: ClassVar[Callable[..., Any]]  # the nn.functional form, set by each subclass
 
     def forward(self, x):
         """Whole channels dropped in training (see the class), the identity in evaluation."""

@@ -1,6 +1,7 @@
 """Basic layers: Linear, Embedding, Identity, Flatten, Unflatten, and the MLP built from them."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -159,8 +160,8 @@ class MLP(Sequential):
         if len(sizes) < 2:
             raise ValueError(f"MLP needs at least an input and an output size, e.g. [64, 10]; got {sizes}")
         F._check_p(dropout)
-        layers = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers: list[Module] = []
+        for i, (a, b) in enumerate(itertools.pairwise(sizes)):
             layers.append(Linear(a, b))
             if i < len(sizes) - 2:
                 if batch_norm:

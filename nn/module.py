@@ -8,7 +8,8 @@ three ordered dictionaries: ``parameters()``, ``state_dict()``, ``train()``, ``t
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from typing import Iterator
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
+from typing import Any
 
 import numpy as np
 
@@ -133,7 +134,7 @@ class Module:
         if not persistent:
             self._non_persistent.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as a child under ``name`` (as attribute assignment does)."""
         self._check_init("sub-modules")
         _check_name(name, self)
@@ -148,11 +149,11 @@ class Module:
 
     # -- calling ---------------------------------------------------------------------------------
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation of the module: define it in every subclass (``torch.nn.Module.forward``)."""
         raise NotImplementedError(f"{type(self).__name__} has no forward(): define forward(self, ...) in the subclass")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # the operations of forward are drawn inside this module: under its name in its parent, or
         # its class name when it is called on its own
         with module_scope(self.__dict__.get("_name"), type(self).__name__):
@@ -160,7 +161,8 @@ class Module:
 
     # -- traversal -------------------------------------------------------------------------------
 
-    def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(name, module) for this module and every descendant, depth first; each module once."""
         if memo is None:
             memo = set()
@@ -174,12 +176,12 @@ class Module:
                 continue
             yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         """This module and every descendant, depth first, each once (``torch.nn.Module.modules``)."""
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) for each direct sub-module, each module once."""
         seen = set()
         for name, module in self._modules.items():
@@ -187,7 +189,7 @@ class Module:
                 seen.add(id(module))
                 yield name, module
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         """The direct sub-modules, each once (``torch.nn.Module.children``)."""
         for _, m in self.named_children():
             yield m
@@ -202,7 +204,7 @@ class Module:
                 seen.add(id(value))
                 yield mod_prefix + ("." if mod_prefix else "") + name, value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) pairs, e.g. ``('0.weight', ...)``; a shared Parameter appears once."""
         return self._named_members("_parameters", prefix, recurse)
 
@@ -211,7 +213,7 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, tensor) for every buffer, e.g. ``('bn.running_mean', ...)``."""
         return self._named_members("_buffers", prefix, recurse)
 
@@ -226,7 +228,7 @@ class Module:
 
     # -- modes, gradients, dtypes --------------------------------------------------------------
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout drops, batch norm uses batch statistics) here and below."""
         if not isinstance(mode, bool):
             raise ValueError(f"train(mode) expects a bool, got {type(mode).__name__}")
@@ -234,11 +236,11 @@ class Module:
             m.__dict__["training"] = mode
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Set ``requires_grad`` on every Parameter (False freezes the module); returns the module."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
@@ -254,7 +256,7 @@ class Module:
             else:
                 p.grad = Tensor(np.zeros_like(p.grad.data))
 
-    def apply(self, fn) -> "Module":
+    def apply(self, fn: Callable[[Module], object]) -> Module:
         """Call ``fn(m)`` on every sub-module (children first) and on this module; returns self.
 
         The usual use is custom initialisation: ``model.apply(init_weights)``.
@@ -264,7 +266,7 @@ class Module:
         fn(self)
         return self
 
-    def to(self, *args, **kwargs) -> "Module":
+    def to(self, *args: Any, **kwargs: Any) -> Module:
         """Convert every floating Parameter and buffer (and gradient) to a dtype, in place, with
         torch's overloads: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``.
 
@@ -283,30 +285,31 @@ class Module:
                     p.data = p.data.astype(dtype)
                     if p.grad is not None:
                         p.grad = Tensor(p.grad.data.astype(dtype))
-            for name, b in m._buffers.items():
+            for b in m._buffers.values():
                 if b is not None and b.dtype.kind == "f":
                     b.data = b.data.astype(dtype)
         return self
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         """The module itself: its tensors are on the CPU already."""
         return self
 
-    def cuda(self, device=None) -> "Module":
+    def cuda(self, device: Any = None) -> Module:
         """An error naming the available device: chainrule computes on the CPU."""
         return self.to("cuda" if device is None else device if isinstance(device, str) else f"cuda:{device}")
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         """Convert every floating-point Parameter and buffer to float32 in place; returns the module."""
         return self.to(np.float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         """Convert every floating-point Parameter and buffer to float64 in place; returns the module."""
         return self.to(np.float64)
 
     # -- state -----------------------------------------------------------------------------------
 
-    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, destination: OrderedDict[str, Tensor] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name, as detached Tensors sharing memory."""
         out = OrderedDict() if destination is None else destination
         # every path to a shared sub-module gets its keys, as in torch (parameters() lists it once)
@@ -320,7 +323,7 @@ class Module:
                     out[pre + name] = b if keep_vars else b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values from ``state_dict`` (name -> Tensor or array) into the parameters and buffers.
 
         Everything is checked before anything is written, so a bad state dict leaves the model as
@@ -347,8 +350,8 @@ class Module:
                 mismatched.append(f"{key}: copying a param with shape {tuple(arr.shape)}, the shape in the "
                                   f"current model is {tuple(target.shape)}")
                 continue
-            if target.dtype.kind == "f" and arr.dtype.kind not in "fiub" or \
-                    target.dtype.kind in "iub" and arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+            if (target.dtype.kind == "f" and arr.dtype.kind not in "fiub") or \
+                    (target.dtype.kind in "iub" and arr.dtype.kind == "f" and not np.all(arr == np.round(arr))):
                 bad_values.append(f"{key}: values of dtype {arr.dtype} can't be loaded into a {target.dtype} tensor")
                 continue
             updates.append((target, arr))
@@ -421,18 +424,18 @@ class Sequential(Module):
     Indexing returns a child (``seq[0]``), a slice a new Sequential.
     """
 
-    def __init__(self, *modules):
+    def __init__(self, *modules: Module | OrderedDict[str, Module]):
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, m in modules[0].items():
                 self.add_module(name, m)
         else:
-            for i, m in enumerate(modules):
-                if not isinstance(m, Module):
-                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not an nn.Module")
-                self.add_module(str(i), m)
+            for i, module in enumerate(modules):
+                if not isinstance(module, Module):
+                    raise TypeError(f"Sequential: argument {i} is a {type(module).__name__}, not an nn.Module")
+                self.add_module(str(i), module)
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         """Call the modules in order, each on the output of the one before."""
         for m in self._modules.values():
             x = m(x)
@@ -450,7 +453,7 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end (named by its index); returns the Sequential."""
         self.add_module(str(len(self)), module)
         return self
@@ -459,19 +462,19 @@ class Sequential(Module):
 class ModuleList(Module):
     """A list of modules, registered (so their parameters are the container's); no forward."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Iterable[Module] | None = None):
         super().__init__()
         for m in modules or ():
             self.append(m)
 
-    def append(self, module: Module) -> "ModuleList":
+    def append(self, module: Module) -> ModuleList:
         """Add ``module`` at the end (named by its index); returns the ModuleList."""
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList holds nn.Modules, got {type(module).__name__}")
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules) -> "ModuleList":
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Append every module of the iterable ``modules``; returns the ModuleList."""
         for m in modules:
             self.append(m)
@@ -492,7 +495,7 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         """A ModuleList only holds modules (``torch.nn.ModuleList``): it raises NotImplementedError."""
         raise NotImplementedError("ModuleList has no forward(): iterate over it in your module's forward")
 
@@ -500,12 +503,12 @@ class ModuleList(Module):
 class ModuleDict(Module):
     """A dict of name -> module, registered; no forward."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def update(self, modules) -> None:
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         """Add or replace the modules of a mapping or of (name, module) pairs."""
         items = modules.items() if hasattr(modules, "items") else modules
         for name, m in items:
@@ -531,15 +534,15 @@ class ModuleDict(Module):
     def __iter__(self):
         return iter(self._modules)
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         """The names of the modules, in insertion order."""
         return self._modules.keys()
 
-    def values(self):
+    def values(self) -> ValuesView[Module]:
         """The modules, in insertion order."""
         return self._modules.values()
 
-    def items(self):
+    def items(self) -> ItemsView[str, Module]:
         """(name, module) pairs, in insertion order."""
         return self._modules.items()
 
@@ -547,7 +550,7 @@ class ModuleDict(Module):
         """Remove the module named ``key`` and return it."""
         return self._modules.pop(key)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         """A ModuleDict only holds modules (``torch.nn.ModuleDict``): it raises NotImplementedError."""
         raise NotImplementedError("ModuleDict has no forward(): pick modules by key in your module's forward")
 

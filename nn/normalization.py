@@ -68,7 +68,7 @@ class _BatchNorm(Module):
             self.running_var.data[...] = 1
             self.num_batches_tracked.data[...] = 0
 
-    _dims = (2, 3)
+    _dims: tuple[int, ...] = (2, 3)
     _expected = "a 2D (N, C) or 3D (N, C, L)"
 
     def forward(self, x):

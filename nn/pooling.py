@@ -5,6 +5,9 @@ with (``stride`` defaults to ``kernel_size``: windows side by side).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
+
 from autograd import Tensor
 
 from . import functional as F
@@ -17,7 +20,7 @@ __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "Avg
 
 
 class _MaxPoolNd(Module):
-    _function = None
+    _function: ClassVar[Callable[..., Any]]  # the nn.functional form, set by each subclass
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
                  ceil_mode: bool = False):
@@ -57,7 +60,7 @@ class MaxPool3d(_MaxPoolNd):
 
 
 class _AvgPoolNd(Module):
-    _function = None
+    _function: ClassVar[Callable[..., Any]]  # the nn.functional form, set by each subclass
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override: int | None = None):
@@ -105,7 +108,7 @@ class AvgPool3d(_AvgPoolNd):
 
 
 class _AdaptivePool(Module):
-    _function = None
+    _function: ClassVar[Callable[..., Any]]  # the nn.functional form, set by each subclass
 
     def __init__(self, output_size):
         super().__init__()
@@ -160,7 +163,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
 
 
 class _MaxUnpoolNd(Module):
-    _function = None
+    _function: ClassVar[Callable[..., Any]]  # the nn.functional form, set by each subclass
     _nd = 2
 
     def __init__(self, kernel_size, stride=None, padding=0):

@@ -35,7 +35,7 @@ import secrets
 import socket
 import stat
 import zipfile
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -117,7 +117,8 @@ def _check_array(arr, path):
 
 
 def _write_npz(file, structure_json, arrays):
-    np.savez(file, **{_TAG_ENTRY: np.array(_TAG), _STRUCTURE_ENTRY: np.array(structure_json)}, **arrays)
+    entries: dict[str, Any] = {_TAG_ENTRY: np.array(_TAG), _STRUCTURE_ENTRY: np.array(structure_json), **arrays}
+    np.savez(file, **entries)
 
 
 def save(obj, path) -> None:
@@ -466,7 +467,7 @@ class _Reader:
         """The array of a validated entry, read in bounded chunks straight into its own memory: at most
         ``npy.nbytes`` are decompressed, whatever the stream holds, and the zip CRC is verified."""
         flat = np.empty(npy.nbytes // npy.dtype.itemsize if npy.dtype.itemsize else 0, dtype=npy.dtype)
-        buffer = memoryview(flat.view(np.uint8)) if npy.nbytes else memoryview(b"")
+        buffer = flat.view(np.uint8).data if npy.nbytes else memoryview(b"")
         with self.archive.open(npy.info) as stream:
             if len(stream.read(npy.data_offset)) != npy.data_offset:
                 raise self.fail(f"is truncated inside {npy.info.filename!r}")
@@ -494,7 +495,7 @@ def _array_references(structure, fail):
     """The keys of the arrays ``structure`` refers to, each once, found without recursion; refuses
     nesting deeper than ``_MAX_DEPTH`` containers (nn.save refuses it too) and an array referred
     to twice (nn.save never shares one). Malformed nodes are left to :func:`_decode` to report."""
-    references = {}  # an ordered set: errors name the same array on every run
+    references: dict[Any, None] = {}  # an ordered set: errors name the same array on every run
     stack = [(structure, 0)]
     while stack:
         node, depth = stack.pop()

@@ -23,6 +23,7 @@ class Upsample(Module):
                  recompute_scale_factor: bool | None = None):
         super().__init__()
         self.size = size
+        self.scale_factor: float | tuple[float, ...] | None
         if isinstance(scale_factor, tuple):
             self.scale_factor = tuple(float(s) for s in scale_factor)
         else:

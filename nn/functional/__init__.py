@@ -13,22 +13,22 @@ attention.py.
 """
 from __future__ import annotations
 
-from .activations import *  # noqa: F401,F403
+from .activations import *
 from .activations import __all__ as _activations
-from .attention import *  # noqa: F401,F403
+from .attention import *
 from .attention import __all__ as _attention
-from .common import _t  # noqa: F401  (nn's modules turn arguments into Tensors the same way)
-from .conv import *  # noqa: F401,F403
+from .common import _t  # nn's modules turn arguments into Tensors the same way
+from .conv import *
 from .conv import __all__ as _conv
-from .layers import *  # noqa: F401,F403
+from .layers import *
 from .layers import __all__ as _layers
-from .layers import _check_p, _padding_idx  # noqa: F401  (nn's modules check their arguments alike)
-from .losses import *  # noqa: F401,F403
+from .layers import _check_p, _padding_idx  # nn's modules check their arguments alike
+from .losses import *
 from .losses import __all__ as _losses
-from .losses import _check_reduction  # noqa: F401
-from .pooling import *  # noqa: F401,F403
+from .losses import _check_reduction
+from .pooling import *
 from .pooling import __all__ as _pooling
-from .vision import *  # noqa: F401,F403
+from .vision import *
 from .vision import __all__ as _vision
 
 __all__ = _layers + _activations + _losses + _conv + _pooling + _vision + _attention

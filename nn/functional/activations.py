@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 
-
 import autograd as ag
 from autograd import Tensor
 from autograd.extend import apply

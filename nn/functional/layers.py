@@ -32,7 +32,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def _check_p(p):
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= float(p) <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
@@ -116,6 +116,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     x = _t(input)
     if x.ndim < 2:
         raise ValueError(f"batch_norm expects an input of shape (N, C) or (N, C, L), got {x.shape}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: running_mean and running_var go together: give both tensors or neither "
+                         f"(running_mean is {'None' if running_mean is None else 'a tensor'}, running_var is "
+                         f"{'None' if running_var is None else 'a tensor'})")
     axes = (0,) + tuple(range(2, x.ndim))
     cshape = _channel_shape(x)
     n = x.numel() // x.shape[1]
@@ -126,11 +130,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         xc = x - mean
         var = (xc * xc).mean(dim=axes, keepdim=True)
         xhat = xc * (var + eps) ** -0.5
-        if training and running_mean is not None:
+        if training and running_mean is not None and running_var is not None:
             m = float(momentum)
             _write(running_mean, (1 - m) * running_mean.data + m * mean.data.reshape(-1))
             _write(running_var, (1 - m) * running_var.data + m * var.data.reshape(-1) * (n / (n - 1)))
     else:
+        assert running_var is not None  # (given with running_mean, checked above)
         xhat = (x - running_mean.reshape(cshape)) * (running_var.reshape(cshape) + eps) ** -0.5
     if weight is not None:
         xhat = xhat * weight.reshape(cshape)

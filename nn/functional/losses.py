@@ -7,11 +7,12 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from autograd.extend import apply, leaf
+from autograd.extend import apply, cached_constant, leaf
 
 from .common import _int_tensor, _t
 
-__all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+__all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits"]
 
 
 # -- losses ----------------------------------------------------------------------------------------
@@ -67,8 +68,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 
 def _class_weight(weight, n_classes, dtype):
-    if weight is None:
-        return leaf(np.ones(n_classes, dtype=dtype))
+    if weight is None:  # every class weighs 1: one read-only array shared by the calls (not made each step)
+        return leaf(cached_constant(("class weights", n_classes, dtype.char), lambda: np.ones(n_classes, dtype=dtype)))
     weight = _t(weight, "weight")
     if weight.shape != (n_classes,):
         raise ValueError(f"weight must have one entry per class, shape ({n_classes},); got {weight.shape}")

@@ -234,20 +234,21 @@ def _adaptive_max_pool(input, output_size, return_indices, nd, name):
     sp = x.shape[2:]
     if any(o == 0 for o in out):
         raise RuntimeError(f"{name}: output_size must be positive for max pooling, got {list(out)}")
+    lut: np.ndarray | None
     if all(n % o == 0 for n, o in zip(sp, out)):  # equal windows: a max pooling with stride = window
         k = tuple(n // o for n, o in zip(sp, out))
         source, lut = x, None
     else:  # windows of different sizes: gather each into a block of the largest size (repeating its last element)
         source, tables = x, []
-        k = []
+        sizes = []
         for i, (n, o) in enumerate(zip(sp, out)):
             start, end = _bounds(n, o)
             size = int((end - start).max())
             index = np.minimum(start[:, None] + np.arange(size), end[:, None] - 1).reshape(-1)
             source = source.index_select(2 + i, leaf(index.astype(np.int64)))
             tables.append(index)
-            k.append(size)
-        k = tuple(k)
+            sizes.append(size)
+        k = tuple(sizes)
         lut = np.zeros((), dtype=np.int64)
         for n, index in zip(sp, tables):
             lut = lut[..., None] * n + index

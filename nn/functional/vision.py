@@ -114,7 +114,7 @@ def _output_sizes(x, size, scale_factor, nd):
                          f"spatial dimensions of {list(x.shape[2:])} and scale_factor of shape {tuple(scales)}. Please "
                          f"provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) "
                          f"format.")
-    return tuple(int(math.floor(n * float(s))) for n, s in zip(x.shape[2:], scales)), tuple(float(s) for s in scales)
+    return tuple(math.floor(n * float(s)) for n, s in zip(x.shape[2:], scales)), tuple(float(s) for s in scales)
 
 
 def _ratio(n, o, scale, dtype):
