@@ -29,9 +29,10 @@ makes. What the two paths share they take from one place: fitting a gradient to 
 bookkeeping after a forward (``versions.stamp``, run on every node after the compiled forward).
 
 The plan also knows which gradients no one else holds: one made by a rule that always returns a new
-array (``kernels.FRESH``: linear's ``g W``), or a sum of two paths. A ReLU after a linear layer then
-masks that gradient in place (``kernels.IN_PLACE``), as a hand-written backward does, unless its node
-has hooks (a hook is shown the array and may keep it) or the gradient goes on to a leaf:
+array (``kernels.FRESH``: linear's ``g W``), or a sum of two paths. A third path is added into such a
+sum in place, and a ReLU after a linear layer masks that gradient in place (``kernels.IN_PLACE``), as
+a hand-written backward does, unless its node has hooks (a hook is shown the array and may keep it)
+or the gradient goes on to a leaf:
 
         d_linear_7 = r_relu_0_in_place(d_relu_8, relu_8.data, linear_7.data) if relu_8._hooks is None else r_relu_0(...)
 
@@ -364,8 +365,11 @@ class Plan:
             ``new_array``: ``value`` is always an array of its own (a FRESH rule's result)."""
             if n in has_grad:
                 d = grad(n, name)
-                w.add(f"{d} = {d} + {value}")
-                private.add(n)  # (a sum is a new array)
+                if n in private:  # an array of its own, of the input's shape and dtype (as value): add in place
+                    w.add(f"{d} += {value}")
+                else:
+                    w.add(f"{d} = {d} + {value}")
+                    private.add(n)  # (a sum is a new array)
             else:
                 w.add(f"d_{name} = {value}")
                 held[n] = None
