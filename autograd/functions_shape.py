@@ -40,8 +40,8 @@ chunk = _function("chunk")
 gather = _function("gather")
 index_select = _function("index_select")
 masked_fill = _function("masked_fill")
-max = _function("max")  # noqa: A001
-min = _function("min")  # noqa: A001
+max = _function("max")
+min = _function("min")
 
 cumsum = _function("cumsum")
 cumprod = _function("cumprod")

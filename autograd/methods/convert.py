@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class ConvertMethods(TensorMixin):
     __slots__ = ()
 
-    def item(self) -> int | float | bool:
+    def item(self) -> builtins.int | builtins.float | builtins.bool:
         """The value of a one-element tensor as a Python number (``torch.Tensor.item``)."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element; this one has shape {self.shape}")

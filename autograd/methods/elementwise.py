@@ -128,7 +128,7 @@ class ElementwiseMethods(TensorMixin):
     def __abs__(self):
         return self.abs()
 
-    def where(self, condition, y) -> Tensor:
+    def where(self, condition: Tensor, y: Tensor | float) -> Tensor:
         """``self`` where ``condition`` else ``y``: ``ag.where(condition, self, y)`` (torch's method form)."""
         return where(condition, self, y)
 
@@ -182,15 +182,15 @@ class ElementwiseMethods(TensorMixin):
 
     # -- extremes and clamping -------------------------------------------------------------------
 
-    def maximum(self, other) -> Tensor:
+    def maximum(self, other: Tensor | float) -> Tensor:
         """Elementwise max(self, other); the gradient of a tie goes half to each side (as torch)."""
         return binary(OPS["maximum"], self, operand(other))
 
-    def minimum(self, other) -> Tensor:
+    def minimum(self, other: Tensor | float) -> Tensor:
         """Elementwise min(self, other); the gradient of a tie goes half to each side (as torch)."""
         return binary(OPS["minimum"], self, operand(other))
 
-    def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002
+    def clamp(self, min: Tensor | float | None = None, max: Tensor | float | None = None) -> Tensor:
         """Elementwise min(max(self, min), max): the gradient passes where min <= self <= max.
 
         Bounds are numbers or Tensors (broadcast; differentiable); None means no bound."""
@@ -203,17 +203,17 @@ class ElementwiseMethods(TensorMixin):
             x = x.to(dtypes.get_default_dtype())
         return apply(OPS["clamp"], (x,), {"min": min, "max": max})
 
-    def clip(self, min=None, max=None) -> Tensor:  # noqa: A002
+    def clip(self, min: Tensor | float | None = None, max: Tensor | float | None = None) -> Tensor:
         """Alias of :meth:`clamp`."""
         return self.clamp(min, max)
 
     # -- arithmetic as methods (torch's signatures) ----------------------------------------------
 
-    def add(self, other, *, alpha=1) -> Tensor:
+    def add(self, other: Tensor | float, *, alpha: float = 1) -> Tensor:
         """self + alpha * other (other a Tensor or a number; broadcast)."""
         return self + _scaled(self, other, alpha, "add")
 
-    def sub(self, other, *, alpha=1) -> Tensor:
+    def sub(self, other, *, alpha: float = 1) -> Tensor:
         """self - alpha * other (other a Tensor or a number; broadcast)."""
         if self.dtype.kind == "b" and is_tensor(other) and other.dtype.kind == "b":
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -222,13 +222,13 @@ class ElementwiseMethods(TensorMixin):
 
     subtract = sub
 
-    def mul(self, other) -> Tensor:
+    def mul(self, other: Tensor | float) -> Tensor:
         """self * other (other a Tensor or a number; broadcast)."""
         return self * other
 
     multiply = mul
 
-    def div(self, other, *, rounding_mode=None) -> Tensor:
+    def div(self, other: Tensor | float, *, rounding_mode: str | None = None) -> Tensor:
         """self / other: true division (integers give the default float dtype), or with
         ``rounding_mode`` 'trunc' (toward 0, C's integer division) or 'floor' (down, Python's //).
         A rounded quotient has gradient 0; integer division by zero raises (ZeroDivisionError)."""
@@ -242,7 +242,7 @@ class ElementwiseMethods(TensorMixin):
 
     divide = div
 
-    def true_divide(self, other) -> Tensor:
+    def true_divide(self, other: Tensor | float) -> Tensor:
         """self / other (true division: integers give the default float dtype)."""
         return self / other
 
@@ -308,50 +308,50 @@ class ElementwiseMethods(TensorMixin):
 
     # -- functions of two tensors (broadcast; torch's dtype promotion) --------------------------------
 
-    def atan2(self, other) -> Tensor:
+    def atan2(self, other: Tensor | float) -> Tensor:
         """The angle of the point (other, self) in (-pi, pi], elementwise (integers give floats)."""
         return binary(OPS["atan2"], *operands(self, other, "atan2", "float"))
 
     arctan2 = atan2
 
-    def logaddexp(self, other) -> Tensor:
+    def logaddexp(self, other: Tensor | float) -> Tensor:
         """log(e ** self + e ** other), without overflow (floating tensors)."""
         return binary(OPS["logaddexp"], *operands(self, other, "logaddexp", "float_only"))
 
-    def hypot(self, other) -> Tensor:
+    def hypot(self, other: Tensor | float) -> Tensor:
         """sqrt(self ** 2 + other ** 2), without overflow (floating tensors)."""
         return binary(OPS["hypot"], *operands(self, other, "hypot", "float_only"))
 
-    def copysign(self, other) -> Tensor:
+    def copysign(self, other: Tensor | float) -> Tensor:
         """|self| with the sign of other (its sign bit: -0.0 counts as negative); integers give floats."""
         return binary(OPS["copysign"], *operands(self, other, "copysign", "float"))
 
-    def xlogy(self, other) -> Tensor:
+    def xlogy(self, other: Tensor | float) -> Tensor:
         """self * log(other), and 0 where self is 0 (unless other is NaN); integers give floats."""
         return binary(OPS["xlogy"], *operands(self, other, "xlogy", "float"))
 
-    def fmod(self, other) -> Tensor:
+    def fmod(self, other: Tensor | float) -> Tensor:
         """self - trunc(self / other) * other: the remainder with the sign of self (C's fmod).
         Integer division by zero raises (ZeroDivisionError); floats give nan."""
         return binary(OPS["fmod"], *operands(self, other, "fmod", "no_bool"))
 
-    def remainder(self, other) -> Tensor:
+    def remainder(self, other: Tensor | float) -> Tensor:
         """self - floor(self / other) * other: the remainder with the sign of other (Python's %).
         Integer division by zero raises (ZeroDivisionError); floats give nan."""
         return binary(OPS["remainder"], *operands(self, other, "remainder", "no_bool"))
 
-    def lerp(self, end, weight) -> Tensor:
+    def lerp(self, end: Tensor, weight: Tensor | float) -> Tensor:
         """self + weight * (end - self): linear interpolation (weight a number or a Tensor; broadcast).
         As torch, ``end`` and a tensor ``weight`` must have self's dtype, a floating one."""
-        end = operand(end)
-        weight = make(np.asarray(weight, dtype=self.dtype)) if weight.__class__ in _NUMBERS else operand(weight)
-        for what, t in (("end", end), ("weight", weight)):
+        end_t = operand(end)
+        weight_t = make(np.asarray(weight, dtype=self.dtype)) if weight.__class__ in _NUMBERS else operand(weight)
+        for what, t in (("end", end_t), ("weight", weight_t)):
             if t.dtype != self.dtype:
                 raise RuntimeError(f"lerp: expected dtype {self.dtype} for `{what}` but got dtype {t.dtype}; "
                                    f"convert it first (e.g. {what}.to(x.dtype))")
         if self.dtype.kind != "f":
             raise _not_implemented("lerp", self.dtype, _REFUSED["float_only"][1])
-        return _apply_broadcast(OPS["lerp"], (self, end, weight), None, "lerp")
+        return _apply_broadcast(OPS["lerp"], (self, end_t, weight_t), None, "lerp")
 
 
 def _unbounded(dtype, upper):

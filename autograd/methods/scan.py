@@ -122,7 +122,7 @@ class ScanMethods(TensorMixin):
         return apply(OPS["argsort"], (self,), {"axis": d, "descending": builtins.bool(descending),
                                                 "stable": builtins.bool(stable)})
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, axis=None) -> _Topk:  # noqa: A002
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, axis=None) -> _Topk:
         """The named pair ``(values, indices)`` of the k largest (``largest=False``: smallest)
         elements along ``dim``, largest first when ``sorted``; among ties, torch's choice."""
         _no_bool(self, "topk")
@@ -167,7 +167,7 @@ class ScanMethods(TensorMixin):
         _nonempty(self, d, "mode")
         return _keepdim_pair(self, "argmode", {}, d, keepdim, _Mode)
 
-    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
                dim=None):
         """The distinct values, sorted (torch's CPU unique sorts even with ``sorted=False``), or the
         distinct slices along ``dim``; with ``return_inverse`` also each element's (slice's) position

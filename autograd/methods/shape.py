@@ -14,6 +14,10 @@ from ..tensor import apply, as_tensor, is_tensor, make, to_array, unary
 from .base import TensorMixin
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import DTypeLike
+
     from ..tensor import Tensor
 
 
@@ -59,7 +63,7 @@ class ShapeMethods(TensorMixin):
             raise IndexError(f"size({dim}): a 0-d tensor has no dimensions")
         return self.shape[args.dims(dim, self.ndim)[0]]
 
-    def reshape(self, *shape) -> Tensor:
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same values in a new shape (one dimension may be -1)."""
         shape = args.sizes(shape, "shape")
         try:  # numpy validates the shape as it reshapes
@@ -105,7 +109,7 @@ class ShapeMethods(TensorMixin):
             raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dimensions")
         return apply(OPS["permute"], (self,), {"dims": dims})
 
-    def unsqueeze(self, dim: int | None = None, *, axis=None) -> Tensor:
+    def unsqueeze(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         """Insert a dimension of size 1 at ``dim``."""
         d = int(args.dim_or_axis(dim, axis))
         if not -self.ndim - 1 <= d <= self.ndim:
@@ -113,7 +117,7 @@ class ShapeMethods(TensorMixin):
         d = d % (self.ndim + 1)
         return apply(OPS["unsqueeze"], (self,), {"dim": d})
 
-    def broadcast_to(self, shape) -> Tensor:
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         """A read-only view broadcast to ``shape`` (numpy's rules)."""
         shape = tuple(int(s) for s in shape)
         if shape == self.shape:
@@ -154,7 +158,7 @@ class ShapeMethods(TensorMixin):
             return cast("Tensor", self)
         return apply(OPS["flatten"], (self,), {"start": s, "end": e})
 
-    def squeeze(self, dim=None, *, axis=None) -> Tensor:
+    def squeeze(self, dim: int | Sequence[int] | None = None, *, axis: int | Sequence[int] | None = None) -> Tensor:
         """Remove the size-1 dimensions (all, or those among ``dim``: an int or a tuple; a listed
         dimension that is not of size 1 stays, as in torch)."""
         dims = args.dims(args.dim_or_axis(dim, axis), self.ndim)
@@ -163,7 +167,8 @@ class ShapeMethods(TensorMixin):
             return cast("Tensor", self)
         return apply(OPS["squeeze"], (self,), {"dims": tuple(drop)})
 
-    def split(self, split_size_or_sections, dim: int = 0, *, axis=None) -> tuple:
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0, *,
+              axis: int | None = None) -> tuple[Tensor, ...]:
         """Pieces along ``dim``: of size ``split_size_or_sections`` (the last may be smaller) or of
         the listed sizes (which must add up to the dimension's size). Each piece is a slice."""
         d = args.one_dim(axis if axis is not None else dim, self.ndim, "split")
@@ -186,7 +191,7 @@ class ShapeMethods(TensorMixin):
             start += k
         return tuple(pieces)
 
-    def chunk(self, chunks: int, dim: int = 0, *, axis=None) -> tuple:
+    def chunk(self, chunks: int, dim: int = 0, *, axis: int | None = None) -> tuple[Tensor, ...]:
         """At most ``chunks`` pieces along ``dim``, each of size ceil(n / chunks) but the last."""
         d = args.one_dim(axis if axis is not None else dim, self.ndim, "chunk")
         if int(chunks) <= 0:
@@ -198,7 +203,7 @@ class ShapeMethods(TensorMixin):
 
     # -- reordering, repeating, moving dimensions --------------------------------------------------
 
-    def flip(self, *dims) -> Tensor:
+    def flip(self, *dims: int | Sequence[int]) -> Tensor:
         """The elements in reverse order along ``dims`` (a copy, as torch)."""
         if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
             dims = tuple(dims[0])
@@ -216,7 +221,7 @@ class ShapeMethods(TensorMixin):
             raise RuntimeError("flipud: the tensor must have at least 1 dimension, got a 0-d tensor")
         return self.flip(0)
 
-    def roll(self, shifts, dims=None) -> Tensor:
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
         """Shift the elements cyclically by ``shifts`` along ``dims`` (ints or sequences of the same
         length); without dims, along the flattened tensor, keeping the shape."""
         shift_list = (shifts,) if isinstance(shifts, (int, np.integer)) or is_tensor(shifts) else tuple(shifts)
@@ -245,7 +250,7 @@ class ShapeMethods(TensorMixin):
             raise RuntimeError(f"repeat: repeats can't be negative, got {list(repeats)}")
         return apply(OPS["repeat"], (self,), {"repeats": repeats})
 
-    def tile(self, *dims) -> Tensor:
+    def tile(self, *dims: int | Sequence[int]) -> Tensor:
         """:meth:`repeat` where fewer repeats than dimensions are padded with leading 1s."""
         dims = args.sizes(dims, "tile")
         return self.repeat(*((1,) * (self.ndim - len(dims)) + dims))
@@ -274,7 +279,7 @@ class ShapeMethods(TensorMixin):
                                f"{positions.size}")
         return x.index_select(d, make(positions))
 
-    def movedim(self, source, destination) -> Tensor:
+    def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
         """Move dimension(s) ``source`` to position(s) ``destination``, the others keeping their order."""
         src = _dim_list(source, self.ndim, "movedim")
         dst = _dim_list(destination, self.ndim, "movedim")
@@ -303,7 +308,7 @@ class ShapeMethods(TensorMixin):
             raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension {d}'s size ({n})")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
-    def unflatten(self, dim: int, sizes) -> Tensor:
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
         """Dimension ``dim`` split into ``sizes`` (one of them may be -1): a view."""
         d = args.one_dim(dim, self.ndim, "unflatten")
         if self.ndim == 0:
@@ -381,15 +386,15 @@ class ShapeMethods(TensorMixin):
 
     # -- like another tensor, and new tensors of this one's dtype ------------------------------------
 
-    def expand_as(self, other) -> Tensor:
+    def expand_as(self, other: Tensor) -> Tensor:
         """:meth:`expand` to ``other``'s shape."""
         return self.expand(*as_tensor(other).shape)
 
-    def view_as(self, other) -> Tensor:
+    def view_as(self, other: Tensor) -> Tensor:
         """:meth:`view` in ``other``'s shape."""
         return self.view(*as_tensor(other).shape)
 
-    def type_as(self, other) -> Tensor:
+    def type_as(self, other: Tensor) -> Tensor:
         """This tensor converted to ``other``'s dtype."""
         return self.to(as_tensor(other).dtype)
 
@@ -399,19 +404,23 @@ class ShapeMethods(TensorMixin):
             t.requires_grad_(True)
         return t
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False) -> Tensor:
+    def new_zeros(self, *size: int | Sequence[int], dtype: DTypeLike | None = None,
+                  requires_grad: bool = False) -> Tensor:
         """zeros of ``size`` with this tensor's dtype (or ``dtype``)."""
         return self._new(np.zeros(args.sizes(size), dtype or self.dtype), requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False) -> Tensor:
+    def new_ones(self, *size: int | Sequence[int], dtype: DTypeLike | None = None,
+                 requires_grad: bool = False) -> Tensor:
         """ones of ``size`` with this tensor's dtype (or ``dtype``)."""
         return self._new(np.ones(args.sizes(size), dtype or self.dtype), requires_grad)
 
-    def new_empty(self, *size, dtype=None, requires_grad=False) -> Tensor:
+    def new_empty(self, *size: int | Sequence[int], dtype: DTypeLike | None = None,
+                  requires_grad: bool = False) -> Tensor:
         """An uninitialised tensor of ``size`` with this tensor's dtype (or ``dtype``)."""
         return self._new(np.empty(args.sizes(size), dtype or self.dtype), requires_grad)
 
-    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False) -> Tensor:
+    def new_full(self, size: int | Sequence[int], fill_value: float, *, dtype: DTypeLike | None = None,
+                 requires_grad: bool = False) -> Tensor:
         """``fill_value`` everywhere in ``size``, with this tensor's dtype (or ``dtype``)."""
         return self._new(np.full(args.sizes((size,)), fill_value, dtype or self.dtype), requires_grad)
 

@@ -134,8 +134,8 @@ def _inside(x, lo, hi):
     return mask
 
 
-defop("clamp", lambda x, *, min, max: np.asarray(np.clip(x, min, max)),  # noqa: A006
-      lambda g, out, x, *, min, max: g * _inside(x, min, max),  # noqa: A006
+defop("clamp", lambda x, *, min, max: np.asarray(np.clip(x, min, max)),
+      lambda g, out, x, *, min, max: g * _inside(x, min, max),
       jvp=ELEMENTWISE, doc="clamp(x, min, max) with number bounds: dx = g [min <= x <= max]")
 defop("clamp_tensor", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
       lambda g, out, x, lo, hi: g * _inside(x, lo, hi),

@@ -92,7 +92,7 @@ defop("argsort", _argsort, None,
 
 
 # -- topk -----------------------------------------------------------------------------------------
-def _argtopk(x, *, k, axis, largest=True, sorted=True):  # noqa: A002  (torch's argument name)
+def _argtopk(x, *, k, axis, largest=True, sorted=True):
     if x.ndim == 0:  # (torch returns the one element for k = 0 too)
         return np.zeros((), dtype=np.int64)
     rows = _rows(x, axis)

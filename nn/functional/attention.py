@@ -115,6 +115,9 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
     if in_proj_weight is not None:
         w_q, w_k, w_v = in_proj_weight.chunk(3)
     else:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise ValueError("multi_head_attention_forward: without in_proj_weight, give q_proj_weight, "
+                             "k_proj_weight and v_proj_weight (torch's use_separate_proj_weight)")
         w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
     b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
     q, k, v = linear(q_in, w_q, b_q), linear(k_in, w_k, b_k), linear(v_in, w_v, b_v)
