@@ -423,7 +423,8 @@ class Plan:
                 continue
             inputs = [w.node(i) for i in n._inputs]
             args = ", ".join(f"{i}.data" for i in inputs)
-            called = [j for j, (inp, rule) in enumerate(zip(n._inputs, op.vjps)) if rule is not None and inp in grad_set]
+            called = [j for j, (inp, rule) in enumerate(zip(n._inputs, op.vjps))
+                      if rule is not None and inp in grad_set]
             for j, (inp, input_name, rule) in enumerate(zip(n._inputs, inputs, op.vjps)):
                 if rule is None or inp not in grad_set:
                     continue
