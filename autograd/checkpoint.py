@@ -10,6 +10,7 @@ activations of one segment at a time instead of all of them (``nn.utils.checkpoi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,8 @@ from .tensor import Tensor, make
 __all__ = ["checkpoint"]
 
 
-def checkpoint(function, *args, use_reentrant: bool | None = None, preserve_rng_state: bool = True, **kwargs):
+def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | None = None,
+               preserve_rng_state: bool = True, **kwargs: Any) -> Any:
     """``function(*args, **kwargs)``, recorded as one node whose inside is recomputed in backward.
 
     Every tensor the function reads that requires grad gets its gradient as without checkpointing:

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 float16 = half = np.dtype(np.float16)
 float32 = float = np.dtype(np.float32)  # noqa: A001  (ag.float, as torch.float)
@@ -20,18 +24,18 @@ uint8 = np.dtype(np.uint8)
 _TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double", int8: "Char", int16: "Short", int32: "Int",
                int64: "Long", uint8: "Byte", bool: "Bool"}
 
-_default = [float32]
+_default: list[np.dtype[Any]] = [float32]
 
 
-def set_default_dtype(dtype) -> None:
+def set_default_dtype(dtype: DTypeLike) -> None:
     """Set the dtype that Python floats (and float lists) become: float32 (default) or float64."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"the default dtype must be a floating dtype (float32 or float64), got {dtype}")
-    _default[0] = dtype
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"the default dtype must be a floating dtype (float32 or float64), got {dt}")
+    _default[0] = dt
 
 
-def get_default_dtype():
+def get_default_dtype() -> np.dtype[Any]:
     """The float dtype that tensors made from Python floats get (float32 unless set_default_dtype)."""
     return _default[0]
 

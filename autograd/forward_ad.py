@@ -25,11 +25,15 @@ from __future__ import annotations
 
 import itertools
 from collections import namedtuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .grad_mode import state
 from .ops import ELEMENTWISE
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
 
@@ -79,7 +83,7 @@ def _current(level, what):
     return level
 
 
-def make_dual(tensor, tangent, *, level: int | None = None):
+def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> Tensor:
     """A tensor with the value of ``tensor`` and the tangent ``tangent`` at ``level`` (the innermost
     open level by default). It is a view of ``tensor`` (gradients flow back to it); ``tangent`` has
     ``tensor``'s shape and a floating dtype."""

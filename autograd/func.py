@@ -13,6 +13,7 @@ computes, so the outer one can differentiate it again.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -90,7 +91,8 @@ def _split_aux(out, has_aux, fn_name):
     return out
 
 
-def grad_and_value(func, argnums=0, has_aux: bool = False):
+def grad_and_value(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0,
+                   has_aux: bool = False) -> Callable[..., Any]:
     """A function returning ``(gradient, value)`` of the scalar function ``func`` at its arguments
     (``((gradient, (value, aux))`` with ``has_aux``); the gradient is with respect to the argument
     ``argnums`` (an int, or a tuple of ints for a tuple of gradients)."""
@@ -120,7 +122,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     return wrapper
 
 
-def grad(func, argnums=0, has_aux: bool = False):
+def grad(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The gradient of the scalar function ``func`` as a function (``torch.func.grad``)."""
     both = grad_and_value(func, argnums, has_aux)
 
@@ -137,7 +139,7 @@ def _zeros_like(t):
     return zeros_like(t)
 
 
-def vjp(func, *primals, has_aux: bool = False):
+def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """``(func(*primals), vjp_fn)`` (and ``aux``): ``vjp_fn(cotangents)`` gives the vector-Jacobian
     product with respect to each primal, as a tuple (``torch.func.vjp``)."""
     outer = _outer_needs_graph(primals)
@@ -169,7 +171,7 @@ def _detached(out):
     return tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach()
 
 
-def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
+def jvp(func: Callable[..., Any], primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False) -> Any:
     """``(func(*primals), J tangents)`` (and ``aux``) by forward mode (``torch.func.jvp``):
     ``primals`` and ``tangents`` are tuples of Tensors of the same shapes."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -199,7 +201,8 @@ def _basis(t, k):
     return make(e.reshape(t.shape))
 
 
-def jacrev(func, argnums=0, *, has_aux: bool = False):
+def jacrev(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *,
+           has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``func`` by reverse mode, a vector-Jacobian product per output element
     (``torch.func.jacrev``): shape output.shape + input.shape; tuples follow the outputs (outer)
     and a tuple ``argnums`` (inner)."""
@@ -237,7 +240,8 @@ def _empty(o, x):
     return make(np.zeros((0,) + x.shape, np.result_type(o.dtype, x.dtype)))
 
 
-def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
+def jacfwd(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,
+           randomness: str = "error") -> Callable[..., Any]:
     """The Jacobian of ``func`` by forward mode, a Jacobian-vector product per input element
     (``torch.func.jacfwd``): the same shapes and structure as :func:`jacrev`."""
     from .tensor_functions import stack
@@ -281,12 +285,13 @@ def _replace(args, nums, chosen):
     return full
 
 
-def hessian(func, argnums=0):
+def hessian(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """The Hessian of the scalar function ``func``: ``jacfwd(jacrev(func))`` (``torch.func.hessian``)."""
     return jacfwd(jacrev(func, argnums), argnums)
 
 
-def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
+def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
+         chunk_size: int | None = None) -> Callable[..., Any]:
     """``func`` mapped over a batch dimension (``torch.func.vmap``): ``in_dims`` says which dimension
     of each argument is the batch (an int for all, or one entry per argument, None for an argument
     that is the same for every sample); ``out_dims`` where the batch goes in each output. The

@@ -38,13 +38,13 @@ class FunctionCtx:
         self._saved: tuple[Any, ...] = ()
         self._versions: tuple[int | None, ...] = ()
 
-    def save_for_backward(self, *tensors):
+    def save_for_backward(self, *tensors: Any) -> None:
         """Keep tensors for backward; modifying one in place before backward is then an error."""
         self._saved = tensors
         self._versions = tuple(t._version if isinstance(t, Tensor) else None for t in tensors)
 
     @property
-    def saved_tensors(self):
+    def saved_tensors(self) -> tuple[Any, ...]:
         """The tensors given to save_for_backward; an error if one was modified in place since."""
         for i, (t, v) in enumerate(zip(self._saved, self._versions)):
             if isinstance(t, Tensor) and t._version != v:
@@ -61,17 +61,17 @@ class Function:
     (None for arguments that are not tensors or need no gradient)."""
 
     @staticmethod
-    def forward(ctx, *args, **kwargs):
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
         """Compute the output(s) from ``args`` (Tensors as given, run under no_grad); save on ``ctx``."""
         raise NotImplementedError("a Function subclass must define @staticmethod forward(ctx, *args)")
 
     @staticmethod
-    def backward(ctx, *grad_outputs):
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
         """Given d(loss)/d(output) for each output, return d(loss)/d(arg) per forward argument (or None)."""
         raise NotImplementedError("a Function subclass must define @staticmethod backward(ctx, *grad_outputs)")
 
     @classmethod
-    def apply(cls, *args, **kwargs):
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run forward on ``args`` and record one node whose backward calls ``backward`` (torch's apply)."""
         inputs = tuple(a for a in args if isinstance(a, Tensor))
         ctx = FunctionCtx(isinstance(a, Tensor) and a.requires_grad for a in args)

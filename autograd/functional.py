@@ -1,6 +1,7 @@
 """ag.grad: gradients of outputs with respect to chosen inputs, returned instead of accumulated."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,9 @@ def _as_tuple(x, name):
     return x
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
-         allow_unused: bool = False):
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor], grad_outputs: Any = None,
+         retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """d(outputs)/d(inputs) as a tuple of Tensors (one per input), without touching any ``.grad``.
 
     ``grad_outputs``: the vector of the vector-Jacobian product, one per output (may be omitted for
@@ -78,7 +80,8 @@ def _seeds(outputs, grad_outputs, inputs, create_graph, fn_name):
     return seeds
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs: Tensor | Sequence[Tensor] | None = None) -> None:
     """Accumulate the gradients of ``tensors`` (a Tensor or a sequence; ``grad_tensors`` the vectors
     of the vector-Jacobian products, as ``gradient`` of ``Tensor.backward``) into the leaves'
     ``.grad`` (torch.autograd.backward). With ``inputs`` (a Tensor or a sequence of them, leaves or
@@ -173,7 +176,7 @@ def _reverse(outputs, inputs, v, create_graph):
     """ag.grad of ``outputs`` with cotangents ``v`` (None where an output does not require grad)."""
     pairs = [(o, c) for o, c in zip(outputs, v) if o.requires_grad]
     wanted = [i for i, t in enumerate(inputs) if t.requires_grad]
-    grads = [None] * len(inputs)
+    grads: list[Tensor | None] = [None] * len(inputs)
     if pairs and wanted:
         from .grad_mode import enable_grad
 
@@ -185,7 +188,8 @@ def _reverse(outputs, inputs, v, create_graph):
     return grads
 
 
-def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
+def vjp(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], v: Any = None, create_graph: bool = False,
+           strict: bool = False) -> tuple[Any, Any]:
     """(func(inputs), v^T J): the vector-Jacobian product of ``func`` at ``inputs`` (as
     ``torch.autograd.functional.vjp``). ``v`` may be omitted when func returns one single-element
     Tensor. The product has the form of ``inputs`` (a Tensor, or a tuple)."""
@@ -208,7 +212,8 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
                                                                           is_inputs_tuple)
 
 
-def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
+def jvp(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], v: Any = None, create_graph: bool = False,
+           strict: bool = False) -> tuple[Any, Any]:
     """(func(inputs), J v): the Jacobian-vector product of ``func`` at ``inputs`` along ``v`` (as
     ``torch.autograd.functional.jvp``), by forward mode: one forward pass carrying the tangents
     ``v``. ``v`` may be omitted when there is one single-element input. The product has the form
@@ -241,8 +246,8 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
                                                                          is_outputs_tuple)
 
 
-def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
-             strategy: str = "reverse-mode"):
+def jacobian(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], create_graph: bool = False,
+             strict: bool = False, vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
     """The Jacobian of ``func`` at ``inputs`` (as ``torch.autograd.functional.jacobian``): for an
     output of shape S and an input of shape T, a Tensor of shape S + T. With several inputs (a
     tuple) a tuple over the inputs; with several outputs a tuple over the outputs (of tuples).
@@ -296,8 +301,8 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
     return _form(tuple(blocks[0]), is_inputs_tuple)
 
 
-def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
-            outer_jacobian_strategy: str = "reverse-mode"):
+def hessian(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], create_graph: bool = False,
+            strict: bool = False, vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode") -> Any:
     """The Hessian of the scalar function ``func`` at ``inputs`` (as
     ``torch.autograd.functional.hessian``): the Jacobian of its gradient; shape T + T for an input
     of shape T, a tuple of tuples for several inputs."""
@@ -319,14 +324,16 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
     return result if is_inputs_tuple else result[0][0]
 
 
-def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
+def hvp(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], v: Any = None, create_graph: bool = False,
+           strict: bool = False) -> tuple[Any, Any]:
     """(func(inputs), H v): the Hessian of the scalar function ``func`` times ``v`` (as
     ``torch.autograd.functional.hvp``), computed forward-over-reverse: the tangent of the gradient
     along ``v``, one pass of each mode, without forming H."""
     return _hessian_product(func, inputs, v, create_graph, strict, "hvp")
 
 
-def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
+def vhp(func: Callable[..., Any], inputs: Tensor | Sequence[Tensor], v: Any = None, create_graph: bool = False,
+           strict: bool = False) -> tuple[Any, Any]:
     """(func(inputs), v^T H) (as ``torch.autograd.functional.vhp``): for the symmetric Hessian of a
     twice differentiable function the same as hvp."""
     return _hessian_product(func, inputs, v, create_graph, strict, "vhp")

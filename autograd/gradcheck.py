@@ -1,6 +1,9 @@
 """Finite-difference checks of the analytic gradients (central differences in float64)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from . import engine
@@ -45,7 +48,7 @@ def _compare(name, analytic, numeric, atol, rtol, label):
             f"(atol={atol}, rtol={rtol})")
 
 
-def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """Check d fn / d inputs against central differences (fn(x + eps) - fn(x - eps)) / 2 eps.
 
     ``inputs``: a Tensor or a sequence; those that require grad (float64) are checked. Every
@@ -94,7 +97,8 @@ def _outs_nograd(fn, inputs):
     return _outputs(fn, inputs)
 
 
-def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3) -> bool:
     """Check second derivatives: gradcheck of x -> ag.grad(fn(x), x, v, create_graph=True) for a
     random cotangent v, i.e. of the backward pass itself as recorded under create_graph."""
     from .functional import grad

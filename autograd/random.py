@@ -31,7 +31,7 @@ class Generator:
         self.seed()
         _LIVE.add(self)
 
-    def manual_seed(self, seed) -> Generator:
+    def manual_seed(self, seed: int) -> Generator:
         """Restart the stream from ``seed`` (an integer; negative seeds are taken modulo 2**64, as torch
         does); returns the generator, so ``Generator().manual_seed(0)`` reads as one expression."""
         try:
@@ -76,7 +76,7 @@ class Generator:
 default_generator = Generator()
 
 
-def manual_seed(seed) -> Generator:
+def manual_seed(seed: int) -> Generator:
     """Seed the default generator, behind ag.rand/randn/randint, dropout masks, nn.init and shuffling
     DataLoaders; returns it (as torch.manual_seed does)."""
     return default_generator.manual_seed(seed)
@@ -92,7 +92,7 @@ def seed() -> int:
     return default_generator.seed()
 
 
-def generator(gen=None) -> np.random.Generator:
+def generator(gen: Generator | None = None) -> np.random.Generator:
     """The numpy Generator to draw from: ``gen``'s (an ``ag.Generator``), or the default one's."""
     if gen is None:
         return default_generator._rng

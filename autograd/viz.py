@@ -132,7 +132,7 @@ class GraphDrawing(graphviz.Digraph):
 # Public functions
 
 
-def draw_graph(*roots, params=None, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR",
+def draw_graph(*roots: Any, params: Any = None, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR",
                group_modules: bool = True, color_by: str | None = None,
                max_nodes: int | None = DEFAULT_MAX_NODES) -> graphviz.Digraph:
     """The graph below ``roots`` (Scalars or Tensors, a list of them, or an ``ag.Graph``) as a Digraph.
@@ -181,7 +181,7 @@ def draw_graph(*roots, params=None, show_data: bool = True, show_grad: bool = Tr
     return _Drawer(roots, names, show_data, show_grad, rankdir, group_modules, color_by, max_nodes).draw()
 
 
-def save_svg(roots, path, **draw_options) -> str:
+def save_svg(roots: Any, path: str | os.PathLike[str], **draw_options: Any) -> str:
     """Draw the graph below ``roots`` (one Scalar or Tensor, or a list) and write it to ``path`` as SVG.
 
     ``draw_options`` are those of :func:`draw_graph`. Returns the path written. Raises

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from autograd import Tensor
+
 from . import functional as F
 from .module import Module
 
@@ -27,18 +29,18 @@ class Dropout(Module):
         self.inplace = bool(inplace)
         self.generator = generator  # an ag.Generator for the masks (None: the default generator)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         """``F.dropout(x, p, training)``: a fresh mask in training, the identity in evaluation."""
         return F.dropout(x, self.p, self.training, self.inplace, generator=self.generator)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
 
 
 class _ChannelDropout(Dropout):
     _function: ClassVar[Callable[..., Any]]  # the nn.functional form, set by each subclass
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         """Whole channels dropped in training (see the class), the identity in evaluation."""
         return type(self)._function(x, self.p, self.training, self.inplace, generator=self.generator)
 

@@ -19,7 +19,7 @@ class _Loss(Module):
         F._check_reduction(reduction)
         self.reduction = reduction
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
 
 
@@ -34,14 +34,14 @@ class _WeightedLoss(_Loss):
 class MSELoss(_Loss):
     """Mean squared error: (x - y)^2."""
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error: |x - y|."""
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
@@ -54,10 +54,10 @@ class HuberLoss(_Loss):
             raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
         self.delta = delta
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"delta={self.delta}" + (f", reduction={self.reduction!r}" if self.reduction != "mean" else "")
 
 
@@ -73,7 +73,7 @@ class CrossEntropyLoss(_WeightedLoss):
             raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
 
 
@@ -84,14 +84,14 @@ class NLLLoss(_WeightedLoss):
         super().__init__(weight, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities: -w (y log x + (1 - y) log(1 - x))."""
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
@@ -104,5 +104,5 @@ class BCEWithLogitsLoss(_WeightedLoss):
             pos_weight = F._t(pos_weight, "pos_weight")
         self.register_buffer("pos_weight", pos_weight)
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)

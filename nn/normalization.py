@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import get_default_dtype
+from autograd import Tensor, get_default_dtype
 from autograd.extend import leaf
 
 from . import functional as F
@@ -71,7 +71,7 @@ class _BatchNorm(Module):
     _dims: tuple[int, ...] = (2, 3)
     _expected = "a 2D (N, C) or 3D (N, C, L)"
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
         if x.ndim not in self._dims:
             raise ValueError(f"{name} expects {self._expected} input, got shape {x.shape}")
@@ -87,7 +87,7 @@ class _BatchNorm(Module):
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training,
                             factor, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
 
@@ -138,10 +138,10 @@ class LayerNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
@@ -167,13 +167,13 @@ class GroupNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}) expects an input (N, "
                              f"{self.num_channels}, *), got shape {x.shape}")
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
@@ -208,7 +208,7 @@ class _InstanceNorm(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         nd, name = self._nd, type(self).__name__
         if x.ndim not in (nd + 1, nd + 2):
             raise ValueError(f"{name} expects a {nd + 1}D (unbatched) or {nd + 2}D (batched) input, got shape "
@@ -225,7 +225,7 @@ class _InstanceNorm(Module):
                             self.momentum, self.eps)
         return y.squeeze(0) if unbatched else y
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
 

@@ -34,7 +34,7 @@ class _MaxPoolNd(Module):
         return type(self)._function(x, self.kernel_size, self.stride, self.padding, self.dilation,
                                     ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
@@ -74,7 +74,7 @@ class _AvgPoolNd(Module):
         return type(self)._function(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                                     self.count_include_pad, self.divisor_override)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
@@ -117,7 +117,7 @@ class _AdaptivePool(Module):
     def forward(self, x: Tensor) -> Tensor:
         return type(self)._function(x, self.output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
@@ -176,7 +176,7 @@ class _MaxUnpoolNd(Module):
     def forward(self, x: Tensor, indices: Tensor, output_size=None) -> Tensor:
         return type(self)._function(x, indices, self.kernel_size, self.stride, self.padding, output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 

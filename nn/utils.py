@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -24,7 +25,8 @@ def _scale_(grad: Tensor, factor) -> None:
         grad.data = (grad.data * factor).astype(grad.dtype, copy=False)
 
 
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
     """Rescale the gradients so that their joint norm is at most ``max_norm`` (the lecture's clipping):
 
         total = || (||g_1||_p, ..., ||g_k||_p) ||_p      (the p-norm of all gradients as one vector)
@@ -54,7 +56,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     return leaf(total)
 
 
-def clip_grad_value_(parameters, clip_value: float) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient entry into [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)
     if clip_value < 0:
