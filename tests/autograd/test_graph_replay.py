@@ -253,7 +253,7 @@ def test_relu_gradient_in_place_only_where_no_one_else_sees_it():
         xb = rng.standard_normal((8, 3)).astype(np.float32)
         tb = rng.integers(0, 2, 8)
         _, got, _ = replay_then_eager(g, {x: xb, t: tb}, params,
-                                      lambda: F.cross_entropy(model(ag.tensor(xb)), ag.tensor(tb)))
+                                      lambda xb=xb, tb=tb: F.cross_entropy(model(ag.tensor(xb)), ag.tensor(tb)))
         for gr, p in zip(got, params):
             np.testing.assert_array_equal(gr, p.grad.numpy())
     eager = []
