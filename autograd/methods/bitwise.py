@@ -3,7 +3,7 @@
 (``&=``, ``bitwise_and_``...) live with the other in-place methods (inplace.py)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import dtypes
 from ..ops import OPS
@@ -91,7 +91,7 @@ class BitwiseMethods(TensorMixin):
     __rlshift__ = _reflected("bitwise_left_shift")
     __rrshift__ = _reflected("bitwise_right_shift")
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         if self.dtype.kind == "f":
             raise TypeError(f"~ (operator.invert) is only implemented on integer and Boolean-type tensors, not on "
                             f"{self.dtype}; for a mask of a float tensor compare it first (e.g. ~(t > 0))")
@@ -114,17 +114,17 @@ class BitwiseMethods(TensorMixin):
         or nan."""
         return _rounded_division(self, other, "floor_divide")
 
-    def __floordiv__(self, other):
+    def __floordiv__(self, other: Any) -> Tensor:
         return _rounded_division(self, other, "floor_divide")
 
-    def __rfloordiv__(self, other):
+    def __rfloordiv__(self, other: Any) -> Tensor:
         b, a = operands(self, other, "floor_divide", "no_bool")
         return _rounded_division(a, b, "floor_divide")
 
-    def __mod__(self, other):
+    def __mod__(self, other: Any) -> Tensor:
         return self.remainder(other)
 
-    def __rmod__(self, other):
+    def __rmod__(self, other: Any) -> Tensor:
         b, a = operands(self, other, "remainder", "no_bool")
         return binary(OPS["remainder"], a, b)
 

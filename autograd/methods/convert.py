@@ -17,6 +17,8 @@ from ..tensor import apply, make, unary
 from .base import TensorMixin
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..tensor import Tensor
 
 
@@ -44,7 +46,7 @@ class ConvertMethods(TensorMixin):
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
@@ -54,13 +56,13 @@ class ConvertMethods(TensorMixin):
             raise RuntimeError(f"Boolean value of a Tensor with {self.data.size} elements is ambiguous")
         return builtins.bool(self.data)
 
-    def __float__(self):
+    def __float__(self) -> builtins.float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> builtins.int:
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> builtins.int:
         if self.dtype.kind not in "iu" or self.data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.data)
@@ -81,10 +83,10 @@ class ConvertMethods(TensorMixin):
             new.grad = copy.deepcopy(self.grad, memo)
         return new
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return format_tensor(self)
 
-    def __format__(self, spec):
+    def __format__(self, spec: str) -> str:
         if self.ndim == 0 and spec:
             return format(self.item(), spec)
         return repr(self)

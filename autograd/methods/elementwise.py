@@ -6,7 +6,7 @@ of the catalogue's operations (:func:`operands`)."""
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -125,7 +125,7 @@ class ElementwiseMethods(TensorMixin):
         """|x|."""
         return unary(OPS["abs"], self)
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return self.abs()
 
     def where(self, condition: Tensor, y: Tensor | float) -> Tensor:
@@ -162,16 +162,16 @@ class ElementwiseMethods(TensorMixin):
         other = other if is_tensor(other) else make(to_array(np.asarray(other), copy=False))
         return binary(OPS[name], self, other)
 
-    def __lt__(self, other):
+    def __lt__(self, other: Any) -> Tensor:
         return self._compare("lt", other)
 
-    def __le__(self, other):
+    def __le__(self, other: Any) -> Tensor:
         return self._compare("le", other)
 
-    def __gt__(self, other):
+    def __gt__(self, other: Any) -> Tensor:
         return self._compare("gt", other)
 
-    def __ge__(self, other):
+    def __ge__(self, other: Any) -> Tensor:
         return self._compare("ge", other)
 
     def __eq__(self, other):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class IndexMethods(TensorMixin):
     __slots__ = ()
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Tensor:
         """numpy indexing (ints, slices, None, Ellipsis, bool masks, integer arrays and Tensors).
 
         Index Tensors are inputs of the node (no gradient); repeated indices accumulate their

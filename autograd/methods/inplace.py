@@ -5,7 +5,7 @@ holding its old value, so gradients flow through both roles; version counters ma
 needs an overwritten value raise (autograd/versions.py)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -112,19 +112,19 @@ class InplaceMethods(TensorMixin):
         """Copy src's values (broadcast to this shape) into this tensor; differentiable in src."""
         return self._overwrite("copy_", src if is_tensor(src) else make(np.asarray(src)))
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
 
-    def __isub__(self, other):
+    def __isub__(self, other: Any) -> Tensor:
         return self.sub_(other)
 
-    def __imul__(self, other):
+    def __imul__(self, other: Any) -> Tensor:
         return self.mul_(other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: Any) -> Tensor:
         return self.div_(other)
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: Any, value: Any) -> None:
         """t[key] = value, in place (recorded in a graph: differentiable in t and value)."""
         steps = _torch_index_steps(key)
         key = _index_key(key) if steps is None else KeyChain(_index_key(k) for k in steps)
@@ -133,25 +133,25 @@ class InplaceMethods(TensorMixin):
 
     # -- in-place forms of the catalogue's operations (torch's ``erf_``, ``bitwise_and_``, ``&=``...) --
 
-    def __iand__(self, other):
+    def __iand__(self, other: Any) -> Tensor:
         return self.bitwise_and_(other)
 
-    def __ior__(self, other):
+    def __ior__(self, other: Any) -> Tensor:
         return self.bitwise_or_(other)
 
-    def __ixor__(self, other):
+    def __ixor__(self, other: Any) -> Tensor:
         return self.bitwise_xor_(other)
 
-    def __ilshift__(self, other):
+    def __ilshift__(self, other: Any) -> Tensor:
         return self.bitwise_left_shift_(other)
 
-    def __irshift__(self, other):
+    def __irshift__(self, other: Any) -> Tensor:
         return self.bitwise_right_shift_(other)
 
-    def __ifloordiv__(self, other):
+    def __ifloordiv__(self, other: Any) -> Tensor:
         return self.floor_divide_(other)
 
-    def __imod__(self, other):
+    def __imod__(self, other: Any) -> Tensor:
         return self.remainder_(other)
 
 

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import builtins
-from collections import namedtuple
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -19,9 +18,9 @@ if TYPE_CHECKING:
 
     from ..tensor import Tensor
 
-_MaxResult = namedtuple("max", ["values", "indices"])
-_MinResult = namedtuple("min", ["values", "indices"])
-_AminmaxResult = namedtuple("aminmax", ["min", "max"])
+_MaxResult = NamedTuple("max", [("values", "Tensor"), ("indices", "Tensor")])
+_MinResult = NamedTuple("min", [("values", "Tensor"), ("indices", "Tensor")])
+_AminmaxResult = NamedTuple("aminmax", [("min", "Tensor"), ("max", "Tensor")])
 
 
 def _with_dtype(t, dtype, name):

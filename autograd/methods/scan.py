@@ -8,8 +8,7 @@ each value goes to the element it was taken from (ops/sort.py).
 from __future__ import annotations
 
 import builtins
-from collections import namedtuple
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -21,13 +20,13 @@ from .base import TensorMixin
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
-_Sort = namedtuple("sort", ["values", "indices"])
-_Topk = namedtuple("topk", ["values", "indices"])
-_Kthvalue = namedtuple("kthvalue", ["values", "indices"])
-_Median = namedtuple("median", ["values", "indices"])
-_Mode = namedtuple("mode", ["values", "indices"])
-_Cummax = namedtuple("cummax", ["values", "indices"])
-_Cummin = namedtuple("cummin", ["values", "indices"])
+_Sort = NamedTuple("sort", [("values", "Tensor"), ("indices", "Tensor")])
+_Topk = NamedTuple("topk", [("values", "Tensor"), ("indices", "Tensor")])
+_Kthvalue = NamedTuple("kthvalue", [("values", "Tensor"), ("indices", "Tensor")])
+_Median = NamedTuple("median", [("values", "Tensor"), ("indices", "Tensor")])
+_Mode = NamedTuple("mode", [("values", "Tensor"), ("indices", "Tensor")])
+_Cummax = NamedTuple("cummax", [("values", "Tensor"), ("indices", "Tensor")])
+_Cummin = NamedTuple("cummin", [("values", "Tensor"), ("indices", "Tensor")])
 
 _TAKE = OPS["take_along_dim"]
 
