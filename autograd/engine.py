@@ -60,23 +60,36 @@ def toposort(roots, grad_only=False):
     visited in argument order. With ``grad_only`` the walk does not enter nodes that do not
     require grad (constants, data), which backward never needs.
     """
-    order = []
-    seen = set()
+    order: list = []
+    seen: set = set()
+    mark, place = seen.add, order.append
     for root in roots:
         if root in seen or (grad_only and not root.requires_grad):
             continue
-        seen.add(root)
-        stack = [(root, iter(root._inputs))]
-        while stack:
-            node, children = stack[-1]
+        mark(root)
+        # The recursive post-order, with the recursion's frames on ``stack``: each entry a node
+        # being visited and the iterator over its remaining inputs. The node in hand is kept in
+        # locals rather than on the stack, and an input without inputs of its own (a leaf) is
+        # placed at once instead of being pushed and popped (on micrograd's demo this sort takes
+        # more than half of a Scalar backward).
+        stack: list = []
+        push, pop = stack.append, stack.pop
+        node, children = root, iter(root._inputs)
+        while True:
             for child in children:
-                if child not in seen and (child.requires_grad or not grad_only):
-                    seen.add(child)
-                    stack.append((child, iter(child._inputs)))
+                if child not in seen and (not grad_only or child.requires_grad):
+                    mark(child)
+                    grandchildren = child._inputs
+                    if grandchildren:
+                        push((node, children))
+                        node, children = child, iter(grandchildren)
+                        break
+                    place(child)
+            else:  # every input of node placed: place node, and return to the node that reached it
+                place(node)
+                if not stack:
                     break
-            else:
-                stack.pop()
-                order.append(node)
+                node, children = pop()
     return order
 
 
@@ -124,10 +137,16 @@ def _walk(order, pending, pop, get, wanted, store, check, retain_graph, create_g
             input_grads = node._backward(g, retain_graph, create_graph)
             if check is not None:
                 check(node, input_grads)
-            for inp, gi in zip(node_inputs, input_grads):
+            # (input i's gradient is input_grads[i], and there may be fewer of those than inputs: a
+            # zip() of the two, built for every node, would cost more than the rest of a one-input
+            # node's turn here)
+            i = 0
+            for gi in input_grads:
                 if gi is not None:
+                    inp = node_inputs[i]
                     prev = get(inp)
                     pending[inp] = gi if prev is None else prev + gi
+                i += 1
             # drop these references now: a leaf may then keep its gradient array without a copy
             input_grads = gi = None
 

@@ -133,6 +133,40 @@ def _op_function(name):
     return fn
 
 
+def _operation(name, fn):
+    """The function that applies the op ``name`` (table function ``fn``) to Scalars and records it:
+    ``operation(a)`` for an op of one input, ``operation(a, b)`` for two (``b`` may be a number: it
+    becomes a constant leaf). The new node holds its value, its inputs and the local partials.
+
+    Scalar's binary operators are these functions themselves (``Scalar.__mul__`` is the '*'
+    operation), so that ``a * b`` costs one Python call besides the table function's: a scalar
+    graph is made of nothing but these calls. Every other operation reaches them through
+    ``Scalar._apply``, which DualScalar overrides."""
+
+    def operation(a, b=None):
+        if b is None:
+            data, da, db = fn(a.data)
+        else:
+            if b.__class__ is not Scalar and not isinstance(b, Scalar):
+                b = Scalar(b)  # a number: a constant leaf (a subclass instance stays a node)
+            data, da, db = fn(a.data, b.data)
+        out = _new(Scalar)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._op = name
+        out._a = a
+        out._b = b
+        out._da = da
+        out._db = db
+        return out
+
+    return operation
+
+
+_OPERATIONS = {name: _operation(name, fn) for name, fn in OPS.items()}
+
+
 class Scalar:
     """A float that remembers how it was computed (micrograd's ``Value``).
 
@@ -179,46 +213,29 @@ class Scalar:
     # -- operations -----------------------------------------------------------------------------
 
     def _apply(self, name, other=None):
-        if other is None:
-            data, da, db = _op_function(name)(self.data)
-        else:
-            if other.__class__ is not Scalar and not isinstance(other, Scalar):
-                other = Scalar(other)  # a number: a constant leaf (a subclass instance stays a node)
-            data, da, db = OPS[name](self.data, other.data)
-        out = _new(Scalar)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out._op = name
-        out._a = self
-        out._b = other
-        out._da = da
-        out._db = db
-        return out
+        """The Scalar ``name(self)``, or ``self name other``, recorded (see _operation)."""
+        operation = _OPERATIONS.get(name)
+        if operation is None:  # x ** c with the constant c in the op's name
+            operation = _operation(name, _op_function(name))
+        return operation(self, other)
 
     def _rapply(self, name, other):
         return Scalar(other)._apply(name, self)
 
-    def __add__(self, other):
-        return self._apply("+", other)
+    # the operators of two operands are the table's operations themselves (see _operation)
+    __add__ = _OPERATIONS["+"]
+    __sub__ = _OPERATIONS["-"]
+    __mul__ = _OPERATIONS["*"]
+    __truediv__ = _OPERATIONS["/"]
 
     def __radd__(self, other):
         return self._rapply("+", other)
 
-    def __sub__(self, other):
-        return self._apply("-", other)
-
     def __rsub__(self, other):
         return self._rapply("-", other)
 
-    def __mul__(self, other):
-        return self._apply("*", other)
-
     def __rmul__(self, other):
         return self._rapply("*", other)
-
-    def __truediv__(self, other):
-        return self._apply("/", other)
 
     def __rtruediv__(self, other):
         return self._rapply("/", other)

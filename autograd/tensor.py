@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 _new = object.__new__
 _ndarray = np.ndarray
-_PY_SCALARS = (int, float, builtins.bool)
+_PY_SCALARS = (float, int, builtins.bool)  # (float first: `in` tests them in turn)
 
 _ADD, _SUB, _MUL, _DIV, _POW = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["pow"]
 _ADD_S, _RSUB_S, _MUL_S, _DIV_S = OPS["add_scalar"], OPS["rsub_scalar"], OPS["mul_scalar"], OPS["div_scalar"]
