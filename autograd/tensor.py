@@ -12,7 +12,7 @@ node record. The named methods live in ``autograd/methods/``, one mixin a family
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
@@ -77,7 +77,7 @@ def make(data, inputs=(), op=None, params=None, cls=None):
     return t
 
 
-def is_tensor(x: object) -> bool:
+def is_tensor(x: object) -> TypeGuard[Tensor]:
     """Whether ``x`` is a Tensor (torch.is_tensor)."""
     return isinstance(x, Tensor)
 
@@ -608,76 +608,76 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
 
     # -- arithmetic (the hot path: module globals, no method lookups) ------------------------------
 
-    def __add__(self, other):
+    def __add__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             return binary(_ADD, self, other)
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_ADD_S, self, other)
         return binary(_ADD, self, as_tensor(other))
 
-    def __radd__(self, other):
+    def __radd__(self, other: Any) -> Tensor:
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_ADD_S, self, other)
         return binary(_ADD, as_tensor(other), self)
 
-    def __sub__(self, other):
+    def __sub__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             return binary(_SUB, self, other)
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_ADD_S, self, -other)
         return binary(_SUB, self, as_tensor(other))
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Any) -> Tensor:
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_RSUB_S, self, other)
         return binary(_SUB, as_tensor(other), self)
 
-    def __mul__(self, other):
+    def __mul__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             return binary(_MUL, self, other)
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_MUL_S, self, other)
         return binary(_MUL, self, as_tensor(other))
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Any) -> Tensor:
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_MUL_S, self, other)
         return binary(_MUL, as_tensor(other), self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             return binary(_DIV, self, other)
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_DIV_S, self, other)
         return binary(_DIV, self, as_tensor(other))
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Any) -> Tensor:
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_RDIV_S, self, other)
         return binary(_DIV, as_tensor(other), self)
 
-    def __pow__(self, other):
+    def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             return binary(_POW, self, other)
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_POW_S, self, other)
         return binary(_POW, self, as_tensor(other))
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: Any) -> Tensor:
         if other.__class__ in _PY_SCALARS:
             return scalar_op(_RPOW_S, self, other)
         return binary(_POW, as_tensor(other), self)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: Any) -> Tensor:
         return self.matmul(other)
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: Any) -> Tensor:
         return as_tensor(other).matmul(self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return unary(OPS["neg"], self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
     def pow(self, exponent: Tensor | float) -> Tensor:

@@ -213,7 +213,7 @@ class ElementwiseMethods(TensorMixin):
         """self + alpha * other (other a Tensor or a number; broadcast)."""
         return self + _scaled(self, other, alpha, "add")
 
-    def sub(self, other, *, alpha: float = 1) -> Tensor:
+    def sub(self, other: Tensor | float, *, alpha: float = 1) -> Tensor:
         """self - alpha * other (other a Tensor or a number; broadcast)."""
         if self.dtype.kind == "b" and is_tensor(other) and other.dtype.kind == "b":
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
