@@ -162,12 +162,13 @@ def elementwise_tangents(op, x, data, params):
     Jacobian is diagonal, so the JVP is the VJP rule applied to the tangent. None when the case
     does not apply (then ``propagate`` does the general work)."""
     tangents = x._tangents
-    if len(tangents) != 1 or op.jvp_form != ELEMENTWISE or not op.keeps_shape or state.dual_ceiling is not None:
+    if len(tangents) != 1 or op.jvp_form != ELEMENTWISE or not op.keeps_shape or op.jvp is None:
+        return None
+    st = state  # (one lookup of the thread-local state: this runs once per operation)
+    if st.dual_ceiling is not None or (x.requires_grad and st.grad_enabled):
         return None
     for level, t in tangents.items():
-        if t.__class__ is not np.ndarray or level not in state.dual_levels or op.jvp is None:
-            return None
-        if state.grad_enabled and x.requires_grad:
+        if t.__class__ is not np.ndarray or level not in st.dual_levels:
             return None
         rule = op.vjps[0]
         return {level: rule(t, data, x.data, **params) if params else rule(t, data, x.data)}
