@@ -187,6 +187,7 @@ class _ConvTranspose(_ConvNd):
     def forward(self, x: Tensor, output_size=None) -> Tensor:
         conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._nd - 1]
         output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
+        assert not isinstance(self.padding, str)  # (a transposed convolution refuses 'same' and 'valid')
         return conv(x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups, self.dilation)
 
 

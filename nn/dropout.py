@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from autograd import Tensor
+from autograd import Generator, Tensor
 
 from . import functional as F
 from .module import Module
@@ -22,7 +22,7 @@ class Dropout(Module):
     chainrule's addition) draws the masks instead of the default generator.
     """
 
-    def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, generator: Generator | None = None):
         super().__init__()
         F._check_p(p)
         self.p = float(p)

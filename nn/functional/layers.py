@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Generator, Tensor
 from autograd.extend import apply, leaf
 
 from ..parameter import _write
@@ -45,7 +45,7 @@ def _mask_params(p, generator):
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-            generator=None) -> Tensor:
+            generator: Generator | None = None) -> Tensor:
     """Inverted dropout: y = x * m, m_i = [u_i >= p] / (1 - p) with u_i ~ U[0, 1) drawn afresh each call.
 
     Each unit is kept with probability 1 - p and scaled by 1 / (1 - p), so E[y] = x and evaluation
@@ -78,21 +78,21 @@ def _channel_dropout(input, p, training, inplace, generator, nd, name):
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-              generator=None) -> Tensor:
+              generator: Generator | None = None) -> Tensor:
     """Channel-wise dropout of (N, C, L) or (C, L): each channel zeroed with probability p, the
     others scaled by 1 / (1 - p)."""
     return _channel_dropout(input, p, training, inplace, generator, 1, "dropout1d")
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-              generator=None) -> Tensor:
+              generator: Generator | None = None) -> Tensor:
     """Channel-wise dropout of (N, C, H, W) or (C, H, W) feature maps: each whole channel zeroed with
     probability p, the others scaled by 1 / (1 - p) (a 3-D input is (N, C, L), as torch reads it)."""
     return _channel_dropout(input, p, training, inplace, generator, 2, "dropout2d")
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-              generator=None) -> Tensor:
+              generator: Generator | None = None) -> Tensor:
     """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W)."""
     return _channel_dropout(input, p, training, inplace, generator, 3, "dropout3d")
 

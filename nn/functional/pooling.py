@@ -90,13 +90,15 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     return y, (indices.squeeze(0) if unbatched else indices)
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+def max_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
+               padding: int | tuple[int, ...] = 0, dilation: int | tuple[int, ...] = 1, ceil_mode: bool = False,
                return_indices: bool = False):
     """1-D max pooling of (N, C, L): the largest value of each window (see max_pool2d)."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d")
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+def max_pool2d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
+               padding: int | tuple[int, ...] = 0, dilation: int | tuple[int, ...] = 1, ceil_mode: bool = False,
                return_indices: bool = False):
     """2-D max pooling of (N, C, H, W): y[n, c, i, j] = max over the window at (i s, j s) (padding
     counts as -inf). The gradient goes to each window's first maximum; ``return_indices`` also gives
@@ -104,7 +106,8 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
 
 
-def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+def max_pool3d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
+               padding: int | tuple[int, ...] = 0, dilation: int | tuple[int, ...] = 1, ceil_mode: bool = False,
                return_indices: bool = False):
     """3-D max pooling of (N, C, D, H, W) (see max_pool2d)."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3, "max_pool3d")
@@ -147,14 +150,15 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     return y.squeeze(0) if unbatched else y
 
 
-def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
+               padding: int | tuple[int, ...] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """1-D average pooling of (N, C, L) (see avg_pool2d)."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
+               padding: int | tuple[int, ...] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
     """2-D average pooling of (N, C, H, W): each window's sum over its count (with the zero padding
     when ``count_include_pad``, else only the input's elements; ``divisor_override`` replaces it).
     The gradient of each output is shared equally by its window's elements."""
@@ -162,8 +166,9 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                      "avg_pool2d")
 
 
-def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool3d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
+               padding: int | tuple[int, ...] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
     """3-D average pooling of (N, C, D, H, W) (see avg_pool2d)."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3,
                      "avg_pool3d")
@@ -212,18 +217,18 @@ def _adaptive_avg_pool(input, output_size, nd, name):
     return y.squeeze(0) if unbatched else y
 
 
-def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int | None, ...] | None) -> Tensor:
     """Average pooling of (N, C, L) to ``output_size`` windows, [floor(i L / o), ceil((i + 1) L / o))."""
     return _adaptive_avg_pool(input, output_size, 1, "adaptive_avg_pool1d")
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, ...] | None) -> Tensor:
     """Average pooling of (N, C, H, W) to ``output_size`` (an int, a pair; None keeps that size):
     the average of each window, separable, so one product with an averaging matrix per dimension."""
     return _adaptive_avg_pool(input, output_size, 2, "adaptive_avg_pool2d")
 
 
-def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+def adaptive_avg_pool3d(input: Tensor, output_size: int | tuple[int | None, ...] | None) -> Tensor:
     """Average pooling of (N, C, D, H, W) to ``output_size`` (see adaptive_avg_pool2d)."""
     return _adaptive_avg_pool(input, output_size, 3, "adaptive_avg_pool3d")
 
@@ -265,12 +270,12 @@ def _adaptive_max_pool(input, output_size, return_indices, nd, name):
     return y, (indices.squeeze(0) if unbatched else indices)
 
 
-def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+def adaptive_max_pool1d(input: Tensor, output_size: int | tuple[int | None, ...] | None, return_indices: bool = False):
     """Max pooling of (N, C, L) to ``output_size`` adaptive windows (see adaptive_max_pool2d)."""
     return _adaptive_max_pool(input, output_size, return_indices, 1, "adaptive_max_pool1d")
 
 
-def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+def adaptive_max_pool2d(input: Tensor, output_size: int | tuple[int | None, ...] | None, return_indices: bool = False):
     """Max pooling of (N, C, H, W) to ``output_size``: the maximum of each adaptive window
     [floor(i H / o), ceil((i + 1) H / o)) x ...; the gradient goes to each window's first maximum."""
     return _adaptive_max_pool(input, output_size, return_indices, 2, "adaptive_max_pool2d")
