@@ -11,15 +11,30 @@ import threading
 
 class _State(threading.local):
     grad_enabled = True  # record operations into the graph
-    scope: tuple[str | None, ...] | None = None  # the nn.Module path an operation is created in (for drawing), or None
+    _scope: tuple[str | None, ...] | None = None  # (see scope)
     dual_levels: tuple[int, ...] = ()  # forward AD: the open levels, innermost last (see forward_ad.py)
     dual_ceiling: int | None = None  # forward AD: while a level's JVP rule runs, only the levels up to this propagate
     # vmap: the levels whose function is running (per-sample semantics), outermost first
     vmap_levels: tuple[int, ...] = ()
     inference = False  # inside ``inference_mode()``
 
+    @property
+    def scope(self) -> tuple[str | None, ...] | None:
+        """The nn.Module path an operation is created in (for drawing), or None."""
+        return self._scope
+
+    @scope.setter
+    def scope(self, path: tuple[str | None, ...] | None) -> None:
+        SCOPES_USED[0] = True
+        self._scope = path
+
 
 state = _State()
+
+# Whether a scope was ever set, in any thread (module_scope, or ``state.scope = ...``): until then no
+# operation is made inside one, and recording a node skips reading the thread-local scope, which
+# costs about as much as a small Python call (a chain of small operations pays it on every node).
+SCOPES_USED = [False]
 
 
 class module_scope:
@@ -34,14 +49,15 @@ class module_scope:
         self.name, self.outermost = name, outermost
 
     def __enter__(self):
-        prev = self.prev = state.scope
+        SCOPES_USED[0] = True  # (state._scope is the scope property's value, written without its setter)
+        prev = self.prev = state._scope
         if prev is None:
-            state.scope = (self.outermost if self.outermost is not None else self.name,)
+            state._scope = (self.outermost if self.outermost is not None else self.name,)
         else:
-            state.scope = prev + (self.name if self.name is not None else self.outermost,)
+            state._scope = prev + (self.name if self.name is not None else self.outermost,)
 
     def __exit__(self, *exc):
-        state.scope = self.prev
+        state._scope = self.prev
         return False
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from . import anomaly, dtypes, engine, forward_ad, versions
 from .broadcast import unbroadcast
 from .grad_fn import GradFn, HookHandle
-from .grad_mode import state
+from .grad_mode import SCOPES_USED, state
 from .ops import OPS
 from .printing import backward_name
 
@@ -71,7 +71,7 @@ def make(data, inputs=(), op=None, params=None, cls=None):
         if i._counter is not None:
             t._saved_versions = versions.of(inputs)
             break
-    t._scope = state.scope
+    t._scope = state._scope if SCOPES_USED[0] else None
     if anomaly.enabled:
         anomaly.remember(t)
     return t
