@@ -7,6 +7,8 @@ in their own list, and ``tests/nn/test_nn_conv_kernels.py`` runs each against it
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import OPS
@@ -84,3 +86,48 @@ def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
         return dx
     return np.ascontiguousarray(dx[(slice(None), slice(None)) + tuple(slice(lo, lo + size) for size, (lo, _)
                                                                       in zip(x.shape[2:], padding))])
+
+
+# -- the transposed convolution (a convolution's input gradient): col2im with the batch innermost --
+
+
+_SHORT_ROWS = 24  # windows per row below which the formula's col2im adds run short inner loops
+_MIN_BATCH = 8
+
+
+def _batch_last_fits(x, w, b, *, stride, padding, dilation, groups, output_size):
+    """Float ndarrays, a batch of at least 8 and rows of fewer than 24 positions: the formula's
+    col2im then adds one short row at a time (numpy's per-row overhead exceeds the adds)."""
+    return (_float_arrays(x, w, b) and x.dtype == w.dtype and x.ndim >= 3 and x.shape[0] >= _MIN_BATCH
+            and x.shape[-1] < _SHORT_ROWS)
+
+
+@kernel("conv_transpose", "forward", when=_batch_last_fits)
+def conv_transpose_batch_last(x, w, b, *, stride, padding, dilation, groups, output_size):
+    """The formula's products and col2im with the batch as the innermost axis: x laid out as
+    (G, C_in / G, *sp, N), one GEMM a group gives the windows (C_out, *k, *sp, N), and each kernel
+    offset's strided add into the padded (C_out, *full, N) buffer then runs along rows of
+    (positions x N) contiguous elements instead of one row of positions at a time. The same sums
+    in the same order as the formula (the same values); the result is copied back to (N, C, *size)."""
+    k = w.shape[2:]
+    nd = len(k)
+    n, sp = x.shape[0], x.shape[2:]
+    cin, cog = w.shape[0], w.shape[1]
+    xm = np.empty((cin,) + sp + (n,), dtype=x.dtype)
+    np.copyto(xm, np.moveaxis(x, 0, -1))
+    wm = w.reshape(groups, cin // groups, cog * math.prod(k))
+    cols = np.matmul(np.swapaxes(wm, 1, 2), xm.reshape(groups, cin // groups, -1))  # (G, Co K, L N)
+    windows = cols.reshape((groups * cog,) + tuple(k) + tuple(sp) + (n,))
+    full = tuple(max(size + lo + hi, (m - 1) * s + r * (kk - 1) + 1)
+                 for size, (lo, hi), m, s, r, kk in zip(output_size, padding, sp, stride, dilation, k))
+    buf = np.zeros((groups * cog,) + full + (n,), dtype=x.dtype)
+    for j in np.ndindex(*k):
+        dst = buf[(slice(None),) + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s)
+                                         for jj, r, m, s in zip(j, dilation, sp, stride))]
+        np.add(dst, windows[(slice(None),) + j], out=dst)
+    crop = buf[(slice(None),) + tuple(slice(lo, lo + size) for size, (lo, _) in zip(output_size, padding))]
+    y = np.empty((n, groups * cog) + tuple(output_size), dtype=x.dtype)
+    np.copyto(np.moveaxis(y, 0, -1), crop)
+    if b.size:
+        y += b.reshape((-1,) + (1,) * nd)
+    return y

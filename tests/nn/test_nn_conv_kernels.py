@@ -38,10 +38,69 @@ def _pool_examples():
     return out
 
 
+def _conv_transpose_examples():
+    """(x, w, b) and conv_transpose params as a convolution's input gradient and as a layer uses
+    it: stride, padding (uneven), dilation, groups, output padding, 1-D/2-D/3-D, with and without
+    bias, a transposed (channels-first in memory) x as a conv's output gradient arrives."""
+    cases = [  # x shape, w shape, stride, padding, dilation, groups, output size
+        ((8, 4, 6, 6), (4, 3, 3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, (8, 8)),
+        ((8, 4, 5, 4), (4, 2, 3, 2), (2, 1), ((1, 1), (0, 1)), (1, 1), 2, (9, 4)),
+        ((9, 6, 4, 4), (6, 1, 2, 3), (1, 2), ((1, 0), (2, 2)), (2, 1), 3, (4, 6)),
+        ((10, 3, 7, 5), (3, 2, 3, 3), (2, 2), ((0, 0), (0, 0)), (1, 1), 1, (16, 12)),
+        ((8, 2, 11), (2, 3, 4), (3,), ((2, 2),), (2,), 1, (33,)),
+        ((8, 2, 3, 4, 3), (2, 2, 2, 2, 2), (1, 2, 1), ((0, 0), (1, 1), (0, 0)), (1, 1, 2), 1, (4, 7, 5)),
+    ]
+    out = []
+    for dtype in (np.float32, np.float64):
+        for xs, ws, s, p, r, groups, size in cases:
+            for bias in (False, True):
+                x = RNG.standard_normal(xs).astype(dtype)
+                if bias:
+                    x = np.swapaxes(np.ascontiguousarray(np.swapaxes(x, 0, 1)), 0, 1)
+                w = RNG.standard_normal(ws).astype(dtype)
+                b = RNG.standard_normal(ws[1] * groups).astype(dtype) if bias else np.zeros(0, dtype)
+                params = {"stride": s, "padding": p, "dilation": r, "groups": groups, "output_size": size}
+                out.append(((x, w, b), params))
+    return out
+
+
 def _examples(name):
     if name == "max_pool_grad_direct":
         return _pool_examples()
+    if name == "conv_transpose_batch_last":
+        return _conv_transpose_examples()
     return []
+
+
+def test_conv_transpose_kernel_gives_the_formulas_bits_and_layout():
+    """The batch-last col2im adds the same terms in the same order: the same values bit for bit,
+    returned C-contiguous (N, C, *size)."""
+    from autograd.ops.conv_kernels import conv_transpose_batch_last
+
+    reference = next(k.reference for k in CONV_KERNELS if k.name == "conv_transpose_batch_last")
+    for (x, w, b), params in _conv_transpose_examples():
+        fast = conv_transpose_batch_last(x, w, b, **params)
+        np.testing.assert_array_equal(fast, reference(x, w, b, **params))
+        assert fast.flags.c_contiguous
+
+
+def test_conv_gradients_through_the_kernel_match_torch():
+    """A strided, padded, grouped conv2d at a batch the kernel serves: x's gradient (the kernel),
+    w's and b's against torch."""
+    torch = pytest.importorskip("torch")
+    import nn.functional as F
+
+    x = RNG.standard_normal((16, 4, 9, 9)).astype(np.float32)
+    w = RNG.standard_normal((6, 2, 3, 3)).astype(np.float32)
+    b = RNG.standard_normal(6).astype(np.float32)
+    g = RNG.standard_normal((16, 6, 5, 5)).astype(np.float32)
+    xa, wa, ba = (ag.tensor(a, requires_grad=True) for a in (x, w, b))
+    ours = ag.grad(F.conv2d(xa, wa, ba, stride=2, padding=1, groups=2), (xa, wa, ba), ag.tensor(g))
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = torch.nn.functional.conv2d(xt, wt, bt, stride=2, padding=1, groups=2)
+    theirs = torch.autograd.grad(y, (xt, wt, bt), torch.tensor(g))
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.data, t.numpy(), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("k", CONV_KERNELS, ids=[k.name for k in CONV_KERNELS])
