@@ -35,7 +35,7 @@ import secrets
 import socket
 import stat
 import zipfile
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
@@ -121,7 +121,7 @@ def _write_npz(file, structure_json, arrays):
     np.savez(file, **entries)
 
 
-def save(obj, path) -> None:
+def save(obj: Any, path: str | os.PathLike[str] | IO[bytes]) -> None:
     """Save ``obj`` (e.g. ``model.state_dict()`` or an optimizer's ``state_dict()``) to ``path``.
 
     ``path`` may be an open binary file object (e.g. ``io.BytesIO``), written in place. A file path
@@ -262,7 +262,7 @@ def _fsync_directory(directory):
 
 # ---------------------------------------------------------------------------------------------- load
 
-def load(path):
+def load(path: str | os.PathLike[str] | IO[bytes]) -> Any:
     """Load what :func:`save` wrote, from a path or an open binary file object.
 
     Never unpickles and never evaluates anything from the file. A file holding pickled Python

@@ -1,13 +1,16 @@
 """nn.data: datasets and the DataLoader that cuts them into (mini-)batches."""
 from __future__ import annotations
 
+from typing import Any
+
 import collections.abc
+from collections.abc import Callable
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Generator, Tensor
 from autograd.extend import generator as generator_of
 from autograd.extend import leaf
 
@@ -29,7 +32,7 @@ class Dataset:
 class TensorDataset(Dataset):
     """Samples are rows: ``TensorDataset(X, y)[i] == (X[i], y[i])``. All tensors share the first dimension."""
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Any):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor, e.g. TensorDataset(X, y)")
         tensors = tuple(t if isinstance(t, Tensor) else leaf(np.asarray(t)) for t in tensors)
@@ -49,7 +52,7 @@ class TensorDataset(Dataset):
         return tuple(leaf(t.data[idx]) for t in self.tensors)
 
 
-def default_collate(samples):
+def default_collate(samples: list[Any]) -> Any:
     """A list of samples -> one batch, as torch's ``default_collate``: Tensors and ndarrays stacked
     along a new first dimension (keeping their dtype), Python numbers into a tensor (int64, float64
     or bool), strings kept as a list, and tuples, lists, named tuples and dicts collated field by
@@ -93,9 +96,10 @@ class DataLoader:
     Batches are new Tensors that do not require grad.
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False, seed=None, *,
-                 num_workers: int = 0, collate_fn=None, generator=None, prefetch_factor=None,
-                 worker_init_fn=None, pin_memory: bool = False):
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
+                 seed: int | None = None, *, num_workers: int = 0, collate_fn: Callable[[list[Any]], Any] | None = None,
+                 generator: Generator | None = None, prefetch_factor: int | None = None,
+                 worker_init_fn: Callable[[int], object] | None = None, pin_memory: bool = False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import get_default_dtype
+from autograd import Tensor, get_default_dtype
 from autograd.extend import generator, leaf
 
 __all__ = ["make_moons", "make_spiral", "make_regression", "load_digits"]
@@ -24,7 +24,8 @@ def _check_n(n, name="n_samples"):
     return int(n)
 
 
-def make_moons(n_samples: int = 100, noise: float = 0.0, shuffle: bool = True, seed=None):
+def make_moons(n_samples: int = 100, noise: float = 0.0, shuffle: bool = True,
+               seed: int | None = None) -> tuple[Tensor, Tensor]:
     """Two interleaving half circles (scikit-learn's construction): class 0 on the upper arc
     (cos t, sin t), class 1 on the lower (1 - cos t, 1/2 - sin t), t in [0, pi], plus N(0, noise^2)."""
     n = _check_n(n_samples)
@@ -44,7 +45,8 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, shuffle: bool = True, s
     return leaf(X.astype(get_default_dtype())), leaf(y)
 
 
-def make_spiral(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, seed=None):
+def make_spiral(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
+                seed: int | None = None) -> tuple[Tensor, Tensor]:
     """``n_classes`` interleaved spiral arms in 2-D (the CS231n spiral): arm k has its points at
     radius r from 0 to 1 and angle theta from 4k to 4(k + 1) radians (both evenly spaced), plus
     N(0, noise^2) on the angle; the point is (r sin theta, r cos theta). ``n_samples`` is the total,
@@ -63,7 +65,7 @@ def make_spiral(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, se
 
 
 def make_regression(n_samples: int = 100, n_features: int = 1, noise: float = 0.0, bias: float = 0.0,
-                    coef: bool = False, seed=None):
+                    coef: bool = False, seed: int | None = None) -> tuple[Tensor, ...]:
     """A linear regression problem: X ~ N(0, 1), y = X w + bias + N(0, noise^2), w ~ U(0, 100) per feature
     (as scikit-learn). Returns (X, y) with y of shape (n_samples,), and w too with ``coef=True``."""
     n = _check_n(n_samples)
@@ -79,7 +81,7 @@ def make_regression(n_samples: int = 100, n_features: int = 1, noise: float = 0.
     return out + (leaf(w.astype(dt)),) if coef else out
 
 
-def load_digits():
+def load_digits() -> tuple[Tensor, Tensor]:
     """The 8x8 handwritten digits that scikit-learn ships (1797 images, UCI's optdigits test set).
 
     Returns (X, y): X of shape (1797, 64), the pixel intensities 0..16 as the default float dtype
