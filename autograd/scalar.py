@@ -190,7 +190,7 @@ class Scalar:
 
     requires_grad = True  # every Scalar takes part in backward, as in micrograd
 
-    def __init__(self, data, label: str = ""):
+    def __init__(self, data: Scalar | float, label: str = ""):
         if isinstance(data, Scalar):
             data = data.data
         if not isinstance(data, Real):
@@ -228,56 +228,56 @@ class Scalar:
     __mul__ = _OPERATIONS["*"]
     __truediv__ = _OPERATIONS["/"]
 
-    def __radd__(self, other):
+    def __radd__(self, other: Scalar | float) -> Scalar:
         return self._rapply("+", other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Scalar | float) -> Scalar:
         return self._rapply("-", other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Scalar | float) -> Scalar:
         return self._rapply("*", other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Scalar | float) -> Scalar:
         return self._rapply("/", other)
 
-    def __pow__(self, other):
+    def __pow__(self, other: Scalar | float) -> Scalar:
         """self ** other; a Python number exponent is a constant of the operation, not a node (as
         micrograd's ``**2``), so it gets no gradient of its own."""
         if isinstance(other, (int, float)) and not isinstance(other, bool):
             return self._apply(_power_name(other))
         return self._apply("**", other)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: Scalar | float) -> Scalar:
         return self._rapply("**", other)
 
-    def __neg__(self):
+    def __neg__(self) -> Scalar:
         return self._apply("neg")
 
-    def exp(self):
+    def exp(self) -> Scalar:
         """e**x; derivative e**x."""
         return self._apply("exp")
 
-    def log(self):
+    def log(self) -> Scalar:
         """Natural log; derivative 1/x."""
         return self._apply("log")
 
-    def tanh(self):
+    def tanh(self) -> Scalar:
         """tanh x; derivative 1 - tanh(x)**2."""
         return self._apply("tanh")
 
-    def sigmoid(self):
+    def sigmoid(self) -> Scalar:
         """1 / (1 + e**-x); derivative s (1 - s)."""
         return self._apply("sigmoid")
 
-    def relu(self):
+    def relu(self) -> Scalar:
         """max(0, x); derivative 1 where x > 0, else 0."""
         return self._apply("relu")
 
-    def abs(self):
+    def abs(self) -> Scalar:
         """|x|; derivative sign(x)."""
         return self._apply("abs")
 
-    def sqrt(self):
+    def sqrt(self) -> Scalar:
         """x ** 0.5; derivative 1 / (2 sqrt x)."""
         return self._apply("sqrt")
 
@@ -329,18 +329,18 @@ class Scalar:
         """Graph.forward(feeds=...): replace this leaf's value."""
         self.data = float(value.data if isinstance(value, Scalar) else value)
 
-    def backward(self, retain_graph: bool = False):
+    def backward(self, retain_graph: bool = False) -> None:
         """Fill ``.grad`` of every node below this one with d(self)/d(node) (adding to what is there)."""
         backprop((self,), (1.0,), retain_graph=retain_graph)
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set ``grad`` to 0.0: gradients accumulate over backward calls, as in micrograd and torch."""
         self.grad = 0.0
 
-    def __float__(self):
+    def __float__(self) -> float:
         return self.data
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Scalar(data={self.data:.6g}, grad={self.grad:.6g}{label})"
 
