@@ -8,9 +8,13 @@ in their own list, and ``tests/nn/test_nn_conv_kernels.py`` runs each against it
 from __future__ import annotations
 
 import math
+import threading
+import weakref
+from collections import OrderedDict
 
 import numpy as np
 
+from ..grad_mode import state
 from . import OPS
 from .kernels import Kernel, _dispatcher
 
@@ -88,6 +92,38 @@ def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
                                                                       in zip(x.shape[2:], padding))])
 
 
+# -- scratch memory for the large temporaries -------------------------------------------------------
+# The GEMM columns (C_in K x N L) are the largest arrays of a convolution and live only inside one
+# forward-backward. Fresh ones come from the system as new pages (glibc maps large blocks and gives
+# them back when freed): at batch 64 the page faults cost as much as a copy of the columns. Idle
+# buffers are kept here instead (at most _POOL_BYTES together) and taken again: scratch only, every
+# use overwrites what it reads; nothing returned to a caller lives in one.
+
+_POOL_BYTES = 256 << 20
+_POOL: list = []  # idle flat uint8 buffers
+_POOL_LOCK = threading.Lock()
+
+
+def _take(shape, dtype):
+    """(buffer, array of ``shape`` and ``dtype`` in it): the smallest idle buffer that holds it, or a new one."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    with _POOL_LOCK:
+        fits = [i for i, raw in enumerate(_POOL) if raw.nbytes >= nbytes]
+        raw = _POOL.pop(min(fits, key=lambda i: _POOL[i].nbytes)) if fits else None
+    if raw is None:
+        raw = np.empty(max(nbytes, 1), np.uint8)
+    return raw, raw[:nbytes].view(dtype).reshape(shape)
+
+
+def _give_back(raw):
+    """Return a buffer taken by _take (nothing may use its array any more)."""
+    with _POOL_LOCK:
+        while _POOL and sum(r.nbytes for r in _POOL) + raw.nbytes > _POOL_BYTES:
+            _POOL.pop(min(range(len(_POOL)), key=lambda i: _POOL[i].nbytes))
+        if raw.nbytes <= _POOL_BYTES:
+            _POOL.append(raw)
+
+
 # -- the transposed convolution (a convolution's input gradient): col2im with the batch innermost --
 
 
@@ -113,21 +149,107 @@ def conv_transpose_batch_last(x, w, b, *, stride, padding, dilation, groups, out
     nd = len(k)
     n, sp = x.shape[0], x.shape[2:]
     cin, cog = w.shape[0], w.shape[1]
-    xm = np.empty((cin,) + sp + (n,), dtype=x.dtype)
+    raw_x, xm = _take((cin,) + sp + (n,), x.dtype)
     np.copyto(xm, np.moveaxis(x, 0, -1))
     wm = w.reshape(groups, cin // groups, cog * math.prod(k))
-    cols = np.matmul(np.swapaxes(wm, 1, 2), xm.reshape(groups, cin // groups, -1))  # (G, Co K, L N)
+    raw_c, cols = _take((groups, cog * math.prod(k), xm.size // cin), x.dtype)
+    np.matmul(np.swapaxes(wm, 1, 2), xm.reshape(groups, cin // groups, -1), out=cols)  # (G, Co K, L N)
+    _give_back(raw_x)
     windows = cols.reshape((groups * cog,) + tuple(k) + tuple(sp) + (n,))
     full = tuple(max(size + lo + hi, (m - 1) * s + r * (kk - 1) + 1)
                  for size, (lo, hi), m, s, r, kk in zip(output_size, padding, sp, stride, dilation, k))
-    buf = np.zeros((groups * cog,) + full + (n,), dtype=x.dtype)
+    raw_b, buf = _take((groups * cog,) + full + (n,), x.dtype)
+    buf.fill(0)
     for j in np.ndindex(*k):
         dst = buf[(slice(None),) + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s)
                                          for jj, r, m, s in zip(j, dilation, sp, stride))]
         np.add(dst, windows[(slice(None),) + j], out=dst)
     crop = buf[(slice(None),) + tuple(slice(lo, lo + size) for size, (lo, _) in zip(output_size, padding))]
+    _give_back(raw_c)
     y = np.empty((n, groups * cog) + tuple(output_size), dtype=x.dtype)
     np.copyto(np.moveaxis(y, 0, -1), crop)
+    _give_back(raw_b)
     if b.size:
         y += b.reshape((-1,) + (1,) * nd)
     return y
+
+
+# -- the forward's GEMM columns kept for the weight gradient ---------------------------------------
+# The weight gradient g . columns(x)^T needs the columns the forward built (im2col's copy). Where
+# grad is enabled, the forward keeps them, keyed on its output array (a weak reference: the entry
+# goes when the output does) and on x itself; the weight rule takes them (once: a second backward
+# through a retained graph builds them again) when it is given that same output and that same x.
+# A value the rules read that was modified in place makes backward raise before any rule runs
+# (version counters), and ag.Graph's forward computes a new output array, so a kept entry always
+# holds the columns of the x that the rule is given. At most _KEEP_BYTES are kept, oldest dropped
+# first (the weight rule then builds them again, as the formula does).
+
+_KEEP_BYTES = 256 << 20
+_KEPT: OrderedDict = OrderedDict()  # id(out) -> (weakref to out, x, columns, their buffer)
+_kept_bytes = [0]
+
+
+def _forget(key):
+    entry = _KEPT.pop(key, None)
+    if entry is not None:
+        _kept_bytes[0] -= entry[2].nbytes
+    return entry
+
+
+def _conv_arrays(x, w, b, **params):
+    """Float ndarrays of one dtype, while grad is enabled (a backward may follow)."""
+    return state.grad_enabled and _float_arrays(x, w, b) and x.dtype == w.dtype
+
+
+@kernel("conv", "forward", when=_conv_arrays)
+def conv_keeping_columns(x, w, b, *, stride, padding, dilation, groups):
+    """The formula's forward (one GEMM a group on im2col's columns), keeping the columns for the
+    weight gradient (see above)."""
+    from .conv import _im2col
+
+    windows = _im2col(x, kernel_size=w.shape[2:], stride=stride, padding=padding, dilation=dilation)
+    o = w.shape[0]
+    nd = len(stride)
+    n, c, out, k = x.shape[0], x.shape[1], windows.shape[2:2 + nd], windows.shape[2 + nd:]
+    raw, cols = _take((groups, c // groups * math.prod(k), n * math.prod(out)), x.dtype)
+    split = windows.reshape((n, groups, c // groups) + out + k)  # (the order of conv.py's _columns)
+    order = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
+    np.copyto(cols.reshape((groups, c // groups) + k + (n,) + out), split.transpose(order))
+    y = np.matmul(w.reshape(groups, o // groups, -1), cols)  # (G, Co, N L)
+    if b.size:
+        y = y.reshape(o, y.shape[2])
+        y += b.reshape(o, 1)
+    y = np.swapaxes(y.reshape((o, x.shape[0]) + windows.shape[2:2 + len(stride)]), 0, 1)
+    if cols.nbytes <= _KEEP_BYTES:
+        key = id(y)
+        _forget(key)
+        _KEPT[key] = (weakref.ref(y, lambda _, key=key: _forget(key)), x, cols, raw)
+        _kept_bytes[0] += cols.nbytes
+        while _kept_bytes[0] > _KEEP_BYTES:
+            _forget(next(iter(_KEPT)))
+    else:
+        _give_back(raw)
+    return y
+
+
+def _weight_rule_arrays(g, out, x, w, b, **params):
+    return _float_arrays(g, out, x, w) and g.dtype == x.dtype
+
+
+@kernel("conv", 1, when=_weight_rule_arrays)
+def conv_weight_grad_kept_columns(g, out, x, w, b, *, stride, padding, dilation, groups):
+    """g . columns^T per group with the columns the forward kept for this output and this x
+    (declines when there are none: the formula builds them again). The same product on the same
+    columns as the formula: the same values."""
+    from .conv import _grouped
+
+    key = id(out)
+    entry = _KEPT.get(key)
+    if entry is None or entry[0]() is not out or entry[1] is not x:
+        return None
+    _forget(key)
+    cols, raw = entry[2], entry[3]
+    dw = (_grouped(g, groups) @ np.swapaxes(cols, 1, 2)).reshape(w.shape)
+    del entry, cols
+    _give_back(raw)  # (the columns were this rule's to use once)
+    return dw

@@ -64,12 +64,87 @@ def _conv_transpose_examples():
     return out
 
 
+_CONV_CASES = [  # x shape, w shape, stride, padding, dilation, groups
+    ((4, 3, 8, 8), (5, 3, 3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
+    ((2, 4, 9, 7), (6, 2, 3, 2), (2, 1), ((1, 1), (0, 1)), (1, 2), 2),
+    ((3, 6, 6, 6), (3, 2, 2, 3), (1, 2), ((2, 1), (1, 1)), (2, 1), 3),
+    ((2, 2, 11), (3, 2, 4), (3,), ((2, 2),), (2,), 1),
+    ((2, 2, 4, 5, 4), (2, 2, 2, 2, 2), (1, 2, 1), ((0, 0), (1, 1), (0, 0)), (1, 1, 2), 1),
+]
+
+
+def _conv_examples(rule):
+    """(x, w, b) for the forward, or (g, out, x, w, b) for the weight rule (out made by the forward,
+    which keeps its columns), with conv params: stride, uneven padding, dilation, groups, 1-D to
+    3-D, with and without bias, a channels-last x."""
+    out = []
+    for dtype in (np.float32, np.float64):
+        for xs, ws, s, p, r, groups in _CONV_CASES:
+            for bias in (False, True):
+                x = RNG.standard_normal(xs).astype(dtype)
+                if bias:
+                    x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+                w = RNG.standard_normal(ws).astype(dtype)
+                b = RNG.standard_normal(ws[0]).astype(dtype) if bias else np.zeros(0, dtype)
+                params = {"stride": s, "padding": p, "dilation": r, "groups": groups}
+                if not rule:
+                    out.append(((x, w, b), params))
+                    continue
+                y = OPS["conv"].forward(x, w, b, **params)
+                g = RNG.standard_normal(y.shape).astype(dtype)
+                out.append(((g, y, x, w, b), params))
+    return out
+
+
 def _examples(name):
     if name == "max_pool_grad_direct":
         return _pool_examples()
     if name == "conv_transpose_batch_last":
         return _conv_transpose_examples()
+    if name == "conv_keeping_columns":
+        return _conv_examples(rule=False)
+    if name == "conv_weight_grad_kept_columns":
+        return _conv_examples(rule=True)
     return []
+
+
+def test_kept_columns_serve_only_their_own_output_and_input():
+    """The weight rule uses the forward's columns once, for the output and the x they were built
+    for; another x (same shape), a second backward or a forward under no_grad gets the formula."""
+    from autograd.ops import conv_kernels as K
+
+    (g, y, x, w, b), params = _conv_examples(rule=True)[0]
+    reference = next(k.reference for k in CONV_KERNELS if k.name == "conv_weight_grad_kept_columns")
+    other = x + 1
+    assert K.conv_weight_grad_kept_columns(g, y, other, w, b, **params) is None
+    kept = K.conv_weight_grad_kept_columns(g, y, x, w, b, **params)
+    np.testing.assert_array_equal(kept, reference(g, y, x, w, b, **params))
+    assert K.conv_weight_grad_kept_columns(g, y, x, w, b, **params) is None  # taken once
+    with ag.no_grad():
+        y2 = OPS["conv"].forward(x, w, b, **params)
+    assert K.conv_weight_grad_kept_columns(g, y2, x, w, b, **params) is None
+    before = len(K._KEPT)
+    y3 = OPS["conv"].forward(x, w, b, **params)
+    assert len(K._KEPT) == before + 1
+    del y3  # the entry goes with its output
+    assert len(K._KEPT) == before
+
+
+def test_an_in_place_change_after_the_forward_is_refused_not_served_stale():
+    import nn.functional as F
+
+    x = ag.tensor(RNG.standard_normal((2, 3, 6, 6)).astype(np.float32), requires_grad=True)
+    w = ag.tensor(RNG.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    h = x * 1.0
+    y = F.conv2d(h, w)
+    with ag.no_grad():
+        h.add_(1.0)
+    with pytest.raises(RuntimeError):
+        y.sum().backward()
+    y = F.conv2d(h, w)  # made again from the new values: the gradient of the new columns
+    (gw,) = ag.grad(y.sum(), (w,))
+    expected = ag.grad(F.conv2d(ag.tensor(h.data.copy()), w).sum(), (w,))[0]
+    np.testing.assert_allclose(gw.data, expected.data, rtol=1e-6)
 
 
 def test_conv_transpose_kernel_gives_the_formulas_bits_and_layout():
