@@ -19,6 +19,8 @@ from .base import TensorMixin
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from numpy.typing import DTypeLike
+
     from ..tensor import Tensor
 
 
@@ -157,6 +159,6 @@ class ConvertMethods(TensorMixin):
             return self.to(dtypes.from_tensor_type(dtype))
         return self.to(dtype)
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> Tensor:
         """numpy's name for :meth:`to` (so that code written for arrays and Tensors can convert)."""
         return self.to(dtype)

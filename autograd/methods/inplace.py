@@ -104,7 +104,7 @@ class InplaceMethods(TensorMixin):
         """Set every value to ``value``, in place."""
         return self._overwrite("fill_", value)
 
-    def clamp_(self, min=None, max=None):
+    def clamp_(self, min: Tensor | float | None = None, max: Tensor | float | None = None) -> Tensor:
         """Clamp every value to [min, max] in place (either bound may be None)."""
         return self._inplace("clamp_", lambda x: x.clamp(min, max))
 

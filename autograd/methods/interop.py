@@ -3,7 +3,7 @@ protocols (``np.asarray(t)``, ``np.exp(t)``, ``ndarray + t``) and DLPack (``t.__
 ``ag.from_dlpack``) for zero-copy exchange with numpy and PyTorch."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NoReturn, cast
 
 import numpy as np
 
@@ -64,10 +64,13 @@ class InteropMethods(TensorMixin):
         """The tensor itself (it is on the CPU already), as torch returns it."""
         return cast("Tensor", self)
 
-    def cuda(self, device=None, non_blocking: bool = False):
+    def cuda(self, device=None, non_blocking: bool = False) -> NoReturn:
         """Always an error that names the available device: chainrule computes on the CPU."""
         check_device("cuda" if device is None else device if isinstance(device, (str, _device))
                      else f"cuda:{device}", "cuda()")
+        # a CPU device passes the check: torch refuses it here too
+        raise RuntimeError(f"cuda(): invalid device {str(device)!r}, must be a cuda device; the tensor is on the CPU "
+                           f"already (chainrule computes on the CPU)")
 
     # -- numpy's protocols ---------------------------------------------------------------------------
 

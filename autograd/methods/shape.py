@@ -48,10 +48,10 @@ class ShapeMethods(TensorMixin):
     __slots__ = ()
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         """The tensor with its dimensions reversed (the transpose of a matrix)."""
         if self.ndim < 2:
-            return self
+            return cast("Tensor", self)
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim=None, *, axis=None):
@@ -209,7 +209,7 @@ class ShapeMethods(TensorMixin):
             dims = tuple(dims[0])
         return apply(OPS["flip"], (self,), {"dims": _dim_list(dims, self.ndim, "flip") if self.ndim else ()})
 
-    def fliplr(self):
+    def fliplr(self) -> Tensor:
         """flip(1) of a tensor with at least 2 dimensions."""
         if self.ndim < 2:
             raise RuntimeError(f"fliplr: the tensor must have at least 2 dimensions, got shape {self.shape}")

@@ -50,6 +50,8 @@ def test_tensors_live_on_the_cpu_and_other_devices_are_refused_by_name():
         assert make("cpu").device == ag.device("cpu") and make(ag.device("cpu:0")).device == ag.device("cpu")
     with pytest.raises(TypeError, match="unexpected keyword argument 'layout'"):
         x.to(layout="strided")
+    with pytest.raises(RuntimeError, match="must be a cuda device"):  # (it returned None)
+        x.cuda("cpu")
 
 
 # -- ag.autograd, is_tensor, inference_mode ------------------------------------------------------
