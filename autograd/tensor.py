@@ -32,10 +32,7 @@ _new = object.__new__
 _ndarray = np.ndarray
 _PY_SCALARS = (float, int, builtins.bool)  # (float first: `in` tests them in turn)
 
-_ADD, _SUB, _MUL, _DIV, _POW = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["pow"]
-_ADD_S, _RSUB_S, _MUL_S, _DIV_S = OPS["add_scalar"], OPS["rsub_scalar"], OPS["mul_scalar"], OPS["div_scalar"]
-_RDIV_S, _POW_S, _RPOW_S = OPS["rdiv_scalar"], OPS["pow_scalar"], OPS["rpow_scalar"]
-_MATMUL = OPS["matmul"]
+_DIV, _DIV_S, _RDIV_S, _POW_S = OPS["div"], OPS["div_scalar"], OPS["rdiv_scalar"], OPS["pow_scalar"]
 # the operations applied through binary(), which casts both operands to one dtype first
 BINARY_OPS = frozenset(OPS[name] for name in ("add", "sub", "mul", "div", "pow", "matmul", "dot", "outer",
                                               "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne"))
@@ -297,6 +294,7 @@ def _adoptable(g, dtype):
 
 
 # -- the methods, by family (they use the functions above) -----------------------------------------
+from .methods.arith import ArithmeticMethods  # noqa: E402
 from .methods.bitwise import BitwiseMethods  # noqa: E402
 from .methods.convert import ConvertMethods  # noqa: E402
 from .methods.elementwise import ElementwiseMethods  # noqa: E402
@@ -309,8 +307,8 @@ from .methods.scan import ScanMethods  # noqa: E402
 from .methods.shape import ShapeMethods  # noqa: E402
 
 
-class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, ScanMethods, ShapeMethods,
-             IndexMethods, LinalgMethods, InplaceMethods, InteropMethods):
+class Tensor(ArithmeticMethods, ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, ScanMethods,
+             ShapeMethods, IndexMethods, LinalgMethods, InplaceMethods, InteropMethods):
     """A numpy-backed tensor that records operations for reverse-mode differentiation.
 
     ``ag.Tensor(data, requires_grad=False)`` copies ``data`` as ``ag.tensor`` does.
@@ -605,94 +603,3 @@ class Tensor(ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, 
             self.data = data = np.array(to_array(value, dtype=self.dtype, copy=False))
         self._bump()
         return data
-
-    # -- arithmetic (the hot path: module globals, no method lookups) ------------------------------
-
-    def __add__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor):
-            return binary(_ADD, self, other)
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_ADD_S, self, other)
-        return binary(_ADD, self, as_tensor(other))
-
-    def __radd__(self, other: Any) -> Tensor:
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_ADD_S, self, other)
-        return binary(_ADD, as_tensor(other), self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor):
-            return binary(_SUB, self, other)
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_ADD_S, self, -other)
-        return binary(_SUB, self, as_tensor(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_RSUB_S, self, other)
-        return binary(_SUB, as_tensor(other), self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor):
-            return binary(_MUL, self, other)
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_MUL_S, self, other)
-        return binary(_MUL, self, as_tensor(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_MUL_S, self, other)
-        return binary(_MUL, as_tensor(other), self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor):
-            return binary(_DIV, self, other)
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_DIV_S, self, other)
-        return binary(_DIV, self, as_tensor(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_RDIV_S, self, other)
-        return binary(_DIV, as_tensor(other), self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor):
-            return binary(_POW, self, other)
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_POW_S, self, other)
-        return binary(_POW, self, as_tensor(other))
-
-    def __rpow__(self, other: Any) -> Tensor:
-        if other.__class__ in _PY_SCALARS:
-            return scalar_op(_RPOW_S, self, other)
-        return binary(_POW, as_tensor(other), self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return self.matmul(other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return as_tensor(other).matmul(self)
-
-    def __neg__(self) -> Tensor:
-        return unary(OPS["neg"], self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def pow(self, exponent: Tensor | float) -> Tensor:
-        """self ** exponent (a number or a Tensor)."""
-        return self.__pow__(exponent)
-
-    def matmul(self, other: Tensor) -> Tensor:
-        """Matrix product with numpy's rules: 1-D, 2-D, and batched with broadcasting."""
-        other = as_tensor(other)
-        if self.ndim == 0 or other.ndim == 0:
-            raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
-                               f"{self.shape} and {other.shape}")
-        k1 = self.shape[-1]
-        k2 = other.shape[0] if other.ndim == 1 else other.shape[-2]
-        if k1 != k2:
-            raise ValueError(f"matmul: shapes {self.shape} and {other.shape} are not aligned "
-                             f"({k1} != {k2} in the contracted dimension)")
-        return binary(_MATMUL, self, other)
