@@ -92,6 +92,8 @@ def _conv_examples(rule):
                     continue
                 y = OPS["conv"].forward(x, w, b, **params)
                 g = RNG.standard_normal(y.shape).astype(dtype)
+                if bias:  # g laid out as the forward's output, (C, N, *sp)
+                    g = np.swapaxes(np.ascontiguousarray(np.swapaxes(g, 0, 1)), 0, 1)
                 out.append(((g, y, x, w, b), params))
     return out
 
