@@ -7,6 +7,7 @@ in their own list, and ``tests/nn/test_nn_conv_kernels.py`` runs each against it
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import weakref
@@ -200,6 +201,11 @@ def _forget(key):
     return entry
 
 
+def _forget_freed(key, _ref) -> None:
+    """The weakref callback of a kept output: its entry goes when the output is freed."""
+    _forget(key)
+
+
 def _conv_arrays(x, w, b, **params):
     """Float ndarrays of one dtype, while grad is enabled (a backward may follow)."""
     return state.grad_enabled and _float_arrays(x, w, b) and x.dtype == w.dtype
@@ -227,7 +233,7 @@ def conv_keeping_columns(x, w, b, *, stride, padding, dilation, groups):
     if cols.nbytes <= _KEEP_BYTES:
         key = id(y)
         _forget(key)
-        _KEPT[key] = (weakref.ref(y, lambda _, key=key: _forget(key)), x, cols, raw)
+        _KEPT[key] = (weakref.ref(y, functools.partial(_forget_freed, key)), x, cols, raw)
         _kept_bytes[0] += cols.nbytes
         while _kept_bytes[0] > _KEEP_BYTES:
             _forget(next(iter(_KEPT)))
