@@ -322,12 +322,26 @@ def _matmul_arrays(a, a_ndim, b, b_ndim, k):
     lead = max(la, lb)
     a = a.reshape(a.shape[:k] + (1,) * (lead - la) + a.shape[k:])
     b = b.reshape(b.shape[:k] + (1,) * (lead - lb) + b.shape[k:])
-    out = np.matmul(a, b)
+    out = _stacked_matmul(a, b)
     if b_ndim == 1:
         out = out[..., 0]
     if a_ndim == 1:
         out = out[..., 0, :] if b_ndim != 1 else out[..., 0]
     return out
+
+
+def _stacked_matmul(a, b):
+    """np.matmul(a, b) of two stacks of matrices (equal ndim, broadcasting leading dims), with the
+    shapes per-sample gradients make computed the way BLAS is fast at, instead of numpy's loop of one
+    small product per matrix: a contraction over one element (the outer products of a linear
+    layer's per-sample weight gradient) is an elementwise product, and a right operand that is the
+    same for every matrix of the stack is one product of all the left rows at once."""
+    if a.shape[-1] == 1 and a.ndim > 2:  # sum over one term: the product itself (the same bits)
+        return a * b
+    if a.ndim > 2 and all(d == 1 for d in b.shape[:-2]):
+        rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1]) @ b.reshape(b.shape[-2:])
+        return rows.reshape(a.shape[:-1] + (b.shape[-1],))
+    return np.matmul(a, b)
 
 
 def _matmul(op, inputs, params, levels, sizes):

@@ -230,3 +230,21 @@ def test_forward_mode_errors_and_scalars():
         tangent = fw.unpack_dual(z).tangent
     z.backward()
     assert tangent == pytest.approx(a.grad, rel=1e-12)
+
+
+@pytest.mark.parametrize("shapes", [((5, 4, 1), (5, 1, 3)), ((1, 4, 1), (5, 1, 3)), ((5, 4, 3), (1, 3, 2)),
+                                    ((2, 5, 4, 3), (1, 1, 3, 2)), ((5, 4, 3), (5, 3, 2)), ((1, 4, 3), (5, 3, 2))])
+def test_vmaps_stacked_products_equal_numpys(shapes):
+    """vmap's matmul takes the outer products of per-sample weight gradients as elementwise products
+    and a product with the same right matrix for every sample as one GEMM: numpy's values."""
+    from autograd.vmap import _stacked_matmul
+
+    a, b = (RNG.standard_normal(s).astype(np.float32) for s in shapes)
+    a = np.swapaxes(np.swapaxes(a, -1, -2).copy(), -1, -2)  # (a transposed view, as the rules make)
+    expected = np.matmul(a, b)
+    got = _stacked_matmul(a, b)
+    assert got.shape == expected.shape
+    if shapes[0][-1] == 1:
+        np.testing.assert_array_equal(got, expected)  # one product per element: the same bits
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
