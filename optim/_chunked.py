@@ -39,6 +39,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -99,8 +100,10 @@ def _tasks(arrays, grads, state, made):
     one task each, the others whole, several to a task; and where each array's state comes back
     from: (task, position in the task, the array's index, whether the task has all of it)."""
     names = list(state)
-    tasks, back = [], []
-    batch, batch_bytes = [], 0  # the indices of the whole arrays of the next task
+    tasks: list[tuple[list[Any], list[Any], dict[str, list[Any]]]] = []
+    back: list[tuple[int, int, int, bool]] = []
+    batch: list[int] = []  # the indices of the whole arrays of the next task
+    batch_bytes = 0  # (and their bytes)
 
     def flush():
         tasks.append(([arrays[i] for i in batch], [grads[i] for i in batch],
@@ -154,7 +157,7 @@ def _run(update, group, tasks, n) -> None:
         return
     pending = iter(tasks)  # (shared: each next() is atomic under the GIL)
     done = threading.Semaphore(0)  # released for each task a worker has finished (or skipped)
-    errors = []  # (after an error, every thread skips the tasks left, as the loop would stop)
+    errors: list[BaseException] = []  # (after an error, every thread skips the tasks left, as the loop would stop)
 
     def work(release: bool) -> int:
         taken = 0

@@ -22,6 +22,7 @@ array was (``load_state_dict``).
 from __future__ import annotations
 
 from operator import attrgetter, is_
+from typing import Any
 
 import numpy as np
 
@@ -36,8 +37,10 @@ class FlatState:
     """The flat layout of one parameter group's small parameters."""
 
     def __init__(self):
-        self._split_for = [], []  # the parameters of the last split(), and their arrays
-        self._small = self._others = None  # the indices split() found for them (small, one dtype)
+        self._split_for: tuple[Any, list[Any]] = ([], [])  # the parameters of the last split(), and their arrays
+        # the indices split() found for them (small, one dtype), and the others
+        self._small: tuple[int, ...] = ()
+        self._others: tuple[int, ...] = ()
         self._flat = None  # the indices of the flat parameters that the last split() chose
         self._laid_out = False  # whether the layout is made for them
         self._laid_out_for = None  # the indices of the flat parameters of the layout
@@ -74,10 +77,11 @@ class FlatState:
             if others:
                 keys = [keys[i] for i in flat]
             if keys.count(keys[0]) != len(keys):  # (they differ: a parameter skipped some steps)
-                classes = {}
+                classes: dict[Any, list[int]] = {}
                 for i, k in zip(flat, keys):
                     classes.setdefault(k, []).append(i)
-                flat = tuple(max(classes.values(), key=len))
+                largest = max(classes.values(), key=len)
+                flat = tuple(largest)
                 chosen = set(flat)
                 others = tuple(i for i in range(len(params)) if i not in chosen)
         if len(flat) < 2:

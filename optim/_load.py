@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def real_array(value, where: str) -> np.ndarray:
     return arr
 
 
-def real_number(value, where: str) -> numbers.Real:
+def real_number(value, where: str) -> float:
     """``value`` (a number, or a one-element Tensor or array) as a Python int or float."""
     if isinstance(value, Tensor):
         value = value.data
@@ -84,7 +85,7 @@ def real_number(value, where: str) -> numbers.Real:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{where}: expected a number, got {_type_name(value)}")
-    return value
+    return cast(float, value)  # (an int or a float: numpy's and the Tensors' .item())
 
 
 def load_buffer(value, where: str, shape: tuple, dtype) -> Tensor:

@@ -24,6 +24,7 @@ temporary that must stay alive, and always the array that scratch (or the ufunc)
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def scratch(*like: np.ndarray, slot: int = 0) -> np.ndarray:
     nbytes = first.nbytes
     if nbytes <= SMALL_BYTES or nbytes > CHUNK_BYTES:
         return np.empty(first.shape, first.dtype)
-    buffers = _local.__dict__
+    buffers: dict[Any, Any] = _local.__dict__
     key = (slot, first.dtype.num)
     buffer = buffers.get(key)
     if buffer is None or buffer.nbytes < nbytes or buffer.dtype != first.dtype:  # (dtype: its byte order)

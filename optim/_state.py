@@ -118,12 +118,12 @@ class Plan:
         return _plan(spec, tuple([e for e, when in zip(spec, conditions) if when is None or when(group)]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plan(spec, used) -> Plan:
     return Plan(spec, used)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _conditions(spec) -> tuple:
     """Each entry's ``when``, or () when every entry is always used."""
     whens = tuple(e.when for e in spec)
@@ -143,8 +143,8 @@ def _keys(scalars, made):
     if not scalars and len(made) == 1:
         name = made[0]
         return lambda states: list(map(operator.contains, states, itertools.repeat(name)))
-    values = operator.itemgetter(*scalars) if scalars else lambda state: None
-    return lambda states: [(values(s), tuple([name in s for name in made])) for s in states]
+    scalars_of: Callable[[Any], Any] = operator.itemgetter(*scalars) if scalars else lambda state: None
+    return lambda states: [(scalars_of(s), tuple([name in s for name in made])) for s in states]
 
 
 def count(steps: list[int]) -> None:

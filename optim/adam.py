@@ -64,6 +64,7 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
         bias_correction2_sqrt = bias_correction2 ** 0.5
         if amsgrad:
             max_sq = max_exp_avg_sqs[i]
+            assert max_sq is not None  # (kept when amsgrad)
             np.maximum(max_sq, exp_avg_sq, out=max_sq)
             np.sqrt(max_sq, out=tmp)
         else:
@@ -81,7 +82,7 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
             tmp *= step_size
         param -= tmp
         # free this parameter's temporaries now, not when the next one's are already allocated
-        tmp = g = None
+        del tmp, g
 
 
 def adamax(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
@@ -116,7 +117,7 @@ def adamax(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.
         tmp = np.divide(exp_avg, exp_inf, out=scratch(exp_avg, exp_inf, slot=1))
         tmp *= clr
         param -= tmp
-        g = tmp = None  # (freed before the next parameter's temporaries are allocated)
+        del g, tmp  # (freed before the next parameter's temporaries are allocated)
 
 
 def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
@@ -177,7 +178,7 @@ def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.n
         tmp = np.divide(exp_avg, denom, out=scratch(exp_avg, denom, slot=1))
         tmp *= (-lr * mu_next) / (1.0 - mu_product_next)
         param += tmp
-        g = tmp = denom = None  # (freed before the next parameter's temporaries are allocated)
+        del g, tmp, denom  # (freed before the next parameter's temporaries are allocated)
 
 
 class Adam(Optimizer):

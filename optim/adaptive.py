@@ -44,7 +44,7 @@ def adagrad(params: list[np.ndarray], grads: list[np.ndarray], state_sums: list[
         tmp = np.divide(g, std, out=scratch(g, std, slot=1))
         tmp *= clr
         param -= tmp
-        g = std = tmp = None  # (freed before the next parameter's temporaries are allocated)
+        del g, std, tmp  # (freed before the next parameter's temporaries are allocated)
 
 
 def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
@@ -85,7 +85,7 @@ def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: lis
         acc_delta += tmp  # E[Δθ²] ← ρ E[Δθ²] + (1 − ρ) Δθ²
         tmp = np.multiply(delta, lr, out=scratch(delta, slot=1))
         param -= tmp
-        g = std = delta = tmp = None  # (freed before the next parameter's temporaries are allocated)
+        del g, std, delta, tmp  # (freed before the next parameter's temporaries are allocated)
 
 
 def rmsprop(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
@@ -124,6 +124,7 @@ def rmsprop(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list
         square_avg += tmp  # v ← α v + (1 − α) g²
         if centered:
             grad_avg = grad_avgs[i]
+            assert grad_avg is not None  # (kept when centered)
             tmp = np.subtract(g, grad_avg, out=scratch(g, grad_avg, slot=1))
             tmp *= 1 - alpha
             grad_avg += tmp  # ḡ ← ḡ + (1 − α)(g − ḡ)
@@ -136,13 +137,14 @@ def rmsprop(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list
         tmp = np.divide(g, avg, out=scratch(g, avg, slot=1))  # g / s
         if momentum > 0:
             buf = momentum_buffers[i]
+            assert buf is not None  # (kept when momentum > 0)
             buf *= momentum
             buf += tmp
             tmp = np.multiply(buf, lr, out=scratch(buf, slot=1))
         else:
             tmp *= lr
         param -= tmp
-        g = avg = tmp = None  # (freed before the next parameter's temporaries are allocated)
+        del g, avg, tmp  # (freed before the next parameter's temporaries are allocated)
 
 
 class Adagrad(Optimizer):

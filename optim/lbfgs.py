@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -52,7 +53,13 @@ def strong_wolfe(obj_func: Callable, x, t: float, d: np.ndarray, f: float, g: np
     ls_func_evals = 1
     gtd_new = g_new.dot(d)
 
+    t_prev: float
     t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
+    # the bracket of step sizes with their values, gradients and directional derivatives (set when found)
+    bracket: list[float] = []
+    bracket_f: list[float] = []
+    bracket_g: list[np.ndarray] = []
+    bracket_gtd: list[float] = []
     done = False
     ls_iter = 0
     while ls_iter < max_ls:
@@ -164,10 +171,10 @@ class LBFGS(Optimizer):
     ``step()``: the iterations inside one step (and the line search) are unconstrained.
     """
 
-    _state_kinds = {"func_evals": COUNT, "n_iter": COUNT, "d": FLAT, "t": NUMBER, "old_dirs": FLAT_LIST,
-                    "old_stps": FLAT_LIST, "ro": NUMBER_LIST, "H_diag": NUMBER, "prev_flat_grad": FLAT,
-                    "prev_loss": NUMBER}
-    _required_state = frozenset({"func_evals", "n_iter"})
+    _state_kinds: ClassVar[dict[str, str] | None] = {
+        "func_evals": COUNT, "n_iter": COUNT, "d": FLAT, "t": NUMBER, "old_dirs": FLAT_LIST, "old_stps": FLAT_LIST,
+        "ro": NUMBER_LIST, "H_diag": NUMBER, "prev_flat_grad": FLAT, "prev_loss": NUMBER}
+    _required_state: ClassVar[frozenset[str]] = frozenset({"func_evals", "n_iter"})
     #: torch's LBFGS also keeps its scratch list of the two-loop recursion's α's, recomputed at every
     #: iteration
     _torch_only_state = frozenset({"al"})
@@ -201,13 +208,13 @@ class LBFGS(Optimizer):
             raise ValueError(f"LBFGS: invalid line_search_fn={group['line_search_fn']!r}; "
                              f"use None or 'strong_wolfe'")
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Refused once there is a group: L-BFGS keeps one group (torch's rule)."""
         if self.param_groups:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): it has one group")
         super().add_param_group(param_group)
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state made by ``state_dict()`` (see :meth:`Optimizer.load_state_dict`)."""
         super().load_state_dict(state_dict)
         self._params = self.param_groups[0]["params"]
@@ -275,7 +282,7 @@ class LBFGS(Optimizer):
         self._set_param(x)
         return loss, flat_grad
 
-    def step(self, closure: Callable[[], object] | None = None):
+    def step(self, closure: Callable[[], object] | None = None) -> Any:
         """Run up to ``max_iter`` L-BFGS iterations; returns the loss of the first evaluation."""
         if closure is None:
             raise RuntimeError("LBFGS.step needs a closure that zeroes the gradients, computes the loss, "

@@ -130,16 +130,16 @@ class LambdaLR(LRScheduler):
                 raise TypeError(f"lr_lambda must be a function of the epoch, got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """η_0 · λ(t) for each group, t the current epoch (``last_epoch``)."""
         return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The scheduler's state, without the ``lr_lambdas`` (functions are not saved)."""
         state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
         return state
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state made by ``state_dict()``; the scheduler keeps its own ``lr_lambdas``."""
         super().load_state_dict({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
 
@@ -154,7 +154,7 @@ class StepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """Each group's rate times γ at every ``step_size``-th epoch, else unchanged."""
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
@@ -173,7 +173,7 @@ class MultiStepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """Each group's rate times γ^k at a milestone listed k times, else unchanged."""
         if self.last_epoch not in self.milestones:
             return self._current_lrs()
@@ -183,13 +183,13 @@ class MultiStepLR(LRScheduler):
         milestones = sorted(self.milestones.elements())
         return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The scheduler's state, the milestones as a sorted list (savable)."""
         state = super().state_dict()
         state["milestones"] = sorted(self.milestones.elements())  # a plain list, savable
         return state
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state made by ``state_dict()`` (milestones back to a multiset)."""
         super().load_state_dict(state_dict)
         self.milestones = Counter(int(m) for m in self.milestones)
@@ -202,7 +202,7 @@ class ExponentialLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """Each group's rate times γ (unchanged on the first, initial call)."""
         if self._is_initial:
             return self._current_lrs()
@@ -229,7 +229,7 @@ class CosineAnnealingLR(LRScheduler):
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The next rates by PyTorch's recursive form of the cosine schedule."""
         if self._is_initial:
             return self._current_lrs()
@@ -264,7 +264,7 @@ class LinearLR(LRScheduler):
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The next rates: the factor moved linearly from ``start_factor`` to ``end_factor``."""
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in self._current_lrs()]
@@ -374,7 +374,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold = threshold
         self.threshold_mode = threshold_mode
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state made by ``state_dict()`` and rebuild the comparison it implies."""
         super().load_state_dict(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)

@@ -33,7 +33,7 @@ import numbers
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -101,9 +101,9 @@ class Optimizer:
     #: that ``load_state_dict`` can check what it loads. None (a custom optimizer that did not
     #: declare its state): entries are copied as they are, and arrays cast to the parameter's
     #: floating dtype.
-    _state_kinds: dict[str, str] | None = None
+    _state_kinds: ClassVar[dict[str, str] | None] = None
     #: The entries every non-empty state must hold (the others are created when first needed).
-    _required_state: frozenset[str] = frozenset()
+    _required_state: ClassVar[frozenset[str]] = frozenset()
     #: Entries that torch.optim's version of the optimizer keeps and this one does not need: a
     #: loaded state may hold them (a state converted from torch's), and they are left out.
     _torch_only_state: frozenset[str] = frozenset()
@@ -126,8 +126,8 @@ class Optimizer:
                 self._opt_called = True
                 return step(self, *args, **kwargs)
 
-            recording_step._records_call = True
-            cls.step = recording_step
+            recording_step._records_call = True  # type: ignore[attr-defined]
+            cls.step = recording_step  # type: ignore[method-assign]
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -229,7 +229,7 @@ class Optimizer:
                 else:
                     p.grad.data[...] = 0
 
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss.
 
         An elementwise optimizer (every built-in one but L-BFGS) declares its per-parameter state
@@ -494,9 +494,9 @@ class Optimizer:
 
         state: defaultdict = defaultdict(dict)
         for key, value in saved_state.items():
-            index = _load.state_index(key)
-            if index in position:
-                i, j = position[index]
+            saved_index = _load.state_index(key)
+            if saved_index in position:
+                i, j = position[saved_index]
                 param = groups[i]["params"][j]
                 try:
                     state[param] = self._load_param_state(value, param, groups[i], f"state[{key!r}]")
@@ -640,7 +640,7 @@ def _check_lr(cls, group):
         return
     if not isinstance(lr, numbers.Real) or isinstance(lr, bool):
         raise TypeError(f"{cls}: lr must be a number, got {type(lr).__name__}")
-    if not 0.0 <= lr:
+    if not 0.0 <= float(lr):
         raise ValueError(f"{cls}: invalid learning rate lr={lr!r}; lr must be >= 0")
 
 
@@ -660,5 +660,5 @@ def _check_betas(cls, group):
     for i, beta in enumerate((beta1, beta2)):
         if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
             raise TypeError(f"{cls}: betas[{i}] must be a number, got {type(beta).__name__}")
-        if not 0.0 <= beta < 1.0:
+        if not 0.0 <= float(beta) < 1.0:
             raise ValueError(f"{cls}: invalid beta parameter betas[{i}]={beta!r}; each beta must be in [0, 1)")

@@ -33,7 +33,7 @@ def _array(x) -> np.ndarray:
     return arr
 
 
-def nonnegative(x):
+def nonnegative(x: Tensor | np.ndarray) -> np.ndarray:
     r"""Project onto the nonnegative orthant Θ = {θ : θ ≥ 0}: θ_i ← max(θ_i, 0)."""
     arr = _array(x)
     np.maximum(arr, 0, out=arr)
@@ -79,7 +79,7 @@ def l2_ball(radius: float = 1.0) -> Callable:
     return project_l2_ball
 
 
-def simplex(x):
+def simplex(x: Tensor | np.ndarray) -> np.ndarray:
     r"""Project the whole tensor (flattened) onto the probability simplex
     Θ = {θ : θ_i ≥ 0, Σ_i θ_i = 1}.
 

@@ -59,7 +59,7 @@ def sgd(params: list[np.ndarray], grads: list[np.ndarray], momentum_buffers: lis
             else:
                 g = buf
         param -= np.multiply(g, lr, out=scratch(g, slot=1))
-        g = None  # (freed before the next parameter's temporaries are allocated)
+        del g  # (freed before the next parameter's temporaries are allocated)
 
 
 class SGD(Optimizer):
