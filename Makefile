@@ -11,11 +11,17 @@ EXTRAS_lab := notebooks,lab
 EXTRAS_docs := docs
 
 # chromium: the headless browser the explorer's page tests drive (tests/explorer), Debian's with its driver.
-.PHONY: test demo lab docs setup graphviz chromium clean
+.PHONY: test check demo lab docs setup graphviz chromium clean
 
-# the suite builds the documentation site too (tests/test_docs.py: mkdocs build --strict)
-test: $(VENV)/.installed-test graphviz chromium
+# the suite builds the documentation site too (tests/test_docs.py: mkdocs build --strict); the checks first
+test: $(VENV)/.installed-test graphviz chromium check
 	$(PY) -m pytest -n 2 tests
+
+# make check: ruff's lint and format check and mypy over the packages (configured in pyproject.toml)
+check: $(VENV)/.installed-test
+	$(PY) -m ruff check autograd nn optim
+	$(PY) -m ruff format --check autograd nn optim
+	$(PY) -m mypy
 
 # make demo: the demo extra (no torch, no micrograd), then the flagship example (writes its pictures and checkpoint under out/).
 demo: $(VENV)/.installed-demo graphviz

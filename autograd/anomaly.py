@@ -1,4 +1,5 @@
 """detect_anomaly(): find the operation whose backward produced NaN or Inf, and where it was made."""
+
 from __future__ import annotations
 
 import functools

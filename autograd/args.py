@@ -5,6 +5,7 @@ PyTorch's conventions, checked once here so that the entries of the op table rec
 a non-negative int, ``keepdim``, the variance's ``correction`` (and torch's older ``unbiased``),
 sizes that must be integers. Every error names the argument and what was expected.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -22,8 +23,10 @@ def dims(dim, ndim, name="dim"):
     for d in given:
         d = int(d)
         if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"{name} {d} is out of range for a tensor with {ndim} dimension(s) "
-                             f"(expected {name} in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
+            raise IndexError(
+                f"{name} {d} is out of range for a tensor with {ndim} dimension(s) "
+                f"(expected {name} in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])"
+            )
         out.append(d % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{name} {dim} repeats a dimension")
@@ -59,8 +62,10 @@ def reduction(t, dim, axis, keepdim, keepdims, nonempty=None, **extra):
     if nonempty is not None and t.data.size == 0:
         empty = [d for d in (range(t.ndim) if axes is None else axes) if t.shape[d] == 0]
         if empty:
-            raise IndexError(f"{nonempty}(): dimension {empty[0]} has size 0 and cannot be reduced "
-                             f"(shape {t.shape}); reduce over non-empty dimensions only")
+            raise IndexError(
+                f"{nonempty}(): dimension {empty[0]} has size 0 and cannot be reduced "
+                f"(shape {t.shape}); reduce over non-empty dimensions only"
+            )
     return {"axis": axes, "keepdims": builtins.bool(keepdim if keepdims is None else keepdims), **extra}
 
 
@@ -94,6 +99,7 @@ def sizes(shape, what="size"):
         try:
             out.append(operator.index(s))
         except TypeError:
-            raise TypeError(f"{what} must be a tuple of ints, got {shape!r}: {s!r} is a "
-                            f"{type(s).__name__}; sizes must be integers") from None
+            raise TypeError(
+                f"{what} must be a tuple of ints, got {shape!r}: {s!r} is a {type(s).__name__}; sizes must be integers"
+            ) from None
     return tuple(out)

@@ -1,4 +1,5 @@
 """unbroadcast: the one place where gradients of broadcast inputs are reduced to their shape."""
+
 from __future__ import annotations
 
 
@@ -14,9 +15,7 @@ def unbroadcast(grad, shape):
     lead = len(gshape) - len(shape)
     if lead == 1 and gshape[1:] == shape:  # the common case: a bias added to every row of a batch
         return grad.sum(axis=0)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
-    )
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)

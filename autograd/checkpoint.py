@@ -8,6 +8,7 @@ recomputed graph and frees it. The gradients are those of the plain call; the ac
 live only during the recomputation, so a network cut into checkpointed segments holds the
 activations of one segment at a time instead of all of them (``nn.utils.checkpoint_sequential``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,8 +25,13 @@ from .tensor import Tensor, make
 __all__ = ["checkpoint"]
 
 
-def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | None = None,
-               preserve_rng_state: bool = True, **kwargs: Any) -> Any:
+def checkpoint(
+    function: Callable[..., Any],
+    *args: Any,
+    use_reentrant: bool | None = None,
+    preserve_rng_state: bool = True,
+    **kwargs: Any,
+) -> Any:
     """``function(*args, **kwargs)``, recorded as one node whose inside is recomputed in backward.
 
     Every tensor the function reads that requires grad gets its gradient as without checkpointing:
@@ -49,15 +55,21 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     outputs = (result,) if single else tuple(result)
     for o in outputs:
         if not isinstance(o, Tensor):
-            raise TypeError(f"checkpoint: the function must return a Tensor or a tuple of Tensors, got "
-                            f"{type(o).__name__}")
+            raise TypeError(
+                f"checkpoint: the function must return a Tensor or a tuple of Tensors, got {type(o).__name__}"
+            )
     copy_ids = {id(c) for c in copies if isinstance(c, Tensor)}
-    leaves = [n for n in engine.toposort(outputs, grad_only=True)
-              if not n._inputs and n.requires_grad and id(n) not in copy_ids]
+    leaves = [
+        n
+        for n in engine.toposort(outputs, grad_only=True)
+        if not n._inputs and n.requires_grad and id(n) not in copy_ids
+    ]
     inputs = tuple(tensors) + tuple(leaves)
     shared = {"function": function, "args": args, "kwargs": kwargs, "rng": rng, "n_args": len(tensors)}
-    nodes = tuple(make(o.data, inputs, _op_for(k), {"k": k, "shared": shared}) if o.requires_grad else make(o.data)
-                  for k, o in enumerate(outputs))
+    nodes = tuple(
+        make(o.data, inputs, _op_for(k), {"k": k, "shared": shared}) if o.requires_grad else make(o.data)
+        for k, o in enumerate(outputs)
+    )
     del result, outputs, copies  # (the graph inside is freed here: recomputed in backward)
     return nodes[0] if single else nodes
 
@@ -75,8 +87,13 @@ _ops: dict = {}
 def _op_for(k):
     op = _ops.get(k)
     if op is None:
-        op = _ops[k] = Op("checkpoint" if k == 0 else f"checkpoint[{k}]", _rerun, (),
-                          "ag.checkpoint: the inside recomputed in backward", vjp_all=_checkpoint_vjp)
+        op = _ops[k] = Op(
+            "checkpoint" if k == 0 else f"checkpoint[{k}]",
+            _rerun,
+            (),
+            "ag.checkpoint: the inside recomputed in backward",
+            vjp_all=_checkpoint_vjp,
+        )
     return op
 
 
@@ -125,8 +142,17 @@ def _checkpoint_vjp(node, g):
     if roots and not create_graph and engine.walk_stores():
         return _accumulated(roots, copies, len(leaves))
     wanted = copies + leaves
-    found = engine.backward([o for o, _ in roots], [gr for _, gr in roots], retain_graph=create_graph,
-                            create_graph=create_graph, inputs=wanted) if roots else [None] * len(wanted)
+    found = (
+        engine.backward(
+            [o for o, _ in roots],
+            [gr for _, gr in roots],
+            retain_graph=create_graph,
+            create_graph=create_graph,
+            inputs=wanted,
+        )
+        if roots
+        else [None] * len(wanted)
+    )
     grads: list[Any] = []
     for t, gr in zip(node._inputs, found):
         if gr is None or not t.requires_grad:

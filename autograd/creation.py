@@ -1,6 +1,7 @@
 """Creating tensors: ``ag.tensor``, ``from_numpy``, zeros/ones/full/empty and their ``_like`` forms,
 ranges, the identity, and random tensors from the default generator (``ag.manual_seed``) or the
 ``generator=`` given. Every factory takes torch's ``device=`` ('cpu', the one device there is)."""
+
 from __future__ import annotations
 
 import builtins
@@ -27,13 +28,33 @@ if TYPE_CHECKING:
     DeviceLike = str | device | int | None  # torch's device= ('cpu', ag.device('cpu'))
     TensorLike = Tensor | ArrayLike  # the _like factories take a Tensor, an ndarray or a nested list
 
-__all__ = ["tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
-           "rand_like", "randn_like", "randint_like", "rand", "randn", "randint", "randperm", "arange", "linspace",
-           "eye", "where"]
+__all__ = [
+    "tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "empty",
+    "full",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "arange",
+    "linspace",
+    "eye",
+    "where",
+]
 
 
-def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
-           device: DeviceLike = None) -> Tensor:
+def tensor(
+    data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False, *, device: DeviceLike = None
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (number, nested list, ndarray, Tensor)."""
     check_device(device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
@@ -59,34 +80,46 @@ def _float_dtype(dtype):
     return dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def zeros(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
-          device: DeviceLike = None) -> Tensor:
+def zeros(
+    *shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False, device: DeviceLike = None
+) -> Tensor:
     """A tensor of the given shape (sizes or one tuple) filled with 0, of the default float dtype unless ``dtype``."""
     return _new_tensor(np.zeros(args.sizes(shape), _float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
-         device: DeviceLike = None) -> Tensor:
+def ones(
+    *shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False, device: DeviceLike = None
+) -> Tensor:
     """A tensor of the given shape (sizes or one tuple) filled with 1, of the default float dtype unless ``dtype``."""
     return _new_tensor(np.ones(args.sizes(shape), _float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
-          device: DeviceLike = None) -> Tensor:
+def empty(
+    *shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False, device: DeviceLike = None
+) -> Tensor:
     """A tensor of the given shape (sizes or one tuple) with unspecified contents, of the default float
     dtype unless ``dtype``."""
     return _new_tensor(np.empty(args.sizes(shape), _float_dtype(dtype)), requires_grad, device)
 
 
-def full(shape: int | Sequence[int], value: float, dtype: DTypeLike | None = None, requires_grad: bool = False,
-         device: DeviceLike = None) -> Tensor:
+def full(
+    shape: int | Sequence[int],
+    value: float,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    device: DeviceLike = None,
+) -> Tensor:
     """A tensor of ``shape`` filled with ``value``: its dtype follows the value (float: the default
     float dtype, bool, int: int64) unless ``dtype`` is given."""
     if dtype is None:
-        dtype = dtypes.get_default_dtype() if isinstance(value, float) else (
-            np.bool_ if isinstance(value, builtins.bool) else np.int64)
-    return _new_tensor(np.full(args.sizes((shape,)) if not isinstance(shape, int) else (shape,), value, dtype),
-                       requires_grad, device)
+        dtype = (
+            dtypes.get_default_dtype()
+            if isinstance(value, float)
+            else (np.bool_ if isinstance(value, builtins.bool) else np.int64)
+        )
+    return _new_tensor(
+        np.full(args.sizes((shape,)) if not isinstance(shape, int) else (shape,), value, dtype), requires_grad, device
+    )
 
 
 def _shape_of(t):
@@ -97,39 +130,67 @@ def _dtype_of(t):
     return t.dtype if isinstance(t, Tensor) else np.asarray(t).dtype
 
 
-def zeros_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
-               device: DeviceLike = None) -> Tensor:
+def zeros_like(
+    t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *, device: DeviceLike = None
+) -> Tensor:
     """Zeros of ``t``'s shape and dtype (or ``dtype``)."""
     return _new_tensor(np.zeros(_shape_of(t), dtype or _dtype_of(t)), requires_grad, device)
 
 
-def ones_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
-              device: DeviceLike = None) -> Tensor:
+def ones_like(
+    t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *, device: DeviceLike = None
+) -> Tensor:
     """Ones of ``t``'s shape and dtype (or ``dtype``)."""
     return _new_tensor(np.ones(_shape_of(t), dtype or _dtype_of(t)), requires_grad, device)
 
 
-def full_like(t: TensorLike, value: float, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
-              device: DeviceLike = None) -> Tensor:
+def full_like(
+    t: TensorLike,
+    value: float,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: DeviceLike = None,
+) -> Tensor:
     """``value`` in ``t``'s shape and dtype (or ``dtype``)."""
     return _new_tensor(np.full(_shape_of(t), value, dtype or _dtype_of(t)), requires_grad, device)
 
 
-def rand_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
-              generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
+def rand_like(
+    t: TensorLike,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    generator: Generator | None = None,
+    device: DeviceLike = None,
+) -> Tensor:
     """Uniform samples in [0, 1) in ``t``'s shape and dtype (or ``dtype``)."""
     return _new_tensor(_draw(generator).random(_shape_of(t)).astype(dtype or _dtype_of(t)), requires_grad, device)
 
 
-def randn_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
-               generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
+def randn_like(
+    t: TensorLike,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    generator: Generator | None = None,
+    device: DeviceLike = None,
+) -> Tensor:
     """Standard normal samples in ``t``'s shape and dtype (or ``dtype``)."""
-    return _new_tensor(_draw(generator).standard_normal(_shape_of(t)).astype(dtype or _dtype_of(t)), requires_grad,
-                       device)
+    return _new_tensor(
+        _draw(generator).standard_normal(_shape_of(t)).astype(dtype or _dtype_of(t)), requires_grad, device
+    )
 
 
-def randint_like(t: TensorLike, low: int = 0, high: int | None = None, *, dtype: DTypeLike | None = None,
-                 generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
+def randint_like(
+    t: TensorLike,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+    generator: Generator | None = None,
+    device: DeviceLike = None,
+) -> Tensor:
     """Integers in [low, high) (``randint_like(t, high)`` also works) in ``t``'s shape and dtype."""
     if high is None:
         low, high = 0, low
@@ -137,42 +198,77 @@ def randint_like(t: TensorLike, low: int = 0, high: int | None = None, *, dtype:
     return _new_tensor(_draw(generator).integers(low, high, size=_shape_of(t)).astype(dt), False, device)
 
 
-def rand(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
-         generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
+def rand(
+    *shape: int | Sequence[int],
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    generator: Generator | None = None,
+    device: DeviceLike = None,
+) -> Tensor:
     """Uniform samples in [0, 1) from ``generator`` (default: the one ag.manual_seed seeds)."""
     return _new_tensor(_draw(generator).random(args.sizes(shape)).astype(_float_dtype(dtype)), requires_grad, device)
 
 
-def randn(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False,
-          generator: Generator | None = None, device: DeviceLike = None) -> Tensor:
+def randn(
+    *shape: int | Sequence[int],
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    generator: Generator | None = None,
+    device: DeviceLike = None,
+) -> Tensor:
     """Standard normal samples from ``generator`` (default: the one ag.manual_seed seeds)."""
-    return _new_tensor(_draw(generator).standard_normal(args.sizes(shape)).astype(_float_dtype(dtype)), requires_grad,
-                       device)
+    return _new_tensor(
+        _draw(generator).standard_normal(args.sizes(shape)).astype(_float_dtype(dtype)), requires_grad, device
+    )
 
 
-def randint(low: int, high: int | Sequence[int] | None = None, size: int | Sequence[int] = (),
-            dtype: DTypeLike | None = None, *, generator: Generator | None = None, device: DeviceLike = None,
-            requires_grad: bool = False) -> Tensor:
+def randint(
+    low: int,
+    high: int | Sequence[int] | None = None,
+    size: int | Sequence[int] = (),
+    dtype: DTypeLike | None = None,
+    *,
+    generator: Generator | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Integers in [low, high) (``randint(high, size)`` also works), int64 unless ``dtype``."""
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (high if high is not None else size)
     shape = args.sizes((size,)) if not isinstance(size, int) else (size,)
-    return _new_tensor(_draw(generator).integers(low, high, size=shape, dtype=np.int64 if dtype is None else dtype),
-                       requires_grad, device)
+    return _new_tensor(
+        _draw(generator).integers(low, high, size=shape, dtype=np.int64 if dtype is None else dtype),
+        requires_grad,
+        device,
+    )
 
 
-def randperm(n: int, *, generator: Generator | None = None, dtype: DTypeLike | None = None, device: DeviceLike = None,
-             requires_grad: bool = False) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A random permutation of 0, 1, ..., n-1 (int64 unless ``dtype``)."""
     n = args.sizes((n,), "randperm: n")[0]
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
-    return _new_tensor(_draw(generator).permutation(n).astype(np.int64 if dtype is None else dtype), requires_grad,
-                       device)
+    return _new_tensor(
+        _draw(generator).permutation(n).astype(np.int64 if dtype is None else dtype), requires_grad, device
+    )
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: DTypeLike | None = None,
-           requires_grad: bool = False, *, device: DeviceLike = None) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: DeviceLike = None,
+) -> Tensor:
     """The values start, start + step, ... up to (not including) ``end``; ``arange(n)`` is 0..n-1.
 
     int64 when every argument is an integer, else the default float dtype. ``step`` must be
@@ -182,15 +278,24 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: DType
     if step == 0:
         raise ValueError(f"arange: step must be nonzero, got {step!r}")
     if (end - start) * step < 0:
-        raise ValueError(f"arange: the range from {start!r} to {end!r} can't be walked with step {step!r} "
-                         f"(upper and lower bound inconsistent with the step's sign)")
+        raise ValueError(
+            f"arange: the range from {start!r} to {end!r} can't be walked with step {step!r} "
+            f"(upper and lower bound inconsistent with the step's sign)"
+        )
     if dtype is None:
         dtype = dtypes.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else np.int64
     return _new_tensor(np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
-def linspace(start: float, end: float, steps: int, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
-             device: DeviceLike = None) -> Tensor:
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: DeviceLike = None,
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included).
 
     With an integer ``dtype``, as torch: start and end are truncated to integers first, each value
@@ -210,7 +315,13 @@ def linspace(start: float, end: float, steps: int, dtype: DTypeLike | None = Non
     return _new_tensor(np.trunc(values).astype(dt), requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None, requires_grad: bool = False, *,
-        device: DeviceLike = None) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: DeviceLike = None,
+) -> Tensor:
     """The n x m (default n x n) identity matrix."""
     return _new_tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)

@@ -2,6 +2,7 @@
 device there is. ``ag.device('cpu')``, ``t.device``, ``t.to('cpu')``, ``device=`` on the factory
 functions and ``Module.to('cpu')`` are accepted so that torch code ports unchanged; asking for any
 other device raises an error that names the one available."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,28 @@ from . import dtypes
 
 # the device types torch's parser knows: a name from this list that is not 'cpu' is a real device
 # chainrule does not have (an error says so); any other name is a typo (torch's error lists these)
-KNOWN = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia", "xla",
-         "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+KNOWN = (
+    "cpu",
+    "cuda",
+    "ipu",
+    "xpu",
+    "mkldnn",
+    "opengl",
+    "opencl",
+    "ideep",
+    "hip",
+    "ve",
+    "fpga",
+    "maia",
+    "xla",
+    "lazy",
+    "vulkan",
+    "mps",
+    "meta",
+    "hpu",
+    "mtia",
+    "privateuseone",
+)
 
 
 class device:  # (torch's name)
@@ -41,8 +62,9 @@ class device:  # (torch's name)
             if index is not None:
                 raise RuntimeError(f"device(): the string {type!r} has an index already; don't pass index={index}")
             if not ordinal.isdigit():
-                raise RuntimeError(f"Invalid device string: {type!r} (the index after ':' must be a non-negative "
-                                   f"integer)")
+                raise RuntimeError(
+                    f"Invalid device string: {type!r} (the index after ':' must be a non-negative integer)"
+                )
             index = int(ordinal)
         if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
             raise RuntimeError(f"Device index must not be negative and must be an integer, got {index!r}")
@@ -73,8 +95,10 @@ def check(where, what="device") -> device:
         return CPU
     d = where if isinstance(where, device) else device(where)
     if d.type != "cpu" or d.index not in (None, 0):
-        raise RuntimeError(f"{what} {str(d)!r} is not available: chainrule computes on the CPU with numpy, and the "
-                           f"available devices are: cpu. Use 'cpu' (or leave the device out).")
+        raise RuntimeError(
+            f"{what} {str(d)!r} is not available: chainrule computes on the CPU with numpy, and the "
+            f"available devices are: cpu. Use 'cpu' (or leave the device out)."
+        )
     return CPU
 
 

@@ -1,4 +1,5 @@
 """Dtypes (numpy dtypes) and the promotion rules of PyTorch."""
+
 from __future__ import annotations
 
 import builtins
@@ -21,8 +22,17 @@ uint8 = np.dtype(np.uint8)
 
 # torch's names of the tensor types (``t.type()`` gives 'ag.FloatTensor' where torch gives
 # 'torch.FloatTensor'), and of the dtypes in its error messages ("not implemented for 'Long'")
-_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double", int8: "Char", int16: "Short", int32: "Int",
-               int64: "Long", uint8: "Byte", bool: "Bool"}
+_TYPE_NAMES = {
+    float16: "Half",
+    float32: "Float",
+    float64: "Double",
+    int8: "Char",
+    int16: "Short",
+    int32: "Int",
+    int64: "Long",
+    uint8: "Byte",
+    bool: "Bool",
+}
 
 _default: list[np.dtype[Any]] = [float32]
 
@@ -80,8 +90,15 @@ def scalar_result_type(dtype, value):
     return dtype
 
 
-_KIND_NAMES = {"O": "Python objects", "c": "complex", "U": "strings", "S": "bytes", "M": "datetimes",
-               "m": "time deltas", "V": "structured/void"}
+_KIND_NAMES = {
+    "O": "Python objects",
+    "c": "complex",
+    "U": "strings",
+    "S": "bytes",
+    "M": "datetimes",
+    "m": "time deltas",
+    "V": "structured/void",
+}
 
 
 def check_supported(dtype, what):
@@ -90,9 +107,11 @@ def check_supported(dtype, what):
     numpy would carry object, complex, string and date dtypes along, and complex data meeting a float
     parameter would silently lose its imaginary part."""
     if dtype.kind not in "biuf":
-        raise TypeError(f"{what}: a Tensor can't hold numpy dtype {dtype} ({_KIND_NAMES.get(dtype.kind, 'other')}); "
-                        f"only bool, integer and floating data are supported. Convert the data first "
-                        f"(e.g. arr.real or arr.astype(np.float32)).")
+        raise TypeError(
+            f"{what}: a Tensor can't hold numpy dtype {dtype} ({_KIND_NAMES.get(dtype.kind, 'other')}); "
+            f"only bool, integer and floating data are supported. Convert the data first "
+            f"(e.g. arr.real or arr.astype(np.float32))."
+        )
     return dtype
 
 
@@ -121,5 +140,7 @@ def from_tensor_type(name: str):
     for dtype, n in _TYPE_NAMES.items():
         if short == f"{n}Tensor":
             return dtype
-    raise ValueError(f"invalid type: {name!r}; expected a dtype (e.g. ag.float64) or a tensor type name such as "
-                     f"'ag.DoubleTensor' ({', '.join(sorted(tensor_type(d) for d in _TYPE_NAMES))})")
+    raise ValueError(
+        f"invalid type: {name!r}; expected a dtype (e.g. ag.float64) or a tensor type name such as "
+        f"'ag.DoubleTensor' ({', '.join(sorted(tensor_type(d) for d in _TYPE_NAMES))})"
+    )

@@ -11,6 +11,7 @@ mode costs a pass per input, reverse mode a pass per output.
 DualScalars are Scalars (micrograd's Values): they draw, backpropagate and mix with plain Scalars
 and numbers, whose tangent is 0.
 """
+
 from __future__ import annotations
 
 from .scalar import Scalar, _new

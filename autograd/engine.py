@@ -29,6 +29,7 @@ topological order and has already passed its share on. That is the multi-path ch
 with the sum built up in ``pending`` as each successor is processed, and popped (freed) as soon
 as the node has passed it on.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -30,6 +30,7 @@ Arguments as torch takes them
     ``parse_to(args, kwargs)`` reads the overloads of ``.to()`` (a dtype, a device, another tensor,
     ``non_blocking``, ``copy``) as ``(device, dtype, non_blocking, copy)``, the device checked.
 """
+
 from __future__ import annotations
 
 from .device import parse_to
@@ -41,8 +42,19 @@ from .tensor import Tensor, make, to_array
 from .tensor import apply as _apply_op
 from .versions import bump_versions
 
-__all__ = ["Op", "defop", "apply", "fn", "cached_constant", "leaf", "as_array", "bump_versions", "generator",
-           "module_scope", "parse_to"]
+__all__ = [
+    "Op",
+    "defop",
+    "apply",
+    "fn",
+    "cached_constant",
+    "leaf",
+    "as_array",
+    "bump_versions",
+    "generator",
+    "module_scope",
+    "parse_to",
+]
 
 
 def apply(op: Op | str, *inputs: Tensor, **params) -> Tensor:

@@ -21,6 +21,7 @@ ndarrays while nothing needs more (one level, nothing to record), else Tensors.
 
 A Scalar graph has its own dual numbers: ``make_dual`` of a Scalar gives a :class:`DualScalar`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -55,8 +56,10 @@ def exit_dual_level(*, level: int | None = None) -> None:
     if not levels:
         raise RuntimeError("exit_dual_level: no dual level is open (use `with fwAD.dual_level():`)")
     if level is not None and level != levels[-1]:
-        raise RuntimeError(f"exit_dual_level: level {level} is not the innermost open level ({levels[-1]}); "
-                           f"levels are closed in the reverse order of opening")
+        raise RuntimeError(
+            f"exit_dual_level: level {level} is not the innermost open level ({levels[-1]}); "
+            f"levels are closed in the reverse order of opening"
+        )
     state.dual_levels = levels[:-1]
 
 
@@ -104,8 +107,10 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
         raise RuntimeError(f"make_dual: expected a floating primal, got dtype {tensor.dtype}")
     t = tangent if isinstance(tangent, Tensor) else make(to_array(tangent, copy=False))
     if t.shape != tensor.shape:
-        raise RuntimeError(f"make_dual: the tangent has shape {t.shape} but the primal has shape {tensor.shape}; "
-                           f"a tangent must have its primal's shape")
+        raise RuntimeError(
+            f"make_dual: the tangent has shape {t.shape} but the primal has shape {tensor.shape}; "
+            f"a tangent must have its primal's shape"
+        )
     if t.dtype.kind != "f":
         raise RuntimeError(f"make_dual: expected a floating tangent, got dtype {t.dtype}")
     out = apply(OPS["alias"], (tensor,))

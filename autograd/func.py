@@ -11,6 +11,7 @@ Each transform differentiates with respect to fresh copies of its arguments, lin
 caller's values: a transform inside another (or on tensors that require grad) records what it
 computes, so the outer one can differentiate it again.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -44,8 +45,10 @@ def _leaves(tree):
         return [t for item in tree for t in _leaves(item)]
     if isinstance(tree, dict):
         return [t for key in tree for t in _leaves(tree[key])]
-    raise TypeError(f"expected a Tensor (or lists, tuples and dicts of them) to differentiate with respect to, got "
-                    f"{type(tree).__name__}")
+    raise TypeError(
+        f"expected a Tensor (or lists, tuples and dicts of them) to differentiate with respect to, got "
+        f"{type(tree).__name__}"
+    )
 
 
 def _rebuild(tree, values):
@@ -91,11 +94,13 @@ def _split_aux(out, has_aux, fn_name):
     return out
 
 
-def grad_and_value(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0,
-                   has_aux: bool = False) -> Callable[..., Any]:
+def grad_and_value(
+    func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """A function returning ``(gradient, value)`` of the scalar function ``func`` at its arguments
     (``((gradient, (value, aux))`` with ``has_aux``); the gradient is with respect to the argument
     ``argnums`` (an int, or a tuple of ints for a tuple of gradients)."""
+
     def wrapper(*args, **kwargs):
         many, nums = _argnums(argnums, len(args), "grad")
         outer = _outer_needs_graph([t for i in nums for t in _leaves(args[i])])
@@ -158,8 +163,18 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                 raise RuntimeError(f"vjp_fn: a cotangent has shape {c.shape} but its output has shape {o.shape}")
         create = _recorded(outer) or any(c.requires_grad for c in cts)
         with enable_grad():
-            grads = _grad([o for o, _ in pairs], inner, grad_outputs=[c for _, c in pairs], retain_graph=True,
-                          create_graph=create, allow_unused=True) if pairs else (None,) * len(inner)
+            grads = (
+                _grad(
+                    [o for o, _ in pairs],
+                    inner,
+                    grad_outputs=[c for _, c in pairs],
+                    retain_graph=True,
+                    create_graph=create,
+                    allow_unused=True,
+                )
+                if pairs
+                else (None,) * len(inner)
+            )
         keep = outer or any(c.requires_grad for c in cts)
         return tuple(_zeros_like(p) if g is None else (g if keep else g.detach()) for g, p in zip(grads, inner))
 
@@ -201,8 +216,9 @@ def _basis(t, k):
     return make(e.reshape(t.shape))
 
 
-def jacrev(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *,
-           has_aux: bool = False) -> Callable[..., Any]:
+def jacrev(
+    func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False
+) -> Callable[..., Any]:
     """The Jacobian of ``func`` by reverse mode, a vector-Jacobian product per output element
     (``torch.func.jacrev``): shape output.shape + input.shape; tuples follow the outputs (outer)
     and a tuple ``argnums`` (inner)."""
@@ -227,8 +243,9 @@ def jacrev(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *,
                 cts = tuple(_basis(o, k) if m == j else _zeros_like(p) for m, p in enumerate(outputs))
                 for r, g in zip(rows, vjp_fn(*cts)):
                     r.append(g)
-            block = tuple((stack(r) if r else _empty(o, args[i])).reshape(o.shape + args[i].shape)
-                          for r, i in zip(rows, nums))
+            block = tuple(
+                (stack(r) if r else _empty(o, args[i])).reshape(o.shape + args[i].shape) for r, i in zip(rows, nums)
+            )
             blocks.append(block if many else block[0])
         jac = tuple(blocks) if isinstance(out, tuple) else blocks[0]
         return (jac, result[2]) if has_aux else jac
@@ -240,8 +257,9 @@ def _empty(o, x):
     return make(np.zeros((0,) + x.shape, np.result_type(o.dtype, x.dtype)))
 
 
-def jacfwd(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,
-           randomness: str = "error") -> Callable[..., Any]:
+def jacfwd(
+    func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *, randomness: str = "error"
+) -> Callable[..., Any]:
     """The Jacobian of ``func`` by forward mode, a Jacobian-vector product per input element
     (``torch.func.jacfwd``): the same shapes and structure as :func:`jacrev`."""
     from .tensor_functions import stack
@@ -253,8 +271,12 @@ def jacfwd(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux
             x = args[i]
             for k in range(max(x.numel(), 0)):
                 tangents = tuple(_basis(x, k) if m == j else _zeros_like(args[n]) for m, n in enumerate(nums))
-                result = jvp(lambda *chosen: func(*_replace(args, nums, chosen)), tuple(args[n] for n in nums),
-                             tangents, has_aux=has_aux)
+                result = jvp(
+                    lambda *chosen: func(*_replace(args, nums, chosen)),
+                    tuple(args[n] for n in nums),
+                    tangents,
+                    has_aux=has_aux,
+                )
                 out, deriv = result[0], result[1]
                 aux = result[2] if has_aux else None
                 derivs = deriv if isinstance(out, tuple) else (deriv,)
@@ -269,8 +291,10 @@ def jacfwd(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux
         outputs = out if isinstance(out, tuple) else (out,)
         blocks = []
         for o, cols in zip(outputs, columns):
-            block = tuple((stack(c, dim=-1) if c else make(np.zeros(o.shape + (0,), o.dtype)))
-                          .reshape(o.shape + args[i].shape) for c, i in zip(cols, nums))
+            block = tuple(
+                (stack(c, dim=-1) if c else make(np.zeros(o.shape + (0,), o.dtype))).reshape(o.shape + args[i].shape)
+                for c, i in zip(cols, nums)
+            )
             blocks.append(block if many else block[0])
         jac = tuple(blocks) if isinstance(out, tuple) else blocks[0]
         return (jac, aux) if has_aux else jac
@@ -290,8 +314,14 @@ def hessian(func: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Cal
     return jacfwd(jacrev(func, argnums), argnums)
 
 
-def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
-         chunk_size: int | None = None) -> Callable[..., Any]:
+def vmap(
+    func: Callable[..., Any],
+    in_dims: Any = 0,
+    out_dims: Any = 0,
+    randomness: str = "error",
+    *,
+    chunk_size: int | None = None,
+) -> Callable[..., Any]:
     """``func`` mapped over a batch dimension (``torch.func.vmap``): ``in_dims`` says which dimension
     of each argument is the batch (an int for all, or one entry per argument, None for an argument
     that is the same for every sample); ``out_dims`` where the batch goes in each output. The
@@ -305,23 +335,27 @@ def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0, randomne
     def wrapper(*args, **kwargs):
         dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
         if len(dims) != len(args):
-            raise ValueError(f"vmap: in_dims has {len(dims)} entries but the function was given {len(args)} "
-                             f"positional argument(s)")
+            raise ValueError(
+                f"vmap: in_dims has {len(dims)} entries but the function was given {len(args)} positional argument(s)"
+            )
         sizes = set()
         for a, d in zip(args, dims):
             if d is None:
                 continue
             if not isinstance(a, Tensor):
-                raise ValueError(f"vmap: in_dims {d} is given for an argument of type {type(a).__name__}; only "
-                                 f"Tensors can be mapped (use None for the others)")
+                raise ValueError(
+                    f"vmap: in_dims {d} is given for an argument of type {type(a).__name__}; only "
+                    f"Tensors can be mapped (use None for the others)"
+                )
             if a.ndim == 0 or not -a.ndim <= d < a.ndim:
                 raise ValueError(f"vmap: in_dims {d} is out of range for an argument of shape {a.shape}")
             sizes.add(a.shape[d])
         if not sizes:
             raise ValueError("vmap: at least one argument must be mapped (in_dims all None)")
         if len(sizes) > 1:
-            raise ValueError(f"vmap: the mapped dimensions have different sizes {sorted(sizes)}: all must have the "
-                             f"batch's size")
+            raise ValueError(
+                f"vmap: the mapped dimensions have different sizes {sorted(sizes)}: all must have the batch's size"
+            )
         level = _vmap.new_level(randomness)
         inner = [a if d is None else _vmap.enter(a, level, d) for a, d in zip(args, dims)]
         previous = state.vmap_levels
@@ -347,6 +381,7 @@ def _leave_all(out, out_dims, level, batch):
         raise ValueError(f"vmap: the function must return Tensors (or tuples of them), got {type(out).__name__}")
     result = _vmap.leave(out, level, out_dims)
     if result is out:  # the same for every sample: repeated along the batch dimension
-        result = out.unsqueeze(out_dims).expand(*[batch if i == out_dims % (out.ndim + 1) else -1
-                                                  for i in range(out.ndim + 1)])
+        result = out.unsqueeze(out_dims).expand(
+            *[batch if i == out_dims % (out.ndim + 1) else -1 for i in range(out.ndim + 1)]
+        )
     return result

@@ -19,6 +19,7 @@ gradcheck, ag.Graph (which calls ``forward`` again on re-evaluation) and drawing
 ``backward`` receives Tensors; under ``create_graph=True`` the operations it performs are recorded,
 so a backward written with Tensor operations can be differentiated again.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,7 +52,8 @@ class FunctionCtx:
                 raise RuntimeError(
                     f"one of the tensors saved with ctx.save_for_backward (position {i}, shape {t.shape}) "
                     f"has been modified by an in-place operation since (version {t._version}, saved at "
-                    f"version {v}); clone() it before modifying it")
+                    f"version {v}); clone() it before modifying it"
+                )
         return self._saved
 
 
@@ -81,12 +83,20 @@ class Function:
         outs = (result,) if single else tuple(result)
         for o in outs:
             if not isinstance(o, Tensor):
-                raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, "
-                                f"got {type(o).__name__}")
+                raise TypeError(
+                    f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, got {type(o).__name__}"
+                )
         if not (is_grad_enabled() and any(t.requires_grad for t in inputs)):
             return result
-        shared = {"cls": cls, "args": args, "kwargs": kwargs, "ctx": ctx, "n_out": len(outs),
-                  "shapes": [o.shape for o in outs], "dtypes": [o.dtype for o in outs]}
+        shared = {
+            "cls": cls,
+            "args": args,
+            "kwargs": kwargs,
+            "ctx": ctx,
+            "n_out": len(outs),
+            "shapes": [o.shape for o in outs],
+            "dtypes": [o.dtype for o in outs],
+        }
         nodes = []
         for k, o in enumerate(outs):
             name = cls.__name__ if single else f"{cls.__name__}[{k}]"
@@ -136,11 +146,13 @@ def _function_vjp(node, g):
     if not isinstance(result, tuple):
         result = (result,)
     args = shared["args"]
-    if len(result) > len(args) and all(r is None for r in result[len(args):]):
+    if len(result) > len(args) and all(r is None for r in result[len(args) :]):
         result = result[: len(args)]  # extra Nones (for defaulted arguments) are fine, as in torch
     if len(result) != len(args):
-        raise RuntimeError(f"{cls.__name__}.backward returned {len(result)} gradient(s) but forward took "
-                           f"{len(args)} argument(s): return one per argument (None for non-tensors)")
+        raise RuntimeError(
+            f"{cls.__name__}.backward returned {len(result)} gradient(s) but forward took "
+            f"{len(args)} argument(s): return one per argument (None for non-tensors)"
+        )
     grads: list[Any] = []
     for i, (a, gi) in enumerate(zip(args, result)):
         if not isinstance(a, Tensor):
@@ -151,8 +163,10 @@ def _function_vjp(node, g):
         if not isinstance(gi, Tensor):
             gi = make(np.asarray(gi))
         if gi.shape != a.shape:
-            raise RuntimeError(f"{cls.__name__}.backward returned a gradient of shape {gi.shape} for argument "
-                               f"{i}, which has shape {a.shape}")
+            raise RuntimeError(
+                f"{cls.__name__}.backward returned a gradient of shape {gi.shape} for argument "
+                f"{i}, which has shape {a.shape}"
+            )
         if gi.dtype != a.dtype:
             gi = gi.to(a.dtype)
         if create_graph:

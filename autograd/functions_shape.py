@@ -5,6 +5,7 @@ Each is the Tensor method of that name where one exists (see tensor_functions._f
 here. (``max``, ``min``, ``all`` and ``any`` shadow Python's builtins in this module: the code below
 calls ``builtins.max``.)
 """
+
 from __future__ import annotations
 
 import builtins
@@ -17,14 +18,71 @@ from .tensor import apply, as_tensor, make
 from .tensor_functions import _as_input, _function
 
 __all__: list[str] = [
-    "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "broadcast_to", "split", "chunk", "gather",
-    "index_select", "masked_fill", "max", "min", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "all", "any",
-    "count_nonzero", "median", "mode",
-    "var_mean", "std_mean", "aminmax", "sort", "argsort", "topk", "kthvalue", "unique",
-    "flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu", "diag", "diagonal", "diag_embed",
-    "trace", "unflatten", "movedim", "moveaxis", "narrow", "take", "take_along_dim", "scatter", "scatter_add",
-    "scatter_reduce", "index_add", "index_copy", "index_fill", "masked_select", "masked_scatter", "nonzero",
-    "meshgrid", "einsum", "bmm", "mm", "mv", "t",
+    "reshape",
+    "flatten",
+    "squeeze",
+    "unsqueeze",
+    "transpose",
+    "permute",
+    "broadcast_to",
+    "split",
+    "chunk",
+    "gather",
+    "index_select",
+    "masked_fill",
+    "max",
+    "min",
+    "cumsum",
+    "cumprod",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+    "all",
+    "any",
+    "count_nonzero",
+    "median",
+    "mode",
+    "var_mean",
+    "std_mean",
+    "aminmax",
+    "sort",
+    "argsort",
+    "topk",
+    "kthvalue",
+    "unique",
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "tile",
+    "repeat_interleave",
+    "tril",
+    "triu",
+    "diag",
+    "diagonal",
+    "diag_embed",
+    "trace",
+    "unflatten",
+    "movedim",
+    "moveaxis",
+    "narrow",
+    "take",
+    "take_along_dim",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "masked_select",
+    "masked_scatter",
+    "nonzero",
+    "meshgrid",
+    "einsum",
+    "bmm",
+    "mm",
+    "mv",
+    "t",
 ]
 
 # the lecture's shape and indexing methods, as torch's functions too
@@ -109,10 +167,11 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is None:
         counts = _as_input(input)
         if counts.dtype.kind not in "iu" or counts.ndim > 1:
-            raise RuntimeError(f"repeat_interleave(repeats): repeats must be a 0-d or 1-d integer tensor, got "
-                               f"dtype {counts.dtype} and shape {counts.shape}")
-        return make(np.arange(counts.data.size, dtype=np.int64)).repeat_interleave(counts, 0,
-                                                                                   output_size=output_size)
+            raise RuntimeError(
+                f"repeat_interleave(repeats): repeats must be a 0-d or 1-d integer tensor, got "
+                f"dtype {counts.dtype} and shape {counts.shape}"
+            )
+        return make(np.arange(counts.data.size, dtype=np.int64)).repeat_interleave(counts, 0, output_size=output_size)
     return _as_input(input).repeat_interleave(repeats, dim, output_size=output_size)
 
 
@@ -147,6 +206,7 @@ def meshgrid(*tensors, indexing: str = "ij"):
 
 # -- einsum -------------------------------------------------------------------------------------------
 
+
 def einsum(*args):
     """``einsum(equation, *operands)``: the sum over the repeated subscripts of the products of the
     operands' elements (``'ij,jk->ik'`` is a matrix product, ``'ii->'`` a trace, ``'bij,bjk->bik'``
@@ -167,14 +227,17 @@ def einsum(*args):
         raise ValueError(f"einsum(): takes 1 to {MAX_OPERANDS} operands, got {len(ts)}")
     for i, x in enumerate(ts[1:], 1):
         if x.dtype != ts[0].dtype:
-            raise RuntimeError(f"einsum(): expected all operands to have the same dtype, got {ts[0].dtype} for "
-                               f"operand 0 and {x.dtype} for operand {i}")
+            raise RuntimeError(
+                f"einsum(): expected all operands to have the same dtype, got {ts[0].dtype} for "
+                f"operand 0 and {x.dtype} for operand {i}"
+            )
     canonical, ts = canonical_einsum(equation, ts)
     return apply(OPS["einsum"], tuple(ts), {"equation": canonical})
 
 
 def _sublists(args):
     """torch's sublist form (operand, [subscripts], ..., [output]) as an equation and operands."""
+
     def letters(sub):
         out = []
         for s in sub:
@@ -203,14 +266,17 @@ def canonical_einsum(equation, ts):
         lhs, output = eq, None
     terms = lhs.split(",")
     if len(terms) != len(ts):
-        raise RuntimeError(f"einsum(): the equation {equation!r} has {len(terms)} operand subscripts but "
-                           f"{len(ts)} operands were given")
+        raise RuntimeError(
+            f"einsum(): the equation {equation!r} has {len(terms)} operand subscripts but {len(ts)} operands were given"
+        )
     for term in terms + ([output] if output is not None else []):
         rest = term.replace("...", "", 1)
         for c in rest:
             if c not in LETTERS:
-                raise RuntimeError(f"einsum(): invalid subscript {c!r} in {term!r}: subscripts must be in [a-zA-Z] "
-                                   f"(and '...' once per operand)")
+                raise RuntimeError(
+                    f"einsum(): invalid subscript {c!r} in {term!r}: subscripts must be in [a-zA-Z] "
+                    f"(and '...' once per operand)"
+                )
     used = set(eq)
     free = [c for c in LETTERS if c not in used]
     ellipsis_dims = 0
@@ -218,18 +284,21 @@ def canonical_einsum(equation, ts):
         n = len(term.replace("...", "", 1))
         if "..." in term:
             if x.ndim < n:
-                raise RuntimeError(f"einsum(): operand of shape {x.shape} has fewer dimensions than the subscripts "
-                                   f"{term!r} name")
+                raise RuntimeError(
+                    f"einsum(): operand of shape {x.shape} has fewer dimensions than the subscripts {term!r} name"
+                )
             ellipsis_dims = builtins.max(ellipsis_dims, x.ndim - n)
         elif x.ndim != n:
-            raise RuntimeError(f"einsum(): the subscripts {term!r} name {n} dimensions but the operand has "
-                               f"{x.ndim} (shape {x.shape}) and no ellipsis was given")
+            raise RuntimeError(
+                f"einsum(): the subscripts {term!r} name {n} dimensions but the operand has "
+                f"{x.ndim} (shape {x.shape}) and no ellipsis was given"
+            )
     ell = "".join(free[:ellipsis_dims])
     expanded = []
     for term, x in zip(terms, ts):
         if "..." in term:
             n = x.ndim - len(term.replace("...", "", 1))
-            term = term.replace("...", ell[len(ell) - n:])
+            term = term.replace("...", ell[len(ell) - n :])
         expanded.append(term)
     counts: dict[str, int] = {}
     for term in expanded:
@@ -256,11 +325,14 @@ def _check_sizes(terms, ts):
         own: dict[str, int] = {}
         for c, n in zip(term, x.shape):
             if c in own and own[c] != n:
-                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {k} but the sizes don't match, "
-                                   f"{own[c]} != {n}")
+                raise RuntimeError(
+                    f"einsum(): subscript {c} is repeated for operand {k} but the sizes don't match, {own[c]} != {n}"
+                )
             own[c] = n
             if n != 1 and seen.get(c, 1) not in (1, n):
-                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k}, which does not broadcast "
-                                   f"with the size {seen[c]} seen before")
+                raise RuntimeError(
+                    f"einsum(): subscript {c} has size {n} for operand {k}, which does not broadcast "
+                    f"with the size {seen[c]} seen before"
+                )
             if n != 1 or c not in seen:
                 seen[c] = n

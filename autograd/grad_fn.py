@@ -1,6 +1,7 @@
 """The objects a Tensor hands out about its place in the graph: ``t.grad_fn`` (:class:`GradFn`,
 torch's ``<MulBackward0>``; :class:`AccumulateGrad` for the leaves in its ``next_functions``) and
 the handle ``t.register_hook`` returns (:class:`HookHandle`)."""
+
 from __future__ import annotations
 
 from .printing import backward_name

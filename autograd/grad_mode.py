@@ -3,6 +3,7 @@
 The recording switch is read on every operation, so it lives in one thread-local object whose
 attributes are class-level defaults: a new thread starts with gradients enabled.
 """
+
 from __future__ import annotations
 
 import functools

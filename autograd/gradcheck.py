@@ -1,4 +1,5 @@
 """Finite-difference checks of the analytic gradients (central differences in float64)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,8 +23,9 @@ def _tensor_inputs(inputs):
     inputs = tuple(inputs)
     for i, t in enumerate(inputs):
         if isinstance(t, Tensor) and t.requires_grad and t.dtype != np.float64:
-            raise ValueError(f"gradcheck: input {i} has dtype {t.dtype}; finite differences need float64 "
-                             f"inputs (use t.double())")
+            raise ValueError(
+                f"gradcheck: input {i} has dtype {t.dtype}; finite differences need float64 inputs (use t.double())"
+            )
     return inputs
 
 
@@ -45,7 +47,8 @@ def _compare(name, analytic, numeric, atol, rtol, label):
         raise GradcheckError(
             f"{label} for {name} (shape {analytic.shape}) disagrees with finite differences; worst "
             f"element {tuple(int(i) for i in idx)}: analytic {float(analytic[idx])!r}, numeric {float(numeric[idx])!r} "
-            f"(atol={atol}, rtol={rtol})")
+            f"(atol={atol}, rtol={rtol})"
+        )
 
 
 def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
@@ -97,8 +100,9 @@ def _outs_nograd(fn, inputs):
     return _outputs(fn, inputs)
 
 
-def gradgradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3) -> bool:
+def gradgradcheck(
+    fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
+) -> bool:
     """Check second derivatives: gradcheck of x -> ag.grad(fn(x), x, v, create_graph=True) for a
     random cotangent v, i.e. of the backward pass itself as recorded under create_graph."""
     from .functional import grad
@@ -115,8 +119,7 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: 
         live = [(o, c) for o, c in zip(outs, cotangents) if o.requires_grad]
         if not live:
             return tuple(make(np.zeros(t.shape)) for t in wrt)
-        gs = grad([o for o, _ in live], wrt, grad_outputs=[c for _, c in live], create_graph=True,
-                  allow_unused=True)
+        gs = grad([o for o, _ in live], wrt, grad_outputs=[c for _, c in live], create_graph=True, allow_unused=True)
         return tuple(make(np.zeros(t.shape)) if g is None else g for g, t in zip(gs, wrt))
 
     return gradcheck(first_derivative, inputs, eps=eps, atol=atol, rtol=rtol)

@@ -6,6 +6,7 @@ This is the lecture's general back-propagation recipe held in a variable:
     2. Bprop: set the output gradient to 1; visit the nodes in reverse order and compute each
        node's gradient from the gradients of its successors (the multi-path chain rule).
 """
+
 from __future__ import annotations
 
 from . import engine
@@ -50,8 +51,10 @@ class Graph:
                     if getattr(leaf, "_inputs", None):
                         why = "an operation's result, not a leaf"
                     else:
-                        why = ("not in this graph (only operations that involve a tensor requiring grad are "
-                               "recorded, so data that meets a parameter only later is not a leaf of it)")
+                        why = (
+                            "not in this graph (only operations that involve a tensor requiring grad are "
+                            "recorded, so data that meets a parameter only later is not a leaf of it)"
+                        )
                     raise KeyError(f"feeds may only name leaves of this graph; this {what} is {why}")
                 buffers[leaf] = leaf._feed(value, buffers.get(leaf))
         plan = self._compiled()
@@ -97,8 +100,10 @@ class Graph:
         in pieces: its source lists each distinct piece once (written again on each access)."""
         plan = self._compiled()
         if plan is None:
-            return ("# replayed node by node (no compiled plan): the graph has Scalar or ag.Function nodes, "
-                    "or an in-place operation changed it after capture")
+            return (
+                "# replayed node by node (no compiled plan): the graph has Scalar or ag.Function nodes, "
+                "or an in-place operation changed it after capture"
+            )
         return plan.source
 
     def __len__(self):

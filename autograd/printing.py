@@ -1,5 +1,6 @@
 """How a Tensor prints: PyTorch's format (``tensor([1., 2.], requires_grad=True)``, torch/_tensor_str.py),
 with ``ag.`` dtypes, and the names of backward functions (``<MulBackward>``)."""
+
 from __future__ import annotations
 
 import builtins
@@ -70,7 +71,7 @@ def _summarized(arr):
     """The edge items along every dimension (what the formatter sees for a summarized tensor)."""
     for d, n in enumerate(arr.shape):
         if n > 2 * _EDGEITEMS:
-            index = np.r_[0:_EDGEITEMS, n - _EDGEITEMS:n]
+            index = np.r_[0:_EDGEITEMS, n - _EDGEITEMS : n]
             arr = np.take(arr, index, axis=d)
     return arr
 
@@ -83,11 +84,14 @@ def _format_array(arr, indent, summarize, fmt):
     if arr.ndim == 1:
         per_line = max(1, (_LINEWIDTH - indent) // (fmt.max_width + 2))
         if edge:
-            data = ([fmt.format(v) for v in arr[:_EDGEITEMS].tolist()] + [" ..."]
-                    + [fmt.format(v) for v in arr[-_EDGEITEMS:].tolist()])
+            data = (
+                [fmt.format(v) for v in arr[:_EDGEITEMS].tolist()]
+                + [" ..."]
+                + [fmt.format(v) for v in arr[-_EDGEITEMS:].tolist()]
+            )
         else:
             data = [fmt.format(v) for v in arr.tolist()]
-        lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+        lines = [", ".join(data[i : i + per_line]) for i in range(0, len(data), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
     rows = range(n) if not edge else [*range(_EDGEITEMS), None, *range(n - _EDGEITEMS, n)]
     slices = ["..." if i is None else _format_array(arr[i], indent + 1, summarize, fmt) for i in rows]

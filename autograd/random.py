@@ -2,6 +2,7 @@
 the default one behind ``ag.rand/randn/randint``, dropout masks, ``nn.init`` and shuffling
 DataLoaders, which ``ag.manual_seed`` seeds. Every function that draws takes ``generator=`` to use
 another one instead."""
+
 from __future__ import annotations
 
 import weakref

@@ -72,6 +72,7 @@ in place since the forward raises (tested cheaply: no in-place modification anyw
 forward means nothing to check), a graph freed by a non-retaining backward raises, hooks and
 retain_grad() registered after the capture run, and changed requires_grad flags rebuild the plan.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -209,7 +210,7 @@ class _Writer:
     def close_piece(self):
         unpack = []
         if self.obj_names:  # "(a, b, ...) = objs", wrapped
-            rows = [", ".join(self.obj_names[k:k + 8]) for k in range(0, len(self.obj_names), 8)]
+            rows = [", ".join(self.obj_names[k : k + 8]) for k in range(0, len(self.obj_names), 8)]
             unpack = ["(" + ",\n     ".join(rows) + ("," if len(self.obj_names) == 1 else "") + ") = objs"]
         function = self.code.piece(self.name, self.piece_params, unpack + self.lines)
         self.pieces.append((function, tuple(self.objs)))
@@ -283,8 +284,10 @@ class Plan:
         forward, backward, _, _ = self._generate(code)
         runs = []
         for name, pieces, args in (("forward", forward, ""), ("backward", backward, "seeds, pending, ")):
-            runs.append(f"# {name}() runs {len(pieces)} pieces in turn, each {name}_<k>({args}objs) with the "
-                        f"objects of that piece ({code.counts[name]} distinct pieces above)")
+            runs.append(
+                f"# {name}() runs {len(pieces)} pieces in turn, each {name}_<k>({args}objs) with the "
+                f"objects of that piece ({code.counts[name]} distinct pieces above)"
+            )
         runs.append("# flags() and freed() read the leaves' requires_grad and the operations' _freed in one pass")
         return "\n\n\n".join(code.sources) + "\n\n\n" + "\n".join(runs)
 
@@ -423,8 +426,9 @@ class Plan:
                 continue
             inputs = [w.node(i) for i in n._inputs]
             args = ", ".join(f"{i}.data" for i in inputs)
-            called = [j for j, (inp, rule) in enumerate(zip(n._inputs, op.vjps))
-                      if rule is not None and inp in grad_set]
+            called = [
+                j for j, (inp, rule) in enumerate(zip(n._inputs, op.vjps)) if rule is not None and inp in grad_set
+            ]
             for j, (inp, input_name, rule) in enumerate(zip(n._inputs, inputs, op.vjps)):
                 if rule is None or inp not in grad_set:
                     continue
@@ -436,8 +440,10 @@ class Plan:
                     # hook was shown it (not for a leaf's gradient either, which would be copied: own())
                     if (op, j, "in place") not in rules:
                         rules[op, j, "in place"] = _bind(ns, f"r_{op.name}_{j}_in_place", IN_PLACE[op, j])
-                    call = (f"{rules[op, j, 'in place']}({d}, {name}.data, {args}{params}) if {name}._hooks is None "
-                            f"else {call}")
+                    call = (
+                        f"{rules[op, j, 'in place']}({d}, {name}.data, {args}{params}) if {name}._hooks is None "
+                        f"else {call}"
+                    )
                 if not op.keeps_shape:  # fit: a broadcast gradient reduced to the input's shape, cast to its dtype
                     call = f"fit({call}, {input_name}.data)"
                 if not inp._inputs:  # a leaf keeps what it is handed: not the array given to a sibling too
@@ -453,8 +459,9 @@ class Plan:
         structure changed: the node-by-node path handles that)."""
         if versions.REWIRES[0] == self.rewires:
             return True
-        if all(n._op is op and n._inputs is ins for n, op, ins in zip(self.ops, self.op_kinds, self.op_inputs)) \
-                and not any(leaf._inputs for leaf in self.leaves):
+        if all(
+            n._op is op and n._inputs is ins for n, op, ins in zip(self.ops, self.op_kinds, self.op_inputs)
+        ) and not any(leaf._inputs for leaf in self.leaves):
             self.rewires = versions.REWIRES[0]
             return True
         return False
@@ -481,8 +488,11 @@ class Plan:
             # something was modified in place since the forward: check every saved value, as the
             # node-by-node backward does
             for n in self.visited:
-                if n._saved_versions is not None or n._counter is not None or any(
-                        i._counter is not None for i in n._inputs):
+                if (
+                    n._saved_versions is not None
+                    or n._counter is not None
+                    or any(i._counter is not None for i in n._inputs)
+                ):
                     n._check_versions()
         enabled = state.grad_enabled  # (set_grad_enabled(False), without the context manager)
         state.grad_enabled = False
@@ -495,16 +505,20 @@ class Plan:
 
 def _in_turn(pieces):
     """forward() of a plan in pieces: each piece's function on its own objects."""
+
     def run():
         for function, objs in pieces:
             function(objs)
+
     return run
 
 
 def _backward_in_turn(pieces):
     """backward(seeds) of a plan in pieces; ``pending`` carries gradients from piece to piece."""
+
     def run(seeds):
         pending: dict[Any, Any] = {}
         for function, objs in pieces:
             function(seeds, pending, objs)
+
     return run

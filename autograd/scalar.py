@@ -11,6 +11,7 @@ gradient, times the local partial on each edge, is added to each input's gradien
     >>> round(a.grad, 6), round(b.grad, 6)
     (-0.002682, 0.002682)
 """
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,7 @@ def _power(a, b):
     """a ** b as a float tensor computes it (IEEE pow), where Python raises: inf on overflow, +-inf
     for 0 to a negative power, nan for a negative base to a fractional power (Python: complex)."""
     try:
-        out = a ** b
+        out = a**b
     except OverflowError:  # |a ** b| too large: the sign is negative only for a < 0 and an odd integer b
         return -math.inf if a < 0 and _odd_integer(b) else math.inf
     except ZeroDivisionError:  # 0 ** negative
@@ -38,7 +39,7 @@ def _power(a, b):
 
 
 def _odd_integer(b):
-    return float(b).is_integer() and abs(b) < 2 ** 53 and int(b) % 2 == 1
+    return float(b).is_integer() and abs(b) < 2**53 and int(b) % 2 == 1
 
 
 def _pow(a, b):

@@ -9,6 +9,7 @@ apply an entry of the table (:func:`apply`, and its fast forms for one tensor, t
 tensor and a Python number). The hot path of an operation is: one dispatch, one numpy call, one
 node record. The named methods live in ``autograd/methods/``, one mixin a family.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -34,8 +35,27 @@ _PY_SCALARS = (float, int, builtins.bool)  # (float first: `in` tests them in tu
 
 _DIV, _DIV_S, _RDIV_S, _POW_S = OPS["div"], OPS["div_scalar"], OPS["rdiv_scalar"], OPS["pow_scalar"]
 # the operations applied through binary(), which casts both operands to one dtype first
-BINARY_OPS = frozenset(OPS[name] for name in ("add", "sub", "mul", "div", "pow", "matmul", "dot", "outer",
-                                              "maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne"))
+BINARY_OPS = frozenset(
+    OPS[name]
+    for name in (
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "pow",
+        "matmul",
+        "dot",
+        "outer",
+        "maximum",
+        "minimum",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "eq",
+        "ne",
+    )
+)
 
 
 # -- nodes ---------------------------------------------------------------------------------------
@@ -159,8 +179,9 @@ def binary(op, a, b):
     """a op b for two Tensors, with torch's dtype promotion and a clear broadcasting error."""
     if a._tangents is not None or b._tangents is not None:
         dt = binary_dtype(op, a.data, b.data)
-        return _apply_special(op, (a if a.dtype == dt else a._to_dtype(dt), b if b.dtype == dt else b._to_dtype(dt)),
-                              None)
+        return _apply_special(
+            op, (a if a.dtype == dt else a._to_dtype(dt), b if b.dtype == dt else b._to_dtype(dt)), None
+        )
     x, y = a.data, b.data
     if x.dtype != y.dtype or (op is _DIV and x.dtype.kind != "f"):
         x, y = binary_operands(op, x, y)
@@ -168,8 +189,9 @@ def binary(op, a, b):
         data = op.forward(x, y)
     except ValueError as e:
         if x.shape != y.shape and "broadcast" in str(e):
-            raise ValueError(f"{op.name}: shapes {tuple(x.shape)} and {tuple(y.shape)} do not broadcast "
-                             f"(numpy broadcasting rules)") from None
+            raise ValueError(
+                f"{op.name}: shapes {tuple(x.shape)} and {tuple(y.shape)} do not broadcast (numpy broadcasting rules)"
+            ) from None
         raise
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
@@ -199,8 +221,10 @@ def scalar_op(op, x, c):
     if arr.dtype.kind != "f":
         dt = dtypes.scalar_result_type(arr.dtype, c)
         if op is _POW_S and dt.kind != "f" and c < 0:
-            raise RuntimeError(f"Integers to negative integer powers are not allowed (a {arr.dtype} tensor ** "
-                               f"{c}); convert the tensor first, e.g. t.double() ** {c}")
+            raise RuntimeError(
+                f"Integers to negative integer powers are not allowed (a {arr.dtype} tensor ** "
+                f"{c}); convert the tensor first, e.g. t.double() ** {c}"
+            )
         if op is _DIV_S or op is _RDIV_S:
             dt = dtypes.get_default_dtype() if dt.kind != "f" else dt
         if dt != arr.dtype:
@@ -239,8 +263,10 @@ def to_array(data, dtype=None, copy=True):
         return arr.astype(np.int64, copy=False)
     if kind == "b":
         return arr
-    raise TypeError(f"can't make a Tensor from {type(data).__name__} (numpy dtype {arr.dtype}); "
-                    f"pass numbers, nested lists of numbers or an ndarray")
+    raise TypeError(
+        f"can't make a Tensor from {type(data).__name__} (numpy dtype {arr.dtype}); "
+        f"pass numbers, nested lists of numbers or an ndarray"
+    )
 
 
 def as_tensor(value):
@@ -307,15 +333,40 @@ from .methods.scan import ScanMethods  # noqa: E402
 from .methods.shape import ShapeMethods  # noqa: E402
 
 
-class Tensor(ArithmeticMethods, ConvertMethods, ElementwiseMethods, BitwiseMethods, ReduceMethods, ScanMethods,
-             ShapeMethods, IndexMethods, LinalgMethods, InplaceMethods, InteropMethods):
+class Tensor(
+    ArithmeticMethods,
+    ConvertMethods,
+    ElementwiseMethods,
+    BitwiseMethods,
+    ReduceMethods,
+    ScanMethods,
+    ShapeMethods,
+    IndexMethods,
+    LinalgMethods,
+    InplaceMethods,
+    InteropMethods,
+):
     """A numpy-backed tensor that records operations for reverse-mode differentiation.
 
     ``ag.Tensor(data, requires_grad=False)`` copies ``data`` as ``ag.tensor`` does.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_inputs", "_op", "_params", "_counter", "_saved_versions",
-                 "_hooks", "_retain", "_freed", "_scope", "_tangents", "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "_inputs",
+        "_op",
+        "_params",
+        "_counter",
+        "_saved_versions",
+        "_hooks",
+        "_retain",
+        "_freed",
+        "_scope",
+        "_tangents",
+        "__weakref__",
+    )
 
     __hash__ = object.__hash__  # == is elementwise, identity is the hash (nodes are dict keys)
 
@@ -386,8 +437,7 @@ class Tensor(ArithmeticMethods, ConvertMethods, ElementwiseMethods, BitwiseMetho
         if requires_grad:
             dtypes.require_float(self.dtype)
         elif self._inputs and self.requires_grad:
-            raise RuntimeError("you can only change requires_grad flags of leaf tensors; "
-                               "use t.detach() for a non-leaf")
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors; use t.detach() for a non-leaf")
         self.requires_grad = builtins.bool(requires_grad)
         return self
 
@@ -408,8 +458,13 @@ class Tensor(ArithmeticMethods, ConvertMethods, ElementwiseMethods, BitwiseMetho
         self._hooks.append(hook)
         return HookHandle(self._hooks, hook)
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
-                 inputs: Tensor | Sequence[Tensor] | None = None) -> None:
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Tensor | Sequence[Tensor] | None = None,
+    ) -> None:
         """Accumulate d(self)/d(leaf) (times ``gradient``) into every leaf's ``.grad``; with ``inputs``
         (tensors) into theirs only (see ``ag.autograd.backward``)."""
         if inputs is not None or not self.requires_grad:  # (the latter: the error torch gives, there)
@@ -419,8 +474,12 @@ class Tensor(ArithmeticMethods, ConvertMethods, ElementwiseMethods, BitwiseMetho
         g = self._seed_grad(gradient)
         if create_graph:
             g = self._seed_tensor(g)
-        engine.backward((self,), (g,), retain_graph=create_graph if retain_graph is None else retain_graph,
-                        create_graph=create_graph)
+        engine.backward(
+            (self,),
+            (g,),
+            retain_graph=create_graph if retain_graph is None else retain_graph,
+            create_graph=create_graph,
+        )
 
     def _seed_tensor(self, seed):
         """The array ``_seed_grad`` made, as a Tensor (create_graph: the backward is recorded)."""
@@ -433,7 +492,8 @@ class Tensor(ArithmeticMethods, ConvertMethods, ElementwiseMethods, BitwiseMetho
             if self.data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this tensor has shape "
-                    f"{self.shape}: pass gradient= (a tensor of that shape) to backward()")
+                    f"{self.shape}: pass gradient= (a tensor of that shape) to backward()"
+                )
             data = self.data
             return np.ones(data.shape, data.dtype)  # (ones_like's Python wrapper costs more than the array)
         g = to_array(gradient, dtype=self.dtype)
@@ -467,18 +527,21 @@ class Tensor(ArithmeticMethods, ConvertMethods, ElementwiseMethods, BitwiseMetho
                     f"one of the variables needed for gradient computation has been modified by an "
                     f"in-place operation: input {i} (shape {inp.shape}) of {op.name} is at version "
                     f"{now}; expected version {then}. Use an out-of-place operation (e.g. x = x + y "
-                    f"instead of x += y) or clone() the tensor before modifying it.")
+                    f"instead of x += y) or clone() the tensor before modifying it."
+                )
             if inp._inputs and inp.requires_grad:
                 raise RuntimeError(
                     f"input {i} (shape {inp.shape}) of {op.name} was modified by an in-place operation "
                     f"after {op.name} used it (version {now}, used at version {then}), so its gradient "
-                    f"can't be routed to the value {op.name} read. clone() it before modifying it.")
+                    f"can't be routed to the value {op.name} read. clone() it before modifying it."
+                )
         expected = saved[len(inputs)] if saved is not None and len(saved) > len(inputs) else 0
         if reads_out and self._counter is not None and self._counter[0] != expected:
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an in-place "
                 f"operation: the output of {op.name} (shape {self.shape}) is at version {self._counter[0]}; "
-                f"expected version {expected}. Use an out-of-place operation or clone() it first.")
+                f"expected version {expected}. Use an out-of-place operation or clone() it first."
+            )
 
     def _backward(self, g, retain_graph, create_graph=False):
         """The gradients of this node's inputs given ``g``, the gradient of its output: each input's
@@ -525,15 +588,18 @@ class Tensor(ArithmeticMethods, ConvertMethods, ElementwiseMethods, BitwiseMetho
             out = self.data
         if op.variadic:  # one rule gives every input's gradient, in one pass over the inputs
             joint = op.vjps[0](g, out, *args, **(params or _NO_PARAMS))
-            return [fit(gi, inp if create_graph else inp.data) if inp.requires_grad else None
-                    for inp, gi in zip(inputs, joint)]
+            return [
+                fit(gi, inp if create_graph else inp.data) if inp.requires_grad else None
+                for inp, gi in zip(inputs, joint)
+            ]
         grads: list[Any] = []
         for inp, rule in zip(inputs, op.vjps):
             if rule is None or not inp.requires_grad:
                 grads.append(None)
                 continue
-            gi = fit(rule(g, out, *args, **params) if params else rule(g, out, *args),
-                     inp if create_graph else inp.data)
+            gi = fit(
+                rule(g, out, *args, **params) if params else rule(g, out, *args), inp if create_graph else inp.data
+            )
             grads.append(own(gi, g) if not (inp._inputs or create_graph) else gi)
         return grads
 
@@ -560,8 +626,10 @@ class Tensor(ArithmeticMethods, ConvertMethods, ElementwiseMethods, BitwiseMetho
             dtypes.require_float(dtype)
         if isinstance(g, Tensor):  # create_graph: keep the graph of the gradient
             if g.__class__ is not Tensor and getattr(g, "_levels", None):
-                raise RuntimeError("a leaf's .grad can't hold per-sample gradients (a backward inside vmap): "
-                                   "use ag.func.grad or ag.grad inside the vmapped function")
+                raise RuntimeError(
+                    "a leaf's .grad can't hold per-sample gradients (a backward inside vmap): "
+                    "use ag.func.grad or ag.grad inside the vmapped function"
+                )
             self.grad = g if self.grad is None else self.grad + g
         elif self.grad is None:
             # (a hook may have kept the array it was shown: then a copy too)

@@ -5,6 +5,7 @@ its docstring live once, on the method; ``cat`` and ``stack`` take a sequence of
 defined here. They live apart from tensor.py because names such as ``sum``, ``abs``, ``max`` or
 ``pow`` would shadow Python's builtins inside it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,9 +19,40 @@ from .ops import OPS
 from .tensor import Tensor, apply, as_tensor
 
 __all__: list[str] = [
-    "pow", "matmul", "dot", "outer", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
-    "sign", "clamp", "clip", "maximum", "minimum", "where", "sum", "mean", "var", "std", "amax", "amin",
-    "argmax", "argmin", "logsumexp", "prod", "norm", "softmax", "log_softmax", "cat", "stack",
+    "pow",
+    "matmul",
+    "dot",
+    "outer",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "sign",
+    "clamp",
+    "clip",
+    "maximum",
+    "minimum",
+    "where",
+    "sum",
+    "mean",
+    "var",
+    "std",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "prod",
+    "norm",
+    "softmax",
+    "log_softmax",
+    "cat",
+    "stack",
 ]
 
 
@@ -103,9 +135,11 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> 
         raise RuntimeError("cat: 0-d tensors can't be concatenated; use ag.stack, or reshape them to 1-d")
     d = args.one_dim(axis if axis is not None else dim, first.ndim, "cat")
     for i, t in enumerate(ts):
-        if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1:] != first.shape[:d] + first.shape[d + 1:]:
-            raise ValueError(f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {first.shape}; "
-                             f"all sizes must match except in dimension {d}")
+        if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1 :] != first.shape[:d] + first.shape[d + 1 :]:
+            raise ValueError(
+                f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {first.shape}; "
+                f"all sizes must match except in dimension {d}"
+            )
     return apply(OPS["cat"], tuple(ts), {"dim": d})
 
 
@@ -115,12 +149,16 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
     first = ts[0]
     d = axis if axis is not None else dim
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not -first.ndim - 1 <= d <= first.ndim:
-        raise IndexError(f"stack: dim {d} is out of range for stacking {first.ndim}-d tensors "
-                         f"(expected an int in [{-first.ndim - 1}, {first.ndim}])")
+        raise IndexError(
+            f"stack: dim {d} is out of range for stacking {first.ndim}-d tensors "
+            f"(expected an int in [{-first.ndim - 1}, {first.ndim}])"
+        )
     for i, t in enumerate(ts):
         if t.shape != first.shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {first.shape}; "
-                             f"stacked tensors must have the same shape")
+            raise ValueError(
+                f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {first.shape}; "
+                f"stacked tensors must have the same shape"
+            )
     return apply(OPS["stack"], tuple(ts), {"dim": int(d) % (first.ndim + 1)})
 
 

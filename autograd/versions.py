@@ -11,6 +11,7 @@ in-place modification (no bump since its forward: no saved value can have change
 ``REWIRES[0]`` every tensor that an in-place operation rewired onto a new node (the graph's
 structure may have changed).
 """
+
 from __future__ import annotations
 
 BUMPS = [0]

@@ -22,6 +22,7 @@ Node identifiers are topological positions (``n0``, ``n1``, ... ``n3_op`` for a 
 ``m0`` ... for collapsed modules, ``s0`` ... for summaries), never ``id()``, so the same graph gives
 the same SVG every run.
 """
+
 from __future__ import annotations
 
 import html
@@ -49,8 +50,15 @@ from .viz_text import (
     stats,
 )
 
-__all__ = ["draw_graph", "save_svg", "render_svg", "GraphDrawing", "GraphvizNotFoundError",
-           "DEFAULT_MAX_NODES", "GRAD_NORM_BINS"]
+__all__ = [
+    "draw_graph",
+    "save_svg",
+    "render_svg",
+    "GraphDrawing",
+    "GraphvizNotFoundError",
+    "DEFAULT_MAX_NODES",
+    "GRAD_NORM_BINS",
+]
 
 DEFAULT_MAX_NODES = 200
 """Graphs with more drawn nodes than this are collapsed to at most this many (see draw_graph)."""
@@ -100,7 +108,8 @@ class GraphvizNotFoundError(graphviz.ExecutableNotFound):
             self,
             f"rendering a graph needs the Graphviz `dot` program, which was not found{detail}. "
             f"{_INSTALL_HINT} Building the drawing (ag.draw_graph) works without it; only rendering "
-            f"(save_svg, .pipe(), .render(), Jupyter display) needs `dot`.")
+            f"(save_svg, .pipe(), .render(), Jupyter display) needs `dot`.",
+        )
 
 
 class GraphDrawing(graphviz.Digraph):
@@ -132,9 +141,16 @@ class GraphDrawing(graphviz.Digraph):
 # Public functions
 
 
-def draw_graph(*roots: Any, params: Any = None, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR",
-               group_modules: bool = True, color_by: str | None = None,
-               max_nodes: int | None = DEFAULT_MAX_NODES) -> graphviz.Digraph:
+def draw_graph(
+    *roots: Any,
+    params: Any = None,
+    show_data: bool = True,
+    show_grad: bool = True,
+    rankdir: str = "LR",
+    group_modules: bool = True,
+    color_by: str | None = None,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+) -> graphviz.Digraph:
     """The graph below ``roots`` (Scalars or Tensors, a list of them, or an ``ag.Graph``) as a Digraph.
 
     Args:
@@ -226,8 +242,10 @@ def _collect_roots(roots):
         elif _is_node(r):
             flat.append(r)
         else:
-            raise TypeError(f"draw_graph draws Scalars and Tensors (or an ag.Graph); got {type(r).__name__}. "
-                            f"Pass the output of a computation, e.g. ag.draw_graph(loss).")
+            raise TypeError(
+                f"draw_graph draws Scalars and Tensors (or an ag.Graph); got {type(r).__name__}. "
+                f"Pass the output of a computation, e.g. ag.draw_graph(loss)."
+            )
     if not flat:
         raise ValueError("draw_graph needs at least one root, e.g. ag.draw_graph(loss)")
     return tuple(dict.fromkeys(flat))  # the same root twice is drawn (and seeded) once
@@ -237,8 +255,10 @@ def _param_names(params):
     """node -> name, from a dict of names to nodes or an iterable of (name, node) pairs."""
     if params is None:
         return {}
-    usage = ("params must map names to Tensors or Scalars, e.g. dict(model.named_parameters()) or a list "
-             "of (name, tensor) pairs")
+    usage = (
+        "params must map names to Tensors or Scalars, e.g. dict(model.named_parameters()) or a list "
+        "of (name, tensor) pairs"
+    )
     if isinstance(params, dict):
         items = list(params.items())
     elif isinstance(params, (Tensor, Scalar, str)) or not hasattr(params, "__iter__"):
@@ -349,8 +369,9 @@ class _Drawer:
         """Per node, its module path (a tuple) or None. Parameters join the common module of their users."""
         if self.scalars_only:  # modules record scopes on Tensors only
             return [None] * len(self.nodes)
-        scopes = [None if isinstance(n, Scalar) or not getattr(n, "_scope", None) else tuple(n._scope)
-                  for n in self.nodes]
+        scopes = [
+            None if isinstance(n, Scalar) or not getattr(n, "_scope", None) else tuple(n._scope) for n in self.nodes
+        ]
         if not any(scopes):
             return scopes
         params = [i for i, n in enumerate(self.nodes) if not self.inputs[i] and getattr(n, "requires_grad", False)]
@@ -359,9 +380,12 @@ class _Drawer:
     # -- emitting -------------------------------------------------------------------------------
 
     def draw(self):
-        g = GraphDrawing(name="chainrule", graph_attr={"rankdir": self.rankdir},
-                         node_attr={"fontname": "Helvetica", "fontsize": "11"},
-                         edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+        g = GraphDrawing(
+            name="chainrule",
+            graph_attr={"rankdir": self.rankdir},
+            node_attr={"fontname": "Helvetica", "fontsize": "11"},
+            edge_attr={"fontname": "Helvetica", "fontsize": "9"},
+        )
         self.graph = g
         # module path -> its cluster Digraph, in order of first appearance
         self.clusters: dict[tuple[str, ...], Any] = {}
@@ -369,15 +393,22 @@ class _Drawer:
             weights = [2 if ins else 1 for ins in self.inputs]
         else:
             weights = [2 if ins and isinstance(n, Scalar) else 1 for n, ins in zip(self.nodes, self.inputs)]
-        self.plan = viz_collapse.plan(self.inputs, weights, self.scopes, [self.pos[r] for r in self.roots],
-                                      viz_collapse.pinnable(self.nodes, self.inputs, self.names), self.max_nodes)
+        self.plan = viz_collapse.plan(
+            self.inputs,
+            weights,
+            self.scopes,
+            [self.pos[r] for r in self.roots],
+            viz_collapse.pinnable(self.nodes, self.inputs, self.names),
+            self.max_nodes,
+        )
         # Edges first, as they tell which nodes of a box are read outside it (its outputs).
         edges, self.exported = viz_collapse.edges(self.plan, self.inputs, self._splits)
 
         # Nodes, in topological order (a box where its first node would be).
         box, members, shown = self.plan.box, self.plan.members, self.plan.shown
-        drawn = range(len(self.nodes)) if shown is None else sorted(
-            shown + [members[b][0] for b in self.plan.summaries])
+        drawn = (
+            range(len(self.nodes)) if shown is None else sorted(shown + [members[b][0] for b in self.plan.summaries])
+        )
         for i in drawn:
             n, b = self.nodes[i], box[i]
             if b is None:
@@ -450,10 +481,16 @@ class _Drawer:
                 i = len(self.clusters)
                 self.clusters[path] = graphviz.Digraph(
                     name=f"cluster_{i}",
-                    graph_attr={"label": _esc(".".join(path)), "style": "rounded,filled",
-                                "fillcolor": _CLUSTER_FILLS[(k - 1) % len(_CLUSTER_FILLS)],
-                                "color": "#8899aa", "fontname": "Helvetica", "fontsize": "10",
-                                "tooltip": _esc("module " + ".".join(path))})
+                    graph_attr={
+                        "label": _esc(".".join(path)),
+                        "style": "rounded,filled",
+                        "fillcolor": _CLUSTER_FILLS[(k - 1) % len(_CLUSTER_FILLS)],
+                        "color": "#8899aa",
+                        "fontname": "Helvetica",
+                        "fontsize": "10",
+                        "tooltip": _esc("module " + ".".join(path)),
+                    },
+                )
         return self.clusters[scope]
 
     def _style(self, base_fill, grad_norm, nonfinite):
@@ -484,15 +521,26 @@ class _Drawer:
         bad = [w for w, v in (("data", data), ("grad", grad)) if not math.isfinite(v)]
         if bad:
             fields.append(_record_esc("!! " + " and ".join(bad) + " not finite"))
-        tooltip = _lines(_esc(f"n{i}: {label or '(no label)'}" + (f" = {n._op}(...)" if n._inputs else " (leaf)")),
-                         _esc(f"data {data!r}"), _esc(f"grad {grad!r}"))
+        tooltip = _lines(
+            _esc(f"n{i}: {label or '(no label)'}" + (f" = {n._op}(...)" if n._inputs else " (leaf)")),
+            _esc(f"data {data!r}"),
+            _esc(f"grad {grad!r}"),
+        )
         base = _ROOT_FILL if n in self.root_set else "white"
         attrs = self._style(base, abs(grad), bool(bad))
         target = self.graph
         target.node(f"n{i}", label="{ " + " | ".join(fields) + " }", shape="record", tooltip=tooltip, **attrs)
         if n._inputs:
-            target.node(f"n{i}_op", label=_esc(n._op), shape="ellipse", fontsize="10", width="0.3",
-                        height="0.3", margin="0.02", tooltip=_esc(f"operation {n._op} -> n{i}"))
+            target.node(
+                f"n{i}_op",
+                label=_esc(n._op),
+                shape="ellipse",
+                fontsize="10",
+                width="0.3",
+                height="0.3",
+                margin="0.02",
+                tooltip=_esc(f"operation {n._op} -> n{i}"),
+            )
 
     def _scalar_grad(self, n):
         """The gradient a Scalar's record shows: its ``grad`` (the explorer shows the one it computes)."""
@@ -520,11 +568,20 @@ class _Drawer:
         notes = [x for x in notes if x]
         lines.extend(_esc(x) for x in notes)
         kind = f"{head} (operation)" if n._inputs else f"{head} (leaf, requires_grad={n.requires_grad})"
-        tip = [_esc(f"n{i}: {kind}"), _esc(f"shape {shape_text(n.shape)}, dtype {n.dtype}"),
-               _esc("data: " + stats(data)),
-               _esc("grad: " + (stats(grad) if grad is not None else
-                                "none kept (only leaves and retain_grad() tensors keep .grad; "
-                                "color_by='grad_norm' computes every node's)"))]
+        tip = [
+            _esc(f"n{i}: {kind}"),
+            _esc(f"shape {shape_text(n.shape)}, dtype {n.dtype}"),
+            _esc("data: " + stats(data)),
+            _esc(
+                "grad: "
+                + (
+                    stats(grad)
+                    if grad is not None
+                    else "none kept (only leaves and retain_grad() tensors keep .grad; "
+                    "color_by='grad_norm' computes every node's)"
+                )
+            ),
+        ]
         if scope:
             tip.append(_esc("module " + ".".join(scope)))
         grad_norm = None if grad is None else norm(grad)
@@ -564,10 +621,12 @@ class _Drawer:
         if notes:
             lines.append(_esc(notes[0] + (f" (+{len(notes) - 1} more)" if len(notes) > 1 else "")))
         param_names = [self.names.get(p) or f"n{self.pos[p]}" for p in params]
-        tip = [_esc(f"{node_id}: module {name}, collapsed ({summary})"),
-               _esc("ops: " + capped([f"{k} x{v}" for k, v in counts.items()])),
-               _esc("params: " + (capped(param_names) or "none")),
-               _esc("||grad||: " + (fmt(grad_norm) if grad_norm is not None else "none"))]
+        tip = [
+            _esc(f"{node_id}: module {name}, collapsed ({summary})"),
+            _esc("ops: " + capped([f"{k} x{v}" for k, v in counts.items()])),
+            _esc("params: " + (capped(param_names) or "none")),
+            _esc("||grad||: " + (fmt(grad_norm) if grad_norm is not None else "none")),
+        ]
         for n in outputs[:4]:
             tip.append(_esc(f"output n{self.pos[n]} {shape_text(n.shape)}: data " + stats(n.data)))
         tip.extend(_esc(x) for x in notes[:8])
@@ -577,7 +636,8 @@ class _Drawer:
     def _summary_node(self, node_id, members):
         """One node for the nodes folded to fit the budget: its op counts, its leaves, its outputs."""
         counts, leaves, named, bad = viz_collapse.folded_stats(
-            [self.nodes[i] for i in members], members, self.inputs, self.names, self.grads, self.scalars_only)
+            [self.nodes[i] for i in members], members, self.inputs, self.names, self.grads, self.scalars_only
+        )
         ops = len(members) - leaves
         kinds = sorted(counts.items(), key=lambda kv: -kv[1])  # most frequent first, ties in order met
         leaf_text = f"{leaves:,} lea{'f' if leaves == 1 else 'ves'}"
@@ -589,16 +649,28 @@ class _Drawer:
         outputs = self._outputs(node_id)
         if len(outputs) == 1:
             out = self.nodes[outputs[0]]
-            lines.append(_esc(f"-> data {out.data:.4f}" if isinstance(out, Scalar)
-                              else f"-> {shape_text(out.shape)} {out.dtype}"))
-        tip = [_esc(f"{node_id}: {ops:,} operations and {leaf_text} folded into one node to keep the drawing "
-                    f"within max_nodes={self.max_nodes} (max_nodes=None draws every node)"),
-               _esc("ops: " + capped([f"{k} x{v}" for k, v in kinds])),
-               _esc("named leaves: " + (capped(named) or "none"))]
+            lines.append(
+                _esc(
+                    f"-> data {out.data:.4f}" if isinstance(out, Scalar) else f"-> {shape_text(out.shape)} {out.dtype}"
+                )
+            )
+        tip = [
+            _esc(
+                f"{node_id}: {ops:,} operations and {leaf_text} folded into one node to keep the drawing "
+                f"within max_nodes={self.max_nodes} (max_nodes=None draws every node)"
+            ),
+            _esc("ops: " + capped([f"{k} x{v}" for k, v in kinds])),
+            _esc("named leaves: " + (capped(named) or "none")),
+        ]
         for i in outputs[:4]:
             n = self.nodes[i]
-            tip.append(_esc(f"output n{i}: data {n.data!r}, grad {n.grad!r}" if isinstance(n, Scalar)
-                            else f"output n{i} {shape_text(n.shape)}: data " + stats(n.data)))
+            tip.append(
+                _esc(
+                    f"output n{i}: data {n.data!r}, grad {n.grad!r}"
+                    if isinstance(n, Scalar)
+                    else f"output n{i} {shape_text(n.shape)}: data " + stats(n.data)
+                )
+            )
         attrs = {"style": "filled,dashed", "fillcolor": _SUMMARY_FILL}
         if bad:  # a NaN hidden in a summary must not go unseen
             lines.append(_esc(f"!! NaN or Inf in {count(len(bad), 'node')}"))
@@ -611,9 +683,18 @@ class _Drawer:
         """A legend for color_by='grad_norm': one node, a table with a swatch per decade bin."""
         entries = [(fill, font, text) for _, fill, font, text in GRAD_NORM_BINS]
         entries += [(NONFINITE_FILL, "black", "NaN / Inf"), (NO_GRAD_FILL, "black", "no gradient")]
-        rows = "".join(f'<tr><td bgcolor="{fill}"><font color="{font}">{html.escape(text)}</font></td></tr>'
-                       for fill, font, text in entries)
-        table = ('<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">'
-                 f'<tr><td border="0"><b>||grad||<sub>2</sub></b></td></tr>{rows}</table>>')
-        self.graph.node("legend", label=table, shape="plaintext", fontsize="9",
-                        tooltip="fill colour = L2 norm of the node's gradient (decades)")
+        rows = "".join(
+            f'<tr><td bgcolor="{fill}"><font color="{font}">{html.escape(text)}</font></td></tr>'
+            for fill, font, text in entries
+        )
+        table = (
+            '<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">'
+            f'<tr><td border="0"><b>||grad||<sub>2</sub></b></td></tr>{rows}</table>>'
+        )
+        self.graph.node(
+            "legend",
+            label=table,
+            shape="plaintext",
+            fontsize="9",
+            tooltip="fill colour = L2 norm of the node's gradient (decades)",
+        )

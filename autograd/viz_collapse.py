@@ -44,6 +44,7 @@ reader counts, the reveal touches only revealed units, and one union-find pass (
 linked to the root of its first input's piece, so a chain's finds take a step or two) labels the
 hidden pieces. Nodes are topological positions (ints) throughout.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,8 +57,19 @@ import numpy as np
 
 from .scalar import Scalar
 
-__all__ = ["Plan", "plan", "edges", "pinnable", "folded_stats", "op_name", "input_positions", "join_modules",
-           "all_finite", "common_prefix", "module_depth"]
+__all__ = [
+    "Plan",
+    "plan",
+    "edges",
+    "pinnable",
+    "folded_stats",
+    "op_name",
+    "input_positions",
+    "join_modules",
+    "all_finite",
+    "common_prefix",
+    "module_depth",
+]
 
 PIN_LEAVES_SHARE = 4  # pinned leaves: at most max_nodes // 4
 FAN_SHARE = 10  # a unit reveals at most max(3, max_nodes // 10) of its inputs
@@ -205,8 +217,9 @@ def module_depth(scopes, weights, max_nodes):
 def _unit_inputs(inputs, rep, box):
     """Per unit (None for the other nodes of a module), its distinct input units but itself, in order."""
     if rep is None:  # a unit is a node; only a Scalar's x * x or an n-ary op can repeat an input
-        return [ins if len(ins) < 2 or (len(ins) == 2 and ins[0] != ins[1]) else tuple(dict.fromkeys(ins))
-                for ins in inputs]
+        return [
+            ins if len(ins) < 2 or (len(ins) == 2 and ins[0] != ins[1]) else tuple(dict.fromkeys(ins)) for ins in inputs
+        ]
     uin: list[tuple[int, ...] | None] = [None] * len(inputs)
     collected: dict[int, dict[int, None]] = {}  # module unit -> {input unit: None}, over all the module's nodes
     for i, ins in enumerate(inputs):
@@ -431,8 +444,12 @@ def folded_stats(nodes, members, inputs, names, grads, scalars_only):
         return counts, leaves, named[:13], [members[k] for k in np.flatnonzero(~finite)]
     counts = Counter(op_name(n) for i, n in zip(members, nodes) if inputs[i])
     leaves = len(nodes) - sum(counts.values())
-    named = [names.get(n) or (n.label if isinstance(n, Scalar) else "")
-             for i, n in zip(members, nodes) if not inputs[i]]
-    bad = [i for i, n in zip(members, nodes)
-           if not (all_finite(n.data) and all_finite(n.grad if isinstance(n, Scalar) else grads.get(n)))]
+    named = [
+        names.get(n) or (n.label if isinstance(n, Scalar) else "") for i, n in zip(members, nodes) if not inputs[i]
+    ]
+    bad = [
+        i
+        for i, n in zip(members, nodes)
+        if not (all_finite(n.data) and all_finite(n.grad if isinstance(n, Scalar) else grads.get(n)))
+    ]
     return counts, leaves, [x for x in named if x][:13], bad

@@ -17,6 +17,7 @@ running: ``vmap(grad(loss), in_dims=(None, 0, 0))`` gives per-sample gradients. 
 finished, a backward through its outputs sums such gradients over the batch, as the gradient of the
 whole batch's result must.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -46,7 +47,7 @@ class BatchedTensor(Tensor):
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape[len(self._levels):]
+        return self.data.shape[len(self._levels) :]
 
     @property
     def ndim(self) -> int:
@@ -65,9 +66,11 @@ class BatchedTensor(Tensor):
         return out
 
     def _value_error(self, what) -> RuntimeError:
-        return RuntimeError(f"vmap: {what} of a batched tensor is not possible inside vmap: the function runs once "
-                            f"for the whole batch, so a sample's value can't steer it (data-dependent Python control "
-                            f"flow); compute it outside vmap or with tensor operations (e.g. ag.where)")
+        return RuntimeError(
+            f"vmap: {what} of a batched tensor is not possible inside vmap: the function runs once "
+            f"for the whole batch, so a sample's value can't steer it (data-dependent Python control "
+            f"flow); compute it outside vmap or with tensor operations (e.g. ag.where)"
+        )
 
     def item(self):
         raise self._value_error("item()")
@@ -94,17 +97,21 @@ class BatchedTensor(Tensor):
         raise self._value_error("using it as an index")
 
     def __repr__(self):
-        return f"BatchedTensor(levels={self._levels}, batch={self.data.shape[:len(self._levels)]}, shape={self.shape})"
+        return f"BatchedTensor(levels={self._levels}, batch={self.data.shape[: len(self._levels)]}, shape={self.shape})"
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        raise RuntimeError("backward() inside vmap: a leaf's .grad can't hold one gradient per sample; take "
-                           "gradients with ag.func.grad (or ag.grad) inside the vmapped function instead")
+        raise RuntimeError(
+            "backward() inside vmap: a leaf's .grad can't hold one gradient per sample; take "
+            "gradients with ag.func.grad (or ag.grad) inside the vmapped function instead"
+        )
 
     def _seed_grad(self, gradient):
         if gradient is None:
             if self.numel() != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; each sample of this "
-                                   f"batched tensor has shape {self.shape}")
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; each sample of this "
+                    f"batched tensor has shape {self.shape}"
+                )
             return np.ones(self.data.shape, self.data.dtype)
         g = _physical(operand(gradient), self._levels, _sizes(self))
         return np.array(np.broadcast_to(g, self.data.shape), dtype=self.data.dtype)
@@ -139,7 +146,7 @@ def _levels_of(t):
 
 
 def _sizes(t):
-    return dict(zip(t._levels, t.data.shape[:len(t._levels)]))
+    return dict(zip(t._levels, t.data.shape[: len(t._levels)]))
 
 
 def _physical(t, levels, sizes, expand=False):
@@ -158,7 +165,7 @@ def _physical(t, levels, sizes, expand=False):
             shape.append(1)
     arr = arr.reshape(tuple(shape) + arr.shape[k_own:])
     if expand:
-        arr = np.broadcast_to(arr, tuple(sizes[L] for L in levels) + arr.shape[len(levels):])
+        arr = np.broadcast_to(arr, tuple(sizes[L] for L in levels) + arr.shape[len(levels) :])
     return arr
 
 
@@ -175,8 +182,9 @@ def batched_apply(op, inputs, params):
             if sizes.get(L, 1) == 1:
                 sizes[L] = n
             elif n not in (1, sizes[L]):
-                raise ValueError(f"vmap: inputs of {op.name} have batch sizes {sizes[L]} and {n} at the same vmap "
-                                 f"level")
+                raise ValueError(
+                    f"vmap: inputs of {op.name} have batch sizes {sizes[L]} and {n} at the same vmap level"
+                )
     rule = _rule(op)
     data = rule(op, inputs, params or {}, levels, sizes)
     if isinstance(data, Tensor):  # a rule that decomposes the op into batched primitives
@@ -257,12 +265,13 @@ def _arg_extreme(op, inputs, params, levels, sizes):
 def _reshape(op, inputs, params, levels, sizes):
     (x,) = inputs
     arr = _physical(x, levels, sizes, expand=True)
-    return arr.reshape(arr.shape[:len(levels)] + tuple(params["shape"]))
+    return arr.reshape(arr.shape[: len(levels)] + tuple(params["shape"]))
 
 
 def _shape_op(**shifts):
     """A shape op whose params name dimensions: each shifted past the batch dims (``shifts``: param
     name -> 'one', 'tuple' or 'perm')."""
+
     def rule(op, inputs, params, levels, sizes):
         (x,) = inputs
         k = len(levels)
@@ -297,8 +306,7 @@ def _join(op, inputs, params, levels, sizes):
 def _getitem(op, inputs, params, levels, sizes):
     key = params["key"]
     parts = key if isinstance(key, tuple) else (key,)
-    if len(inputs) > 1 or not all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
-                                  for p in parts):
+    if len(inputs) > 1 or not all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts):
         return _fallback(op, inputs, params, levels, sizes)  # (advanced indices: one sample at a time)
     (x,) = inputs
     return op.forward(_physical(x, levels, sizes), key=(slice(None),) * len(levels) + parts)
@@ -361,25 +369,32 @@ def _linear(op, inputs, params, levels, sizes):
 def _gather(op, inputs, params, levels, sizes):
     x, index = inputs
     k = len(levels)
-    return op.forward(_physical(x, levels, sizes, expand=True), _physical(index, levels, sizes, expand=True),
-                      dim=params["dim"] + k)
+    return op.forward(
+        _physical(x, levels, sizes, expand=True), _physical(index, levels, sizes, expand=True), dim=params["dim"] + k
+    )
 
 
 def _scatter_add(op, inputs, params, levels, sizes):
     g, index = inputs
     k = len(levels)
     batch = tuple(sizes[L] for L in levels)
-    return op.forward(_physical(g, levels, sizes, expand=True), _physical(index, levels, sizes, expand=True),
-                      dim=params["dim"] + k, shape=batch + tuple(params["shape"]))
+    return op.forward(
+        _physical(g, levels, sizes, expand=True),
+        _physical(index, levels, sizes, expand=True),
+        dim=params["dim"] + k,
+        shape=batch + tuple(params["shape"]),
+    )
 
 
 def _dropout_mask(op, inputs, params, levels, sizes):
     mode = _RANDOMNESS.get(levels[-1], "error")
     (x,) = inputs
     if mode == "error":
-        raise RuntimeError("vmap: a random operation (dropout) was called inside vmap with randomness='error'; pass "
-                           "randomness='different' (a draw per sample) or 'same' (one draw for the batch) to vmap, or "
-                           "call it outside vmap")
+        raise RuntimeError(
+            "vmap: a random operation (dropout) was called inside vmap with randomness='error'; pass "
+            "randomness='different' (a draw per sample) or 'same' (one draw for the batch) to vmap, or "
+            "call it outside vmap"
+        )
     arr = _physical(x, levels, sizes, expand=True)
     if mode == "same":
         return np.broadcast_to(op.forward(arr[(0,) * len(levels)], **params), arr.shape)
@@ -396,8 +411,10 @@ def _nll_loss(op, inputs, params, levels, sizes):
     n_classes = logp.shape[cdim]
     t = target.data[target.data != ignore_index]
     if t.size and ((t >= n_classes).any() or (t < 0).any()):
-        raise IndexError(f"nll_loss: a target is out of bounds: class indices must be in [0, {n_classes}) (or equal "
-                         f"ignore_index={ignore_index})")
+        raise IndexError(
+            f"nll_loss: a target is out of bounds: class indices must be in [0, {n_classes}) (or equal "
+            f"ignore_index={ignore_index})"
+        )
     classes = arange(n_classes).reshape((-1,) + (1,) * (logp.ndim - cdim - 1))
     onehot = (classes == target.unsqueeze(cdim)).to(logp.dtype)
     wb = weight.to(logp.dtype).reshape(classes.shape)
@@ -418,8 +435,9 @@ def _fallback(op, inputs, params, levels, sizes):
     """One sample at a time: correct for any op, one op call per sample (warns once per op)."""
     if op.name not in _warned:
         _warned.add(op.name)
-        warnings.warn(f"vmap: {op.name!r} has no batching rule; it runs once per sample (slower)", RuntimeWarning,
-                      stacklevel=4)
+        warnings.warn(
+            f"vmap: {op.name!r} has no batching rule; it runs once per sample (slower)", RuntimeWarning, stacklevel=4
+        )
     batch = tuple(sizes[L] for L in levels)
     arrays = [_physical(t, levels, sizes, expand=True) if _levels_of(t) else t.data for t in inputs]
     results = []
@@ -433,13 +451,28 @@ _warned: set = set()
 
 
 def _install():
-    rules = {"matmul": _matmul, "linear": _linear, "reshape": _reshape, "expand": _expand, "cat": _join,
-             "stack": _join, "getitem": _getitem, "gather": _gather, "scatter_add": _scatter_add,
-             "dropout_mask": _dropout_mask, "nll_loss": _nll_loss, "softmax": _softmax, "log_softmax": _softmax,
-             "argmax": _arg_extreme, "argmin": _arg_extreme,
-             "permute": _shape_op(dims="perm"), "transpose": _shape_op(dim0="one", dim1="one"),
-             "flatten": _shape_op(start="one", end="one"), "squeeze": _shape_op(dims="tuple"),
-             "unsqueeze": _shape_op(dim="one")}
+    rules = {
+        "matmul": _matmul,
+        "linear": _linear,
+        "reshape": _reshape,
+        "expand": _expand,
+        "cat": _join,
+        "stack": _join,
+        "getitem": _getitem,
+        "gather": _gather,
+        "scatter_add": _scatter_add,
+        "dropout_mask": _dropout_mask,
+        "nll_loss": _nll_loss,
+        "softmax": _softmax,
+        "log_softmax": _softmax,
+        "argmax": _arg_extreme,
+        "argmin": _arg_extreme,
+        "permute": _shape_op(dims="perm"),
+        "transpose": _shape_op(dim0="one", dim1="one"),
+        "flatten": _shape_op(start="one", end="one"),
+        "squeeze": _shape_op(dims="tuple"),
+        "unsqueeze": _shape_op(dim="one"),
+    }
     for name, rule in rules.items():
         OPS[name].batch = rule
 

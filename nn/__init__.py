@@ -4,6 +4,7 @@ It copies PyTorch's ``torch.nn`` data model (Module, Parameter, state_dict) on c
 ``nn.scalar`` is micrograd's network on Scalar. Each module file lists its public names in
 ``__all__``, gathered here.
 """
+
 from . import activation, attention, conv, dropout, layers, loss, module, normalization, parameter, pooling, vision
 from . import data, functional, init, utils
 from .activation import *
@@ -19,9 +20,20 @@ from .pooling import *
 from .serialization import CheckpointError, load, save
 from .vision import *
 
-__all__ = (module.__all__ + parameter.__all__ + layers.__all__ + activation.__all__ + dropout.__all__
-           + normalization.__all__ + loss.__all__ + conv.__all__ + pooling.__all__ + vision.__all__
-           + attention.__all__ + ["functional", "init", "utils", "data", "save", "load", "CheckpointError", "scalar"])
+__all__ = (
+    module.__all__
+    + parameter.__all__
+    + layers.__all__
+    + activation.__all__
+    + dropout.__all__
+    + normalization.__all__
+    + loss.__all__
+    + conv.__all__
+    + pooling.__all__
+    + vision.__all__
+    + attention.__all__
+    + ["functional", "init", "utils", "data", "save", "load", "CheckpointError", "scalar"]
+)
 
 
 def __getattr__(name):

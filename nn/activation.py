@@ -1,4 +1,5 @@
 """Activation functions as modules."""
+
 from __future__ import annotations
 
 import warnings
@@ -8,9 +9,29 @@ from autograd import Tensor
 from . import functional as F
 from .module import Module
 
-__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "SiLU", "Mish", "ELU", "SELU",
-           "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softsign", "Softplus", "LogSigmoid", "Softmin",
-           "GLU"]
+__all__ = [
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "GELU",
+    "Softmax",
+    "LogSoftmax",
+    "SiLU",
+    "Mish",
+    "ELU",
+    "SELU",
+    "CELU",
+    "Hardtanh",
+    "ReLU6",
+    "Hardsigmoid",
+    "Hardswish",
+    "Softsign",
+    "Softplus",
+    "LogSigmoid",
+    "Softmin",
+    "GLU",
+]
 
 
 def _inplace_repr(inplace, first=False):
@@ -183,16 +204,24 @@ class Hardtanh(Module):
     """x clamped to [min_val, max_val] (gradient 0 at the bounds, as torch). ``min_value`` and
     ``max_value`` are torch's deprecated names of the bounds."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
-                 min_value: float | None = None, max_value: float | None = None):
+    def __init__(
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ):
         super().__init__()
         if min_value is not None:
-            warnings.warn("keyword argument `min_value` is deprecated and renamed to `min_val`", FutureWarning,
-                          stacklevel=2)
+            warnings.warn(
+                "keyword argument `min_value` is deprecated and renamed to `min_val`", FutureWarning, stacklevel=2
+            )
             min_val = min_value
         if max_value is not None:
-            warnings.warn("keyword argument `max_value` is deprecated and renamed to `max_val`", FutureWarning,
-                          stacklevel=2)
+            warnings.warn(
+                "keyword argument `max_value` is deprecated and renamed to `max_val`", FutureWarning, stacklevel=2
+            )
             max_val = max_value
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val ({min_val}) must not be greater than max_val ({max_val})")

@@ -5,6 +5,7 @@ The weight is (out_channels, in_channels / groups, *kernel_size) for a convoluti
 both are initialised as PyTorch does: ``kaiming_uniform_(weight, a=sqrt(5))``, which is uniform in
 +-1/sqrt(fan_in), and the bias uniform in the same bounds, fan_in = weight.shape[1] * prod(kernel).
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,20 @@ class _ConvNd(Module):
     _nd = 2
     _transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", output_padding=0, dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        output_padding=0,
+        dtype=None,
+    ):
         super().__init__()
         nd = self._nd
         self.in_channels = _positive_int(in_channels, "in_channels")
@@ -70,7 +83,7 @@ class _ConvNd(Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got padding_mode='{padding_mode}'")
         if self._transposed and padding_mode != "zeros":
-            raise ValueError(f"Only \"zeros\" padding mode is supported for {type(self).__name__}")
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         self.padding_mode = padding_mode
         self.output_padding = _tuple(output_padding, nd, "output_padding")
         dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
@@ -116,10 +129,22 @@ class _Conv(_ConvNd):
     """y = conv(x, weight) + bias; with a padding_mode other than 'zeros' the input is padded by
     F.pad in that mode first, and convolved without padding."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         dtype=dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, dtype=dtype
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         conv = (F.conv1d, F.conv2d, F.conv3d)[self._nd - 1]
@@ -127,8 +152,9 @@ class _Conv(_ConvNd):
             return conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         pairs = conv_padding(self.padding, self._nd, self.kernel_size, self.dilation, self.stride)
         widths = tuple(v for lo, hi in reversed(pairs) for v in (lo, hi))
-        return conv(F.pad(x, widths, mode=self.padding_mode), self.weight, self.bias, self.stride, 0, self.dilation,
-                    self.groups)
+        return conv(
+            F.pad(x, widths, mode=self.padding_mode), self.weight, self.bias, self.stride, 0, self.dilation, self.groups
+        )
 
 
 class Conv1d(_Conv):
@@ -161,10 +187,33 @@ class _ConvTranspose(_ConvNd):
 
     _transposed = True
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         output_padding=output_padding, dtype=dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding=output_padding,
+            dtype=dtype,
+        )
 
     def _output_padding(self, x, output_size):
         """The output_padding that gives ``output_size`` (torch's ConvTranspose forward(x, output_size))."""
@@ -173,14 +222,18 @@ class _ConvTranspose(_ConvNd):
         if len(size) > nd:
             size = size[-nd:]
         if len(size) != nd:
-            raise ValueError(f"ConvTranspose{nd}D: for {x.ndim}D input, output_size must have {nd} or {nd + 2} "
-                             f"elements (got {len(tuple(output_size))})")
+            raise ValueError(
+                f"ConvTranspose{nd}D: for {x.ndim}D input, output_size must have {nd} or {nd + 2} "
+                f"elements (got {len(tuple(output_size))})"
+            )
         geometry = list(zip(x.shape[-nd:], self.kernel_size, self.stride, self.padding, self.dilation))
         smallest = [transposed_size(n, k, s, p, r, 0) for n, k, s, p, r in geometry]
         largest = [transposed_size(n, k, s, p, r, s - 1) for n, k, s, p, r in geometry]
         if any(not lo <= want <= hi for lo, want, hi in zip(smallest, size, largest)):
-            raise ValueError(f"requested an output size of {list(size)}, but valid sizes range from {smallest} to "
-                             f"{largest} (for an input of {list(x.shape[-nd:])})")
+            raise ValueError(
+                f"requested an output size of {list(size)}, but valid sizes range from {smallest} to "
+                f"{largest} (for an input of {list(x.shape[-nd:])})"
+            )
         pads = [want - lo for want, lo in zip(size, smallest)]
         return tuple(pads)
 

@@ -1,4 +1,5 @@
 """Dropout: of units (Dropout) and of whole channels (Dropout1d/2d/3d)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -4,6 +4,7 @@ or from the ``generator=`` (an ``ag.Generator``) given, as torch's functions tak
 Each function works under no_grad (it is initialisation, not part of the model's computation),
 writes into the tensor's array and returns the tensor, as in PyTorch.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,20 @@ from autograd.extend import generator as draw
 
 from .parameter import _write
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "zeros_", "ones_", "constant_", "xavier_uniform_",
-           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "trunc_normal_"]
+__all__ = [
+    "calculate_gain",
+    "uniform_",
+    "normal_",
+    "zeros_",
+    "ones_",
+    "constant_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "orthogonal_",
+    "trunc_normal_",
+]
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
@@ -28,8 +41,16 @@ def _fill(tensor: Tensor, values) -> Tensor:
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for an activation: 1 (linear, sigmoid), 5/3 (tanh), sqrt(2) (relu),
     sqrt(2 / (1 + slope^2)) (leaky_relu, slope ``param`` default 0.01), 3/4 (selu)."""
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-              "conv_transpose3d", "sigmoid")
+    linear = (
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    )
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
@@ -43,18 +64,20 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
             slope = param
         else:
             raise ValueError(f"negative_slope {param!r} is not a valid number")
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}: use one of linear, sigmoid, tanh, relu, "
-                     f"leaky_relu, selu")
+    raise ValueError(
+        f"unsupported nonlinearity {nonlinearity!r}: use one of linear, sigmoid, tanh, relu, leaky_relu, selu"
+    )
 
 
 def _fans(tensor: Tensor):
     """(fan_in, fan_out) of a weight: (in, out) features for (out, in), times the receptive field."""
     if tensor.ndim < 2:
-        raise ValueError(f"fan in and fan out can not be computed for a tensor with fewer than 2 dimensions "
-                         f"(shape {tensor.shape})")
+        raise ValueError(
+            f"fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (shape {tensor.shape})"
+        )
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
@@ -105,8 +128,13 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", generator: Generator | None = None) -> Tensor:
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+) -> Tensor:
     """He: U(-b, b) with b = gain sqrt(3 / fan) (fan_in or fan_out; gain from ``nonlinearity`` and slope a).
 
     ``nn.Linear`` uses a = sqrt(5), which gives b = 1 / sqrt(fan_in), PyTorch's default."""
@@ -114,8 +142,13 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", generator: Generator | None = None) -> Tensor:
+def kaiming_normal_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+) -> Tensor:
     """He: N(0, std^2) with std = gain / sqrt(fan)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
@@ -141,8 +174,14 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
     return _fill(tensor, gain * q.reshape(tensor.shape))
 
 
-def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  generator: Generator | None = None) -> Tensor:
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Generator | None = None,
+) -> Tensor:
     """Fill with N(mean, std^2) restricted to [a, b] (bounds in the values' units, as torch): the
     normal distribution conditioned on landing in the interval, drawn by rejection (values outside
     are drawn again). The interval must hold at least 1e-4 of the distribution's mass."""
@@ -150,8 +189,10 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         raise ValueError(f"trunc_normal_: the interval [a, b] = [{a}, {b}] is empty")
     mass = 0.5 * (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2))))
     if mass < 1e-4:
-        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, {std}^2); put the "
-                         f"interval nearer the mean")
+        raise ValueError(
+            f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, {std}^2); put the "
+            f"interval nearer the mean"
+        )
     size = int(np.prod(tensor.shape))
     rng = draw(generator)
     kept, count = [], 0

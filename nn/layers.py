@@ -1,4 +1,5 @@
 """Basic layers: Linear, Embedding, Identity, Flatten, Unflatten, and the MLP built from them."""
+
 from __future__ import annotations
 
 import itertools
@@ -111,9 +112,11 @@ class Flatten(Module):
         if n == 0 or s > e:
             if n == 0:
                 return x.reshape(1)
-            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} "
-                             f"for an input with {n} dimensions")
-        shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
+            raise ValueError(
+                f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} "
+                f"for an input with {n} dimensions"
+            )
+        shape = x.shape[:s] + (int(np.prod(x.shape[s : e + 1])),) + x.shape[e + 1 :]
         return x.reshape(shape)
 
     def extra_repr(self) -> str:
@@ -134,13 +137,14 @@ class Unflatten(Module):
         sizes = list(self.unflattened_size)
         n = x.shape[dim]
         known = int(np.prod([s for s in sizes if s != -1]))
-        if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or \
-                (-1 not in sizes and known != n):
-            raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {self.dim} "
-                               f"({n}) in the input tensor (shape {list(x.shape)})")
+        if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
+            raise RuntimeError(
+                f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {self.dim} "
+                f"({n}) in the input tensor (shape {list(x.shape)})"
+            )
         if -1 in sizes:
             sizes[sizes.index(-1)] = n // known
-        return x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1:])
+        return x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1 :])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -3,6 +3,7 @@
 ``reduction``: 'mean' (default) averages the per-element losses, 'sum' adds them, 'none' returns
 them unreduced.
 """
+
 from __future__ import annotations
 
 from autograd import Tensor
@@ -66,8 +67,13 @@ class CrossEntropyLoss(_WeightedLoss):
     log_softmax then the negative log-likelihood, with ``weight``, ``ignore_index`` and
     ``label_smoothing``."""
 
-    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
         super().__init__(weight, reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")

@@ -5,6 +5,7 @@ parameter, assigning a Module registers a sub-module, and ``register_buffer`` re
 that is state but not trained (batch norm's running statistics). Everything else is built on those
 three ordered dictionaries: ``parameters()``, ``state_dict()``, ``train()``, ``to()``, the repr.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
@@ -47,8 +48,10 @@ class Module:
 
     def _check_init(self, what):
         if "_parameters" not in self.__dict__:
-            raise AttributeError(f"cannot assign {what} before Module.__init__() is called: call "
-                                 f"super().__init__() first in {type(self).__name__}.__init__")
+            raise AttributeError(
+                f"cannot assign {what} before Module.__init__() is called: call "
+                f"super().__init__() first in {type(self).__name__}.__init__"
+            )
 
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
@@ -63,18 +66,24 @@ class Module:
             value.__dict__["_name"] = name
         elif "_parameters" in d and name in d["_parameters"]:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} of "
-                                f"{type(self).__name__}: use nn.Parameter(...) or None")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter {name!r} of "
+                    f"{type(self).__name__}: use nn.Parameter(...) or None"
+                )
             d["_parameters"][name] = None
         elif "_buffers" in d and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} of "
-                                f"{type(self).__name__}: use a Tensor or None")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as buffer {name!r} of "
+                    f"{type(self).__name__}: use a Tensor or None"
+                )
             d["_buffers"][name] = value
         elif "_modules" in d and name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as sub-module {name!r} of "
-                                f"{type(self).__name__}: use an nn.Module or None")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as sub-module {name!r} of "
+                    f"{type(self).__name__}: use an nn.Module or None"
+                )
             d["_modules"][name] = None
         else:
             object.__setattr__(self, name, value)
@@ -94,8 +103,10 @@ class Module:
             if reg is not None and name in reg:
                 return reg[name]
         if "_parameters" not in d and name in ("_parameters", "_buffers", "_modules", "_non_persistent"):
-            raise AttributeError(f"{type(self).__name__} was not initialised as a Module: call "
-                                 f"super().__init__() first in {type(self).__name__}.__init__")
+            raise AttributeError(
+                f"{type(self).__name__} was not initialised as a Module: call "
+                f"super().__init__() first in {type(self).__name__}.__init__"
+            )
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -115,8 +126,9 @@ class Module:
         self._check_init("parameters")
         _check_name(name, self)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter({name!r}): expected an nn.Parameter or None, got "
-                            f"{type(param).__name__}")
+            raise TypeError(
+                f"register_parameter({name!r}): expected an nn.Parameter or None, got {type(param).__name__}"
+            )
         self._discard(name)
         self._parameters[name] = param
 
@@ -161,8 +173,9 @@ class Module:
 
     # -- traversal -------------------------------------------------------------------------------
 
-    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """(name, module) for this module and every descendant, depth first; each module once."""
         if memo is None:
             memo = set()
@@ -308,8 +321,9 @@ class Module:
 
     # -- state -----------------------------------------------------------------------------------
 
-    def state_dict(self, destination: OrderedDict[str, Tensor] | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+    def state_dict(
+        self, destination: OrderedDict[str, Tensor] | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name, as detached Tensors sharing memory."""
         out = OrderedDict() if destination is None else destination
         # every path to a shared sub-module gets its keys, as in torch (parameters() lists it once)
@@ -347,11 +361,14 @@ class Module:
                 bad_values.append(f"{key}: a {type(value).__name__} is not a tensor")
                 continue
             if tuple(arr.shape) != tuple(target.shape):
-                mismatched.append(f"{key}: copying a param with shape {tuple(arr.shape)}, the shape in the "
-                                  f"current model is {tuple(target.shape)}")
+                mismatched.append(
+                    f"{key}: copying a param with shape {tuple(arr.shape)}, the shape in the "
+                    f"current model is {tuple(target.shape)}"
+                )
                 continue
-            if (target.dtype.kind == "f" and arr.dtype.kind not in "fiub") or \
-                    (target.dtype.kind in "iub" and arr.dtype.kind == "f" and not np.all(arr == np.round(arr))):
+            if (target.dtype.kind == "f" and arr.dtype.kind not in "fiub") or (
+                target.dtype.kind in "iub" and arr.dtype.kind == "f" and not np.all(arr == np.round(arr))
+            ):
                 bad_values.append(f"{key}: values of dtype {arr.dtype} can't be loaded into a {target.dtype} tensor")
                 continue
             updates.append((target, arr))
@@ -365,8 +382,10 @@ class Module:
         if bad_values:
             problems.append("bad value(s): " + "; ".join(bad_values) + ".")
         if problems:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__} (nothing was "
-                               f"loaded; the model is unchanged):\n\t" + "\n\t".join(problems))
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__} (nothing was "
+                f"loaded; the model is unchanged):\n\t" + "\n\t".join(problems)
+            )
         for target, arr in updates:
             _write(target, arr)
         return IncompatibleKeys(missing, unexpected)

@@ -1,6 +1,7 @@
 """Normalisation layers: BatchNorm1d/2d/3d, LayerNorm, GroupNorm and InstanceNorm1d/2d/3d, with
 PyTorch's parameters (weight ones, bias zeros), buffers (running_mean, running_var,
 num_batches_tracked) and state_dict keys."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,16 @@ from . import functional as F
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
-           "InstanceNorm3d"]
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "LayerNorm",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+]
 
 
 class _BatchNorm(Module):
@@ -37,8 +46,15 @@ class _BatchNorm(Module):
     ``ag.Graph`` recomputes the normalisation but leaves them as they are.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=None):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype=None,
+    ):
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features <= 0:
             raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
@@ -76,20 +92,25 @@ class _BatchNorm(Module):
         if x.ndim not in self._dims:
             raise ValueError(f"{name} expects {self._expected} input, got shape {x.shape}")
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{name}({self.num_features}) got an input with {x.shape[1]} channels "
-                             f"(shape {x.shape}); dimension 1 must be the channel dimension")
+            raise ValueError(
+                f"{name}({self.num_features}) got an input with {x.shape[1]} channels "
+                f"(shape {x.shape}); dimension 1 must be the channel dimension"
+            )
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data[...] += 1
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked.data)
         # without running statistics (buffers None) batch statistics are used in eval mode too
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training,
-                            factor, self.eps)
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, self.training, factor, self.eps
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -121,8 +142,9 @@ class LayerNorm(Module):
     The same computation in training and evaluation.
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
-                 dtype=None):
+    def __init__(
+        self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True, dtype=None
+    ):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
         self.normalized_shape = tuple(int(s) for s in shape)
@@ -156,8 +178,10 @@ class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, dtype=None):
         super().__init__()
         if num_groups <= 0 or num_channels % num_groups:
-            raise ValueError(f"num_channels must be divisible by num_groups (got num_channels={num_channels}, "
-                             f"num_groups={num_groups})")
+            raise ValueError(
+                f"num_channels must be divisible by num_groups (got num_channels={num_channels}, "
+                f"num_groups={num_groups})"
+            )
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
         if affine:
@@ -169,8 +193,10 @@ class GroupNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim < 2 or x.shape[1] != self.num_channels:
-            raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}) expects an input (N, "
-                             f"{self.num_channels}, *), got shape {x.shape}")
+            raise ValueError(
+                f"GroupNorm({self.num_groups}, {self.num_channels}) expects an input (N, "
+                f"{self.num_channels}, *), got shape {x.shape}"
+            )
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -187,8 +213,15 @@ class _InstanceNorm(Module):
 
     _nd = 2
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
-                 track_running_stats: bool = False, dtype=None):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        dtype=None,
+    ):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -211,8 +244,9 @@ class _InstanceNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         nd, name = self._nd, type(self).__name__
         if x.ndim not in (nd + 1, nd + 2):
-            raise ValueError(f"{name} expects a {nd + 1}D (unbatched) or {nd + 2}D (batched) input, got shape "
-                             f"{x.shape}")
+            raise ValueError(
+                f"{name} expects a {nd + 1}D (unbatched) or {nd + 2}D (batched) input, got shape {x.shape}"
+            )
         unbatched = x.ndim == nd + 1
         if unbatched:
             x = x.unsqueeze(0)
@@ -221,13 +255,16 @@ class _InstanceNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data[...] += 1
         use_input_stats = self.training or not self.track_running_stats
-        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
-                            self.momentum, self.eps)
+        y = F.instance_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats, self.momentum, self.eps
+        )
         return y.squeeze(0) if unbatched else y
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class InstanceNorm1d(_InstanceNorm):

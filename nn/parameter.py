@@ -1,4 +1,5 @@
 """nn.Parameter: a leaf Tensor that requires grad and that a Module registers as a parameter."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,9 +34,11 @@ class Parameter(Tensor):
         self.data = arr
         if requires_grad:
             if arr.dtype.kind != "f":
-                raise TypeError(f"a Parameter that requires grad needs floating data, got dtype {arr.dtype}; "
-                                f"convert it first (e.g. ag.tensor(data, dtype=ag.float32)) or pass "
-                                f"requires_grad=False")
+                raise TypeError(
+                    f"a Parameter that requires grad needs floating data, got dtype {arr.dtype}; "
+                    f"convert it first (e.g. ag.tensor(data, dtype=ag.float32)) or pass "
+                    f"requires_grad=False"
+                )
             self.requires_grad = True
 
     def __repr__(self):

@@ -3,6 +3,7 @@
 They hold no parameters: each calls its nn.functional function with the arguments it was built
 with (``stride`` defaults to ``kernel_size``: windows side by side).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,16 +15,30 @@ from . import functional as F
 from .functional.conv import _tuple
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d",
-           "MaxUnpool2d", "MaxUnpool3d"]
+__all__ = [
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "MaxUnpool3d",
+]
 
 
 class _MaxPoolNd(Module):
     _function: ClassVar[Callable[..., Any]]  # the nn.functional form, set by each subclass
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
-                 ceil_mode: bool = False):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False, ceil_mode: bool = False
+    ):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -31,12 +46,21 @@ class _MaxPoolNd(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x: Tensor):
-        return type(self)._function(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                                    ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return type(self)._function(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -62,8 +86,15 @@ class MaxPool3d(_MaxPoolNd):
 class _AvgPoolNd(Module):
     _function: ClassVar[Callable[..., Any]]  # the nn.functional form, set by each subclass
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override: int | None = None):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -71,8 +102,15 @@ class _AvgPoolNd(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
-        return type(self)._function(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                                    self.count_include_pad, self.divisor_override)
+        return type(self)._function(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -88,9 +126,13 @@ class AvgPool1d(_AvgPoolNd):
     _function = staticmethod(_avg_pool1d)
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
-        super().__init__(_tuple(kernel_size, 1, "kernel_size", "pooling"),
-                         _tuple(stride if stride is not None else kernel_size, 1, "stride", "pooling"),
-                         _tuple(padding, 1, "padding", "pooling"), ceil_mode, count_include_pad)
+        super().__init__(
+            _tuple(kernel_size, 1, "kernel_size", "pooling"),
+            _tuple(stride if stride is not None else kernel_size, 1, "stride", "pooling"),
+            _tuple(padding, 1, "padding", "pooling"),
+            ceil_mode,
+            count_include_pad,
+        )
 
 
 class AvgPool2d(_AvgPoolNd):

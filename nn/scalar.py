@@ -10,6 +10,7 @@ addition at a time, and ``loss.backward()`` runs the lecture's back-propagation 
 Training is plain gradient descent on ``parameters()``: ``p.data -= lr * p.grad`` after
 ``zero_grad()`` and ``backward()``. The Tensor network of the same shape is ``nn.MLP``.
 """
+
 from __future__ import annotations
 
 import random

@@ -22,6 +22,7 @@ target and renames it over the target only once it is complete and flushed to di
 POSIX and Windows), so an interrupted save never destroys the previous checkpoint; otherwise the
 result is what ``open(path, 'wb')`` would give (see :func:`save`).
 """
+
 from __future__ import annotations
 
 import errno
@@ -52,11 +53,11 @@ _TAG_ENTRY, _STRUCTURE_ENTRY = "__chainrule__", "__structure__"
 _MAX_DEPTH = 100
 # The structure is stored as a 0-d numpy unicode array (4 bytes a character): 64 MiB is 16 million
 # characters of JSON, about 100,000 tensors. save refuses more, so load can refuse it unread.
-_MAX_STRUCTURE_BYTES = 64 * 2 ** 20
+_MAX_STRUCTURE_BYTES = 64 * 2**20
 _MAX_TAG_BYTES = 4 * 256
 _MAX_NPY_HEADER = 10_000  # numpy's own default limit (np.load's max_header_size)
 _DEFLATE_MAX_RATIO = 1032  # no deflate stream expands more than this (RFC 1951: 258 bytes from 2 bits)
-_READ_CHUNK = 2 ** 20
+_READ_CHUNK = 2**20
 _ARRAY_KINDS = ("tensor", "array", "npscalar")
 _CONTAINER_KINDS = ("list", "tuple", "dict")
 _KEY_TYPES = (str, int, float, bool, type(None), np.generic)
@@ -69,6 +70,7 @@ class CheckpointError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------- save
+
 
 def _encode(obj, arrays, path, depth):
     """The JSON-able form of ``obj``; tensors and arrays go to ``arrays``. ``depth`` counts the
@@ -92,27 +94,37 @@ def _encode(obj, arrays, path, depth):
     if isinstance(obj, float):
         return {"$": "float", "v": repr(obj)}  # repr round-trips exactly, including nan and inf
     if isinstance(obj, (list, tuple, dict)) and depth >= _MAX_DEPTH:
-        raise ValueError(f"nn.save: {path} is nested more than {_MAX_DEPTH} lists/tuples/dicts deep (does a "
-                         f"container hold itself?); nn.load refuses deeper structures, so flatten it before saving")
+        raise ValueError(
+            f"nn.save: {path} is nested more than {_MAX_DEPTH} lists/tuples/dicts deep (does a "
+            f"container hold itself?); nn.load refuses deeper structures, so flatten it before saving"
+        )
     if isinstance(obj, (list, tuple)):
-        return {"$": "list" if isinstance(obj, list) else "tuple",
-                "v": [_encode(x, arrays, f"{path}[{i}]", depth + 1) for i, x in enumerate(obj)]}
+        return {
+            "$": "list" if isinstance(obj, list) else "tuple",
+            "v": [_encode(x, arrays, f"{path}[{i}]", depth + 1) for i, x in enumerate(obj)],
+        }
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():
             if not isinstance(k, (str, int, float, bool)) and k is not None:
-                raise TypeError(f"nn.save: dict key {k!r} at {path} is a {type(k).__name__}; keys must be "
-                                f"strings, numbers, bools or None")
+                raise TypeError(
+                    f"nn.save: dict key {k!r} at {path} is a {type(k).__name__}; keys must be "
+                    f"strings, numbers, bools or None"
+                )
             items.append([_encode(k, arrays, path, depth + 1), _encode(v, arrays, f"{path}[{k!r}]", depth + 1)])
         return {"$": "dict", "v": items}
-    raise TypeError(f"nn.save can't store a {type(obj).__name__} (at {path}): only tensors, ndarrays, numbers, "
-                    f"strings, None, and lists/tuples/dicts of them")
+    raise TypeError(
+        f"nn.save can't store a {type(obj).__name__} (at {path}): only tensors, ndarrays, numbers, "
+        f"strings, None, and lists/tuples/dicts of them"
+    )
 
 
 def _check_array(arr, path):
     if arr.dtype.kind not in "biufc":
-        raise TypeError(f"nn.save: the array at {path} has dtype {arr.dtype}; only numeric and bool arrays can "
-                        f"be saved (object arrays would need pickling)")
+        raise TypeError(
+            f"nn.save: the array at {path} has dtype {arr.dtype}; only numeric and bool arrays can "
+            f"be saved (object arrays would need pickling)"
+        )
     return arr if arr.flags.c_contiguous else arr.copy()  # (ascontiguousarray would make 0-d 1-d)
 
 
@@ -141,9 +153,11 @@ def save(obj: Any, path: str | os.PathLike[str] | IO[bytes]) -> None:
     structure = _encode(obj, arrays, "obj", 0)
     structure_json = json.dumps(structure)
     if 4 * len(structure_json) > _MAX_STRUCTURE_BYTES:
-        raise ValueError(f"nn.save: the object holds too many entries: its structure is {len(structure_json):,} "
-                         f"characters of JSON and nn.load accepts at most {_MAX_STRUCTURE_BYTES // 4:,}; save it "
-                         f"in several files")
+        raise ValueError(
+            f"nn.save: the object holds too many entries: its structure is {len(structure_json):,} "
+            f"characters of JSON and nn.load accepts at most {_MAX_STRUCTURE_BYTES // 4:,}; save it "
+            f"in several files"
+        )
     if hasattr(path, "write"):
         _write_npz(path, structure_json, arrays)
         return
@@ -155,8 +169,11 @@ def save(obj: Any, path: str | os.PathLike[str] | IO[bytes]) -> None:
     except FileNotFoundError:
         existing_mode = None
     if existing_mode is not None and not os.access(target, os.W_OK):
-        raise PermissionError(errno.EACCES, f"nn.save: {target!r} is read-only; make it writable (chmod u+w) or "
-                                            f"save to another path", target)
+        raise PermissionError(
+            errno.EACCES,
+            f"nn.save: {target!r} is read-only; make it writable (chmod u+w) or save to another path",
+            target,
+        )
     prefix = _temp_prefix(name)
     _remove_stale_temporaries(directory, prefix)
     fd, tmp = _create_temporary(directory, prefix, private=existing_mode is not None)
@@ -220,7 +237,7 @@ def _remove_stale_temporaries(directory, prefix):
     for entry in names:
         if not entry.startswith(prefix):
             continue
-        owner = _TEMP_OWNER.fullmatch(entry[len(prefix):])
+        owner = _TEMP_OWNER.fullmatch(entry[len(prefix) :])
         if owner is None or owner["host"] != host:
             continue
         pid = int(owner["pid"])
@@ -262,6 +279,7 @@ def _fsync_directory(directory):
 
 # ---------------------------------------------------------------------------------------------- load
 
+
 def load(path: str | os.PathLike[str] | IO[bytes]) -> Any:
     """Load what :func:`save` wrote, from a path or an open binary file object.
 
@@ -289,14 +307,19 @@ def _load_archive(f, size, name):
     magic = f.read(6)
     f.seek(0)
     if magic[:1] == b"\x80":
-        raise CheckpointError(f"nn.load: {name!r} is a Python pickle (e.g. written by torch.save or pickle.dump); "
-                              f"refusing to load it: unpickling can run arbitrary code. Save with nn.save.")
+        raise CheckpointError(
+            f"nn.load: {name!r} is a Python pickle (e.g. written by torch.save or pickle.dump); "
+            f"refusing to load it: unpickling can run arbitrary code. Save with nn.save."
+        )
     if magic == b"\x93NUMPY":
-        raise CheckpointError(f"nn.load: {name!r} is a single .npy array, not a chainrule checkpoint "
-                              f"(the .npz archive nn.save writes)")
+        raise CheckpointError(
+            f"nn.load: {name!r} is a single .npy array, not a chainrule checkpoint (the .npz archive nn.save writes)"
+        )
     if magic[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
-        raise CheckpointError(f"nn.load: {name!r} is not a chainrule checkpoint (not an .npz archive; it starts "
-                              f"with {magic!r}). Checkpoints are written by nn.save.")
+        raise CheckpointError(
+            f"nn.load: {name!r} is not a chainrule checkpoint (not an .npz archive; it starts "
+            f"with {magic!r}). Checkpoints are written by nn.save."
+        )
     try:
         with zipfile.ZipFile(f) as archive:
             return _Reader(archive, size, name).load()
@@ -308,12 +331,15 @@ def _load_archive(f, size, name):
         # The bytes are untrusted: zipfile, zlib, json and numpy signal damage with many exception types
         # (BadZipFile, EOFError, zlib.error, OSError, struct.error, UnicodeDecodeError, RecursionError,
         # OverflowError, NotImplementedError, ...). The contract is one type, saying what broke.
-        raise CheckpointError(f"nn.load: {name!r} is truncated or corrupt, or not a chainrule checkpoint "
-                              f"({type(e).__name__}: {e}). {_REMEDY}") from None
+        raise CheckpointError(
+            f"nn.load: {name!r} is truncated or corrupt, or not a chainrule checkpoint "
+            f"({type(e).__name__}: {e}). {_REMEDY}"
+        ) from None
 
 
 class _Npy(NamedTuple):
     """A validated .npy zip entry: where its data starts and what it holds."""
+
     info: zipfile.ZipInfo
     dtype: np.dtype
     shape: tuple
@@ -325,9 +351,11 @@ class _Npy(NamedTuple):
 # numpy writes the header as repr of a dict with sorted keys: {'descr': '<f4', 'fortran_order': False,
 # 'shape': (2, 3), }. Parsing exactly that (instead of numpy's ast.literal_eval) means a damaged header
 # is a clean mismatch, never a tokenizer error, a deep recursion or a huge integer.
-_NPY_HEADER = re.compile(r"\{\s*'descr'\s*:\s*'(?P<descr>[^']{1,16})'\s*,"
-                         r"\s*'fortran_order'\s*:\s*(?P<fortran>True|False)\s*,"
-                         r"\s*'shape'\s*:\s*\((?P<shape>[0-9,\s]{0,1600})\)\s*,?\s*\}\s*")
+_NPY_HEADER = re.compile(
+    r"\{\s*'descr'\s*:\s*'(?P<descr>[^']{1,16})'\s*,"
+    r"\s*'fortran_order'\s*:\s*(?P<fortran>True|False)\s*,"
+    r"\s*'shape'\s*:\s*\((?P<shape>[0-9,\s]{0,1600})\)\s*,?\s*\}\s*"
+)
 _NPY_DESCR = re.compile(r"[<>|=]?(?:[biufc][0-9]{1,2}|U[0-9]{1,9})")
 _NPY_OBJECT_DESCR = re.compile(r"[<>|=]?O[0-9]*")
 
@@ -352,13 +380,17 @@ class _Reader:
         if sum(info.compress_size for info in infos) > self.size:
             raise self.fail("declares more compressed data than the file holds (overlapping zip entries)")
         if _TAG_ENTRY + ".npy" not in entries or _STRUCTURE_ENTRY + ".npy" not in entries:
-            raise CheckpointError(f"nn.load: {self.name!r} is an .npz file but not a chainrule checkpoint (it lacks "
-                                  f"the {_TAG_ENTRY} tag); it holds {sorted(entries)[:5]}. Checkpoints are "
-                                  f"written by nn.save.")
+            raise CheckpointError(
+                f"nn.load: {self.name!r} is an .npz file but not a chainrule checkpoint (it lacks "
+                f"the {_TAG_ENTRY} tag); it holds {sorted(entries)[:5]}. Checkpoints are "
+                f"written by nn.save."
+            )
         tag = self.read_text(entries[_TAG_ENTRY + ".npy"], _MAX_TAG_BYTES)
         if tag != _TAG:
-            raise CheckpointError(f"nn.load: {self.name!r} has format {tag[:100]!r}; this version reads {_TAG!r} "
-                                  f"(was it written by a newer chainrule?)")
+            raise CheckpointError(
+                f"nn.load: {self.name!r} has format {tag[:100]!r}; this version reads {_TAG!r} "
+                f"(was it written by a newer chainrule?)"
+            )
         text = self.read_text(entries[_STRUCTURE_ENTRY + ".npy"], _MAX_STRUCTURE_BYTES)
         try:
             structure = json.loads(text)
@@ -374,28 +406,33 @@ class _Reader:
         unreferenced = sorted(set(entries) - wanted)
         if unreferenced:
             entries_text = "a zip entry" if len(unreferenced) == 1 else f"{len(unreferenced)} zip entries"
-            raise self.fail(f"holds {entries_text} its structure never refers to "
-                            f"({', '.join(map(repr, unreferenced[:5]))}); nn.save writes none, so the file was "
-                            f"altered or crafted (nothing of them was read)")
+            raise self.fail(
+                f"holds {entries_text} its structure never refers to "
+                f"({', '.join(map(repr, unreferenced[:5]))}); nn.save writes none, so the file was "
+                f"altered or crafted (nothing of them was read)"
+            )
         # Every header is checked before any array is allocated, so a bad last entry costs nothing.
         headers = {key: self.read_header(entries[key + ".npy"]) for key in references}
         for key, header in headers.items():
             if header.dtype.kind not in "biufc":
-                raise self.fail(f"has an array {key!r} of dtype {header.dtype}; checkpoints hold only numeric "
-                                f"and bool arrays")
+                raise self.fail(
+                    f"has an array {key!r} of dtype {header.dtype}; checkpoints hold only numeric and bool arrays"
+                )
         try:
             arrays = {key: self.read_array(header) for key, header in headers.items()}
         except MemoryError:
             # Not a malformed file as far as anyone can tell without the memory: say how much it asks for.
             total = sum(header.nbytes for header in headers.values())
-            raise MemoryError(f"nn.load: {self.name!r} holds arrays of {total:,} bytes in all, more than this "
-                              f"machine could allocate") from None
+            raise MemoryError(
+                f"nn.load: {self.name!r} holds arrays of {total:,} bytes in all, more than this machine could allocate"
+            ) from None
         try:
             return _decode(structure, arrays, "obj")
         except Exception as e:  # also e.g. an unhashable key, an int tensor marked requires_grad, a bad number
             detail = str(e) if isinstance(e, CheckpointError) else f"{type(e).__name__}: {e}"
-            raise self.fail(f"has a malformed structure ({detail}); it was not written by nn.save or has been "
-                            f"altered") from None
+            raise self.fail(
+                f"has a malformed structure ({detail}); it was not written by nn.save or has been altered"
+            ) from None
 
     def check_entry(self, info):
         """Refuses, from the zip directory alone, an entry that could not be what nn.save writes
@@ -407,15 +444,21 @@ class _Reader:
             raise self.fail(f"is truncated: zip entry {entry!r} lies beyond the file's {self.size} bytes")
         if info.compress_type == zipfile.ZIP_STORED:
             if info.file_size != info.compress_size:
-                raise self.fail(f"has an uncompressed zip entry {entry!r} whose two sizes disagree "
-                                f"({info.file_size} and {info.compress_size})")
+                raise self.fail(
+                    f"has an uncompressed zip entry {entry!r} whose two sizes disagree "
+                    f"({info.file_size} and {info.compress_size})"
+                )
         elif info.compress_type == zipfile.ZIP_DEFLATED:
             if info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 64:
-                raise self.fail(f"has a zip entry {entry!r} claiming {info.file_size} bytes from "
-                                f"{info.compress_size} compressed bytes, more than deflate can produce")
+                raise self.fail(
+                    f"has a zip entry {entry!r} claiming {info.file_size} bytes from "
+                    f"{info.compress_size} compressed bytes, more than deflate can produce"
+                )
         else:
-            raise self.fail(f"has a zip entry {entry!r} compressed with method {info.compress_type}; checkpoints "
-                            f"are stored uncompressed or deflated")
+            raise self.fail(
+                f"has a zip entry {entry!r} compressed with method {info.compress_type}; checkpoints "
+                f"are stored uncompressed or deflated"
+            )
 
     def read_header(self, info):
         """Reads and validates the .npy header of ``info`` (a few hundred bytes) and checks that the
@@ -433,8 +476,10 @@ class _Reader:
             else:
                 raise self.fail(f"has a .npy entry {info.filename!r} in format version {major}, which is unknown")
             if header_length > _MAX_NPY_HEADER:
-                raise self.fail(f"has a .npy entry {info.filename!r} with a {header_length}-byte header "
-                                f"(numpy writes a few hundred)")
+                raise self.fail(
+                    f"has a .npy entry {info.filename!r} with a {header_length}-byte header "
+                    f"(numpy writes a few hundred)"
+                )
             raw = stream.read(header_length)
         if len(raw) != header_length:
             raise self.fail(f"is truncated inside the header of {info.filename!r}")
@@ -443,12 +488,15 @@ class _Reader:
             raise self.fail(f"has a damaged .npy header in {info.filename!r}")
         descr = header["descr"]
         if _NPY_OBJECT_DESCR.fullmatch(descr):
-            raise CheckpointError(f"nn.load: {self.name!r} holds pickled Python objects (an array of dtype object "
-                                  f"in {info.filename!r}); refusing to load it (unpickling can run arbitrary code). "
-                                  f"Checkpoints written by nn.save never contain any.")
+            raise CheckpointError(
+                f"nn.load: {self.name!r} holds pickled Python objects (an array of dtype object "
+                f"in {info.filename!r}); refusing to load it (unpickling can run arbitrary code). "
+                f"Checkpoints written by nn.save never contain any."
+            )
         if not _NPY_DESCR.fullmatch(descr):
-            raise self.fail(f"has an array {info.filename!r} of dtype {descr!r}; checkpoints hold only numeric and "
-                            f"bool arrays")
+            raise self.fail(
+                f"has an array {info.filename!r} of dtype {descr!r}; checkpoints hold only numeric and bool arrays"
+            )
         dims = [d.strip() for d in header["shape"].split(",")]
         if dims[-1] == "":
             dims.pop()  # the trailing comma of (3,) or (2, 3, )
@@ -459,8 +507,10 @@ class _Reader:
         nbytes = math.prod(shape) * dtype.itemsize  # Python ints: a shape of 10**12 is just a large number
         data_offset = start + header_length
         if info.file_size != data_offset + nbytes:
-            raise self.fail(f"has a zip entry {info.filename!r} of {info.file_size} bytes, but its dtype {dtype} and "
-                            f"shape {shape} need {data_offset + nbytes}; refusing it unread")
+            raise self.fail(
+                f"has a zip entry {info.filename!r} of {info.file_size} bytes, but its dtype {dtype} and "
+                f"shape {shape} need {data_offset + nbytes}; refusing it unread"
+            )
         return _Npy(info, dtype, shape, header["fortran"] == "True", data_offset, nbytes)
 
     def read_array(self, npy):
@@ -473,7 +523,7 @@ class _Reader:
                 raise self.fail(f"is truncated inside {npy.info.filename!r}")
             done = 0
             while done < npy.nbytes:
-                got = stream.readinto(buffer[done:done + _READ_CHUNK])
+                got = stream.readinto(buffer[done : done + _READ_CHUNK])
                 if not got:
                     raise self.fail(f"is truncated inside {npy.info.filename!r}")
                 done += got
@@ -486,8 +536,9 @@ class _Reader:
         if npy.dtype.kind != "U" or npy.shape != ():
             raise self.fail(f"has a {info.filename!r} entry of dtype {npy.dtype} and shape {npy.shape}, not a string")
         if npy.nbytes > limit:
-            raise self.fail(f"has a {info.filename!r} entry of {npy.nbytes:,} bytes, more than the {limit:,} nn.save "
-                            f"writes")
+            raise self.fail(
+                f"has a {info.filename!r} entry of {npy.nbytes:,} bytes, more than the {limit:,} nn.save writes"
+            )
         return str(self.read_array(npy)[()])
 
 
@@ -555,8 +606,10 @@ def _decode(node, arrays, path):
         for k, v in node["v"]:
             key = _decode(k, arrays, path)
             if not isinstance(key, _KEY_TYPES):
-                raise CheckpointError(f"{path} has a dict key of type {type(key).__name__} (nn.save writes only "
-                                      f"strings, numbers, bools and None)")
+                raise CheckpointError(
+                    f"{path} has a dict key of type {type(key).__name__} (nn.save writes only "
+                    f"strings, numbers, bools and None)"
+                )
             result[key] = _decode(v, arrays, f"{path}[{key!r}]")
         return result
     raise CheckpointError(f"{path} is an entry of unknown kind {kind!r:.100} (written by a newer version?)")

@@ -1,4 +1,5 @@
 """nn.utils: gradient clipping (clip_grad_norm_, clip_grad_value_) and checkpoint_sequential."""
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,9 @@ def _scale_(grad: Tensor, factor) -> None:
         grad.data = (grad.data * factor).astype(grad.dtype, copy=False)
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+) -> Tensor:
     """Rescale the gradients so that their joint norm is at most ``max_norm`` (the lecture's clipping):
 
         total = || (||g_1||_p, ..., ||g_k||_p) ||_p      (the p-norm of all gradients as one vector)
@@ -47,8 +49,10 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         total = np.sum(np.stack(norms) ** norm_type) ** (1.0 / norm_type)
     total = np.asarray(total)
     if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients is non-finite ({float(total)}), so it "
-                           f"cannot be clipped. Pass error_if_nonfinite=False to clip anyway (grads become NaN).")
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients is non-finite ({float(total)}), so it "
+            f"cannot be clipped. Pass error_if_nonfinite=False to clip anyway (grads become NaN)."
+        )
     coef = min(max_norm / (float(total) + 1e-6), 1.0)
     if coef < 1.0 or not np.isfinite(total):
         for g in grads:
@@ -68,8 +72,9 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
             g.data = np.clip(g.data, -clip_value, clip_value)
 
 
-def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool | None = None,
-                          preserve_rng_state: bool = True):
+def checkpoint_sequential(
+    functions, segments: int, input, use_reentrant: bool | None = None, preserve_rng_state: bool = True
+):
     """Run the layers ``functions`` (an ``nn.Sequential`` or a list of callables) on ``input`` in
     ``segments`` checkpointed pieces (``torch.utils.checkpoint.checkpoint_sequential``): each piece
     but the last keeps only its input, and its inside is recomputed during backward (ag.checkpoint),
@@ -81,12 +86,13 @@ def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool |
     if isinstance(segments, bool) or not isinstance(segments, int) or not 1 <= segments:
         raise ValueError(f"checkpoint_sequential: segments must be a positive int, got {segments!r}")
     if segments > len(layers):
-        raise ValueError(f"checkpoint_sequential: {segments} segments for {len(layers)} layers: give at most one "
-                         f"segment a layer")
+        raise ValueError(
+            f"checkpoint_sequential: {segments} segments for {len(layers)} layers: give at most one segment a layer"
+        )
 
     def run(start, end):
         def forward(x):
-            for layer in layers[start:end + 1]:
+            for layer in layers[start : end + 1]:
                 x = layer(x)
             return x
 

@@ -1,5 +1,6 @@
 """Layers that resample or pad images: Upsample, PixelShuffle / PixelUnshuffle, and padding layers
 (zero, constant, reflection, replication, circular; 1-D to 3-D), as PyTorch's. None has parameters."""
+
 from __future__ import annotations
 
 import numbers
@@ -9,18 +10,42 @@ from autograd import Tensor
 from . import functional as F
 from .module import Module
 
-__all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "ZeroPad1d",
-           "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d",
-           "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
-           "CircularPad1d", "CircularPad2d", "CircularPad3d"]
+__all__ = [
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReflectionPad3d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ReplicationPad3d",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+]
 
 
 class Upsample(Module):
     """Resize (N, C, *spatial) to ``size`` or by ``scale_factor`` with F.interpolate's ``mode``
     ('nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear', 'area')."""
 
-    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
-                 recompute_scale_factor: bool | None = None):
+    def __init__(
+        self,
+        size=None,
+        scale_factor=None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+    ):
         super().__init__()
         self.size = size
         self.scale_factor: float | tuple[float, ...] | None
@@ -31,8 +56,14 @@ class Upsample(Module):
         self.mode, self.align_corners, self.recompute_scale_factor = mode, align_corners, recompute_scale_factor
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
-                             recompute_scale_factor=self.recompute_scale_factor)
+        return F.interpolate(
+            x,
+            self.size,
+            self.scale_factor,
+            self.mode,
+            self.align_corners,
+            recompute_scale_factor=self.recompute_scale_factor,
+        )
 
     def extra_repr(self) -> str:
         info = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
@@ -98,8 +129,9 @@ class _PadNd(Module):
         else:
             self.padding = tuple(int(p) for p in padding)
             if len(self.padding) != 2 * self._nd:
-                raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple of {2 * self._nd} ints, "
-                                 f"got {padding!r}")
+                raise ValueError(
+                    f"{type(self).__name__}: padding must be an int or a tuple of {2 * self._nd} ints, got {padding!r}"
+                )
         self.value = 0.0
 
     def forward(self, x: Tensor) -> Tensor:
@@ -125,25 +157,36 @@ def _padding_class(name, nd, mode, base=_PadNd, doc=""):
 
 
 ZeroPad1d = _padding_class("ZeroPad1d", 1, "constant", doc="Pad the last dimension with zeros.")
-ZeroPad2d = _padding_class("ZeroPad2d", 2, "constant",
-                           doc="Pad the last two dimensions with zeros: padding = (left, right, top, bottom) or "
-                               "an int.")
+ZeroPad2d = _padding_class(
+    "ZeroPad2d",
+    2,
+    "constant",
+    doc="Pad the last two dimensions with zeros: padding = (left, right, top, bottom) or an int.",
+)
 ZeroPad3d = _padding_class("ZeroPad3d", 3, "constant", doc="Pad the last three dimensions with zeros.")
 ConstantPad1d = _padding_class("ConstantPad1d", 1, "constant", _ConstantPadNd, "Pad the last dimension with a value.")
-ConstantPad2d = _padding_class("ConstantPad2d", 2, "constant", _ConstantPadNd,
-                               "Pad the last two dimensions with ``value``.")
-ConstantPad3d = _padding_class("ConstantPad3d", 3, "constant", _ConstantPadNd,
-                               "Pad the last three dimensions with ``value``.")
+ConstantPad2d = _padding_class(
+    "ConstantPad2d", 2, "constant", _ConstantPadNd, "Pad the last two dimensions with ``value``."
+)
+ConstantPad3d = _padding_class(
+    "ConstantPad3d", 3, "constant", _ConstantPadNd, "Pad the last three dimensions with ``value``."
+)
 ReflectionPad1d = _padding_class("ReflectionPad1d", 1, "reflect", doc="Pad the last dimension with its mirror image.")
-ReflectionPad2d = _padding_class("ReflectionPad2d", 2, "reflect",
-                                 doc="Pad the last two dimensions with their mirror image (the edge not repeated): "
-                                     "padding = (left, right, top, bottom), each smaller than its dimension.")
+ReflectionPad2d = _padding_class(
+    "ReflectionPad2d",
+    2,
+    "reflect",
+    doc="Pad the last two dimensions with their mirror image (the edge not repeated): "
+    "padding = (left, right, top, bottom), each smaller than its dimension.",
+)
 ReflectionPad3d = _padding_class("ReflectionPad3d", 3, "reflect", doc="Pad the last three dimensions by reflection.")
 ReplicationPad1d = _padding_class("ReplicationPad1d", 1, "replicate", doc="Pad the last dimension with its edge value.")
-ReplicationPad2d = _padding_class("ReplicationPad2d", 2, "replicate",
-                                  doc="Pad the last two dimensions with their edge values.")
-ReplicationPad3d = _padding_class("ReplicationPad3d", 3, "replicate",
-                                  doc="Pad the last three dimensions with their edge values.")
+ReplicationPad2d = _padding_class(
+    "ReplicationPad2d", 2, "replicate", doc="Pad the last two dimensions with their edge values."
+)
+ReplicationPad3d = _padding_class(
+    "ReplicationPad3d", 3, "replicate", doc="Pad the last three dimensions with their edge values."
+)
 CircularPad1d = _padding_class("CircularPad1d", 1, "circular", doc="Pad the last dimension by wrapping around.")
 CircularPad2d = _padding_class("CircularPad2d", 2, "circular", doc="Pad the last two dimensions by wrapping around.")
 CircularPad3d = _padding_class("CircularPad3d", 3, "circular", doc="Pad the last three dimensions by wrapping around.")

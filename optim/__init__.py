@@ -10,6 +10,7 @@ A step over large parameters (over 2 MiB in all) is computed in cache-sized chun
 environment variable ``CHAINRULE_OPTIM_THREADS`` to a number of threads (1: no threads) to override,
 e.g. on a machine whose cores other processes keep busy (threads then wait for them).
 """
+
 from . import lr_scheduler, projections
 from .adam import Adam, Adamax, AdamW, NAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
@@ -17,5 +18,18 @@ from .lbfgs import LBFGS
 from .optimizer import Optimizer, required
 from .sgd import SGD
 
-__all__ = ["Optimizer", "required", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam",
-           "LBFGS", "lr_scheduler", "projections"]
+__all__ = [
+    "Optimizer",
+    "required",
+    "SGD",
+    "Adagrad",
+    "Adadelta",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "LBFGS",
+    "lr_scheduler",
+    "projections",
+]

@@ -32,6 +32,7 @@ load average of 5 (other engineers' test suites), two threads then took 0-5% lon
 (before that rule, up to twice as long); where they get no core, $CHAINRULE_OPTIM_THREADS=1 saves
 that. Per step the threaded pass costs the same CPU time as one thread, within the noise.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -61,8 +62,10 @@ def threads() -> int:
         except ValueError:
             n = 0
         if n < 1:
-            raise ValueError(f"{THREADS_ENV}={value!r}: expected the number of threads the optimizers may use, a "
-                             f"whole number >= 1 (1: no threads but the calling one), or unset it")
+            raise ValueError(
+                f"{THREADS_ENV}={value!r}: expected the number of threads the optimizers may use, a "
+                f"whole number >= 1 (1: no threads but the calling one), or unset it"
+            )
         return n
     try:
         n = len(os.sched_getaffinity(0))
@@ -71,8 +74,9 @@ def threads() -> int:
     return max(1, min(n, MAX_THREADS))
 
 
-def update_in_chunks(update: Callable, group: dict, arrays: list[np.ndarray], grads: list[np.ndarray],
-                     state: dict[str, list], made=()) -> None:
+def update_in_chunks(
+    update: Callable, group: dict, arrays: list[np.ndarray], grads: list[np.ndarray], state: dict[str, list], made=()
+) -> None:
     """``update(group, arrays, grads, state)``, an elementwise rule (see ``Optimizer._update``), in
     tasks of about one chunk each, on up to ``threads()`` threads; the same result as the one
     call, which is what small steps get. ``made``: the names of the buffers that the rule makes
@@ -106,13 +110,19 @@ def _tasks(arrays, grads, state, made):
     batch_bytes = 0  # (and their bytes)
 
     def flush():
-        tasks.append(([arrays[i] for i in batch], [grads[i] for i in batch],
-                      {name: [state[name][i] for i in batch] for name in names}))
+        tasks.append(
+            (
+                [arrays[i] for i in batch],
+                [grads[i] for i in batch],
+                {name: [state[name][i] for i in batch] for name in names},
+            )
+        )
         back.extend((len(tasks) - 1, j, i, True) for j, i in enumerate(batch))
 
     for i, (a, g) in enumerate(zip(arrays, grads)):
-        if a.nbytes > _scratch.CHUNK_BYTES and _splittable(a, g, [state[name][i] for name in names],
-                                                           [state[name][i] for name in made if name in state]):
+        if a.nbytes > _scratch.CHUNK_BYTES and _splittable(
+            a, g, [state[name][i] for name in names], [state[name][i] for name in made if name in state]
+        ):
             n = max(1, _scratch.CHUNK_BYTES // a.dtype.itemsize)
             items = [(name, state[name][i]) for name in names]
             buffers = [(name, x.reshape(-1)) for name, x in items if isinstance(x, np.ndarray)]

@@ -19,6 +19,7 @@ which ``split`` groups the parameters by. The layout is rebuilt whenever it no l
 another set of parameters is chosen, a parameter's array was replaced, or a state Tensor or its
 array was (``load_state_dict``).
 """
+
 from __future__ import annotations
 
 from operator import attrgetter, is_
@@ -59,8 +60,11 @@ class FlatState:
         flat array."""
         last_params, last_arrays = self._split_for
         # (map(is_, ...): the loops in C, as this runs every step)
-        if not (len(params) == len(last_params) and all(map(is_, params, last_params))
-                and all(map(is_, map(_data, params), last_arrays))):
+        if not (
+            len(params) == len(last_params)
+            and all(map(is_, params, last_params))
+            and all(map(is_, map(_data, params), last_arrays))
+        ):
             self._split_for = params, [p.data for p in params]
             self._laid_out = False  # lay out again at the next gather()
             small = [i for i, p in enumerate(params) if p.data.size <= MAX_SIZE]
@@ -140,8 +144,12 @@ class FlatState:
         if states is not None:
             # (map(is_, ...): the loops in C, as this runs every step)
             try:
-                if not (all(map(is_, states, self._states)) and all(map(
-                        is_, map(_data, map(dict.get, self._entry_states, self._entry_names)), self._entry_views))):
+                if not (
+                    all(map(is_, states, self._states))
+                    and all(
+                        map(is_, map(_data, map(dict.get, self._entry_states, self._entry_names)), self._entry_views)
+                    )
+                ):
                     return False
             except AttributeError:  # (dict.get gave None: a buffer was deleted)
                 return False
@@ -182,4 +190,3 @@ class FlatState:
                 self._add_entry(s, name, v)
         self._laid_out, self._laid_out_for = True, self._flat
         return True
-

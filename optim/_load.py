@@ -22,6 +22,7 @@ Each loader raises TypeError for a value of the wrong type (a string, a dict, a 
 and ValueError for one of the right type but the wrong shape or value, with ``where`` (which entry
 of which parameter) at the front of the message. Nothing is modified: the loaders return copies.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -66,8 +67,10 @@ def real_array(value, where: str) -> np.ndarray:
         try:
             arr = np.asarray(value)
         except (TypeError, ValueError):  # a ragged list
-            raise TypeError(f"{where}: expected a real array (a Tensor or ndarray), got {_type_name(value)} "
-                            f"that is not an array of numbers") from None
+            raise TypeError(
+                f"{where}: expected a real array (a Tensor or ndarray), got {_type_name(value)} "
+                f"that is not an array of numbers"
+            ) from None
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{where}: expected a real array (floating or integer dtype), got {_type_name(arr)}")
     return arr
@@ -92,8 +95,10 @@ def load_buffer(value, where: str, shape: tuple, dtype) -> Tensor:
     """A per-parameter buffer: a real array of the parameter's ``shape``, copied to ``dtype``."""
     arr = real_array(value, where)
     if arr.shape != tuple(shape):
-        raise ValueError(f"{where}: expected an array of the parameter's shape {tuple(shape)}, got shape "
-                         f"{arr.shape}; was the state saved for other parameters, or for these in another order?")
+        raise ValueError(
+            f"{where}: expected an array of the parameter's shape {tuple(shape)}, got shape "
+            f"{arr.shape}; was the state saved for other parameters, or for these in another order?"
+        )
     return state_tensor(arr.astype(dtype, copy=True))
 
 
@@ -114,8 +119,9 @@ def load_flat(value, where: str, size: int, dtype) -> Tensor:
     """A vector over all of a group's parameters flattened and concatenated (L-BFGS)."""
     arr = real_array(value, where)
     if arr.shape != (size,):
-        raise ValueError(f"{where}: expected a 1-D array of {size} elements (the parameters' total size), got "
-                         f"shape {arr.shape}")
+        raise ValueError(
+            f"{where}: expected a 1-D array of {size} elements (the parameters' total size), got shape {arr.shape}"
+        )
     return state_tensor(arr.astype(dtype, copy=True))
 
 

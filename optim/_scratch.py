@@ -21,6 +21,7 @@ A rule asks for ``scratch(a, b, slot=k)``: an array of the shape and result dtyp
 is overwritten by the next request for slot ``k`` in the same thread, so a rule uses one slot per
 temporary that must stay alive, and always the array that scratch (or the ufunc) returned.
 """
+
 from __future__ import annotations
 
 import threading
@@ -54,7 +55,7 @@ def scratch(*like: np.ndarray, slot: int = 0) -> np.ndarray:
     buffer = buffers.get(key)
     if buffer is None or buffer.nbytes < nbytes or buffer.dtype != first.dtype:  # (dtype: its byte order)
         buffer = buffers[key] = np.empty(first.size, first.dtype)  # (grown to the largest request)
-    return buffer[:first.size].reshape(first.shape)
+    return buffer[: first.size].reshape(first.shape)
 
 
 def gradient(grad: np.ndarray, param: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:

@@ -18,6 +18,7 @@ update function one list per entry, writes counts, numbers and new buffers back,
 parameters as one flat array only when their scalar state (counts, numbers, which buffers the
 update still has to make) is the same, since the update function takes one value of it per array.
 """
+
 from __future__ import annotations
 
 import functools
@@ -81,8 +82,14 @@ class Buffer:
     kind = BUFFER
     scalar = False
 
-    def __init__(self, name: str, *, fill: Callable[[dict], float] | None = None,
-                 when: Callable[[dict], bool] | None = None, by_update: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        fill: Callable[[dict], float] | None = None,
+        when: Callable[[dict], bool] | None = None,
+        by_update: bool = False,
+    ) -> None:
         self.name = name
         self.fill = fill
         self.when = when

@@ -1,4 +1,5 @@
 """Adam and its extensions: Adam (with AMSGrad), AdamW, Adamax and NAdam."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -12,10 +13,23 @@ from .optimizer import Optimizer, _check_betas, _check_eps, _check_lr, _check_no
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "adam", "adamax", "nadam"]
 
 
-def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
-         exp_avg_sqs: list[np.ndarray], max_exp_avg_sqs: list[np.ndarray | None], steps: list[int], *,
-         amsgrad: bool, beta1: float, beta2: float, lr: float, weight_decay: float, eps: float,
-         maximize: bool, decoupled_weight_decay: bool) -> None:
+def adam(
+    params: list[np.ndarray],
+    grads: list[np.ndarray],
+    exp_avgs: list[np.ndarray],
+    exp_avg_sqs: list[np.ndarray],
+    max_exp_avg_sqs: list[np.ndarray | None],
+    steps: list[int],
+    *,
+    amsgrad: bool,
+    beta1: float,
+    beta2: float,
+    lr: float,
+    weight_decay: float,
+    eps: float,
+    maximize: bool,
+    decoupled_weight_decay: bool,
+) -> None:
     r"""One Adam (or AdamW) step on the arrays ``params``, in place (PyTorch's update rule).
 
     Adam (Kingma & Ba, 2015) keeps decaying averages of past gradients m_t (momentum) and of past
@@ -58,10 +72,10 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
         np.multiply(g, g, out=tmp)
         tmp *= 1 - beta2
         exp_avg_sq += tmp  # v ← β2 v + (1 − β2) g²
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2 = 1 - beta2 ** step
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
         step_size = lr / bias_correction1
-        bias_correction2_sqrt = bias_correction2 ** 0.5
+        bias_correction2_sqrt = bias_correction2**0.5
         if amsgrad:
             max_sq = max_exp_avg_sqs[i]
             assert max_sq is not None  # (kept when amsgrad)
@@ -85,9 +99,20 @@ def adam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.nd
         del tmp, g
 
 
-def adamax(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
-           exp_infs: list[np.ndarray], steps: list[int], *, eps: float, beta1: float, beta2: float, lr: float,
-           weight_decay: float, maximize: bool) -> None:
+def adamax(
+    params: list[np.ndarray],
+    grads: list[np.ndarray],
+    exp_avgs: list[np.ndarray],
+    exp_infs: list[np.ndarray],
+    steps: list[int],
+    *,
+    eps: float,
+    beta1: float,
+    beta2: float,
+    lr: float,
+    weight_decay: float,
+    maximize: bool,
+) -> None:
     r"""One Adamax step on the arrays ``params``, in place (PyTorch's update rule).
 
     Adamax (Kingma & Ba, 2015, §7) replaces Adam's v_t, an L2 norm of past gradients, by the
@@ -120,10 +145,23 @@ def adamax(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.
         del g, tmp  # (freed before the next parameter's temporaries are allocated)
 
 
-def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.ndarray],
-          exp_avg_sqs: list[np.ndarray], mu_products: list[float], steps: list[int], *, beta1: float,
-          beta2: float, lr: float, weight_decay: float, momentum_decay: float, eps: float,
-          decoupled_weight_decay: bool, maximize: bool) -> None:
+def nadam(
+    params: list[np.ndarray],
+    grads: list[np.ndarray],
+    exp_avgs: list[np.ndarray],
+    exp_avg_sqs: list[np.ndarray],
+    mu_products: list[float],
+    steps: list[int],
+    *,
+    beta1: float,
+    beta2: float,
+    lr: float,
+    weight_decay: float,
+    momentum_decay: float,
+    eps: float,
+    decoupled_weight_decay: bool,
+    maximize: bool,
+) -> None:
     r"""One NAdam step on the arrays ``params``, in place (PyTorch's update rule).
 
     NAdam (Dozat, 2016) puts Nesterov's look-ahead into Adam: the step uses the momentum of the
@@ -150,7 +188,7 @@ def nadam(params: list[np.ndarray], grads: list[np.ndarray], exp_avgs: list[np.n
         steps[i] += 1
         step = steps[i]
         g = -grad if maximize else grad
-        bias_correction2 = 1 - beta2 ** step
+        bias_correction2 = 1 - beta2**step
         if weight_decay != 0 and decoupled_weight_decay:
             param *= 1 - lr * weight_decay
             g = gradient(grad, param, 0, maximize)
@@ -192,15 +230,36 @@ class Adam(Optimizer):
     """
 
     _name = "Adam"
-    _state_spec = (Count("step"), Buffer("exp_avg"), Buffer("exp_avg_sq"),
-                   Buffer("max_exp_avg_sq", when=lambda group: group["amsgrad"]))
+    _state_spec = (
+        Count("step"),
+        Buffer("exp_avg"),
+        Buffer("exp_avg_sq"),
+        Buffer("max_exp_avg_sq", when=lambda group: group["amsgrad"]),
+    )
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False, project: Callable | None = None) -> None:
-        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
-                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay, project=project)
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+        project: Callable | None = None,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas) if isinstance(betas, list) else betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+            project=project,
+        )
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -211,9 +270,22 @@ class Adam(Optimizer):
 
     def _update(self, group, params, grads, state):
         beta1, beta2 = group["betas"]
-        adam(params, grads, state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"], state["step"],
-             amsgrad=group["amsgrad"], beta1=beta1, beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
-             eps=group["eps"], maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"])
+        adam(
+            params,
+            grads,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state["max_exp_avg_sq"],
+            state["step"],
+            amsgrad=group["amsgrad"],
+            beta1=beta1,
+            beta2=beta2,
+            lr=group["lr"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+            decoupled_weight_decay=group["decoupled_weight_decay"],
+        )
 
 
 class AdamW(Adam):
@@ -228,11 +300,29 @@ class AdamW(Adam):
 
     _name = "AdamW"
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False, project: Callable | None = None) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True, project=project)
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        project: Callable | None = None,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+            project=project,
+        )
 
 
 class Adamax(Optimizer):
@@ -245,11 +335,25 @@ class Adamax(Optimizer):
 
     _state_spec = (Count("step"), Buffer("exp_avg"), Buffer("exp_inf"))
 
-    def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False,
-                 project: Callable | None = None) -> None:
-        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
-                        weight_decay=weight_decay, maximize=maximize, project=project)
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        *,
+        maximize: bool = False,
+        project: Callable | None = None,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas) if isinstance(betas, list) else betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            maximize=maximize,
+            project=project,
+        )
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -260,8 +364,19 @@ class Adamax(Optimizer):
 
     def _update(self, group, params, grads, state):
         beta1, beta2 = group["betas"]
-        adamax(params, grads, state["exp_avg"], state["exp_inf"], state["step"], eps=group["eps"], beta1=beta1,
-               beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"], maximize=group["maximize"])
+        adamax(
+            params,
+            grads,
+            state["exp_avg"],
+            state["exp_inf"],
+            state["step"],
+            eps=group["eps"],
+            beta1=beta1,
+            beta2=beta2,
+            lr=group["lr"],
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+        )
 
 
 class NAdam(Optimizer):
@@ -275,13 +390,29 @@ class NAdam(Optimizer):
 
     _state_spec = (Number("mu_product", 1.0), Count("step"), Buffer("exp_avg"), Buffer("exp_avg_sq"))
 
-    def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False,
-                 project: Callable | None = None) -> None:
-        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
-                        weight_decay=weight_decay, momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, project=project)
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        maximize: bool = False,
+        project: Callable | None = None,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas) if isinstance(betas, list) else betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+            project=project,
+        )
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -292,6 +423,19 @@ class NAdam(Optimizer):
 
     def _update(self, group, params, grads, state):
         beta1, beta2 = group["betas"]
-        nadam(params, grads, state["exp_avg"], state["exp_avg_sq"], state["mu_product"], state["step"], beta1=beta1,
-              beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
-              eps=group["eps"], decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"])
+        nadam(
+            params,
+            grads,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state["mu_product"],
+            state["step"],
+            beta1=beta1,
+            beta2=beta2,
+            lr=group["lr"],
+            weight_decay=group["weight_decay"],
+            momentum_decay=group["momentum_decay"],
+            eps=group["eps"],
+            decoupled_weight_decay=group["decoupled_weight_decay"],
+            maximize=group["maximize"],
+        )

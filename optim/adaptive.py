@@ -1,4 +1,5 @@
 """Per-coordinate adaptive learning rates: Adagrad, Adadelta and RMSprop."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -12,9 +13,18 @@ from .optimizer import Optimizer, _check_eps, _check_lr, _check_nonneg, _check_r
 __all__ = ["Adagrad", "Adadelta", "RMSprop", "adagrad", "adadelta", "rmsprop"]
 
 
-def adagrad(params: list[np.ndarray], grads: list[np.ndarray], state_sums: list[np.ndarray],
-            steps: list[int], *, lr: float, weight_decay: float, lr_decay: float, eps: float,
-            maximize: bool) -> None:
+def adagrad(
+    params: list[np.ndarray],
+    grads: list[np.ndarray],
+    state_sums: list[np.ndarray],
+    steps: list[int],
+    *,
+    lr: float,
+    weight_decay: float,
+    lr_decay: float,
+    eps: float,
+    maximize: bool,
+) -> None:
     r"""One Adagrad step on the arrays ``params``, in place (PyTorch's update rule).
 
     Adagrad (Duchi et al., 2011) gives each coordinate its own learning rate, divided by the root
@@ -47,9 +57,18 @@ def adagrad(params: list[np.ndarray], grads: list[np.ndarray], state_sums: list[
         del g, std, tmp  # (freed before the next parameter's temporaries are allocated)
 
 
-def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
-             acc_deltas: list[np.ndarray], *, lr: float, rho: float, eps: float, weight_decay: float,
-             maximize: bool) -> None:
+def adadelta(
+    params: list[np.ndarray],
+    grads: list[np.ndarray],
+    square_avgs: list[np.ndarray],
+    acc_deltas: list[np.ndarray],
+    *,
+    lr: float,
+    rho: float,
+    eps: float,
+    weight_decay: float,
+    maximize: bool,
+) -> None:
     r"""One Adadelta step on the arrays ``params``, in place (PyTorch's update rule).
 
     Adadelta (Zeiler, 2012) replaces Adagrad's growing sum by a decaying average E[g²] and
@@ -88,10 +107,21 @@ def adadelta(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: lis
         del g, std, delta, tmp  # (freed before the next parameter's temporaries are allocated)
 
 
-def rmsprop(params: list[np.ndarray], grads: list[np.ndarray], square_avgs: list[np.ndarray],
-            grad_avgs: list[np.ndarray | None], momentum_buffers: list[np.ndarray | None], *, lr: float,
-            alpha: float, eps: float, weight_decay: float, momentum: float, centered: bool,
-            maximize: bool) -> None:
+def rmsprop(
+    params: list[np.ndarray],
+    grads: list[np.ndarray],
+    square_avgs: list[np.ndarray],
+    grad_avgs: list[np.ndarray | None],
+    momentum_buffers: list[np.ndarray | None],
+    *,
+    lr: float,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    centered: bool,
+    maximize: bool,
+) -> None:
     r"""One RMSprop step on the arrays ``params``, in place (PyTorch's update rule).
 
     RMSprop (Hinton, lecture 6e) divides the gradient by a running root mean square of recent
@@ -157,12 +187,27 @@ class Adagrad(Optimizer):
 
     _state_spec = (Count("step"), Buffer("sum", fill=lambda group: group["initial_accumulator_value"]))
 
-    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False,
-                 project: Callable | None = None) -> None:
-        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
-                        project=project)
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+        project: Callable | None = None,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            maximize=maximize,
+            project=project,
+        )
         super().__init__(params, defaults)
         for group in self.param_groups:  # (torch's Adagrad makes its state here, not on the first step)
             self._lazy_state(group, group["params"])
@@ -173,8 +218,17 @@ class Adagrad(Optimizer):
         _check_eps("Adagrad", group)
 
     def _update(self, group, params, grads, state):
-        adagrad(params, grads, state["sum"], state["step"], lr=group["lr"], weight_decay=group["weight_decay"],
-                lr_decay=group["lr_decay"], eps=group["eps"], maximize=group["maximize"])
+        adagrad(
+            params,
+            grads,
+            state["sum"],
+            state["step"],
+            lr=group["lr"],
+            weight_decay=group["weight_decay"],
+            lr_decay=group["lr_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+        )
 
 
 class Adadelta(Optimizer):
@@ -187,10 +241,20 @@ class Adadelta(Optimizer):
 
     _state_spec = (Count("step"), Buffer("square_avg"), Buffer("acc_delta"))
 
-    def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, *, maximize: bool = False, project: Callable | None = None) -> None:
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
-                                      project=project))
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        *,
+        maximize: bool = False,
+        project: Callable | None = None,
+    ) -> None:
+        super().__init__(
+            params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize, project=project)
+        )
 
     def _validate_group(self, group):
         _check_lr("Adadelta", group)
@@ -201,8 +265,17 @@ class Adadelta(Optimizer):
         _check_nonneg("Adadelta", group, "weight_decay")
 
     def _update(self, group, params, grads, state):
-        adadelta(params, grads, state["square_avg"], state["acc_delta"], lr=group["lr"], rho=group["rho"],
-                 eps=group["eps"], weight_decay=group["weight_decay"], maximize=group["maximize"])
+        adadelta(
+            params,
+            grads,
+            state["square_avg"],
+            state["acc_delta"],
+            lr=group["lr"],
+            rho=group["rho"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+        )
         count(state["step"])
 
 
@@ -215,15 +288,36 @@ class RMSprop(Optimizer):
     ``grad_avg`` (when centered), each created on the first step that needs it.
     """
 
-    _state_spec = (Count("step"), Buffer("square_avg"),
-                   Buffer("momentum_buffer", when=lambda group: group["momentum"] > 0),
-                   Buffer("grad_avg", when=lambda group: group["centered"]))
+    _state_spec = (
+        Count("step"),
+        Buffer("square_avg"),
+        Buffer("momentum_buffer", when=lambda group: group["momentum"] > 0),
+        Buffer("grad_avg", when=lambda group: group["centered"]),
+    )
 
-    def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
-                 maximize: bool = False, project: Callable | None = None) -> None:
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                        centered=centered, maximize=maximize, project=project)
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+        project: Callable | None = None,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
+            project=project,
+        )
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -232,7 +326,18 @@ class RMSprop(Optimizer):
         _check_nonneg("RMSprop", group, "momentum", "weight_decay", "alpha")
 
     def _update(self, group, params, grads, state):
-        rmsprop(params, grads, state["square_avg"], state["grad_avg"], state["momentum_buffer"], lr=group["lr"],
-                alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
-                momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"])
+        rmsprop(
+            params,
+            grads,
+            state["square_avg"],
+            state["grad_avg"],
+            state["momentum_buffer"],
+            lr=group["lr"],
+            alpha=group["alpha"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            momentum=group["momentum"],
+            centered=group["centered"],
+            maximize=group["maximize"],
+        )
         count(state["step"])

@@ -1,4 +1,5 @@
 """L-BFGS, a limited-memory quasi-Newton method, with an optional strong-Wolfe line search."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -25,7 +26,7 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     else:
         xmin_bound, xmax_bound = (x1, x2) if x1 <= x2 else (x2, x1)
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
-    d2_square = d1 ** 2 - g1 * g2
+    d2_square = d1**2 - g1 * g2
     if d2_square >= 0:
         d2 = np.sqrt(d2_square)
         if x1 <= x2:
@@ -36,8 +37,19 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     return (xmin_bound + xmax_bound) / 2.0
 
 
-def strong_wolfe(obj_func: Callable, x, t: float, d: np.ndarray, f: float, g: np.ndarray, gtd: float,
-                 c1: float = 1e-4, c2: float = 0.9, tolerance_change: float = 1e-9, max_ls: int = 25):
+def strong_wolfe(
+    obj_func: Callable,
+    x,
+    t: float,
+    d: np.ndarray,
+    f: float,
+    g: np.ndarray,
+    gtd: float,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+    max_ls: int = 25,
+):
     r"""A line search along ``d`` for a step t meeting the strong Wolfe conditions (PyTorch's port
     of minFunc / torch7 ``lswolfe``).
 
@@ -172,8 +184,17 @@ class LBFGS(Optimizer):
     """
 
     _state_kinds: ClassVar[dict[str, str] | None] = {
-        "func_evals": COUNT, "n_iter": COUNT, "d": FLAT, "t": NUMBER, "old_dirs": FLAT_LIST, "old_stps": FLAT_LIST,
-        "ro": NUMBER_LIST, "H_diag": NUMBER, "prev_flat_grad": FLAT, "prev_loss": NUMBER}
+        "func_evals": COUNT,
+        "n_iter": COUNT,
+        "d": FLAT,
+        "t": NUMBER,
+        "old_dirs": FLAT_LIST,
+        "old_stps": FLAT_LIST,
+        "ro": NUMBER_LIST,
+        "H_diag": NUMBER,
+        "prev_flat_grad": FLAT,
+        "prev_loss": NUMBER,
+    }
     _required_state: ClassVar[frozenset[str]] = frozenset({"func_evals", "n_iter"})
     #: torch's LBFGS also keeps its scratch list of the two-loop recursion's α's, recomputed at every
     #: iteration
@@ -181,14 +202,31 @@ class LBFGS(Optimizer):
     #: what the iterations after the first one continue from: saved together, after an iteration
     _history_state = ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss")
 
-    def __init__(self, params: Iterable, lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
-                 tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
-                 line_search_fn: str | None = None, *, project: Callable | None = None) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1,
+        max_iter: int = 20,
+        max_eval: int | None = None,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        history_size: int = 100,
+        line_search_fn: str | None = None,
+        *,
+        project: Callable | None = None,
+    ) -> None:
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
-                        tolerance_change=tolerance_change, history_size=history_size,
-                        line_search_fn=line_search_fn, project=project)
+        defaults = dict(
+            lr=lr,
+            max_iter=max_iter,
+            max_eval=max_eval,
+            tolerance_grad=tolerance_grad,
+            tolerance_change=tolerance_change,
+            history_size=history_size,
+            line_search_fn=line_search_fn,
+            project=project,
+        )
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): pass one group")
@@ -205,8 +243,7 @@ class LBFGS(Optimizer):
             if not 0.0 <= group[name]:
                 raise ValueError(f"LBFGS: invalid {name}={group[name]!r}; {name} must be >= 0")
         if group["line_search_fn"] not in (None, "strong_wolfe"):
-            raise ValueError(f"LBFGS: invalid line_search_fn={group['line_search_fn']!r}; "
-                             f"use None or 'strong_wolfe'")
+            raise ValueError(f"LBFGS: invalid line_search_fn={group['line_search_fn']!r}; use None or 'strong_wolfe'")
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Refused once there is a group: L-BFGS keeps one group (torch's rule)."""
@@ -224,23 +261,31 @@ class LBFGS(Optimizer):
         entries are all there once an iteration has run, and the three history lists (one pair
         and one ρ per stored update) are equally long and no longer than ``history_size``."""
         if param is not group["params"][0]:
-            raise ValueError(f"{where}: LBFGS keeps its state under the first parameter of its group, "
-                             f"param_groups[0]['params'][0]; another parameter has none")
+            raise ValueError(
+                f"{where}: LBFGS keeps its state under the first parameter of its group, "
+                f"param_groups[0]['params'][0]; another parameter has none"
+            )
         loaded = super()._load_param_state(saved, param, group, where)
         history = [name for name in self._history_state if name in loaded]
         partial = 0 < len(history) < len(self._history_state)
         if partial or (loaded.get("n_iter", 0) > 0 and not history):
             missing = [name for name in self._history_state if name not in loaded]
-            raise ValueError(f"{where}: after n_iter={loaded.get('n_iter', 0)} iterations the state should hold "
-                             f"{list(self._history_state)} to continue from, but it lacks {missing}")
+            raise ValueError(
+                f"{where}: after n_iter={loaded.get('n_iter', 0)} iterations the state should hold "
+                f"{list(self._history_state)} to continue from, but it lacks {missing}"
+            )
         if history:
             lengths = {name: len(loaded[name]) for name in ("old_dirs", "old_stps", "ro")}
             if len(set(lengths.values())) != 1:
-                raise ValueError(f"{where}: the history lists old_dirs, old_stps and ro should be equally long "
-                                 f"(one entry per stored update), got lengths {lengths}")
+                raise ValueError(
+                    f"{where}: the history lists old_dirs, old_stps and ro should be equally long "
+                    f"(one entry per stored update), got lengths {lengths}"
+                )
             if lengths["ro"] > group["history_size"]:
-                raise ValueError(f"{where}: the history holds {lengths['ro']} updates, more than "
-                                 f"history_size={group['history_size']}")
+                raise ValueError(
+                    f"{where}: the history holds {lengths['ro']} updates, more than "
+                    f"history_size={group['history_size']}"
+                )
         return loaded
 
     def _load_entry(self, kind, value, where, param, group):
@@ -258,14 +303,15 @@ class LBFGS(Optimizer):
     # -- flat views of the parameters ------------------------------------------------------------
 
     def _gather_flat_grad(self) -> np.ndarray:
-        return np.concatenate([np.zeros(p.data.size, p.data.dtype) if p.grad is None else p.grad.data.ravel()
-                               for p in self._params])
+        return np.concatenate(
+            [np.zeros(p.data.size, p.data.dtype) if p.grad is None else p.grad.data.ravel() for p in self._params]
+        )
 
     def _add_grad(self, step_size, update: np.ndarray) -> None:
         offset = 0
         for p in self._params:
             n = p.data.size
-            p.data += step_size * update[offset:offset + n].reshape(p.data.shape)
+            p.data += step_size * update[offset : offset + n].reshape(p.data.shape)
             offset += n
 
     def _clone_param(self):
@@ -285,8 +331,10 @@ class LBFGS(Optimizer):
     def step(self, closure: Callable[[], object] | None = None) -> Any:
         """Run up to ``max_iter`` L-BFGS iterations; returns the loss of the first evaluation."""
         if closure is None:
-            raise RuntimeError("LBFGS.step needs a closure that zeroes the gradients, computes the loss, "
-                               "calls backward() and returns the loss")
+            raise RuntimeError(
+                "LBFGS.step needs a closure that zeroes the gradients, computes the loss, "
+                "calls backward() and returns the loss"
+            )
         group = self.param_groups[0]
         lr = group["lr"]
         max_iter = group["max_iter"]
@@ -375,8 +423,9 @@ class LBFGS(Optimizer):
                 def obj_func(x, t, d):
                     return self._directional_evaluate(evaluate, x, t, d)
 
-                loss, flat_grad, t, ls_func_evals = strong_wolfe(obj_func, x_init, t, d, loss, flat_grad, gtd,
-                                                                 max_ls=max_eval - current_evals)
+                loss, flat_grad, t, ls_func_evals = strong_wolfe(
+                    obj_func, x_init, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals
+                )
                 self._add_grad(t, d)
                 opt_cond = np.abs(flat_grad).max() <= tolerance_grad
             else:

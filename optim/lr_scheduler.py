@@ -14,6 +14,7 @@ schedulers on one optimizer compose), and ``step(epoch)`` uses the closed form �
 Constructing a scheduler stores each group's starting rate as ``group['initial_lr']`` (the η_0 of
 the formulas) and performs step 0.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,16 @@ from typing import Any
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
-           "ReduceLROnPlateau"]
+__all__ = [
+    "LRScheduler",
+    "LambdaLR",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LinearLR",
+    "ReduceLROnPlateau",
+]
 
 
 class LRScheduler:
@@ -49,7 +58,8 @@ class LRScheduler:
                 if "initial_lr" not in group:
                     raise KeyError(
                         f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a scheduler "
-                        f"with last_epoch={last_epoch}: load the optimizer's state first, or use last_epoch=-1")
+                        f"with last_epoch={last_epoch}: load the optimizer's state first, or use last_epoch=-1"
+                    )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._step_count = 0
@@ -72,7 +82,10 @@ class LRScheduler:
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn(
                 "lr_scheduler.step() was called before optimizer.step(): call optimizer.step() first, "
-                "else the first value of the learning-rate schedule is skipped", UserWarning, stacklevel=2)
+                "else the first value of the learning-rate schedule is skipped",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1
@@ -89,8 +102,11 @@ class LRScheduler:
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute but the optimizer (and callables), as plain data."""
-        return {key: (list(value) if isinstance(value, list) else value)
-                for key, value in self.__dict__.items() if key not in ("optimizer", "_is_initial")}
+        return {
+            key: (list(value) if isinstance(value, list) else value)
+            for key, value in self.__dict__.items()
+            if key not in ("optimizer", "_is_initial")
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a state made by ``state_dict()``."""
@@ -120,8 +136,10 @@ class LambdaLR(LRScheduler):
         self.optimizer = optimizer
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas (one a parameter group), "
-                                 f"but got {len(lr_lambda)}")
+                raise ValueError(
+                    f"Expected {len(optimizer.param_groups)} lr_lambdas (one a parameter group), "
+                    f"but got {len(lr_lambda)}"
+                )
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
@@ -167,8 +185,9 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     r"""η_t = η_0 · γ^(number of milestones ≤ t): multiply by γ at each milestone epoch."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -209,7 +228,7 @@ class ExponentialLR(LRScheduler):
         return [lr * self.gamma for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self):
-        return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
+        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -234,27 +253,42 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         if self._step_count == 1 and self.last_epoch > 0:
-            return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
-                    for base_lr in self.base_lrs]
+            return [
+                self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
+                for base_lr in self.base_lrs
+            ]
         if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
-            return [lr + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
-                    for base_lr, lr in zip(self.base_lrs, self._current_lrs())]
-        return [(1 + math.cos(math.pi * self.last_epoch / self.T_max))
-                / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max))
-                * (lr - self.eta_min) + self.eta_min
-                for lr in self._current_lrs()]
+            return [
+                lr + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+                for base_lr, lr in zip(self.base_lrs, self._current_lrs())
+            ]
+        return [
+            (1 + math.cos(math.pi * self.last_epoch / self.T_max))
+            / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max))
+            * (lr - self.eta_min)
+            + self.eta_min
+            for lr in self._current_lrs()
+        ]
 
     def _get_closed_form_lr(self):
-        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for base_lr in self.base_lrs]
+        return [
+            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for base_lr in self.base_lrs
+        ]
 
 
 class LinearLR(LRScheduler):
     r"""Linear warm-up (or decay) of the factor: η_t = η_0 · (s + (e − s) · min(t, T) / T), with
     s = ``start_factor``, e = ``end_factor``, T = ``total_iters``."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
         if end_factor > 1.0 or end_factor < 0:
@@ -271,13 +305,19 @@ class LinearLR(LRScheduler):
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
         factor = 1.0 + (self.end_factor - self.start_factor) / (
-            self.total_iters * self.start_factor + (self.last_epoch - 1) * (self.end_factor - self.start_factor))
+            self.total_iters * self.start_factor + (self.last_epoch - 1) * (self.end_factor - self.start_factor)
+        )
         return [lr * factor for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self):
-        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor)
-                           * min(self.total_iters, self.last_epoch) / self.total_iters)
-                for base_lr in self.base_lrs]
+        return [
+            base_lr
+            * (
+                self.start_factor
+                + (self.end_factor - self.start_factor) * min(self.total_iters, self.last_epoch) / self.total_iters
+            )
+            for base_lr in self.base_lrs
+        ]
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -289,9 +329,18 @@ class ReduceLROnPlateau(LRScheduler):
     changes smaller than ``eps`` are skipped.
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float | list[float] = 0, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | list[float] = 0,
+        eps: float = 1e-8,
+    ) -> None:
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor!r}")
         if not isinstance(optimizer, Optimizer):
@@ -342,7 +391,8 @@ class ReduceLROnPlateau(LRScheduler):
             if self.default_min_lr is None:
                 raise RuntimeError(
                     f"the optimizer has {len(self.optimizer.param_groups)} parameter groups but ReduceLROnPlateau "
-                    f"was given {len(self.min_lrs)} min_lrs: update the scheduler's min_lrs")
+                    f"was given {len(self.min_lrs)} min_lrs: update the scheduler's min_lrs"
+                )
             self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
         for i, group in enumerate(self.optimizer.param_groups):
             old_lr = float(group["lr"])

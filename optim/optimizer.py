@@ -25,6 +25,7 @@ with state (momentum, moment estimates, accumulators) also stores the NaN in its
 stays for every later step. Check ``np.isfinite(p.grad.data).all()`` or clip with
 ``nn.utils.clip_grad_norm_`` before ``step()`` if a loss can blow up.
 """
+
 from __future__ import annotations
 
 import copy
@@ -141,14 +142,16 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or dicts, but got "
-                "a Tensor: wrap it in a list, e.g. optim.SGD([w], lr=0.1)")
+                "a Tensor: wrap it in a list, e.g. optim.SGD([w], lr=0.1)"
+            )
         if isinstance(params, (set, frozenset)):
             raise TypeError(_SET_MSG)
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError(
                 "optimizer got an empty parameter list: pass the tensors to optimize, e.g. "
-                "model.parameters() of a model that has parameters")
+                "model.parameters() of a model that has parameters"
+            )
         if not isinstance(param_groups[0], dict):
             param_groups = [{"params": param_groups}]
         for group in param_groups:
@@ -188,11 +191,12 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError(
                     "can't optimize a non-leaf Tensor (one computed from other tensors): optimize the "
-                    "leaves it was computed from, or make a leaf with t.detach().requires_grad_()")
+                    "leaves it was computed from, or make a leaf with t.detach().requires_grad_()"
+                )
         if len({id(p) for p in params}) != len(params):
             raise ValueError(
-                "a parameter group contains the same parameter more than once; each parameter may be "
-                "listed only once")
+                "a parameter group contains the same parameter more than once; each parameter may be listed only once"
+            )
         group["params"] = params
         if names is not None:
             group["param_names"] = names
@@ -209,8 +213,8 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError(
-                "some parameters appear in more than one parameter group: give each parameter to "
-                "exactly one group")
+                "some parameters appear in more than one parameter group: give each parameter to exactly one group"
+            )
         self.param_groups.append(group)
 
     # -- stepping --------------------------------------------------------------------------------
@@ -257,8 +261,9 @@ class Optimizer:
             self._finish_step(group, params)
         return loss
 
-    def _update(self, group: dict[str, Any], params: list[np.ndarray], grads: list[np.ndarray],
-                state: dict[str, list]) -> None:
+    def _update(
+        self, group: dict[str, Any], params: list[np.ndarray], grads: list[np.ndarray], state: dict[str, list]
+    ) -> None:
         """The update rule on the arrays ``params`` (with gradients ``grads``), in place, with the
         group's options. ``state`` maps each entry of ``_state_spec`` to a list with one item per
         array: the buffer's array (None where the group does not use it, or where the update is to
@@ -306,8 +311,9 @@ class Optimizer:
         if flat:
             if each:
                 take = _taker(flat)
-                updated = self._update_flat(group, layout, take(params), take(grads),
-                                            None if states is None else take(states), plan)
+                updated = self._update_flat(
+                    group, layout, take(params), take(grads), None if states is None else take(states), plan
+                )
             else:
                 updated = self._update_flat(group, layout, params, grads, states, plan)
             if not updated:
@@ -401,7 +407,8 @@ class Optimizer:
                 if out.shape != p.data.shape:
                     raise ValueError(
                         f"the project option returned an array of shape {out.shape} for a parameter of "
-                        f"shape {p.data.shape}: a projection must keep the shape")
+                        f"shape {p.data.shape}: a projection must keep the shape"
+                    )
                 np.copyto(p.data, out, casting="same_kind")
 
     # -- state dict ------------------------------------------------------------------------------
@@ -461,8 +468,9 @@ class Optimizer:
         try:
             groups, state = self._loaded(state_dict)
         except (TypeError, ValueError) as error:
-            raise _same_kind(error, f"{type(self).__name__}.load_state_dict: {error}. Nothing was loaded: the "
-                                    f"optimizer is unchanged") from None
+            raise _same_kind(
+                error, f"{type(self).__name__}.load_state_dict: {error}. Nothing was loaded: the optimizer is unchanged"
+            ) from None
         self.param_groups = groups
         self.state = state
 
@@ -474,13 +482,18 @@ class Optimizer:
         if not isinstance(saved_groups, (list, tuple)):
             raise TypeError(f"'param_groups' should be a list of dicts, got {type(saved_groups).__name__}")
         if not isinstance(saved_state, dict):
-            raise TypeError(f"'state' should be a dict from parameter index to that parameter's state, got "
-                            f"{type(saved_state).__name__}")
+            raise TypeError(
+                f"'state' should be a dict from parameter index to that parameter's state, got "
+                f"{type(saved_state).__name__}"
+            )
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"the loaded state dict has {len(saved_groups)} parameter groups, this optimizer "
-                             f"has {len(self.param_groups)}")
-        groups = [self._loaded_group(i, group, saved)
-                  for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups))]
+            raise ValueError(
+                f"the loaded state dict has {len(saved_groups)} parameter groups, this optimizer "
+                f"has {len(self.param_groups)}"
+            )
+        groups = [
+            self._loaded_group(i, group, saved) for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups))
+        ]
 
         position: dict[int, tuple[int, int]] = {}  # saved index -> (group, position in the group)
         for i, saved in enumerate(saved_groups):
@@ -488,8 +501,10 @@ class Optimizer:
                 index = _load.load_count(saved_index, f"param_groups[{i}]['params'][{j}]")
                 if index in position:
                     a, b = position[index]
-                    raise ValueError(f"param_groups[{i}]['params'][{j}]: index {index} is also listed at "
-                                     f"param_groups[{a}]['params'][{b}]; each parameter has its own index")
+                    raise ValueError(
+                        f"param_groups[{i}]['params'][{j}]: index {index} is also listed at "
+                        f"param_groups[{a}]['params'][{b}]; each parameter has its own index"
+                    )
                 position[index] = (i, j)
 
         state: defaultdict = defaultdict(dict)
@@ -501,30 +516,40 @@ class Optimizer:
                 try:
                     state[param] = self._load_param_state(value, param, groups[i], f"state[{key!r}]")
                 except (TypeError, ValueError) as error:
-                    raise _same_kind(error, f"{error} (state[{key!r}] is the state of param_groups[{i}]['params']"
-                                            f"[{j}], a parameter of shape {tuple(param.shape)})") from None
+                    raise _same_kind(
+                        error,
+                        f"{error} (state[{key!r}] is the state of param_groups[{i}]['params']"
+                        f"[{j}], a parameter of shape {tuple(param.shape)})",
+                    ) from None
             elif self._state_kinds is None:
                 state[key] = _copy_value(value)  # a custom optimizer's own entry, kept as torch keeps it
             else:
-                raise ValueError(f"state[{key!r}]: no parameter group lists the index {key!r} (they list "
-                                 f"{sorted(position)}): the state belongs to some other set of parameters")
+                raise ValueError(
+                    f"state[{key!r}]: no parameter group lists the index {key!r} (they list "
+                    f"{sorted(position)}): the state belongs to some other set of parameters"
+                )
         return groups, state
 
     def _loaded_group(self, i: int, group: dict[str, Any], saved) -> dict[str, Any]:
         """This optimizer's group ``i`` with the options of the saved group, checked."""
         if not isinstance(saved, dict):
-            raise TypeError(f"param_groups[{i}] should be a dict of the group's options and 'params' (the "
-                            f"parameters' indices), got {type(saved).__name__}")
+            raise TypeError(
+                f"param_groups[{i}] should be a dict of the group's options and 'params' (the "
+                f"parameters' indices), got {type(saved).__name__}"
+            )
         if "params" not in saved:
             raise ValueError(f"param_groups[{i}] has no 'params' entry (the indices of the group's parameters)")
         saved_ids = saved["params"]
         if not isinstance(saved_ids, (list, tuple)):
-            raise TypeError(f"param_groups[{i}]['params'] should be a list of parameter indices, got "
-                            f"{type(saved_ids).__name__}")
+            raise TypeError(
+                f"param_groups[{i}]['params'] should be a list of parameter indices, got {type(saved_ids).__name__}"
+            )
         if len(saved_ids) != len(group["params"]):
-            raise ValueError(f"the loaded parameter group {i} has {len(saved_ids)} parameters, but this "
-                             f"optimizer's group {i} has {len(group['params'])}: the parameters are matched by "
-                             f"position, so the groups must list the same number of them")
+            raise ValueError(
+                f"the loaded parameter group {i} has {len(saved_ids)} parameters, but this "
+                f"optimizer's group {i} has {len(group['params'])}: the parameters are matched by "
+                f"position, so the groups must list the same number of them"
+            )
         # (copies: the loaded optimizer shares nothing with the caller's dict)
         new_group = {k: copy.deepcopy(_load.plain(v)) for k, v in saved.items() if k not in ("params", "project")}
         new_group["params"] = group["params"]
@@ -556,9 +581,11 @@ class Optimizer:
         saved = {name: value for name, value in saved.items() if name not in self._torch_only_state}
         unknown = [name for name in saved if name not in kinds]
         if unknown:
-            raise ValueError(f"{where}: {type(self).__name__} keeps no state named "
-                             f"{', '.join(repr(n) for n in unknown)} (its state names are {sorted(kinds)}); is "
-                             f"this the state dict of another kind of optimizer?")
+            raise ValueError(
+                f"{where}: {type(self).__name__} keeps no state named "
+                f"{', '.join(repr(n) for n in unknown)} (its state names are {sorted(kinds)}); is "
+                f"this the state dict of another kind of optimizer?"
+            )
         loaded = {}
         for name, value in saved.items():
             if value is None and name not in self._required_state:
@@ -566,8 +593,10 @@ class Optimizer:
             loaded[name] = self._load_entry(kinds[name], value, f"{where}[{name!r}]", param, group)
         missing = sorted(self._required_state - loaded.keys())
         if loaded and missing:
-            raise ValueError(f"{where}: the state has {sorted(loaded)} but not {missing}, which "
-                             f"{type(self).__name__} keeps for every parameter it has stepped")
+            raise ValueError(
+                f"{where}: the state has {sorted(loaded)} but not {missing}, which "
+                f"{type(self).__name__} keeps for every parameter it has stepped"
+            )
         return loaded
 
     def _load_entry(self, kind: str, value, where: str, param: Tensor, group: dict[str, Any]):
@@ -578,8 +607,10 @@ class Optimizer:
             return _load.load_count(value, where)
         if kind == NUMBER:
             return _load.load_number(value, where)
-        raise NotImplementedError(f"{type(self).__name__} declares a state entry of kind {kind!r} but does not "
-                                  f"override _load_entry to load it")
+        raise NotImplementedError(
+            f"{type(self).__name__} declares a state entry of kind {kind!r} but does not "
+            f"override _load_entry to load it"
+        )
 
     # -- printing --------------------------------------------------------------------------------
 
@@ -604,8 +635,10 @@ def _taker(indices: tuple[int, ...]):
     return operator.itemgetter(*indices)
 
 
-_SET_MSG = ("optimizer parameters need to be organized in ordered collections, but the ordering of "
-            "tensors in sets changes between runs: use a list instead")
+_SET_MSG = (
+    "optimizer parameters need to be organized in ordered collections, but the ordering of "
+    "tensors in sets changes between runs: use a list instead"
+)
 
 
 def _same_kind(error: Exception, message: str) -> Exception:
@@ -616,8 +649,10 @@ def _same_kind(error: Exception, message: str) -> Exception:
 def _check_project(group):
     project = group.get("project")
     if project is not None and not callable(project):
-        raise TypeError(f"project must be a callable applied to each parameter's array after every step (e.g. "
-                        f"optim.projections.nonnegative) or None, got {type(project).__name__}")
+        raise TypeError(
+            f"project must be a callable applied to each parameter's array after every step (e.g. "
+            f"optim.projections.nonnegative) or None, got {type(project).__name__}"
+        )
 
 
 def _check_real(cls, group, name):

@@ -14,6 +14,7 @@ Each projection here works in place on a parameter's array (a Tensor is accepted
 
 ``nonnegative`` and ``simplex`` are projections; ``box(low, high)`` and ``l2_ball(radius)`` make one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

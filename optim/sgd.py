@@ -1,4 +1,5 @@
 """Stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -12,9 +13,18 @@ from .optimizer import Optimizer, _check_lr, _check_nonneg, _check_real
 __all__ = ["SGD", "sgd"]
 
 
-def sgd(params: list[np.ndarray], grads: list[np.ndarray], momentum_buffers: list[np.ndarray | None], *,
-        lr: float, momentum: float, dampening: float, weight_decay: float, nesterov: bool,
-        maximize: bool) -> None:
+def sgd(
+    params: list[np.ndarray],
+    grads: list[np.ndarray],
+    momentum_buffers: list[np.ndarray | None],
+    *,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+) -> None:
     r"""One SGD step on the arrays ``params``, in place (PyTorch's update rule).
 
     The lecture's gradient descent θ_{k+1} = θ_k − η_k g_k, where g is ∇_θ J(θ) on the whole data set
@@ -82,11 +92,27 @@ class SGD(Optimizer):
     # torch makes the buffer on a parameter's first step with momentum, as a copy of that gradient
     _state_spec = (Buffer("momentum_buffer", when=lambda group: group["momentum"] != 0, by_update=True),)
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
-                 project: Callable | None = None) -> None:
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize, project=project)
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        project: Callable | None = None,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+            project=project,
+        )
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
@@ -96,9 +122,18 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 f"SGD: nesterov=True requires momentum > 0 and dampening = 0, got momentum="
-                f"{group['momentum']!r}, dampening={group['dampening']!r}")
+                f"{group['momentum']!r}, dampening={group['dampening']!r}"
+            )
 
     def _update(self, group, params, grads, state):
-        sgd(params, grads, state["momentum_buffer"], lr=group["lr"], momentum=group["momentum"],
-            dampening=group["dampening"], weight_decay=group["weight_decay"], nesterov=group["nesterov"],
-            maximize=group["maximize"])
+        sgd(
+            params,
+            grads,
+            state["momentum_buffer"],
+            lr=group["lr"],
+            momentum=group["momentum"],
+            dampening=group["dampening"],
+            weight_decay=group["weight_decay"],
+            nesterov=group["nesterov"],
+            maximize=group["maximize"],
+        )

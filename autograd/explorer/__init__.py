@@ -10,6 +10,7 @@ of a node read along several edges is seen as the sum of those terms (the multi-
     page.py      the self-contained HTML, and the block that shows it inside a notebook
     assets/      the page's template, script and styles (package data)
 """
+
 from __future__ import annotations
 
 import os
@@ -50,13 +51,24 @@ class Explorer:
         return notebook_block(self.html, self._static_svg, self._height)
 
     def __repr__(self):
-        return (f"<backprop explorer of {self.model['graphNodes']} nodes, {len(self.model['steps'])} steps each way, "
-                f"{len(self.html) / 1024:.0f} KiB of HTML>")
+        return (
+            f"<backprop explorer of {self.model['graphNodes']} nodes, {len(self.model['steps'])} steps each way, "
+            f"{len(self.html) / 1024:.0f} KiB of HTML>"
+        )
 
 
-def explore(*roots, params=None, title: str | None = None, height: int = 640, show_data: bool = True,
-            show_grad: bool = True, rankdir: str = "LR", group_modules: bool = True, color_by: str | None = None,
-            max_nodes: int | None = viz.DEFAULT_MAX_NODES) -> Explorer:
+def explore(
+    *roots,
+    params=None,
+    title: str | None = None,
+    height: int = 640,
+    show_data: bool = True,
+    show_grad: bool = True,
+    rankdir: str = "LR",
+    group_modules: bool = True,
+    color_by: str | None = None,
+    max_nodes: int | None = viz.DEFAULT_MAX_NODES,
+) -> Explorer:
     """The backprop explorer of the graph below ``roots``: a page that steps through both passes.
 
     ``roots``, ``params`` and the drawing options are those of :func:`autograd.viz.draw_graph`; the
@@ -127,8 +139,9 @@ def explore(*roots, params=None, title: str | None = None, height: int = 640, sh
     if isinstance(height, bool) or not isinstance(height, int) or height < 200:
         raise ValueError(f"height must be an int of at least 200 (pixels in a notebook), got {height!r}")
     names = viz._param_names(params)
-    drawer, collapsed = explorer_drawing(roots, names, show_data, show_grad, rankdir, group_modules, color_by,
-                                         max_nodes)
+    drawer, collapsed = explorer_drawing(
+        roots, names, show_data, show_grad, rankdir, group_modules, color_by, max_nodes
+    )
     svg = viz.render_svg(drawer.graph)
     if title is None:
         kind = "Scalar" if drawer.scalars_only else "Tensor"

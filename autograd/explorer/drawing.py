@@ -18,6 +18,7 @@ The model (:func:`page_model`) is plain data for the page's script: the units it
 (a drawn node, or a box), their values and gradients (summaries of bounded size), and per drawn
 edge the term ``g · ∂out/∂in`` it carries in the backward pass.
 """
+
 from __future__ import annotations
 
 import html
@@ -87,8 +88,14 @@ def explorer_drawing(roots, names, show_data, show_grad, rankdir, group_modules,
         total = sum(weights)
         probe = None
         if total > max_nodes:
-            probe = viz_collapse.plan(drawer.inputs, weights, drawer.scopes, [drawer.pos[r] for r in drawer.roots],
-                                      viz_collapse.pinnable(drawer.nodes, drawer.inputs, drawer.names), max_nodes)
+            probe = viz_collapse.plan(
+                drawer.inputs,
+                weights,
+                drawer.scopes,
+                [drawer.pos[r] for r in drawer.roots],
+                viz_collapse.pinnable(drawer.nodes, drawer.inputs, drawer.names),
+                max_nodes,
+            )
         if probe is None:
             drawer.max_nodes = None  # everything fits: no bundled edges either
         elif not probe.summaries and group_modules and total <= FULL_LIMIT:
@@ -109,10 +116,10 @@ def explorer_drawing(roots, names, show_data, show_grad, rankdir, group_modules,
 
 _NODE = re.compile(r'<g id="(node\d+)" class="node">\s*<title>(.*?)</title>\s*')
 _EDGE = re.compile(r'<g id="(e\d+)" class="edge">\s*<title>.*?</title>\s*(.*?</g>)', re.S)
-_SLOT = re.compile(r'<text ([^>]*)>' + SLOT + '</text>')
+_SLOT = re.compile(r"<text ([^>]*)>" + SLOT + "</text>")
 _CLUSTER = re.compile(r'<g id="(clust\d+)" class="cluster">\s*<title>(.*?)</title>\s*')
 _TOOLTIP = re.compile(r'<g id="a_[^"]*"><a xlink:title="[^"]*">\s*')
-_TOOLTIP_END = re.compile(r'</a>\s*</g>\s*')
+_TOOLTIP_END = re.compile(r"</a>\s*</g>\s*")
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _FONT = re.compile(r' font-family="Helvetica,sans-Serif"')  # the page's style sets it once
 _SIZE = re.compile(r'<svg width="[^"]*" height="[^"]*"')
@@ -123,7 +130,7 @@ def page_svg(svg, drawer):
     details panel says more), every node ``data-node-id``, every edge ``data-edge-id``, ``data-tail``
     and ``data-head`` (its room for a term: ``text.cr-slot``), every module cluster ``data-cluster``
     (its path); the legend ``data-legend``."""
-    svg = svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg") :]
     svg = _FONT.sub("", _COMMENT.sub("", svg))
     svg = _TOOLTIP_END.sub("", _TOOLTIP.sub("", svg))
     clusters = {d.name: ".".join(path) for path, d in drawer.clusters.items()}
@@ -137,9 +144,11 @@ def page_svg(svg, drawer):
 
     def edge(m):
         _, tail, head, _, _ = edges[m.group(1)]
-        body = _SLOT.sub(r'<text class="cr-slot" \1>' + SLOT + '</text>', m.group(2))
-        return (f'<g id="{m.group(1)}" class="edge" data-edge-id="{m.group(1)}" data-tail="{tail}" '
-                f'data-head="{head}">{body}')
+        body = _SLOT.sub(r'<text class="cr-slot" \1>' + SLOT + "</text>", m.group(2))
+        return (
+            f'<g id="{m.group(1)}" class="edge" data-edge-id="{m.group(1)}" data-tail="{tail}" '
+            f'data-head="{head}">{body}'
+        )
 
     def cluster(m):
         path = clusters.get(html.unescape(m.group(2)), "")
@@ -149,8 +158,10 @@ def page_svg(svg, drawer):
     svg = _EDGE.sub(edge, svg)
     svg = _CLUSTER.sub(cluster, svg)
     if svg.count(" data-edge-id=") != len(edges) or svg.count(" data-cluster=") != len(clusters):
-        raise RuntimeError("the SVG that Graphviz wrote is not laid out as the explorer expects (a node, edge or "
-                           "cluster lost its id); please report it with the output of `dot -V`")
+        raise RuntimeError(
+            "the SVG that Graphviz wrote is not laid out as the explorer expects (a node, edge or "
+            "cluster lost its id); please report it with the output of `dot -V`"
+        )
     return _SIZE.sub('<svg id="cr-svg" width="100%" height="100%" preserveAspectRatio="xMidYMid meet"', svg, count=1)
 
 
@@ -167,8 +178,9 @@ def page_model(drawer, collapsed, title):
     """The data the page's script reads (JSON-ready): units in forward order, edges, clusters."""
     trace, plan = drawer.trace, drawer.plan
     box, members = plan.box, plan.members
-    drawn = range(len(drawer.nodes)) if plan.shown is None else sorted(
-        plan.shown + [members[b][0] for b in plan.summaries])
+    drawn = (
+        range(len(drawer.nodes)) if plan.shown is None else sorted(plan.shown + [members[b][0] for b in plan.summaries])
+    )
     units, unit_members = [], {}
     for i in drawn:
         b = box[i]
@@ -211,15 +223,29 @@ def page_model(drawer, collapsed, title):
     if drawer.group_modules and drawer.clusters:
         for path in drawer.clusters:  # in order of first appearance
             name = ".".join(path)
-            inside = [u for u in units if nodes[u].get("scope") and
-                      (nodes[u]["scope"] == name or nodes[u]["scope"].startswith(name + "."))]
+            inside = [
+                u
+                for u in units
+                if nodes[u].get("scope") and (nodes[u]["scope"] == name or nodes[u]["scope"].startswith(name + "."))
+            ]
             ops = sum(1 for u in inside if not nodes[u].get("leaf"))
             params = sum(1 for u in inside if nodes[u].get("leaf"))
-            norms = [trace.norms[unit_members[u][0]] for u in inside
-                     if nodes[u].get("leaf") and trace.norms[unit_members[u][0]] is not None]
-            clusters.append({"path": name, "depth": len(path), "units": inside, "ops": ops, "params": params,
-                             "gradNorm": number(np.sqrt(sum(n * n for n in norms))) if norms else None,
-                             "collapsed": path in collapsed})
+            norms = [
+                trace.norms[unit_members[u][0]]
+                for u in inside
+                if nodes[u].get("leaf") and trace.norms[unit_members[u][0]] is not None
+            ]
+            clusters.append(
+                {
+                    "path": name,
+                    "depth": len(path),
+                    "units": inside,
+                    "ops": ops,
+                    "params": params,
+                    "gradNorm": number(np.sqrt(sum(n * n for n in norms))) if norms else None,
+                    "collapsed": path in collapsed,
+                }
+            )
 
     first = drawer.nodes[0] if drawer.nodes else None
     return {
@@ -243,7 +269,7 @@ def _edge_terms(trace, head_members, carried, copy):
         head_members = [i for i in head_members if i in trace.keep]
     slots = [(i, k) for i in head_members for k, j in enumerate(trace.inputs[i]) if j in wanted]
     if copy is not None:  # one read of one input: the copy-th of its slots
-        slots = slots[copy:copy + 1]
+        slots = slots[copy : copy + 1]
     terms = [trace.terms.get(s) for s in slots]
     out = {"slots": len(slots)}
     if len(slots) == 1:

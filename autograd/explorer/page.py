@@ -8,6 +8,7 @@ In Jupyter the page runs in an ``<iframe srcdoc>`` (its element ids and styles t
 with another explorer's or the notebook's). The iframe is made by a small script; where scripts
 do not run (a notebook opened untrusted, or rendered on a website) the static drawing shows instead.
 """
+
 from __future__ import annotations
 
 import html
@@ -47,13 +48,13 @@ def render_page(model, svg):
 def notebook_block(page, static_svg, height):
     """What a notebook shows: the page in an iframe made by a script, else the static drawing."""
     block_id = f"chainrule-explorer-{uuid.uuid4().hex[:12]}"
-    static = static_svg[static_svg.index("<svg"):].replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
+    static = static_svg[static_svg.index("<svg") :].replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
     source = _script_safe(json.dumps(page))
     return (
         f'<div id="{block_id}" class="chainrule-explorer">'
         f'<div class="chainrule-explorer-static" style="max-width:100%;overflow:auto">{static}'
         '<p style="font-size:12px;color:#666">The backprop explorer runs where the notebook is trusted '
-        '(run the cell); this is its static drawing.</p></div>'
+        "(run the cell); this is its static drawing.</p></div>"
         "<script>(function () {"
         f"var box = document.getElementById('{block_id}'); if (!box) return;"
         "var frame = document.createElement('iframe');"

@@ -8,6 +8,7 @@ page of a training step stays the same size whatever the batch or the layer widt
 JSON has no NaN or Inf: such a number is written as the string ``"nan"``, ``"inf"`` or ``"-inf"``
 (the page's script reads them back).
 """
+
 from __future__ import annotations
 
 import math
@@ -49,8 +50,13 @@ def summarize(value, histogram=True):
     nan = int(np.count_nonzero(np.isnan(a64)))
     inf = int(a64.size - nan - np.count_nonzero(finite))
     with np.errstate(all="ignore"):
-        out.update(min=number(a64.min(), digits), max=number(a64.max(), digits), mean=number(a64.mean(), digits),
-                   sum=number(a64.sum(), digits), norm=number(np.sqrt(np.sum(a64 * a64)), digits))
+        out.update(
+            min=number(a64.min(), digits),
+            max=number(a64.max(), digits),
+            mean=number(a64.mean(), digits),
+            sum=number(a64.sum(), digits),
+            norm=number(np.sqrt(np.sum(a64 * a64)), digits),
+        )
     if nan or inf:
         out.update(nan=nan, inf=inf)
     if a.size == 1:

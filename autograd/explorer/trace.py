@@ -14,6 +14,7 @@ multi-path chain rule, dz/dx = Σ_i dz/dy_i · dy_i/dx). Nothing is accumulated 
 the gradients are those of the roots, each seeded with ones (d root / d root = 1), as one
 ``backward()`` of each root would leave them; hooks run as in a backward.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -109,7 +110,8 @@ class Trace:
         except RuntimeError as e:
             raise RuntimeError(
                 f"ag.explore walks the graph's backward pass again from the values it saved, and could not: {e} "
-                f"Explore the graph before changing its tensors in place (e.g. before optimizer.step()).") from e
+                f"Explore the graph before changing its tensors in place (e.g. before optimizer.step())."
+            ) from e
         finally:
             for n in freed:
                 n._freed = True

@@ -3,6 +3,7 @@
 entries from module globals and goes straight to ``binary`` (two tensors) or ``scalar_op`` (a tensor
 and a Python number), with no method lookups; every Tensor is an ``ArithmeticMethods``, so the
 isinstance test is Tensor's own."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
@@ -22,7 +23,6 @@ _MATMUL, _NEG = OPS["matmul"], OPS["neg"]
 
 class ArithmeticMethods(TensorMixin):
     __slots__ = ()
-
 
     def __add__(self, other: Any) -> Tensor:
         if isinstance(other, ArithmeticMethods):
@@ -104,11 +104,14 @@ class ArithmeticMethods(TensorMixin):
         """Matrix product with numpy's rules: 1-D, 2-D, and batched with broadcasting."""
         other = as_tensor(other)
         if self.ndim == 0 or other.ndim == 0:
-            raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
-                               f"{self.shape} and {other.shape}")
+            raise RuntimeError(
+                f"matmul: both arguments need at least 1 dimension, got shapes {self.shape} and {other.shape}"
+            )
         k1 = self.shape[-1]
         k2 = other.shape[0] if other.ndim == 1 else other.shape[-2]
         if k1 != k2:
-            raise ValueError(f"matmul: shapes {self.shape} and {other.shape} are not aligned "
-                             f"({k1} != {k2} in the contracted dimension)")
+            raise ValueError(
+                f"matmul: shapes {self.shape} and {other.shape} are not aligned "
+                f"({k1} != {k2} in the contracted dimension)"
+            )
         return binary(_MATMUL, self, other)

@@ -1,6 +1,7 @@
 """Bitwise and logical methods and operators (``& | ^ ~ << >>``), integer division and remainder
 (``// %``), and the tests of values (isnan, isinf, isfinite, isclose, allclose). Their in-place forms
 (``&=``, ``bitwise_and_``...) live with the other in-place methods (inplace.py)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -69,10 +70,12 @@ class BitwiseMethods(TensorMixin):
     bitwise_and = _bitwise("bitwise_and", "self AND other, bit by bit (logical for bools).")
     bitwise_or = _bitwise("bitwise_or", "self OR other, bit by bit (logical for bools).")
     bitwise_xor = _bitwise("bitwise_xor", "self XOR other, bit by bit (logical for bools).")
-    bitwise_left_shift = _bitwise("bitwise_left_shift", "self * 2 ** other, as bits shifted left (0 past the "
-                                                        "type's width).", "shift")
-    bitwise_right_shift = _bitwise("bitwise_right_shift", "self // 2 ** other, as bits shifted right (the sign "
-                                                          "fills in).", "shift")
+    bitwise_left_shift = _bitwise(
+        "bitwise_left_shift", "self * 2 ** other, as bits shifted left (0 past the type's width).", "shift"
+    )
+    bitwise_right_shift = _bitwise(
+        "bitwise_right_shift", "self // 2 ** other, as bits shifted right (the sign fills in).", "shift"
+    )
 
     def bitwise_not(self) -> Tensor:
         """NOT self, bit by bit (~x = -x - 1 for integers; logical not for bools)."""
@@ -93,8 +96,10 @@ class BitwiseMethods(TensorMixin):
 
     def __invert__(self) -> Tensor:
         if self.dtype.kind == "f":
-            raise TypeError(f"~ (operator.invert) is only implemented on integer and Boolean-type tensors, not on "
-                            f"{self.dtype}; for a mask of a float tensor compare it first (e.g. ~(t > 0))")
+            raise TypeError(
+                f"~ (operator.invert) is only implemented on integer and Boolean-type tensors, not on "
+                f"{self.dtype}; for a mask of a float tensor compare it first (e.g. ~(t > 0))"
+            )
         return unary(OPS["bitwise_not"], self)
 
     # -- logical operations (any dtype: nonzero is true; bool results) -------------------------------
@@ -156,17 +161,22 @@ class BitwiseMethods(TensorMixin):
         dtype, as torch asks."""
         other = _tensor(other)
         if other.dtype != self.dtype:
-            raise RuntimeError(f"isclose: the tensors must have the same dtype, got {self.dtype} and {other.dtype} "
-                               f"(torch: '{dtypes.type_name(other.dtype)} did not match "
-                               f"{dtypes.type_name(self.dtype)}'); "
-                               f"convert one first")
+            raise RuntimeError(
+                f"isclose: the tensors must have the same dtype, got {self.dtype} and {other.dtype} "
+                f"(torch: '{dtypes.type_name(other.dtype)} did not match "
+                f"{dtypes.type_name(self.dtype)}'); "
+                f"convert one first"
+            )
         if rtol < 0 or atol < 0:
             which, value = ("rtol", rtol) if rtol < 0 else ("atol", atol)
             raise RuntimeError(f"isclose: {which} must be greater than or equal to zero, but got {value}")
-        return _apply_broadcast(OPS["isclose"], (self, other), {"rtol": float(rtol), "atol": float(atol),
-                                                                "equal_nan": bool(equal_nan)}, "isclose")
+        return _apply_broadcast(
+            OPS["isclose"],
+            (self, other),
+            {"rtol": float(rtol), "atol": float(atol), "equal_nan": bool(equal_nan)},
+            "isclose",
+        )
 
     def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
         """Whether every element of self is close to other's (see :meth:`isclose`): a Python bool."""
         return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
-

@@ -1,5 +1,6 @@
 """Conversions: to Python numbers and lists, to numpy, to another dtype, copies (clone and deepcopy)
 and the printed form."""
+
 from __future__ import annotations
 
 import builtins
@@ -76,7 +77,8 @@ class ConvertMethods(TensorMixin):
             raise RuntimeError(
                 f"Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol; this "
                 f"one was computed by an operation (grad_fn=<{backward_name(self._op)}>). Deep-copy "
-                f"t.detach() (or t.detach().clone()) instead.")
+                f"t.detach() (or t.detach().clone()) instead."
+            )
         new = make(self.data.copy())
         new.__class__ = type(self)  # (a Parameter stays a Parameter)
         memo[id(self)] = new

@@ -3,6 +3,7 @@
 tensors (atan2, fmod, remainder, copysign, hypot, lerp, xlogy, logaddexp), comparisons, elementwise
 extremes and clamping; ``where``, the elementwise choice; and torch's dtype rules for the operands
 of the catalogue's operations (:func:`operands`)."""
+
 from __future__ import annotations
 
 import builtins
@@ -23,8 +24,9 @@ _NUMBERS = (int, float, builtins.bool)
 
 def _not_implemented(name, dtype, why):
     """torch's error for an operation that has no kernel for ``dtype`` ("not implemented for 'Float'")."""
-    return NotImplementedError(f"\"{name}\" not implemented for '{dtypes.type_name(dtype)}' (ag.{dtype} tensors): "
-                               f"{why}")
+    return NotImplementedError(
+        f"\"{name}\" not implemented for '{dtypes.type_name(dtype)}' (ag.{dtype} tensors): {why}"
+    )
 
 
 # what each kind of operation accepts, after promotion: (refused dtype kinds, why)
@@ -101,8 +103,10 @@ def _scaled(self, other, alpha, name):
     if isinstance(alpha, float) and self.dtype.kind != "f":
         other_kind = other.dtype.kind if is_tensor(other) else ("f" if isinstance(other, float) else "i")
         if other_kind != "f":
-            raise RuntimeError(f"{name}: for integral input tensors, argument alpha must not be a floating point "
-                               f"number (got alpha={alpha} with a {self.dtype} tensor)")
+            raise RuntimeError(
+                f"{name}: for integral input tensors, argument alpha must not be a floating point "
+                f"number (got alpha={alpha} with a {self.dtype} tensor)"
+            )
     return other * alpha
 
 
@@ -216,8 +220,10 @@ class ElementwiseMethods(TensorMixin):
     def sub(self, other: Tensor | float, *, alpha: float = 1) -> Tensor:
         """self - alpha * other (other a Tensor or a number; broadcast)."""
         if self.dtype.kind == "b" and is_tensor(other) and other.dtype.kind == "b":
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                               "Use the `^` or `logical_xor()` operator instead.")
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                "Use the `^` or `logical_xor()` operator instead."
+            )
         return self - _scaled(self, other, alpha, "sub")
 
     subtract = sub
@@ -235,8 +241,9 @@ class ElementwiseMethods(TensorMixin):
         if rounding_mode is None:
             return self / other
         if rounding_mode not in ("trunc", "floor"):
-            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-                               f"{rounding_mode!r}")
+            raise RuntimeError(
+                f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
+            )
         a, b = operands(self, other, "div", "no_bool")
         return _apply_broadcast(OPS["div_rounded"], (a, b), {"rounding_mode": rounding_mode}, "div")
 
@@ -249,8 +256,10 @@ class ElementwiseMethods(TensorMixin):
     def neg(self) -> Tensor:
         """-self (not for bool tensors: use ~ or logical_not, as torch says)."""
         if self.dtype.kind == "b":
-            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
-                               "invert a mask, use the `~` or `logical_not()` operator instead.")
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                "invert a mask, use the `~` or `logical_not()` operator instead."
+            )
         return unary(OPS["neg"], self)
 
     negative = neg
@@ -288,8 +297,9 @@ class ElementwiseMethods(TensorMixin):
     def round(self, *, decimals: int = 0) -> Tensor:
         """x rounded half to even, at ``decimals`` decimal places (negative: tens, hundreds...); gradient 0."""
         if self.dtype.kind in "bui" and (decimals != 0 or self.dtype.kind == "b"):
-            raise _not_implemented("round", self.dtype, "round integer tensors without decimals, or convert them "
-                                                        "with .float() first")
+            raise _not_implemented(
+                "round", self.dtype, "round integer tensors without decimals, or convert them with .float() first"
+            )
         if decimals == 0:
             return unary(OPS["round"], self)
         return apply(OPS["round"], (self,), {"decimals": int(decimals)})
@@ -347,8 +357,10 @@ class ElementwiseMethods(TensorMixin):
         weight_t = make(np.asarray(weight, dtype=self.dtype)) if weight.__class__ in _NUMBERS else operand(weight)
         for what, t in (("end", end_t), ("weight", weight_t)):
             if t.dtype != self.dtype:
-                raise RuntimeError(f"lerp: expected dtype {self.dtype} for `{what}` but got dtype {t.dtype}; "
-                                   f"convert it first (e.g. {what}.to(x.dtype))")
+                raise RuntimeError(
+                    f"lerp: expected dtype {self.dtype} for `{what}` but got dtype {t.dtype}; "
+                    f"convert it first (e.g. {what}.to(x.dtype))"
+                )
         if self.dtype.kind != "f":
             raise _not_implemented("lerp", self.dtype, _REFUSED["float_only"][1])
         return _apply_broadcast(OPS["lerp"], (self, end_t, weight_t), None, "lerp")
@@ -375,8 +387,9 @@ def _clamp_tensor(x, lo, hi):
     try:
         return apply(OPS["clamp_tensor"], (x, lo, hi))
     except ValueError:
-        raise ValueError(f"clamp: the bounds' shapes {lo.shape} and {hi.shape} do not broadcast with the "
-                         f"tensor's shape {x.shape}") from None
+        raise ValueError(
+            f"clamp: the bounds' shapes {lo.shape} and {hi.shape} do not broadcast with the tensor's shape {x.shape}"
+        ) from None
 
 
 def where(condition, a=None, b=None):

@@ -1,5 +1,6 @@
 """Indexing methods: ``t[key]`` with numpy's keys and torch's placement of dimensions, gather,
 index_select and masked_fill."""
+
 from __future__ import annotations
 
 import builtins
@@ -41,12 +42,16 @@ class IndexMethods(TensorMixin):
         d = args.one_dim(args.dim_or_axis(dim, axis), self.ndim, "gather")
         index = _index_tensor(index, "gather", self, d)
         if index.ndim != self.ndim:
-            raise RuntimeError(f"gather: index has {index.ndim} dimensions but the tensor has {self.ndim}; "
-                               f"they must have the same number")
+            raise RuntimeError(
+                f"gather: index has {index.ndim} dimensions but the tensor has {self.ndim}; "
+                f"they must have the same number"
+            )
         for k in range(self.ndim):
             if k != d and index.shape[k] > self.shape[k]:
-                raise RuntimeError(f"gather: index shape {index.shape} is larger than the tensor's shape "
-                                   f"{self.shape} in dimension {k}; only dimension {d} may differ")
+                raise RuntimeError(
+                    f"gather: index shape {index.shape} is larger than the tensor's shape "
+                    f"{self.shape} in dimension {k}; only dimension {d} may differ"
+                )
         try:
             return apply(OPS["gather"], (self, index), {"dim": d})
         except IndexError as e:
@@ -76,8 +81,9 @@ class IndexMethods(TensorMixin):
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the tensor's "
-                             f"shape {self.shape}")
+            raise ValueError(
+                f"masked_fill: mask of shape {mask.shape} does not broadcast to the tensor's shape {self.shape}"
+            )
         if is_tensor(value):
             if value.ndim:
                 raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
@@ -103,14 +109,18 @@ class IndexMethods(TensorMixin):
             return self.reshape(-1).take_along_dim(indices.reshape(-1), 0)
         d = args.one_dim(dim, self.ndim, "take_along_dim")
         if indices.ndim != self.ndim:
-            raise RuntimeError(f"take_along_dim: input and indices should have the same number of dimensions, got "
-                               f"{self.ndim} for input (shape {self.shape}) and {indices.ndim} for indices (shape "
-                               f"{indices.shape})")
+            raise RuntimeError(
+                f"take_along_dim: input and indices should have the same number of dimensions, got "
+                f"{self.ndim} for input (shape {self.shape}) and {indices.ndim} for indices (shape "
+                f"{indices.shape})"
+            )
         try:
             along_shapes(self.shape, indices.shape, d)
         except ValueError:
-            raise RuntimeError(f"take_along_dim: input of shape {self.shape} and indices of shape {indices.shape} do "
-                               f"not broadcast (apart from dimension {d})") from None
+            raise RuntimeError(
+                f"take_along_dim: input of shape {self.shape} and indices of shape {indices.shape} do "
+                f"not broadcast (apart from dimension {d})"
+            ) from None
         _in_range(indices, self.shape[d] if self.ndim else 1, d, "take_along_dim")
         return apply(OPS["take_along_dim"], (self, indices), {"axis": d})
 
@@ -146,8 +156,9 @@ class IndexMethods(TensorMixin):
         if reduce is not None:
             names = {"add": "sum", "multiply": "prod"}
             if reduce not in names:
-                raise RuntimeError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r} (scatter_reduce has "
-                                   f"more reductions)")
+                raise RuntimeError(
+                    f"scatter: reduce must be 'add' or 'multiply', got {reduce!r} (scatter_reduce has more reductions)"
+                )
             return self.scatter_reduce(d, index, src, names[reduce])
         return apply(OPS["scatter"], (self, index, src), {"dim": d})
 
@@ -162,20 +173,23 @@ class IndexMethods(TensorMixin):
         as torch's (amax/amin split evenly among the elements equal to the result; an element that
         does not take part gets none)."""
         if reduce not in ("sum", "prod", "mean", "amax", "amin"):
-            raise RuntimeError(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin', got "
-                               f"{reduce!r}")
+            raise RuntimeError(
+                f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin', got {reduce!r}"
+            )
         d, index = _scatter_index(self, dim, index, "scatter_reduce")
         src = src if is_tensor(src) else make(to_array_like(src, self))
         _scatter_src(self, d, index, src, "scatter_reduce")
-        return apply(OPS["scatter_reduce"], (self, index, src),
-                     {"dim": d, "reduce": reduce, "include_self": builtins.bool(include_self)})
+        return apply(
+            OPS["scatter_reduce"],
+            (self, index, src),
+            {"dim": d, "reduce": reduce, "include_self": builtins.bool(include_self)},
+        )
 
     def index_add(self, dim, index, source, *, alpha=1) -> Tensor:
         """A copy with ``alpha * source``'s slices added to the slices at ``index`` along ``dim``
         (repeated indices accumulate). d/dself = g; d/dsource = alpha g's slices at index."""
         d, index, source, view = _index_args(self, dim, index, source, "index_add")
-        added = apply(OPS["index_add"], (source, index), {"key": (slice(None),) * d + (Slot(0),),
-                                                          "shape": view.shape})
+        added = apply(OPS["index_add"], (source, index), {"key": (slice(None),) * d + (Slot(0),), "shape": view.shape})
         out = view + (added if alpha == 1 else added * alpha)
         return out.reshape(()) if self.ndim == 0 else out
 
@@ -215,8 +229,10 @@ class IndexMethods(TensorMixin):
         shape = _broadcast(self.shape, mask.shape, "masked_scatter", "mask")
         needed = int(np.count_nonzero(np.broadcast_to(mask.data, shape)))
         if source.data.size < needed:
-            raise RuntimeError(f"masked_scatter: source has {source.data.size} elements but mask has {needed} True "
-                               f"values (shape {shape}); source needs at least as many")
+            raise RuntimeError(
+                f"masked_scatter: source has {source.data.size} elements but mask has {needed} True "
+                f"values (shape {shape}); source needs at least as many"
+            )
         return apply(OPS["masked_scatter"], (self.broadcast_to(shape), mask.broadcast_to(shape), source))
 
     # -- in place ---------------------------------------------------------------------------------
@@ -231,8 +247,9 @@ class IndexMethods(TensorMixin):
 
     def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True) -> Tensor:
         """In-place ``scatter_reduce``: combine src into self at ``index`` by sum, prod, mean, amax or amin."""
-        return self._inplace("scatter_reduce_", lambda x: x.scatter_reduce(dim, index, src, reduce,
-                                                                           include_self=include_self))
+        return self._inplace(
+            "scatter_reduce_", lambda x: x.scatter_reduce(dim, index, src, reduce, include_self=include_self)
+        )
 
     def index_add_(self, dim, index, source, *, alpha=1) -> Tensor:
         """In-place ``index_add``: self.select(dim, index[i]) += alpha * source.select(dim, i)."""
@@ -250,8 +267,9 @@ class IndexMethods(TensorMixin):
         """In-place ``masked_scatter``: the True positions of ``mask`` take source's values in order."""
         mask = _bool_mask(mask, "masked_scatter_")
         if _broadcast(self.shape, mask.shape, "masked_scatter_", "mask") != self.shape:
-            raise RuntimeError(f"masked_scatter_: mask of shape {mask.shape} does not broadcast to the tensor's "
-                               f"shape {self.shape}")
+            raise RuntimeError(
+                f"masked_scatter_: mask of shape {mask.shape} does not broadcast to the tensor's shape {self.shape}"
+            )
         return self._inplace("masked_scatter_", lambda x: x.masked_scatter(mask, source))
 
 
@@ -346,8 +364,10 @@ def _index_tensor(index, name, t, dim):
     if index.dtype.kind not in "iu":
         raise TypeError(f"{name}: index must be an integer tensor, got dtype {index.dtype}")
     if index.data.size and index.data.min() < 0:
-        raise IndexError(f"{name}: index {index.data.min()} is out of bounds for dimension {dim} with size "
-                         f"{t.shape[dim] if t.ndim else 1} (negative indices are not allowed here)")
+        raise IndexError(
+            f"{name}: index {index.data.min()} is out of bounds for dimension {dim} with size "
+            f"{t.shape[dim] if t.ndim else 1} (negative indices are not allowed here)"
+        )
     return index
 
 
@@ -390,12 +410,15 @@ def _scatter_index(t, dim, index, name):
     d = args.one_dim(dim, t.ndim, name)
     index = _int_tensor(index, name)
     if index.ndim != t.ndim:
-        raise RuntimeError(f"{name}: index has {index.ndim} dimensions but the tensor has {t.ndim}; they must have "
-                           f"the same number")
+        raise RuntimeError(
+            f"{name}: index has {index.ndim} dimensions but the tensor has {t.ndim}; they must have the same number"
+        )
     for k in range(t.ndim):
         if k != d and index.shape[k] > t.shape[k]:
-            raise RuntimeError(f"{name}: index of shape {index.shape} is larger than the tensor's shape {t.shape} in "
-                               f"dimension {k}; only dimension {d} may be larger")
+            raise RuntimeError(
+                f"{name}: index of shape {index.shape} is larger than the tensor's shape {t.shape} in "
+                f"dimension {k}; only dimension {d} may be larger"
+            )
     _in_range(index, t.shape[d] if t.ndim else 1, d, name)
     return d, index
 
@@ -404,8 +427,10 @@ def _scatter_src(t, d, index, src, name):
     if src.dtype != t.dtype:
         raise RuntimeError(f"{name}: src must have the tensor's dtype {t.dtype}, got {src.dtype}")
     if src.ndim != index.ndim or any(i > s for i, s in zip(index.shape, src.shape)):
-        raise RuntimeError(f"{name}: index of shape {index.shape} must be no larger than src of shape {src.shape} "
-                           f"in every dimension (and have as many dimensions)")
+        raise RuntimeError(
+            f"{name}: index of shape {index.shape} must be no larger than src of shape {src.shape} "
+            f"in every dimension (and have as many dimensions)"
+        )
 
 
 def _slice_index(index, name):
@@ -426,9 +451,11 @@ def _index_args(t, dim, index, source, name):
         raise RuntimeError(f"{name}: source must have the tensor's dtype {t.dtype}, got {source.dtype}")
     if source.ndim == 0 and index.shape == (1,):  # one slice of a 1-d tensor, given as a number
         source = source.reshape(1)
-    expected = view.shape[:d] + (index.shape[0],) + view.shape[d + 1:]
+    expected = view.shape[:d] + (index.shape[0],) + view.shape[d + 1 :]
     if source.shape != expected:
-        raise RuntimeError(f"{name}: source of shape {source.shape} does not match: the tensor's shape {t.shape} "
-                           f"with {index.shape[0]} slices along dimension {d} is {expected}")
+        raise RuntimeError(
+            f"{name}: source of shape {source.shape} does not match: the tensor's shape {t.shape} "
+            f"with {index.shape[0]} slices along dimension {d} is {expected}"
+        )
     _in_range(index, view.shape[d], d, name)
     return d, index, source, view

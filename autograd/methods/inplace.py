@@ -3,6 +3,7 @@
 In a graph, an in-place operation makes the tensor the node of the computation, applied to a node
 holding its old value, so gradients flow through both roles; version counters make a backward that
 needs an overwritten value raise (autograd/versions.py)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -34,11 +35,13 @@ class InplaceMethods(TensorMixin):
                 if not self._inputs:
                     raise RuntimeError(
                         f"a leaf Tensor that requires grad is being used in an in-place operation ({what}). "
-                        f"Do it under `with ag.no_grad():` (as optimizers do), or work on a copy (t.clone()).")
+                        f"Do it under `with ag.no_grad():` (as optimizers do), or work on a copy (t.clone())."
+                    )
                 if self.data.base is not None:
                     raise RuntimeError(
                         f"in-place operation {what} on a view of another tensor that requires grad: the "
-                        f"gradient of the tensor it views would not see the change. clone() the view first.")
+                        f"gradient of the tensor it views would not see the change. clone() the view first."
+                    )
                 result = compute(self._shell())
             else:
                 result = compute(self)
@@ -165,11 +168,15 @@ def _in_place(name):
         def compute(x):
             result = getattr(x, name)(*args, **kwargs)
             if result.shape != self.shape:
-                raise RuntimeError(f"{what}: output with shape {list(self.shape)} doesn't match the broadcast shape "
-                                   f"{list(result.shape)}")
+                raise RuntimeError(
+                    f"{what}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                    f"{list(result.shape)}"
+                )
             if result.dtype != self.dtype and not np.can_cast(result.dtype, self.dtype, "same_kind"):
-                raise RuntimeError(f"{what}: result type {dtypes.type_name(result.dtype)} can't be cast to the desired "
-                                   f"output type {dtypes.type_name(self.dtype)}; use the out-of-place {name}() instead")
+                raise RuntimeError(
+                    f"{what}: result type {dtypes.type_name(result.dtype)} can't be cast to the desired "
+                    f"output type {dtypes.type_name(self.dtype)}; use the out-of-place {name}() instead"
+                )
             return result
 
         return self._inplace(what, compute)
@@ -180,13 +187,79 @@ def _in_place(name):
     return method
 
 
-for _name in ("abs", "sign", "neg", "negative", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
-              "rsqrt", "reciprocal", "square", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos",
-              "arctan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "sigmoid",
-              "relu", "erf", "erfc", "erfinv", "floor", "ceil", "trunc", "fix", "round", "frac", "nan_to_num",
-              "atan2", "arctan2", "copysign", "hypot", "xlogy", "fmod", "remainder", "floor_divide", "lerp",
-              "multiply", "subtract", "divide", "true_divide", "logical_and", "logical_or", "logical_xor",
-              "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
-              "bitwise_right_shift", "cumsum", "cumprod", "tril", "triu"):
+for _name in (
+    "abs",
+    "sign",
+    "neg",
+    "negative",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "reciprocal",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "sigmoid",
+    "relu",
+    "erf",
+    "erfc",
+    "erfinv",
+    "floor",
+    "ceil",
+    "trunc",
+    "fix",
+    "round",
+    "frac",
+    "nan_to_num",
+    "atan2",
+    "arctan2",
+    "copysign",
+    "hypot",
+    "xlogy",
+    "fmod",
+    "remainder",
+    "floor_divide",
+    "lerp",
+    "multiply",
+    "subtract",
+    "divide",
+    "true_divide",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "logical_not",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_not",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+    "cumsum",
+    "cumprod",
+    "tril",
+    "triu",
+):
     setattr(InplaceMethods, f"{_name}_", _in_place(_name))
 del _name

@@ -1,6 +1,7 @@
 """Interoperation, as a torch tensor offers it: the device (``t.device``, ``.cpu()``), numpy's
 protocols (``np.asarray(t)``, ``np.exp(t)``, ``ndarray + t``) and DLPack (``t.__dlpack__``,
 ``ag.from_dlpack``) for zero-copy exchange with numpy and PyTorch."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, NoReturn, cast
@@ -16,19 +17,30 @@ from .base import TensorMixin
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
-_NEEDS_DETACH = ("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+_NEEDS_DETACH = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
 
 # numpy's ufuncs that are Python operators: called with a Tensor operand (as ``ndarray + t`` does), they
 # run as the Tensor's operator, recorded and differentiable; ``np.less(a, t)`` is ``t > a`` and so on
 _OPERATORS = {
-    np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"), np.multiply: ("__mul__", "__rmul__"),
-    np.true_divide: ("__truediv__", "__rtruediv__"), np.power: ("__pow__", "__rpow__"),
-    np.matmul: ("__matmul__", "__rmatmul__"), np.floor_divide: ("__floordiv__", "__rfloordiv__"),
-    np.remainder: ("__mod__", "__rmod__"), np.bitwise_and: ("__and__", "__rand__"),
-    np.bitwise_or: ("__or__", "__ror__"), np.bitwise_xor: ("__xor__", "__rxor__"),
-    np.left_shift: ("__lshift__", "__rlshift__"), np.right_shift: ("__rshift__", "__rrshift__"),
-    np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"), np.greater: ("__gt__", "__lt__"),
-    np.greater_equal: ("__ge__", "__le__"), np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
+    np.add: ("__add__", "__radd__"),
+    np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"),
+    np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.power: ("__pow__", "__rpow__"),
+    np.matmul: ("__matmul__", "__rmatmul__"),
+    np.floor_divide: ("__floordiv__", "__rfloordiv__"),
+    np.remainder: ("__mod__", "__rmod__"),
+    np.bitwise_and: ("__and__", "__rand__"),
+    np.bitwise_or: ("__or__", "__ror__"),
+    np.bitwise_xor: ("__xor__", "__rxor__"),
+    np.left_shift: ("__lshift__", "__rlshift__"),
+    np.right_shift: ("__rshift__", "__rrshift__"),
+    np.less: ("__lt__", "__gt__"),
+    np.less_equal: ("__le__", "__ge__"),
+    np.greater: ("__gt__", "__lt__"),
+    np.greater_equal: ("__ge__", "__le__"),
+    np.equal: ("__eq__", "__eq__"),
+    np.not_equal: ("__ne__", "__ne__"),
 }
 
 
@@ -66,11 +78,14 @@ class InteropMethods(TensorMixin):
 
     def cuda(self, device=None, non_blocking: bool = False) -> NoReturn:
         """Always an error that names the available device: chainrule computes on the CPU."""
-        check_device("cuda" if device is None else device if isinstance(device, (str, _device))
-                     else f"cuda:{device}", "cuda()")
+        check_device(
+            "cuda" if device is None else device if isinstance(device, (str, _device)) else f"cuda:{device}", "cuda()"
+        )
         # a CPU device passes the check: torch refuses it here too
-        raise RuntimeError(f"cuda(): invalid device {str(device)!r}, must be a cuda device; the tensor is on the CPU "
-                           f"already (chainrule computes on the CPU)")
+        raise RuntimeError(
+            f"cuda(): invalid device {str(device)!r}, must be a cuda device; the tensor is on the CPU "
+            f"already (chainrule computes on the CPU)"
+        )
 
     # -- numpy's protocols ---------------------------------------------------------------------------
 
@@ -124,8 +139,9 @@ def from_dlpack(ext):
     from .. import dtypes
 
     if not hasattr(ext, "__dlpack__"):
-        raise TypeError(f"from_dlpack expects an object with __dlpack__ (a torch tensor, an ndarray, ...), got "
-                        f"{type(ext).__name__}")
+        raise TypeError(
+            f"from_dlpack expects an object with __dlpack__ (a torch tensor, an ndarray, ...), got {type(ext).__name__}"
+        )
     arr = np.from_dlpack(ext)
     dtypes.check_supported(arr.dtype, "from_dlpack")
     return make(arr)

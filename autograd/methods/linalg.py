@@ -2,6 +2,7 @@
 
 Each is matmul (or transpose) of the op table for the shapes it accepts, and refuses the others
 as torch does (no broadcasting, no promotion between dtypes)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
@@ -32,8 +33,10 @@ class LinalgMethods(TensorMixin):
         if mat2.ndim != 2:
             raise RuntimeError(f"mm: mat2 must be a matrix, got shape {mat2.shape}")
         if self.shape[1] != mat2.shape[0]:
-            raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({self.shape[0]}x{self.shape[1]} and "
-                               f"{mat2.shape[0]}x{mat2.shape[1]})")
+            raise RuntimeError(
+                f"mm: mat1 and mat2 shapes cannot be multiplied ({self.shape[0]}x{self.shape[1]} and "
+                f"{mat2.shape[0]}x{mat2.shape[1]})"
+            )
         _same_dtype(self, mat2, "mm")
         return binary(_MATMUL, self, mat2)
 
@@ -46,8 +49,10 @@ class LinalgMethods(TensorMixin):
             raise RuntimeError(f"bmm: batch2 must be a 3-d tensor, got shape {mat2.shape}")
         expected = (self.shape[0], self.shape[2])
         if mat2.shape[:2] != expected:
-            raise RuntimeError(f"bmm: expected the first two dimensions of batch2 to be {list(expected)}, got "
-                               f"{list(mat2.shape[:2])} (batch1 has shape {self.shape})")
+            raise RuntimeError(
+                f"bmm: expected the first two dimensions of batch2 to be {list(expected)}, got "
+                f"{list(mat2.shape[:2])} (batch1 has shape {self.shape})"
+            )
         _same_dtype(self, mat2, "bmm")
         return binary(_MATMUL, self, mat2)
 
@@ -57,24 +62,28 @@ class LinalgMethods(TensorMixin):
         if self.ndim != 2 or vec.ndim != 1:
             raise RuntimeError(f"mv: expected a matrix and a vector, got shapes {self.shape} and {vec.shape}")
         if self.shape[1] != vec.shape[0]:
-            raise RuntimeError(f"mv: size mismatch, matrix {self.shape[0]}x{self.shape[1]} and vector of size "
-                               f"{vec.shape[0]}")
+            raise RuntimeError(
+                f"mv: size mismatch, matrix {self.shape[0]}x{self.shape[1]} and vector of size {vec.shape[0]}"
+            )
         _same_dtype(self, vec, "mv")
         return binary(_MATMUL, self, vec)
 
     def t(self) -> Tensor:
         """The transpose of a matrix; a 0-d or 1-d tensor as it is."""
         if self.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but this one has {self.ndim} "
-                               f"(shape {self.shape}); use transpose(d0, d1) or permute")
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but this one has {self.ndim} "
+                f"(shape {self.shape}); use transpose(d0, d1) or permute"
+            )
         return self.transpose(0, 1) if self.ndim == 2 else cast("Tensor", self)
 
     def dot(self, other) -> Tensor:
         """sum_i self_i other_i of two 1-d tensors of the same size."""
         other = as_tensor(other)
         if self.ndim != 1 or other.ndim != 1:
-            raise RuntimeError(f"dot: 1-d tensors expected, got shapes {self.shape} and {other.shape} "
-                               f"(use matmul for matrices)")
+            raise RuntimeError(
+                f"dot: 1-d tensors expected, got shapes {self.shape} and {other.shape} (use matmul for matrices)"
+            )
         if self.shape != other.shape:
             raise RuntimeError(f"dot: the vectors have different sizes, {self.shape[0]} and {other.shape[0]}")
         return binary(OPS["dot"], self, other)

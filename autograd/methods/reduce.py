@@ -1,4 +1,5 @@
 """Reductions over dimensions and the softmax family."""
+
 from __future__ import annotations
 
 import builtins
@@ -33,8 +34,15 @@ def _with_dtype(t, dtype, name):
 class ReduceMethods(TensorMixin):
     __slots__ = ()
 
-    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: DTypeLike | None = None,
-            axis: int | Sequence[int] | None = None, keepdims: builtins.bool | None = None) -> Tensor:
+    def sum(
+        self,
+        dim: int | Sequence[int] | None = None,
+        keepdim: bool = False,
+        *,
+        dtype: DTypeLike | None = None,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """Sum over ``dim`` (None: all; an int or a tuple), keeping reduced dims with ``keepdim``.
         Integer and bool tensors sum in int64 (torch's rule); ``dtype`` converts the tensor first."""
         if dtype is not None or self.data.dtype.kind == "u":  # (numpy would sum unsigned integers in uint64)
@@ -44,41 +52,75 @@ class ReduceMethods(TensorMixin):
         keep = builtins.bool(keepdim if keepdims is None else keepdims)
         return apply(OPS["sum"], (self,), {"axis": dim, "keepdims": keep})
 
-    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: DTypeLike | None = None,
-             axis: int | Sequence[int] | None = None, keepdims: builtins.bool | None = None) -> Tensor:
+    def mean(
+        self,
+        dim: int | Sequence[int] | None = None,
+        keepdim: bool = False,
+        *,
+        dtype: DTypeLike | None = None,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """Mean over ``dim`` (None: all; an int or a tuple); ``dtype`` (floating) converts first."""
         x = self if dtype is None else _with_dtype(self, dtype, "mean")
         if x.dtype.kind != "f":
-            raise RuntimeError(f"mean() needs a floating tensor, got {x.dtype}; convert it with .float() "
-                               f"or pass dtype=ag.float32")
+            raise RuntimeError(
+                f"mean() needs a floating tensor, got {x.dtype}; convert it with .float() or pass dtype=ag.float32"
+            )
         dim = args.dims(args.dim_or_axis(dim, axis), x.ndim)
         keep = builtins.bool(keepdim if keepdims is None else keepdims)
         return apply(OPS["mean"], (x,), {"axis": dim, "keepdims": keep})
 
-    def var(self, dim: int | Sequence[int] | None = None, unbiased: builtins.bool | None = None, keepdim: bool = False,
-            *, correction: float | None = None, axis: int | Sequence[int] | None = None,
-            keepdims: builtins.bool | None = None) -> Tensor:
+    def var(
+        self,
+        dim: int | Sequence[int] | None = None,
+        unbiased: builtins.bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: float | None = None,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """sum (x - mean)**2 / (n - correction) over ``dim`` (correction=1 by default: Bessel's;
         ``unbiased=False`` is correction=0, as torch's older signature)."""
         x = args.need_float(self, "var")
         params = args.reduction(self, dim, axis, keepdim, keepdims, correction=args.correction(correction, unbiased))
         return apply(OPS["var"], (x,), params)
 
-    def std(self, dim: int | Sequence[int] | None = None, unbiased: builtins.bool | None = None, keepdim: bool = False,
-            *, correction: float | None = None, axis: int | Sequence[int] | None = None,
-            keepdims: builtins.bool | None = None) -> Tensor:
+    def std(
+        self,
+        dim: int | Sequence[int] | None = None,
+        unbiased: builtins.bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: float | None = None,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """sqrt(var) over ``dim`` (correction=1 by default)."""
         x = args.need_float(self, "std")
         params = args.reduction(self, dim, axis, keepdim, keepdims, correction=args.correction(correction, unbiased))
         return apply(OPS["std"], (x,), params)
 
-    def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
-             axis: int | Sequence[int] | None = None, keepdims: builtins.bool | None = None) -> Tensor:
+    def amax(
+        self,
+        dim: int | Sequence[int] | None = None,
+        keepdim: bool = False,
+        *,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """Max over ``dim`` (None: all); the gradient is split evenly among tied maxima."""
         return apply(OPS["amax"], (self,), args.reduction(self, dim, axis, keepdim, keepdims, nonempty="amax"))
 
-    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
-             axis: int | Sequence[int] | None = None, keepdims: builtins.bool | None = None) -> Tensor:
+    def amin(
+        self,
+        dim: int | Sequence[int] | None = None,
+        keepdim: bool = False,
+        *,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """Min over ``dim`` (None: all); the gradient is split evenly among tied minima."""
         return apply(OPS["amin"], (self,), args.reduction(self, dim, axis, keepdim, keepdims, nonempty="amin"))
 
@@ -122,11 +164,18 @@ class ReduceMethods(TensorMixin):
         args.reduction(self, d, None, keepdim, None, nonempty=name)
         return apply(OPS[name], (self,), {"axis": d, "keepdims": builtins.bool(keepdim)})
 
-    def logsumexp(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
-                  axis: int | Sequence[int] | None = None, keepdims: builtins.bool | None = None) -> Tensor:
+    def logsumexp(
+        self,
+        dim: int | Sequence[int] | None = None,
+        keepdim: bool = False,
+        *,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """log sum exp(x) over ``dim``, computed as m + log sum exp(x - m) with m the max (stable)."""
-        return apply(OPS["logsumexp"], (args.need_float(self, "logsumexp"),),
-                      args.reduction(self, dim, axis, keepdim, keepdims))
+        return apply(
+            OPS["logsumexp"], (args.need_float(self, "logsumexp"),), args.reduction(self, dim, axis, keepdim, keepdims)
+        )
 
     def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         """exp(x_i) / sum_j exp(x_j) along ``dim``, computed after subtracting the max (stable)."""
@@ -134,8 +183,9 @@ class ReduceMethods(TensorMixin):
 
     def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         """x_i - logsumexp(x) along ``dim`` (stable: no exp of large values, no log of 0)."""
-        return apply(OPS["log_softmax"], (args.need_float(self, "log_softmax"),),
-                      {"axis": self._softmax_dim(dim, axis)})
+        return apply(
+            OPS["log_softmax"], (args.need_float(self, "log_softmax"),), {"axis": self._softmax_dim(dim, axis)}
+        )
 
     def _softmax_dim(self, dim, axis):
         dim = args.dim_or_axis(dim, axis)
@@ -144,8 +194,15 @@ class ReduceMethods(TensorMixin):
         d = args.one_dim(dim, self.ndim, "softmax")
         return d if self.ndim else None
 
-    def prod(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: DTypeLike | None = None,
-             axis: int | Sequence[int] | None = None, keepdims: builtins.bool | None = None) -> Tensor:
+    def prod(
+        self,
+        dim: int | Sequence[int] | None = None,
+        keepdim: bool = False,
+        *,
+        dtype: DTypeLike | None = None,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """Product over ``dim``; d/dx_i = prod_{j != i} x_j, exact when x holds zeros. Integer and
         bool tensors multiply in int64 (torch's rule); ``dtype`` converts the tensor first."""
         if dtype is not None or self.data.dtype.kind == "u":  # (numpy would multiply unsigned integers in uint64)
@@ -153,8 +210,15 @@ class ReduceMethods(TensorMixin):
             return (x.to(dtypes.int64) if x.dtype.kind == "u" else x).prod(dim, keepdim, axis=axis, keepdims=keepdims)
         return apply(OPS["prod"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
 
-    def norm(self, p=2, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
-             axis: int | Sequence[int] | None = None, keepdims: builtins.bool | None = None) -> Tensor:
+    def norm(
+        self,
+        p=2,
+        dim: int | Sequence[int] | None = None,
+        keepdim: bool = False,
+        *,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """The vector p-norm (sum |x|**p)**(1/p) over ``dim`` (None: all); p may be inf, -inf, 0
         (the count of non-zeros) or 'fro' (= 2). The gradient is 0 where the norm is 0 (as torch)."""
         if isinstance(p, str):
@@ -163,24 +227,40 @@ class ReduceMethods(TensorMixin):
             p = 2
         if p is None:
             p = 2
-        return apply(OPS["norm"], (args.need_float(self, "norm"),),
-                      args.reduction(self, dim, axis, keepdim, keepdims, p=float(p)))
+        return apply(
+            OPS["norm"],
+            (args.need_float(self, "norm"),),
+            args.reduction(self, dim, axis, keepdim, keepdims, p=float(p)),
+        )
 
     # -- logical reductions, counts, and reductions in pairs ---------------------------------------
 
-    def all(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
-            axis: int | Sequence[int] | None = None, keepdims: builtins.bool | None = None) -> Tensor:
+    def all(
+        self,
+        dim: int | Sequence[int] | None = None,
+        keepdim: bool = False,
+        *,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """Whether every element over ``dim`` (None: all; an int or a tuple) is nonzero: bool (uint8
         for a uint8 tensor, as torch). No gradient."""
         return apply(OPS["all"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
 
-    def any(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
-            axis: int | Sequence[int] | None = None, keepdims: builtins.bool | None = None) -> Tensor:
+    def any(
+        self,
+        dim: int | Sequence[int] | None = None,
+        keepdim: bool = False,
+        *,
+        axis: int | Sequence[int] | None = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """Whether some element over ``dim`` is nonzero: bool (uint8 for uint8). No gradient."""
         return apply(OPS["any"], (self,), args.reduction(self, dim, axis, keepdim, keepdims))
 
-    def count_nonzero(self, dim: int | Sequence[int] | None = None, *,
-                      axis: int | Sequence[int] | None = None) -> Tensor:
+    def count_nonzero(
+        self, dim: int | Sequence[int] | None = None, *, axis: int | Sequence[int] | None = None
+    ) -> Tensor:
         """How many elements over ``dim`` (None: all; an int or a tuple) are nonzero: int64."""
         return apply(OPS["count_nonzero"], (self,), {"axis": args.dims(args.dim_or_axis(dim, axis), self.ndim)})
 
@@ -191,7 +271,8 @@ class ReduceMethods(TensorMixin):
         if dim is not None and not isinstance(dim, (int, np.integer)):
             raise TypeError(f"aminmax(): dim must be an int or None, got {dim!r}")
         if self.data.size == 0:
-            raise RuntimeError(f"aminmax(): cannot compute over an empty tensor (shape {self.shape}): the "
-                               f"operation has no identity")
+            raise RuntimeError(
+                f"aminmax(): cannot compute over an empty tensor (shape {self.shape}): the operation has no identity"
+            )
         dims = tuple(range(self.ndim)) if dim is None and keepdim else dim
         return _AminmaxResult(self.amin(dims, keepdim), self.amax(dims, keepdim))

@@ -5,6 +5,7 @@ The ones that return values and indices (torch's named pairs: ``sort(...).values
 indices with an entry of the table and read the values with ``take_along_dim``, so the gradient of
 each value goes to the element it was taken from (ops/sort.py).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -118,8 +119,11 @@ class ScanMethods(TensorMixin):
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False, *, axis=None) -> Tensor:
         """The indices that sort the tensor along ``dim`` (int64, no gradient); see :meth:`sort`."""
         d = args.one_dim(axis if axis is not None else dim, self.ndim, "argsort")
-        return apply(OPS["argsort"], (self,), {"axis": d, "descending": builtins.bool(descending),
-                                                "stable": builtins.bool(stable)})
+        return apply(
+            OPS["argsort"],
+            (self,),
+            {"axis": d, "descending": builtins.bool(descending), "stable": builtins.bool(stable)},
+        )
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, axis=None) -> _Topk:
         """The named pair ``(values, indices)`` of the k largest (``largest=False``: smallest)
@@ -130,8 +134,11 @@ class ScanMethods(TensorMixin):
         n = self.shape[d] if self.ndim else 1
         if not 0 <= k <= n:
             raise RuntimeError(f"topk: selected index k = {k} is out of range: dimension {d} has {n} elements")
-        indices = apply(OPS["argtopk"], (self,), {"k": k, "axis": d, "largest": builtins.bool(largest),
-                                                  "sorted": builtins.bool(sorted)})
+        indices = apply(
+            OPS["argtopk"],
+            (self,),
+            {"k": k, "axis": d, "largest": builtins.bool(largest), "sorted": builtins.bool(sorted)},
+        )
         return _Topk(_values(self, indices, d), indices)
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False, *, axis=None) -> _Kthvalue:
@@ -166,8 +173,7 @@ class ScanMethods(TensorMixin):
         _nonempty(self, d, "mode")
         return _keepdim_pair(self, "argmode", {}, d, keepdim, _Mode)
 
-    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
-               dim=None):
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
         """The distinct values, sorted (torch's CPU unique sorts even with ``sorted=False``), or the
         distinct slices along ``dim``; with ``return_inverse`` also each element's (slice's) position
         among them, with ``return_counts`` how often each occurs. No gradient (as torch)."""
@@ -175,8 +181,10 @@ class ScanMethods(TensorMixin):
         if params["dim"] is not None and self.ndim == 0:
             raise IndexError("unique: a 0-d tensor has no dimension to take unique slices along")
         if params["dim"] is not None and any(n == 0 for i, n in enumerate(self.shape) if i != params["dim"]):
-            raise RuntimeError(f"unique: the tensor of shape {self.shape} has an empty dimension other than dim "
-                               f"{params['dim']}, so there are no slices to compare (as torch refuses)")
+            raise RuntimeError(
+                f"unique: the tensor of shape {self.shape} has an empty dimension other than dim "
+                f"{params['dim']}, so there are no slices to compare (as torch refuses)"
+            )
         values = apply(OPS["unique"], (self,), {**params, "output": "values"})
         if not (return_inverse or return_counts):
             return values

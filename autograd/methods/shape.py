@@ -1,4 +1,5 @@
 """Shape methods: the same values in another shape (views where numpy gives one), and pieces."""
+
 from __future__ import annotations
 
 import builtins
@@ -69,8 +70,9 @@ class ShapeMethods(TensorMixin):
         try:  # numpy validates the shape as it reshapes
             return apply(OPS["reshape"], (self,), {"shape": shape})
         except ValueError:
-            raise RuntimeError(f"shape {list(shape)} is invalid for a tensor of {self.data.size} elements "
-                               f"(shape {self.shape})") from None
+            raise RuntimeError(
+                f"shape {list(shape)} is invalid for a tensor of {self.data.size} elements (shape {self.shape})"
+            ) from None
 
     def view(self, *shape) -> Tensor:
         """The same values in a new shape (a view), as :meth:`reshape`; ``view(dtype)`` reads the same
@@ -88,11 +90,14 @@ class ShapeMethods(TensorMixin):
             if self.ndim == 0:
                 raise RuntimeError(f"view(dtype): a 0-d tensor can't be viewed {what[3:]}")
             if self.shape[-1] != 1 and self.data.strides[-1] != old:
-                raise RuntimeError(f"view(dtype): the last dimension must be contiguous (stride 1) {what}; "
-                                   f"call .contiguous() or .clone() first")
+                raise RuntimeError(
+                    f"view(dtype): the last dimension must be contiguous (stride 1) {what}; "
+                    f"call .contiguous() or .clone() first"
+                )
             if new > old and (self.shape[-1] * old) % new:
-                raise RuntimeError(f"view(dtype): the last dimension's size {self.shape[-1]} must be divisible by "
-                                   f"{new // old} {what}")
+                raise RuntimeError(
+                    f"view(dtype): the last dimension's size {self.shape[-1]} must be divisible by {new // old} {what}"
+                )
         return apply(OPS["view_dtype"], (self,), {"dtype": dtype})
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
@@ -133,17 +138,21 @@ class ShapeMethods(TensorMixin):
         sizes = args.sizes(sizes, "expand")
         lead = len(sizes) - self.ndim
         if lead < 0:
-            raise RuntimeError(f"expand: {len(sizes)} sizes {sizes} given for a tensor with {self.ndim} "
-                               f"dimensions (shape {self.shape}); give at least {self.ndim}")
+            raise RuntimeError(
+                f"expand: {len(sizes)} sizes {sizes} given for a tensor with {self.ndim} "
+                f"dimensions (shape {self.shape}); give at least {self.ndim}"
+            )
         target = []
         for i, s in enumerate(sizes):
             n = self.shape[i - lead] if i >= lead else None
             if s == -1 and n is not None:
                 s = n
             if s < 0 or (n is not None and n != 1 and n != s):
-                raise RuntimeError(f"expand: can't expand shape {self.shape} to {sizes}: dimension {i} "
-                                   f"would go from {n if n is not None else 'new'} to {s} (only size-1 "
-                                   f"dimensions expand; -1 keeps an existing dimension)")
+                raise RuntimeError(
+                    f"expand: can't expand shape {self.shape} to {sizes}: dimension {i} "
+                    f"would go from {n if n is not None else 'new'} to {s} (only size-1 "
+                    f"dimensions expand; -1 keeps an existing dimension)"
+                )
             target.append(s)
         return self.broadcast_to(tuple(target))
 
@@ -167,8 +176,9 @@ class ShapeMethods(TensorMixin):
             return cast("Tensor", self)
         return apply(OPS["squeeze"], (self,), {"dims": tuple(drop)})
 
-    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0, *,
-              axis: int | None = None) -> tuple[Tensor, ...]:
+    def split(
+        self, split_size_or_sections: int | Sequence[int], dim: int = 0, *, axis: int | None = None
+    ) -> tuple[Tensor, ...]:
         """Pieces along ``dim``: of size ``split_size_or_sections`` (the last may be smaller) or of
         the listed sizes (which must add up to the dimension's size). Each piece is a slice."""
         d = args.one_dim(axis if axis is not None else dim, self.ndim, "split")
@@ -183,8 +193,9 @@ class ShapeMethods(TensorMixin):
         else:
             sizes = [int(k) for k in split_size_or_sections]
             if sum(sizes) != n or any(k < 0 for k in sizes):
-                raise ValueError(f"split: sizes {sizes} must be non-negative and add up to {n}, the size "
-                                 f"of dimension {d}")
+                raise ValueError(
+                    f"split: sizes {sizes} must be non-negative and add up to {n}, the size of dimension {d}"
+                )
         pieces, start = [], 0
         for k in sizes:
             pieces.append(self[(slice(None),) * d + (slice(start, start + k),)])
@@ -235,8 +246,10 @@ class ShapeMethods(TensorMixin):
         dim_list = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
         dim_list = tuple(args.one_dim(_int(d, "roll: dims"), self.ndim, "roll") for d in dim_list)
         if len(dim_list) != len(shift_list):
-            raise RuntimeError(f"roll: shifts and dims must have the same length, got {len(shift_list)} shifts and "
-                               f"{len(dim_list)} dims")
+            raise RuntimeError(
+                f"roll: shifts and dims must have the same length, got {len(shift_list)} shifts and "
+                f"{len(dim_list)} dims"
+            )
         return apply(OPS["roll"], (self,), {"shifts": shift_list, "dims": dim_list})
 
     def repeat(self, *repeats) -> Tensor:
@@ -244,8 +257,10 @@ class ShapeMethods(TensorMixin):
         or more; extra ones add leading dimensions). d/dx: g summed over the copies."""
         repeats = args.sizes(repeats, "repeat")
         if len(repeats) < self.ndim:
-            raise RuntimeError(f"repeat: {len(repeats)} repeats {list(repeats)} given for a tensor with "
-                               f"{self.ndim} dimensions (shape {self.shape}); give at least {self.ndim}")
+            raise RuntimeError(
+                f"repeat: {len(repeats)} repeats {list(repeats)} given for a tensor with "
+                f"{self.ndim} dimensions (shape {self.shape}); give at least {self.ndim}"
+            )
         if any(r < 0 for r in repeats):
             raise RuntimeError(f"repeat: repeats can't be negative, got {list(repeats)}")
         return apply(OPS["repeat"], (self,), {"repeats": repeats})
@@ -266,17 +281,21 @@ class ShapeMethods(TensorMixin):
         n = x.shape[d]
         counts = repeats.data if is_tensor(repeats) else np.asarray(repeats)
         if counts.dtype.kind not in "iu" or counts.ndim > 1:
-            raise RuntimeError(f"repeat_interleave: repeats must be an int or a 0-d or 1-d integer tensor, got "
-                               f"{repeats!r}")
+            raise RuntimeError(
+                f"repeat_interleave: repeats must be an int or a 0-d or 1-d integer tensor, got {repeats!r}"
+            )
         if counts.ndim == 1 and counts.size not in (1, n):
-            raise RuntimeError(f"repeat_interleave: repeats must have the same size as the input along dim {d}, "
-                               f"got {counts.size} repeats for size {n}")
+            raise RuntimeError(
+                f"repeat_interleave: repeats must have the same size as the input along dim {d}, "
+                f"got {counts.size} repeats for size {n}"
+            )
         if (counts < 0).any():
             raise RuntimeError(f"repeat_interleave: repeats can not be negative, got {counts.tolist()}")
         positions = np.repeat(np.arange(n), np.broadcast_to(counts.reshape(-1), (n,)))
         if output_size is not None and output_size != positions.size:
-            raise RuntimeError(f"repeat_interleave: output_size={output_size} but the repeats add up to "
-                               f"{positions.size}")
+            raise RuntimeError(
+                f"repeat_interleave: output_size={output_size} but the repeats add up to {positions.size}"
+            )
         return x.index_select(d, make(positions))
 
     def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
@@ -284,8 +303,9 @@ class ShapeMethods(TensorMixin):
         src = _dim_list(source, self.ndim, "movedim")
         dst = _dim_list(destination, self.ndim, "movedim")
         if len(src) != len(dst):
-            raise RuntimeError(f"movedim: source and destination must have the same number of dims, got {list(src)} "
-                               f"and {list(dst)}")
+            raise RuntimeError(
+                f"movedim: source and destination must have the same number of dims, got {list(src)} and {list(dst)}"
+            )
         order = [d for d in range(self.ndim) if d not in src]
         for s, t in sorted(zip(dst, src)):
             order.insert(s, t)
@@ -318,10 +338,12 @@ class ShapeMethods(TensorMixin):
         known = math.prod(s for s in sizes if s != -1)
         unknown = sum(s == -1 for s in sizes)
         if not sizes or unknown > 1 or (unknown == 0 and known != n) or (unknown and (known == 0 or n % known)):
-            raise RuntimeError(f"unflatten: sizes {list(sizes)} don't multiply up to the size of dim {d} ({n}) of "
-                               f"the tensor of shape {self.shape}")
+            raise RuntimeError(
+                f"unflatten: sizes {list(sizes)} don't multiply up to the size of dim {d} ({n}) of "
+                f"the tensor of shape {self.shape}"
+            )
         sizes = tuple(n // known if s == -1 else s for s in sizes)
-        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1 :])
 
     def unfold(self, dimension: int, size: int, step: int) -> Tensor:
         """The windows of ``size`` elements every ``step`` along ``dimension``, as a new last
@@ -404,23 +426,32 @@ class ShapeMethods(TensorMixin):
             t.requires_grad_(True)
         return t
 
-    def new_zeros(self, *size: int | Sequence[int], dtype: DTypeLike | None = None,
-                  requires_grad: bool = False) -> Tensor:
+    def new_zeros(
+        self, *size: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False
+    ) -> Tensor:
         """zeros of ``size`` with this tensor's dtype (or ``dtype``)."""
         return self._new(np.zeros(args.sizes(size), dtype or self.dtype), requires_grad)
 
-    def new_ones(self, *size: int | Sequence[int], dtype: DTypeLike | None = None,
-                 requires_grad: bool = False) -> Tensor:
+    def new_ones(
+        self, *size: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False
+    ) -> Tensor:
         """ones of ``size`` with this tensor's dtype (or ``dtype``)."""
         return self._new(np.ones(args.sizes(size), dtype or self.dtype), requires_grad)
 
-    def new_empty(self, *size: int | Sequence[int], dtype: DTypeLike | None = None,
-                  requires_grad: bool = False) -> Tensor:
+    def new_empty(
+        self, *size: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False
+    ) -> Tensor:
         """An uninitialised tensor of ``size`` with this tensor's dtype (or ``dtype``)."""
         return self._new(np.empty(args.sizes(size), dtype or self.dtype), requires_grad)
 
-    def new_full(self, size: int | Sequence[int], fill_value: float, *, dtype: DTypeLike | None = None,
-                 requires_grad: bool = False) -> Tensor:
+    def new_full(
+        self,
+        size: int | Sequence[int],
+        fill_value: float,
+        *,
+        dtype: DTypeLike | None = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
         """``fill_value`` everywhere in ``size``, with this tensor's dtype (or ``dtype``)."""
         return self._new(np.full(args.sizes((size,)), fill_value, dtype or self.dtype), requires_grad)
 

@@ -29,6 +29,7 @@ Forward mode (autograd/forward_ad.py) runs the JVP rules on the same two kinds o
 groups live in elementwise.py, activation.py, reduce.py, linalg.py, shape.py, index.py, inplace.py,
 layers.py and loss.py.
 """
+
 from __future__ import annotations
 
 import dis
@@ -43,8 +44,20 @@ OPS: dict = {}
 class Op:
     """One operation of the table (see the module docstring)."""
 
-    __slots__ = ("name", "forward", "vjps", "jvp", "jvp_form", "batch", "doc", "reads", "differentiable", "vjp_all",
-                 "keeps_shape", "variadic")
+    __slots__ = (
+        "name",
+        "forward",
+        "vjps",
+        "jvp",
+        "jvp_form",
+        "batch",
+        "doc",
+        "reads",
+        "differentiable",
+        "vjp_all",
+        "keeps_shape",
+        "variadic",
+    )
 
     def __init__(self, name, forward, vjps, doc, vjp_all=None, keeps_shape=False, variadic=False, jvp=None):
         self.name = name
@@ -80,8 +93,16 @@ ELEMENTWISE = "elementwise"
 REDUCTION = "reduction"
 
 
-def defop(name: str, forward, *vjps, jvp=None, doc: str | None = None, keeps_shape: bool = False,
-          half_in_float32: bool = False, variadic: bool = False) -> Op:
+def defop(
+    name: str,
+    forward,
+    *vjps,
+    jvp=None,
+    doc: str | None = None,
+    keeps_shape: bool = False,
+    half_in_float32: bool = False,
+    variadic: bool = False,
+) -> Op:
     """Add an operation to the table and return it (see Op for ``keeps_shape`` and ``variadic``).
 
     ``jvp``: the JVP rule, a function or ``LINEAR`` / ``ELEMENTWISE`` (see the module docstring);

@@ -6,6 +6,7 @@ passes and nodes, or lose accuracy.
 Rules follow the table's contract (see autograd/ops/__init__.py): they run on ndarrays, and on
 Tensors under create_graph.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,6 +38,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
 
 # -- softplus and the normal CDF (for the logistic losses and GELU) --------------------------------
 
+
 def _softplus(x, *, beta=1.0, threshold=None):
     """log(1 + e^(beta x)) / beta without overflow; x itself where beta x > threshold (torch's
     F.softplus passes threshold=20; the losses use no threshold)."""
@@ -52,16 +54,25 @@ def _softplus_grad(g, out, x, *, beta=1.0, threshold=None):
     return g * fn.exp(x - out if beta == 1 else (x - out) * beta)
 
 
-defop("softplus", _softplus, _softplus_grad, jvp=ELEMENTWISE, keeps_shape=True,
-      doc="log(1 + e^(beta x)) / beta, computed without overflow (x past the threshold): "
-          "dx = g sigmoid(beta x) = g e^(beta (x - softplus(x))), g past the threshold")
+defop(
+    "softplus",
+    _softplus,
+    _softplus_grad,
+    jvp=ELEMENTWISE,
+    keeps_shape=True,
+    doc="log(1 + e^(beta x)) / beta, computed without overflow (x past the threshold): "
+    "dx = g sigmoid(beta x) = g e^(beta (x - softplus(x))), g past the threshold",
+)
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 defop(
-    "normal_cdf", lambda x: (0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False),
+    "normal_cdf",
+    lambda x: (0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False),
     lambda g, out, x: g * fn.exp(x * x * -0.5) * _INV_SQRT_2PI,
-    jvp=ELEMENTWISE, doc="Phi(x) = (1 + erf(x / sqrt 2)) / 2: dx = g phi(x) = g e^(-x^2/2) / sqrt(2 pi)")
+    jvp=ELEMENTWISE,
+    doc="Phi(x) = (1 + erf(x / sqrt 2)) / 2: dx = g phi(x) = g e^(-x^2/2) / sqrt(2 pi)",
+)
 
 
 # -- one kernel each in torch ----------------------------------------------------------------------------
@@ -78,8 +89,7 @@ def _silu_grad(g, out, x):
     return g * s * (x * (1 - s) + 1)
 
 
-elementwise("silu", lambda x: x * _sigmoid(x), _silu_grad,
-            doc="x sigmoid(x): dx = g s (1 + x (1 - s)), s = sigmoid(x)")
+elementwise("silu", lambda x: x * _sigmoid(x), _silu_grad, doc="x sigmoid(x): dx = g s (1 + x (1 - s)), s = sigmoid(x)")
 
 
 def _mish(x):
@@ -91,8 +101,9 @@ def _mish_grad(g, out, x):
     return g * (t + x * _sigmoid_of(x) * (1 - t * t))
 
 
-elementwise("mish", _mish, _mish_grad,
-            doc="x tanh(softplus(x)): dx = g (t + x sigmoid(x) (1 - t^2)), t = tanh(softplus(x))")
+elementwise(
+    "mish", _mish, _mish_grad, doc="x tanh(softplus(x)): dx = g (t + x sigmoid(x) (1 - t^2)), t = tanh(softplus(x))"
+)
 
 
 def _elu(x, *, alpha, scale, input_scale):
@@ -110,27 +121,37 @@ def _elu_grad(g, out, x, *, alpha, scale, input_scale):
     return g * fn.where(positive, scale, slope)
 
 
-elementwise("elu", _elu, _elu_grad,
-            doc="scale x (x > 0), scale alpha (e^(input_scale x) - 1) (x <= 0): "
-                "dx = g scale (x > 0), g scale alpha input_scale e^(input_scale x) (x <= 0)")
+elementwise(
+    "elu",
+    _elu,
+    _elu_grad,
+    doc="scale x (x > 0), scale alpha (e^(input_scale x) - 1) (x <= 0): "
+    "dx = g scale (x > 0), g scale alpha input_scale e^(input_scale x) (x <= 0)",
+)
 
 
 def _hardtanh(x, *, min_val, max_val):
     return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
 
 
-elementwise("hardtanh", _hardtanh,
-            lambda g, out, x, *, min_val, max_val: g * ((fn.const(x) > min_val) & (fn.const(x) < max_val)),
-            doc="clamp(x, min_val, max_val): dx = g [min_val < x < max_val] (0 at the bounds, as torch)")
+elementwise(
+    "hardtanh",
+    _hardtanh,
+    lambda g, out, x, *, min_val, max_val: g * ((fn.const(x) > min_val) & (fn.const(x) < max_val)),
+    doc="clamp(x, min_val, max_val): dx = g [min_val < x < max_val] (0 at the bounds, as torch)",
+)
 
 
 def _hardsigmoid(x):
     return np.clip(x + 3, 0, 6) / 6  # (torch's order of operations: the same rounding)
 
 
-elementwise("hardsigmoid", _hardsigmoid,
-            lambda g, out, x: g * ((fn.const(x) > -3) & (fn.const(x) < 3)) / 6,
-            doc="clamp(x + 3, 0, 6) / 6: dx = g / 6 [-3 < x < 3]")
+elementwise(
+    "hardsigmoid",
+    _hardsigmoid,
+    lambda g, out, x: g * ((fn.const(x) > -3) & (fn.const(x) < 3)) / 6,
+    doc="clamp(x + 3, 0, 6) / 6: dx = g / 6 [-3 < x < 3]",
+)
 
 
 def _hardswish_grad(g, out, x):
@@ -138,11 +159,18 @@ def _hardswish_grad(g, out, x):
     return g * fn.where(c <= -3, 0.0, fn.where(c < 3, x / 3 + 0.5, 1.0))
 
 
-elementwise("hardswish", lambda x: x * np.clip(x + 3, 0, 6) / 6, _hardswish_grad,
-            doc="x clamp(x + 3, 0, 6) / 6: dx = 0 (x <= -3), g (x / 3 + 1/2) (-3 < x < 3), g (x >= 3), as torch")
-elementwise("logsigmoid", lambda x: -np.logaddexp(np.zeros((), x.dtype), -x),
-            lambda g, out, x: g * fn.exp(out - x),
-            doc="log sigmoid(x) = -softplus(-x): dx = g sigmoid(-x) = g e^(out - x)")
+elementwise(
+    "hardswish",
+    lambda x: x * np.clip(x + 3, 0, 6) / 6,
+    _hardswish_grad,
+    doc="x clamp(x + 3, 0, 6) / 6: dx = 0 (x <= -3), g (x / 3 + 1/2) (-3 < x < 3), g (x >= 3), as torch",
+)
+elementwise(
+    "logsigmoid",
+    lambda x: -np.logaddexp(np.zeros((), x.dtype), -x),
+    lambda g, out, x: g * fn.exp(out - x),
+    doc="log sigmoid(x) = -softplus(-x): dx = g sigmoid(-x) = g e^(out - x)",
+)
 
 _GELU_K = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
@@ -159,9 +187,13 @@ def _gelu_tanh_grad(g, out, x):
     return g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * (x2 * (3 * _GELU_C) + 1) * _GELU_K)
 
 
-elementwise("gelu_tanh", _gelu_tanh, _gelu_tanh_grad,
-            doc="x (1 + tanh(k (x + c x^3))) / 2, k = sqrt(2/pi), c = 0.044715: "
-                "dx = g ((1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2), t = tanh(k (x + c x^3))")
+elementwise(
+    "gelu_tanh",
+    _gelu_tanh,
+    _gelu_tanh_grad,
+    doc="x (1 + tanh(k (x + c x^3))) / 2, k = sqrt(2/pi), c = 0.044715: "
+    "dx = g ((1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2), t = tanh(k (x + c x^3))",
+)
 
 
 # -- GLU: halves of one dimension -------------------------------------------------------------------------
@@ -197,5 +229,10 @@ def _glu_jvp(tangents, out, x, *, dim):
     return ta * s + a * s * (1 - s) * tb
 
 
-defop("glu", _glu, _glu_grad, jvp=_glu_jvp,
-      doc="a sigmoid(b), a and b the halves of x along dim: da = g sigmoid(b), db = g a s (1 - s), s = sigmoid(b)")
+defop(
+    "glu",
+    _glu,
+    _glu_grad,
+    jvp=_glu_jvp,
+    doc="a sigmoid(b), a and b the halves of x along dim: da = g sigmoid(b), db = g a s (1 - s), s = sigmoid(b)",
+)

@@ -1,6 +1,7 @@
 """vmap's entries of the table: entering a level (a dimension becomes a batch dimension in front)
 and leaving it (the batch dimension moves back into the tensor). autograd/vmap.py makes the
 batched tensors; these entries record the two moves, so gradients and tangents cross them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,7 +51,17 @@ def _out_jvp(tangents, out, x, *, k, dim, level):
     return move_out(t, k=k, dim=dim)
 
 
-defop("vmap_in", lambda x, *, k, dim, level: move_in(x, k=k, dim=dim), _in_grad, jvp=_in_jvp,
-      doc="vmap's mapped input: dimension dim becomes the batch dimension of a level: dx = g with it moved back")
-defop("vmap_out", lambda x, *, k, dim, level: move_out(x, k=k, dim=dim), _out_grad, jvp=_out_jvp,
-      doc="vmap's output: a level's batch dimension becomes dimension dim: dx = g with it moved back in front")
+defop(
+    "vmap_in",
+    lambda x, *, k, dim, level: move_in(x, k=k, dim=dim),
+    _in_grad,
+    jvp=_in_jvp,
+    doc="vmap's mapped input: dimension dim becomes the batch dimension of a level: dx = g with it moved back",
+)
+defop(
+    "vmap_out",
+    lambda x, *, k, dim, level: move_out(x, k=k, dim=dim),
+    _out_grad,
+    jvp=_out_jvp,
+    doc="vmap's output: a level's batch dimension becomes dimension dim: dx = g with it moved back in front",
+)

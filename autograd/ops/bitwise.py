@@ -7,6 +7,7 @@ before an entry runs. Each entry declares its form, ELEMENTWISE (each output ele
 same element of each broadcast input): without a gradient there is no JVP to derive from it, but
 vmap batches such an entry by broadcasting (autograd/vmap.py).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,12 +22,19 @@ for _name, _f in (("logical_and", np.logical_and), ("logical_or", np.logical_or)
 defop("logical_not", np.logical_not, None, jvp=ELEMENTWISE, doc="logical_not: boolean, no gradient")
 
 # -- bitwise operations and shifts: integer (and bool) tensors --------------------------------------------
-for _name, _f in (("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or), ("bitwise_xor", np.bitwise_xor),
-                  ("bitwise_left_shift", np.left_shift), ("bitwise_right_shift", np.right_shift)):
+for _name, _f in (
+    ("bitwise_and", np.bitwise_and),
+    ("bitwise_or", np.bitwise_or),
+    ("bitwise_xor", np.bitwise_xor),
+    ("bitwise_left_shift", np.left_shift),
+    ("bitwise_right_shift", np.right_shift),
+):
     # (numpy's shifts are torch's: a shift by the width of the type or more, or by a negative
     # count, gives 0, and -1 for a negative number shifted right)
     defop(_name, _f, None, None, jvp=ELEMENTWISE, doc=f"{_name}: integer, no gradient")
-defop("bitwise_not", np.invert, None, jvp=ELEMENTWISE, doc="bitwise_not (~x; logical not of bools): integer, no gradient")
+defop(
+    "bitwise_not", np.invert, None, jvp=ELEMENTWISE, doc="bitwise_not (~x; logical not of bools): integer, no gradient"
+)
 
 # -- tests of floating values: bool out --------------------------------------------------------------------
 defop("isnan", np.isnan, None, jvp=ELEMENTWISE, doc="isnan: boolean, no gradient")
@@ -72,5 +80,11 @@ def _zero(g, out, a, b, *, rounding_mode):
     return fn.zeros_like(g)
 
 
-defop("div_rounded", _div_rounded, _zero, _zero, jvp=ELEMENTWISE,
-      doc="a / b rounded down ('floor', Python's //) or toward 0 ('trunc'): da = 0, db = 0 (a step function)")
+defop(
+    "div_rounded",
+    _div_rounded,
+    _zero,
+    _zero,
+    jvp=ELEMENTWISE,
+    doc="a / b rounded down ('floor', Python's //) or toward 0 ('trunc'): da = 0, db = 0 (a step function)",
+)

@@ -25,6 +25,7 @@ The GEMM's output, (O, N, *out) in memory, is returned as its (N, O, *out) trans
 view, no copy (numpy's elementwise operations keep that layout, and the next im2col reads it as
 well as a contiguous array). Fast kernels for particular layouts live in conv_kernels.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,11 +59,13 @@ def _im2col(x, *, kernel_size, stride, padding, dilation, fill=0):
     """The windows (N, C, *out, *k) of x: a read-only strided view (of a padded copy if padding)."""
     xp = padded(x, padding, fill)
     nd = len(kernel_size)
-    n = tuple(out_size(size, k, s, p, r) for size, k, s, p, r in zip(x.shape[2:], kernel_size, stride, padding,
-                                                                      dilation))
+    n = tuple(
+        out_size(size, k, s, p, r) for size, k, s, p, r in zip(x.shape[2:], kernel_size, stride, padding, dilation)
+    )
     st = xp.strides
-    strides = st[:2] + tuple(st[2 + i] * stride[i] for i in range(nd)) + tuple(st[2 + i] * dilation[i]
-                                                                              for i in range(nd))
+    strides = (
+        st[:2] + tuple(st[2 + i] * stride[i] for i in range(nd)) + tuple(st[2 + i] * dilation[i] for i in range(nd))
+    )
     return as_strided(xp, x.shape[:2] + n + tuple(kernel_size), strides, writeable=False)
 
 
@@ -70,9 +73,11 @@ def _col2im(cols, *, output_size, kernel_size, stride, padding, dilation):
     """The adjoint of im2col: zeros (N, C, *output_size) (padded), window j of every position p
     added at p s + j r, then the padding cropped. One strided add per kernel offset j."""
     nd = len(kernel_size)
-    n = cols.shape[2:2 + nd]
-    full = tuple(max(size + lo + hi, (m - 1) * s + r * (k - 1) + 1)
-                 for size, (lo, hi), m, s, r, k in zip(output_size, padding, n, stride, dilation, kernel_size))
+    n = cols.shape[2 : 2 + nd]
+    full = tuple(
+        max(size + lo + hi, (m - 1) * s + r * (k - 1) + 1)
+        for size, (lo, hi), m, s, r, k in zip(output_size, padding, n, stride, dilation, kernel_size)
+    )
     buf = np.zeros(cols.shape[:2] + full, dtype=cols.dtype)
     for j in np.ndindex(*kernel_size):
         dst = tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s) for jj, r, m, s in zip(j, dilation, n, stride))
@@ -84,29 +89,47 @@ def _col2im(cols, *, output_size, kernel_size, stride, padding, dilation):
 
 def _crop_windows(cols, n):
     """cols (N, C, *m, *k) restricted to the first n[i] windows of each dimension."""
-    if tuple(cols.shape[2:2 + len(n)]) == tuple(n):
+    if tuple(cols.shape[2 : 2 + len(n)]) == tuple(n):
         return cols
     return cols[(slice(None), slice(None)) + tuple(slice(0, m) for m in n)]
 
 
 def _im2col_grad(g, out, x, *, kernel_size, stride, padding, dilation):
-    return fn.apply_op(COL2IM, (g,), {"output_size": tuple(x.shape[2:]), "kernel_size": kernel_size,
-                                      "stride": stride, "padding": padding, "dilation": dilation})
+    return fn.apply_op(
+        COL2IM,
+        (g,),
+        {
+            "output_size": tuple(x.shape[2:]),
+            "kernel_size": kernel_size,
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+        },
+    )
 
 
 def _col2im_grad(g, out, cols, *, output_size, kernel_size, stride, padding, dilation):
-    windows = fn.apply_op(IM2COL, (g,), {"kernel_size": kernel_size, "stride": stride, "padding": padding,
-                                         "dilation": dilation})
-    return _crop_windows(windows, cols.shape[2:2 + len(kernel_size)])
+    windows = fn.apply_op(
+        IM2COL, (g,), {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
+    )
+    return _crop_windows(windows, cols.shape[2 : 2 + len(kernel_size)])
 
 
 IM2COL = defop(
-    "im2col", _im2col, _im2col_grad, jvp=LINEAR,
+    "im2col",
+    _im2col,
+    _im2col_grad,
+    jvp=LINEAR,
     doc="windows out[n, c, p, j] = xpad[n, c, p s + j r]: dx = col2im(g), each window's gradient added back "
-        "where it came from")
+    "where it came from",
+)
 COL2IM = defop(
-    "col2im", _col2im, _col2im_grad, jvp=LINEAR,
-    doc="the adjoint of im2col, out[n, c, p s + j r] += x[n, c, p, j], padding cropped: dx = im2col(g)")
+    "col2im",
+    _col2im,
+    _col2im_grad,
+    jvp=LINEAR,
+    doc="the adjoint of im2col, out[n, c, p s + j r] += x[n, c, p, j], padding cropped: dx = im2col(g)",
+)
 
 # -- convolution and its transpose ----------------------------------------------------------------
 
@@ -122,7 +145,7 @@ def _columns(windows, groups):
     shape = windows.shape
     nd = (len(shape) - 2) // 2
     n, c = shape[0], shape[1]
-    out, k = tuple(shape[2:2 + nd]), tuple(shape[2 + nd:])
+    out, k = tuple(shape[2 : 2 + nd]), tuple(shape[2 + nd :])
     split = windows.reshape((n, groups, c // groups) + out + k)
     order = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
     return fn.permute(split, order).reshape(groups, (c // groups) * math.prod(k), n * math.prod(out))
@@ -142,7 +165,7 @@ def _conv(x, w, b, *, stride, padding, dilation, groups):
     if b.size:
         y = y.reshape(o, y.shape[2])
         y += b.reshape(o, 1)
-    return np.swapaxes(y.reshape((o, x.shape[0]) + windows.shape[2:2 + len(stride)]), 0, 1)
+    return np.swapaxes(y.reshape((o, x.shape[0]) + windows.shape[2 : 2 + len(stride)]), 0, 1)
 
 
 def _conv_transpose(x, w, b, *, stride, padding, dilation, groups, output_size):
@@ -154,8 +177,14 @@ def _conv_transpose(x, w, b, *, stride, padding, dilation, groups, output_size):
     n, sp = x.shape[0], x.shape[2:]
     windows = cols.reshape((groups * cog,) + tuple(k) + (n,) + tuple(sp))
     order = (1 + nd, 0) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(1, 1 + nd))
-    y = _col2im(windows.transpose(order), output_size=output_size, kernel_size=k, stride=stride, padding=padding,
-                dilation=dilation)
+    y = _col2im(
+        windows.transpose(order),
+        output_size=output_size,
+        kernel_size=k,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
     if b.size:
         y += b.reshape((-1,) + (1,) * nd)
     return y
@@ -167,8 +196,7 @@ def weight_grad(x, g, shape, *, stride, padding, dilation, groups):
     convolution, with the roles of x and g swapped (then x's windows outnumber g's positions: the
     extra ones are dropped)."""
     k = tuple(shape[2:])
-    windows = fn.apply_op(IM2COL, (x,), {"kernel_size": k, "stride": stride, "padding": padding,
-                                         "dilation": dilation})
+    windows = fn.apply_op(IM2COL, (x,), {"kernel_size": k, "stride": stride, "padding": padding, "dilation": dilation})
     windows = _crop_windows(windows, g.shape[2:])
     return (_grouped(g, groups) @ fn.swapaxes(_columns(windows, groups), 1, 2)).reshape(shape)
 
@@ -207,8 +235,10 @@ def _conv_jvp(tangents, out, x, w, b, *, stride, padding, dilation, groups):
 def _bilinear_jvp(op, tx, tw, tb, x, w, params):
     total = None
     empty = no_bias(fn.const(x).dtype)
-    for term in (None if tx is None else fn.apply_op(op, (tx, w, empty), params),
-                 None if tw is None else fn.apply_op(op, (x, tw, empty), params)):
+    for term in (
+        None if tx is None else fn.apply_op(op, (tx, w, empty), params),
+        None if tw is None else fn.apply_op(op, (x, tw, empty), params),
+    ):
         if term is not None:
             total = term if total is None else total + term
     if tb is not None and tb.shape[0]:
@@ -218,10 +248,15 @@ def _bilinear_jvp(op, tx, tw, tb, x, w, params):
 
 
 CONV = defop(
-    "conv", _conv, _conv_grad_x, _conv_grad_w, lambda g, out, x, w, b, **params: _bias_grad(g),
+    "conv",
+    _conv,
+    _conv_grad_x,
+    _conv_grad_w,
+    lambda g, out, x, w, b, **params: _bias_grad(g),
     jvp=_conv_jvp,
     doc="y = w * x + b (im2col, one GEMM a group): dx = conv_transpose(g, w), dw = g . im2col(x)^T, "
-        "db = g summed over batch and space")
+    "db = g summed over batch and space",
+)
 
 
 def _conv_transpose_grad_x(g, out, x, w, b, *, stride, padding, dilation, groups, output_size):
@@ -240,7 +275,12 @@ def _conv_transpose_jvp(tangents, out, x, w, b, *, stride, padding, dilation, gr
 
 
 CONV_TRANSPOSE = defop(
-    "conv_transpose", _conv_transpose, _conv_transpose_grad_x, _conv_transpose_grad_w,
-    lambda g, out, x, w, b, **params: _bias_grad(g), jvp=_conv_transpose_jvp,
+    "conv_transpose",
+    _conv_transpose,
+    _conv_transpose_grad_x,
+    _conv_transpose_grad_w,
+    lambda g, out, x, w, b, **params: _bias_grad(g),
+    jvp=_conv_transpose_jvp,
     doc="y = col2im(w^T x) + b, the adjoint of conv in its input: dx = conv(g, w), dw = x . im2col(g)^T, "
-        "db = g summed over batch and space")
+    "db = g summed over batch and space",
+)

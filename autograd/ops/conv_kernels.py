@@ -5,6 +5,7 @@ predicate accepts (ndarrays only, so recorded backward passes under create_graph
 formulas); the order of floating-point sums may differ in the last bits. They are registered here,
 in their own list, and ``tests/nn/test_nn_conv_kernels.py`` runs each against its formula.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,6 +26,7 @@ CONV_KERNELS: list[Kernel] = []
 def kernel(op_name: str, slot, when):
     """Register the decorated function over ``OPS[op_name]``'s forward (``slot`` "forward") or its
     rule for input ``slot``, used where ``when`` (same arguments) is true."""
+
     def register(run):
         op = OPS[op_name]
         reference = op.forward if slot == "forward" else op.vjps[slot]
@@ -32,7 +34,7 @@ def kernel(op_name: str, slot, when):
         if slot == "forward":
             op.forward = dispatch
         else:
-            op.vjps = op.vjps[:slot] + (dispatch,) + op.vjps[slot + 1:]
+            op.vjps = op.vjps[:slot] + (dispatch,) + op.vjps[slot + 1 :]
         CONV_KERNELS.append(Kernel(run.__name__, op, slot, when, run, reference))
         return run
 
@@ -64,8 +66,9 @@ def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
     disjoint = all(s >= span for s, span in zip(stride, spans))
     full = tuple(size + lo + hi for size, (lo, hi) in zip(x.shape[2:], padding))
     # the windows tile the padded input: every position gets a value (no zeros needed)
-    covered = disjoint and all(m * s == f and s == k and (r == 1 or k == 1)
-                               for m, s, f, k, r in zip(n, stride, full, kernel_size, dilation))
+    covered = disjoint and all(
+        m * s == f and s == k and (r == 1 or k == 1) for m, s, f, k, r in zip(n, stride, full, kernel_size, dilation)
+    )
     if full == x.shape[2:]:  # (in x's memory layout: the gradient flows on into x's producer)
         dx = (np.empty_like if covered else np.zeros_like)(x)
     else:
@@ -80,8 +83,10 @@ def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
             hit |= nan & np.isnan(windows[(Ellipsis,) + j])
         hit &= ~found
         found |= hit
-        dst = dx[(slice(None), slice(None)) + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s)
-                                                    for jj, r, m, s in zip(j, dilation, n, stride))]
+        dst = dx[
+            (slice(None), slice(None))
+            + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s) for jj, r, m, s in zip(j, dilation, n, stride))
+        ]
         if disjoint:
             np.multiply(g, hit, out=dst)
         else:
@@ -89,8 +94,9 @@ def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
             dst += scratch
     if dx.shape[2:] == x.shape[2:]:
         return dx
-    return np.ascontiguousarray(dx[(slice(None), slice(None)) + tuple(slice(lo, lo + size) for size, (lo, _)
-                                                                      in zip(x.shape[2:], padding))])
+    return np.ascontiguousarray(
+        dx[(slice(None), slice(None)) + tuple(slice(lo, lo + size) for size, (lo, _) in zip(x.shape[2:], padding))]
+    )
 
 
 # -- scratch memory for the large temporaries -------------------------------------------------------
@@ -139,8 +145,14 @@ def _batch_last_fits(x, w, b, *, stride, padding, dilation, groups, output_size)
     to and from the batch-last layout). Measured (one thread, batch 64, the conv's input gradient):
     3,32,32,3 formula 4.5 ms, kernel 5.2 (27 values a position against 32 channels: refused);
     16,16,32,5 53.1 against 35.0; 32,64,15,3 11.3 against 8.3."""
-    return (_float_arrays(x, w, b) and x.dtype == w.dtype and x.ndim >= 3 and x.shape[0] >= _MIN_BATCH
-            and x.shape[-1] < _SHORT_ROWS and w.shape[1] * groups * math.prod(w.shape[2:]) >= 2 * x.shape[1])
+    return (
+        _float_arrays(x, w, b)
+        and x.dtype == w.dtype
+        and x.ndim >= 3
+        and x.shape[0] >= _MIN_BATCH
+        and x.shape[-1] < _SHORT_ROWS
+        and w.shape[1] * groups * math.prod(w.shape[2:]) >= 2 * x.shape[1]
+    )
 
 
 @kernel("conv_transpose", "forward", when=_batch_last_fits)
@@ -161,13 +173,17 @@ def conv_transpose_batch_last(x, w, b, *, stride, padding, dilation, groups, out
     np.matmul(np.swapaxes(wm, 1, 2), xm.reshape(groups, cin // groups, -1), out=cols)  # (G, Co K, L N)
     _give_back(raw_x)
     windows = cols.reshape((groups * cog,) + tuple(k) + tuple(sp) + (n,))
-    full = tuple(max(size + lo + hi, (m - 1) * s + r * (kk - 1) + 1)
-                 for size, (lo, hi), m, s, r, kk in zip(output_size, padding, sp, stride, dilation, k))
+    full = tuple(
+        max(size + lo + hi, (m - 1) * s + r * (kk - 1) + 1)
+        for size, (lo, hi), m, s, r, kk in zip(output_size, padding, sp, stride, dilation, k)
+    )
     raw_b, buf = _take((groups * cog,) + full + (n,), x.dtype)
     buf.fill(0)
     for j in np.ndindex(*k):
-        dst = buf[(slice(None),) + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s)
-                                         for jj, r, m, s in zip(j, dilation, sp, stride))]
+        dst = buf[
+            (slice(None),)
+            + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s) for jj, r, m, s in zip(j, dilation, sp, stride))
+        ]
         np.add(dst, windows[(slice(None),) + j], out=dst)
     crop = buf[(slice(None),) + tuple(slice(lo, lo + size) for size, (lo, _) in zip(output_size, padding))]
     _give_back(raw_c)
@@ -220,7 +236,7 @@ def conv_keeping_columns(x, w, b, *, stride, padding, dilation, groups):
     windows = _im2col(x, kernel_size=w.shape[2:], stride=stride, padding=padding, dilation=dilation)
     o = w.shape[0]
     nd = len(stride)
-    n, c, out, k = x.shape[0], x.shape[1], windows.shape[2:2 + nd], windows.shape[2 + nd:]
+    n, c, out, k = x.shape[0], x.shape[1], windows.shape[2 : 2 + nd], windows.shape[2 + nd :]
     raw, cols = _take((groups, c // groups * math.prod(k), n * math.prod(out)), x.dtype)
     split = windows.reshape((n, groups, c // groups) + out + k)  # (the order of conv.py's _columns)
     order = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
@@ -229,7 +245,7 @@ def conv_keeping_columns(x, w, b, *, stride, padding, dilation, groups):
     if b.size:
         y = y.reshape(o, y.shape[2])
         y += b.reshape(o, 1)
-    y = np.swapaxes(y.reshape((o, x.shape[0]) + windows.shape[2:2 + len(stride)]), 0, 1)
+    y = np.swapaxes(y.reshape((o, x.shape[0]) + windows.shape[2 : 2 + len(stride)]), 0, 1)
     if cols.nbytes <= _KEEP_BYTES:
         key = id(y)
         _forget(key)

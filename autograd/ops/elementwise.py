@@ -3,6 +3,7 @@
 Rules use ``g`` (gradient of the output), ``out`` (the output), the inputs, and the functions of
 :mod:`autograd.ops.fn`. Broadcasting is undone by the caller (broadcast.unbroadcast).
 """
+
 import math
 
 import numpy as np
@@ -46,12 +47,34 @@ def _power(x, y):
 
 # -- arithmetic between two tensors -----------------------------------------------------------
 defop("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, jvp=ELEMENTWISE, doc="x + y: dx = g, dy = g")
-defop("sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, jvp=ELEMENTWISE, doc="x - y: dx = g, dy = -g")
-defop("mul", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x, jvp=ELEMENTWISE, doc="x * y: dx = g y, dy = g x")
-defop("div", np.true_divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y,
-      jvp=ELEMENTWISE, doc="x / y: dx = g / y, dy = -g x / y**2")
-defop("pow", _power, _pow_base_grad, _pow_exponent_grad,
-      jvp=ELEMENTWISE, doc="x ** y: dx = g y x**(y-1) (0 where y = 0), dy = g x**y log x")
+defop(
+    "sub", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, jvp=ELEMENTWISE, doc="x - y: dx = g, dy = -g"
+)
+defop(
+    "mul",
+    np.multiply,
+    lambda g, out, x, y: g * y,
+    lambda g, out, x, y: g * x,
+    jvp=ELEMENTWISE,
+    doc="x * y: dx = g y, dy = g x",
+)
+defop(
+    "div",
+    np.true_divide,
+    lambda g, out, x, y: g / y,
+    lambda g, out, x, y: -g * out / y,
+    jvp=ELEMENTWISE,
+    doc="x / y: dx = g / y, dy = -g x / y**2",
+)
+defop(
+    "pow",
+    _power,
+    _pow_base_grad,
+    _pow_exponent_grad,
+    jvp=ELEMENTWISE,
+    doc="x ** y: dx = g y x**(y-1) (0 where y = 0), dy = g x**y log x",
+)
+
 
 def elementwise(name, forward, rule, doc):
     """An entry of one input whose gradient has exactly that input's shape and dtype (elementwise
@@ -66,12 +89,19 @@ elementwise("rsub_scalar", lambda x, *, c: c - x, lambda g, out, x, *, c: -g, do
 elementwise("mul_scalar", lambda x, *, c: x * c, lambda g, out, x, *, c: g * c, doc="x * c: dx = g c")
 elementwise("div_scalar", lambda x, *, c: x / c, lambda g, out, x, *, c: g / c, doc="x / c: dx = g / c")
 elementwise("rdiv_scalar", lambda x, *, c: c / x, lambda g, out, x, *, c: -g * out / x, doc="c / x: dx = -g c / x**2")
-elementwise("pow_scalar", lambda x, *, c: x ** c,
-            lambda g, out, x, *, c: g * c * x ** (c - 1) if c != 0 else g * 0.0,
-            doc="x ** c: dx = g c x**(c-1)")
-elementwise("rpow_scalar", lambda x, *, c: _power(np.asarray(c, x.dtype), x) if x.dtype.kind == "i" else c ** x,
-            lambda g, out, x, *, c: _rpow_grad(g, out, x, c),
-            doc="c ** x: dx = g c**x log c (0 where c = 0 and x >= 0, as torch)")
+elementwise(
+    "pow_scalar",
+    lambda x, *, c: x**c,
+    lambda g, out, x, *, c: g * c * x ** (c - 1) if c != 0 else g * 0.0,
+    doc="x ** c: dx = g c x**(c-1)",
+)
+elementwise(
+    "rpow_scalar",
+    lambda x, *, c: _power(np.asarray(c, x.dtype), x) if x.dtype.kind == "i" else c**x,
+    lambda g, out, x, *, c: _rpow_grad(g, out, x, c),
+    doc="c ** x: dx = g c**x log c (0 where c = 0 and x >= 0, as torch)",
+)
+
 
 # -- unary ------------------------------------------------------------------------------------
 def _relu(x):
@@ -91,19 +121,40 @@ elementwise("relu", _relu, lambda g, out, x: g * (fn.const(x) > 0), doc="max(0, 
 elementwise("sign", np.sign, lambda g, out, x: g * 0, doc="sign x: dx = 0")
 
 # -- comparisons: boolean results, no gradient ------------------------------------------------
-for _name, _f in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal),
-                  ("eq", np.equal), ("ne", np.not_equal)):
+for _name, _f in (
+    ("lt", np.less),
+    ("le", np.less_equal),
+    ("gt", np.greater),
+    ("ge", np.greater_equal),
+    ("eq", np.equal),
+    ("ne", np.not_equal),
+):
     defop(_name, _f, None, None, doc=f"{_name} comparison: boolean, no gradient")
 
 # -- selection and copies -----------------------------------------------------------------------
-defop("where", lambda c, a, b: np.where(c, a, b), None,
-      lambda g, out, c, a, b: fn.where(c, g, 0.0), lambda g, out, c, a, b: fn.where(c, 0.0, g),
-      jvp=ELEMENTWISE, doc="where(c, a, b): da = g where c, db = g where not c")
-elementwise("alias", lambda x: x.view(), lambda g, out, x: g,
-            doc="the same values, a view (make_dual's and unpack_dual's primal): dx = g")
+defop(
+    "where",
+    lambda c, a, b: np.where(c, a, b),
+    None,
+    lambda g, out, c, a, b: fn.where(c, g, 0.0),
+    lambda g, out, c, a, b: fn.where(c, 0.0, g),
+    jvp=ELEMENTWISE,
+    doc="where(c, a, b): da = g where c, db = g where not c",
+)
+elementwise(
+    "alias",
+    lambda x: x.view(),
+    lambda g, out, x: g,
+    doc="the same values, a view (make_dual's and unpack_dual's primal): dx = g",
+)
 elementwise("clone", lambda x: x.copy(), lambda g, out, x: g, doc="copy: dx = g")
-defop("cast", lambda x, *, dtype: x.astype(dtype), lambda g, out, x, *, dtype: g,
-      jvp=LINEAR, doc="dtype conversion: dx = g (converted back to x's dtype)")
+defop(
+    "cast",
+    lambda x, *, dtype: x.astype(dtype),
+    lambda g, out, x, *, dtype: g,
+    jvp=LINEAR,
+    doc="dtype conversion: dx = g (converted back to x's dtype)",
+)
 
 
 # -- elementwise extremes and clamping ------------------------------------------------------------
@@ -113,14 +164,22 @@ def _extreme_weights(a, b, loses):
     return np.where(a == b, 0.5, 1.0).astype(a.dtype, copy=False) * ~loses(a, b)
 
 
-defop("maximum", np.maximum,
-      lambda g, out, a, b: g * _extreme_weights(a, b, np.less),
-      lambda g, out, a, b: g * _extreme_weights(a, b, np.greater),
-      jvp=ELEMENTWISE, doc="max(a, b) elementwise: da = g [a > b], db = g [b > a], g/2 each on ties")
-defop("minimum", np.minimum,
-      lambda g, out, a, b: g * _extreme_weights(a, b, np.greater),
-      lambda g, out, a, b: g * _extreme_weights(a, b, np.less),
-      jvp=ELEMENTWISE, doc="min(a, b) elementwise: da = g [a < b], db = g [b < a], g/2 each on ties")
+defop(
+    "maximum",
+    np.maximum,
+    lambda g, out, a, b: g * _extreme_weights(a, b, np.less),
+    lambda g, out, a, b: g * _extreme_weights(a, b, np.greater),
+    jvp=ELEMENTWISE,
+    doc="max(a, b) elementwise: da = g [a > b], db = g [b > a], g/2 each on ties",
+)
+defop(
+    "minimum",
+    np.minimum,
+    lambda g, out, a, b: g * _extreme_weights(a, b, np.greater),
+    lambda g, out, a, b: g * _extreme_weights(a, b, np.less),
+    jvp=ELEMENTWISE,
+    doc="min(a, b) elementwise: da = g [a < b], db = g [b < a], g/2 each on ties",
+)
 
 
 def _inside(x, lo, hi):
@@ -134,13 +193,20 @@ def _inside(x, lo, hi):
     return mask
 
 
-defop("clamp", lambda x, *, min, max: np.asarray(np.clip(x, min, max)),
-      lambda g, out, x, *, min, max: g * _inside(x, min, max),
-      jvp=ELEMENTWISE, doc="clamp(x, min, max) with number bounds: dx = g [min <= x <= max]")
-defop("clamp_tensor", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
-      lambda g, out, x, lo, hi: g * _inside(x, lo, hi),
-      lambda g, out, x, lo, hi: g * ((fn.const(x) < fn.const(lo)) & (fn.const(lo) < fn.const(hi))),
-      lambda g, out, x, lo, hi: g * ((fn.const(x) > fn.const(hi)) | (fn.const(hi) < fn.const(lo))),
-      jvp=ELEMENTWISE, doc="min(max(x, lo), hi) with tensor bounds: dx = g [lo <= x <= hi], dlo = g [x < lo < hi], "
-          "dhi = g [x > hi or hi < lo]")
-
+defop(
+    "clamp",
+    lambda x, *, min, max: np.asarray(np.clip(x, min, max)),
+    lambda g, out, x, *, min, max: g * _inside(x, min, max),
+    jvp=ELEMENTWISE,
+    doc="clamp(x, min, max) with number bounds: dx = g [min <= x <= max]",
+)
+defop(
+    "clamp_tensor",
+    lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+    lambda g, out, x, lo, hi: g * _inside(x, lo, hi),
+    lambda g, out, x, lo, hi: g * ((fn.const(x) < fn.const(lo)) & (fn.const(lo) < fn.const(hi))),
+    lambda g, out, x, lo, hi: g * ((fn.const(x) > fn.const(hi)) | (fn.const(hi) < fn.const(lo))),
+    jvp=ELEMENTWISE,
+    doc="min(max(x, lo), hi) with tensor bounds: dx = g [lo <= x <= hi], dlo = g [x < lo < hi], "
+    "dhi = g [x > hi or hi < lo]",
+)

@@ -3,6 +3,7 @@
 Each one runs numpy on arrays and the Tensor operation on Tensors (under create_graph), so a rule
 written with them differentiates to any order.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -10,6 +10,7 @@ Reading ``x[key]`` copies each selected element to the output once per time it i
 the VJP adds ``g`` back at ``key`` with repeated indices accumulating (``np.add.at``): that is
 the multi-path chain rule, each repetition being one path.
 """
+
 import numpy as np
 
 from . import LINEAR, defop, fn
@@ -63,20 +64,29 @@ def index_add_array(g, *idx, key, shape):
     return z
 
 
-defop("getitem", _getitem,
-      lambda g, out, x, *idx, key: fn.index_add(g, key, idx, x.shape),
-      jvp=LINEAR, doc="x[key]: dx = zeros with g added at key (repeated indices accumulate)")
-defop("index_add", index_add_array,
-      lambda g, out, x, *idx, key, shape: g[build_key(key, [fn.const(i) for i in idx])],
-      jvp=LINEAR, doc="zeros(shape) with x added at key (the VJP of getitem): dx = g[key]")
+defop(
+    "getitem",
+    _getitem,
+    lambda g, out, x, *idx, key: fn.index_add(g, key, idx, x.shape),
+    jvp=LINEAR,
+    doc="x[key]: dx = zeros with g added at key (repeated indices accumulate)",
+)
+defop(
+    "index_add",
+    index_add_array,
+    lambda g, out, x, *idx, key, shape: g[build_key(key, [fn.const(i) for i in idx])],
+    jvp=LINEAR,
+    doc="zeros(shape) with x added at key (the VJP of getitem): dx = g[key]",
+)
 
 
 # -- gather / scatter_add along one dimension (torch.gather) ------------------------------------
 def _along(index, dim):
     """The full numpy index that reads position index[i_0, ..., i_n] along ``dim`` for every i."""
     nd = index.ndim
-    return tuple(index if d == dim else np.arange(n).reshape((n,) + (1,) * (nd - d - 1))
-                 for d, n in enumerate(index.shape))
+    return tuple(
+        index if d == dim else np.arange(n).reshape((n,) + (1,) * (nd - d - 1)) for d, n in enumerate(index.shape)
+    )
 
 
 def gather_array(x, index, *, dim):
@@ -94,10 +104,22 @@ def scatter_add_array(g, index, *, dim, shape):
     return z
 
 
-defop("gather", gather_array, lambda g, out, x, index, *, dim: fn.scatter_add(g, fn.const(index), dim, x.shape),
-      None, jvp=LINEAR, doc="out[..i..] = x[..index[..i..]..] along dim: dx = g scatter-added at index along dim")
-defop("scatter_add", scatter_add_array, lambda g, out, x, index, *, dim, shape: fn.gather(g, dim, fn.const(index)),
-      None, jvp=LINEAR, doc="zeros(shape) with x scatter-added at index along dim (the VJP of gather): dx = gather(g, dim, index)")
+defop(
+    "gather",
+    gather_array,
+    lambda g, out, x, index, *, dim: fn.scatter_add(g, fn.const(index), dim, x.shape),
+    None,
+    jvp=LINEAR,
+    doc="out[..i..] = x[..index[..i..]..] along dim: dx = g scatter-added at index along dim",
+)
+defop(
+    "scatter_add",
+    scatter_add_array,
+    lambda g, out, x, index, *, dim, shape: fn.gather(g, dim, fn.const(index)),
+    None,
+    jvp=LINEAR,
+    doc="zeros(shape) with x scatter-added at index along dim (the VJP of gather): dx = gather(g, dim, index)",
+)
 
 
 # -- index_select and masked_fill -----------------------------------------------------------------
@@ -110,8 +132,14 @@ def _index_select_grad(g, out, x, index, *, dim):
     return fn.index_add(g, key, [fn.const(index).reshape(-1)], x.shape)
 
 
-defop("index_select", _index_select, _index_select_grad, None,
-      jvp=LINEAR, doc="x's slices at index along dim: dx = zeros with g added at index along dim (repeats accumulate)")
+defop(
+    "index_select",
+    _index_select,
+    _index_select_grad,
+    None,
+    jvp=LINEAR,
+    doc="x's slices at index along dim: dx = zeros with g added at index along dim (repeats accumulate)",
+)
 
 
 def _masked_fill(x, mask, *, value):
@@ -122,8 +150,14 @@ def _masked_fill_jvp(tangents, out, x, mask, *, value):
     return fn.where(mask, 0.0, tangents[0])  # the filled entries are constants: no tangent
 
 
-defop("masked_fill", _masked_fill, lambda g, out, x, mask, *, value: fn.where(mask, 0.0, g), None,
-      jvp=_masked_fill_jvp, doc="x with value where mask: dx = g where not mask, 0 where mask")
+defop(
+    "masked_fill",
+    _masked_fill,
+    lambda g, out, x, mask, *, value: fn.where(mask, 0.0, g),
+    None,
+    jvp=_masked_fill_jvp,
+    doc="x with value where mask: dx = g where not mask, 0 where mask",
+)
 
 
 # -- take_along_dim: gather with broadcasting (also the values of sort, topk, cummax...) -----------
@@ -151,8 +185,14 @@ def _take_along_dim_grad(g, out, x, index, *, axis):
     return fn.scatter_add(g, np.broadcast_to(fn.const(index), js), axis, xs)
 
 
-defop("take_along_dim", _take_along_dim, _take_along_dim_grad, None, jvp=LINEAR,
-      doc="x's values at index along dim (broadcast): dx = g scatter-added at index along dim (repeats accumulate)")
+defop(
+    "take_along_dim",
+    _take_along_dim,
+    _take_along_dim_grad,
+    None,
+    jvp=LINEAR,
+    doc="x's values at index along dim (broadcast): dx = g scatter-added at index along dim (repeats accumulate)",
+)
 
 
 # -- nonzero ----------------------------------------------------------------------------------------
@@ -162,8 +202,12 @@ def _nonzero(x, *, column=None):
     return np.nonzero(x)[column].astype(np.int64, copy=False)
 
 
-defop("nonzero", _nonzero, None,
-      doc="the indices of the nonzero elements, one row each (or one column: as_tuple): no gradient")
+defop(
+    "nonzero",
+    _nonzero,
+    None,
+    doc="the indices of the nonzero elements, one row each (or one column: as_tuple): no gradient",
+)
 
 
 from . import scatter  # noqa: E402,F401  (scatter, scatter_reduce, index_copy, index_fill, masked_scatter)

@@ -1,4 +1,5 @@
 """Out-of-place forms that in-place operations record (``t[key] = v`` on a tensor in a graph)."""
+
 import numpy as np
 
 from . import LINEAR, defop
@@ -41,5 +42,11 @@ def _kept(g, key):
     return mask
 
 
-defop("index_put", _index_put, lambda g, out, x, v, *, key: g * _kept(g, key), lambda g, out, x, v, *, key: _read(g, key),
-      jvp=LINEAR, doc="x with x[key] = v: dx = g where not overwritten (0 at key), dv = g[key] (summed over broadcasting)")
+defop(
+    "index_put",
+    _index_put,
+    lambda g, out, x, v, *, key: g * _kept(g, key),
+    lambda g, out, x, v, *, key: _read(g, key),
+    jvp=LINEAR,
+    doc="x with x[key] = v: dx = g where not overwritten (0 at key), dv = g[key] (summed over broadcasting)",
+)

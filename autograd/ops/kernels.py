@@ -16,6 +16,7 @@ rule called under create_graph receives Tensors, which every predicate here refu
 backward passes always use the formulas. ``tests/autograd/test_kernels.py`` runs every kernel
 against the formula it replaces.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,6 +46,7 @@ def kernel(op_name: str, slot, when):
     """Register the decorated function as a kernel of ``OPS[op_name]``'s forward (``slot`` is
     ``"forward"``) or of its rule for input ``slot`` (an int), used where ``when(*args, **params)``
     (the same arguments) is true."""
+
     def register(run):
         op = OPS[op_name]
         reference = op.forward if slot == "forward" else op.vjps[slot]
@@ -52,7 +54,7 @@ def kernel(op_name: str, slot, when):
         if slot == "forward":
             op.forward = dispatch
         else:
-            op.vjps = op.vjps[:slot] + (dispatch,) + op.vjps[slot + 1:]
+            op.vjps = op.vjps[:slot] + (dispatch,) + op.vjps[slot + 1 :]
         KERNELS.append(Kernel(run.__name__, op, slot, when, run, reference))
         return run
 
@@ -102,6 +104,7 @@ def in_place(op_name: str, slot: int, when):
     ``slot`` writing its result into the gradient ``g``, used where ``when`` accepts the same
     arguments and ``g`` is an ndarray that owns its memory (not a view). (A FRESH rule's result
     is writeable: no cached constant; reading ``g.flags`` would cost more than a small product.)"""
+
     def register(run):
         op = OPS[op_name]
         rule = op.vjps[slot]
@@ -139,8 +142,13 @@ _MANY_ROWS = 16
 
 def short_rows(x, *, axis):
     """A float32/float64 (N, C) array reduced over its classes, rows of at most 32 classes."""
-    return (x.__class__ is np.ndarray and x.ndim == 2 and (axis == 1 or axis == (1,)) and x.dtype.char in "fd"
-            and 0 < x.shape[1] <= _FEW_CLASSES)
+    return (
+        x.__class__ is np.ndarray
+        and x.ndim == 2
+        and (axis == 1 or axis == (1,))
+        and x.dtype.char in "fd"
+        and 0 < x.shape[1] <= _FEW_CLASSES
+    )
 
 
 def few_class_rows(x, *, axis):
@@ -171,8 +179,13 @@ def log_softmax_rows(x, *, axis):
 
 def _fresh_gradient(g, out, x, *, axis):
     """g and out ndarrays of one shape and dtype, not 0-d: the rule may work in place on a fresh array."""
-    return (g.__class__ is np.ndarray and out.__class__ is np.ndarray and out.ndim > 0 and g.dtype == out.dtype
-            and g.shape == out.shape)
+    return (
+        g.__class__ is np.ndarray
+        and out.__class__ is np.ndarray
+        and out.ndim > 0
+        and g.dtype == out.dtype
+        and g.shape == out.shape
+    )
 
 
 @kernel("log_softmax", 0, when=_fresh_gradient)
@@ -208,8 +221,9 @@ def class_rows(logp, target, weight, *, ignore_index, smoothing, reduction, g=No
     n, n_classes = logp.shape
     if n == 0 or target.shape != (n,) or 0 <= ignore_index < n_classes or weight.__class__ is not np.ndarray:
         return False
-    return g is None or (g.__class__ is np.ndarray and g.dtype == logp.dtype
-                         and g.shape == ((n,) if reduction == "none" else ()))
+    return g is None or (
+        g.__class__ is np.ndarray and g.dtype == logp.dtype and g.shape == ((n,) if reduction == "none" else ())
+    )
 
 
 def _targets(logp, target, weight):

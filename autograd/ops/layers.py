@@ -5,6 +5,7 @@ Every tensor they read (embedding indices included) is an input of the node, so
 ``ag.Graph(loss).forward(feeds)`` can feed new values, and ``dropout_mask`` draws a fresh mask every
 time the graph is evaluated again.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,19 +35,25 @@ def _linear_layer_jvp(tangents, out, x, w, b):
     # d(x W^T + b) = dx W^T + x dW^T + db
     tx, tw, tb = tangents
     total = None
-    for term in (None if tx is None else tx @ w.T, None if tw is None else x @ tw.T,
-                 None if tb is None else fn.broadcast_to(tb, out.shape)):
+    for term in (
+        None if tx is None else tx @ w.T,
+        None if tw is None else x @ tw.T,
+        None if tb is None else fn.broadcast_to(tb, out.shape),
+    ):
         if term is not None:
             total = term if total is None else total + term
     return total
 
 
 defop(
-    "linear", _linear,
+    "linear",
+    _linear,
     lambda g, out, x, w, b: g @ w,
     _linear_grad_w,
     lambda g, out, x, w, b: g,
-    jvp=_linear_layer_jvp, doc="y = x W^T + b: dx = g W, dW = g^T x (summed over leading dims), db = g summed over leading dims")
+    jvp=_linear_layer_jvp,
+    doc="y = x W^T + b: dx = g W, dW = g^T x (summed over leading dims), db = g summed over leading dims",
+)
 
 # -- dropout ---------------------------------------------------------------------------------------
 
@@ -59,9 +66,12 @@ def _dropout_mask(x, *, p, generator=None):
 
 
 defop(
-    "dropout_mask", _dropout_mask, None,
+    "dropout_mask",
+    _dropout_mask,
+    None,
     doc="m_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1) (from the default generator or generator=): inverted "
-        "dropout's scaled keep-mask (no gradient; recorded so that Graph.forward draws a new mask each evaluation)")
+    "dropout's scaled keep-mask (no gradient; recorded so that Graph.forward draws a new mask each evaluation)",
+)
 
 # -- embedding -------------------------------------------------------------------------------------
 
@@ -87,6 +97,10 @@ def _embedding_grad(g, out, weight, idx, *, padding_idx):
 
 
 defop(
-    "embedding", _embedding, _embedding_grad, None,
-    jvp=LINEAR, doc="out[...] = x[idx[...]] (x the weight): dx[k] = sum of g over the positions where idx == k "
-        "(0 for padding_idx)")
+    "embedding",
+    _embedding,
+    _embedding_grad,
+    None,
+    jvp=LINEAR,
+    doc="out[...] = x[idx[...]] (x the weight): dx[k] = sum of g over the positions where idx == k (0 for padding_idx)",
+)

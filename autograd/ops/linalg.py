@@ -1,4 +1,5 @@
 """Matrix products, with numpy's matmul rules: 1-D, 2-D and batched with broadcasting."""
+
 import numpy as np
 
 from . import defop, fn
@@ -32,6 +33,7 @@ def _matmul(a, b):
 
 def _bilinear_jvp(product):
     """The JVP of a product of two tensors: d(a . b) = da . b + a . db."""
+
     def jvp(tangents, out, a, b):
         ta, tb = tangents
         if ta is None:
@@ -43,14 +45,32 @@ def _bilinear_jvp(product):
     return jvp
 
 
-defop("matmul", _matmul, _matmul_grad_a, _matmul_grad_b,
-      jvp=_bilinear_jvp(fn.matmul), doc="a @ b: da = g @ b^T, db = a^T @ g (vectors promoted and squeezed as numpy does)")
+defop(
+    "matmul",
+    _matmul,
+    _matmul_grad_a,
+    _matmul_grad_b,
+    jvp=_bilinear_jvp(fn.matmul),
+    doc="a @ b: da = g @ b^T, db = a^T @ g (vectors promoted and squeezed as numpy does)",
+)
 
 
-defop("dot", lambda a, b: np.asarray(np.dot(a, b)), lambda g, out, a, b: g * b, lambda g, out, a, b: g * a,
-      jvp=_bilinear_jvp(fn.dot), doc="sum_i a_i b_i of two vectors: da = g b, db = g a")
-defop("outer", np.outer, lambda g, out, a, b: g @ b, lambda g, out, a, b: a @ g,
-      jvp=_bilinear_jvp(fn.outer), doc="out_ij = a_i b_j: da = g @ b, db = a @ g")
+defop(
+    "dot",
+    lambda a, b: np.asarray(np.dot(a, b)),
+    lambda g, out, a, b: g * b,
+    lambda g, out, a, b: g * a,
+    jvp=_bilinear_jvp(fn.dot),
+    doc="sum_i a_i b_i of two vectors: da = g b, db = g a",
+)
+defop(
+    "outer",
+    np.outer,
+    lambda g, out, a, b: g @ b,
+    lambda g, out, a, b: a @ g,
+    jvp=_bilinear_jvp(fn.outer),
+    doc="out_ij = a_i b_j: da = g @ b, db = a @ g",
+)
 
 
 # -- einsum -------------------------------------------------------------------------------------------
@@ -120,11 +140,17 @@ def _einsum_jvp(tangents, out, *operands, equation):
     for k, t in enumerate(tangents):
         if t is None:
             continue
-        term = einsum_of(operands[:k] + (t,) + operands[k + 1:], equation)
+        term = einsum_of(operands[:k] + (t,) + operands[k + 1 :], equation)
         total = term if total is None else total + term
     return total
 
 
-defop("einsum", _einsum, *[_einsum_operand_grad(k) for k in range(MAX_OPERANDS)], jvp=_einsum_jvp, half_in_float32=True,
-      doc="einsum(equation, *x): dx_k = einsum of g with the other operands to x_k's subscripts "
-          "(broadcast over letters only x_k has, on the diagonal for a repeated letter)")
+defop(
+    "einsum",
+    _einsum,
+    *[_einsum_operand_grad(k) for k in range(MAX_OPERANDS)],
+    jvp=_einsum_jvp,
+    half_in_float32=True,
+    doc="einsum(equation, *x): dx_k = einsum of g with the other operands to x_k's subscripts "
+    "(broadcast over letters only x_k has, on the diagonal for a repeated letter)",
+)

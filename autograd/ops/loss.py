@@ -4,6 +4,7 @@ ignore_index and label smoothing) and binary cross-entropy on probabilities.
 Class indices and class weights are inputs of the node (no gradient), so a captured training step
 can be fed new targets.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,9 +35,14 @@ def _bce_grad_y(g, out, x, y):
 
 
 defop(
-    "binary_cross_entropy", _bce, _bce_grad_x, _bce_grad_y,
-    jvp=ELEMENTWISE, doc="l = -(y max(log x, -100) + (1 - y) max(log(1 - x), -100)): dx = g (x - y) / max(x (1 - x), 1e-12), "
-        "dy = g (log(1 - x) - log x)")
+    "binary_cross_entropy",
+    _bce,
+    _bce_grad_x,
+    _bce_grad_y,
+    jvp=ELEMENTWISE,
+    doc="l = -(y max(log x, -100) + (1 - y) max(log(1 - x), -100)): dx = g (x - y) / max(x (1 - x), 1e-12), "
+    "dy = g (log(1 - x) - log x)",
+)
 
 # -- negative log-likelihood on class indices (with weights, ignore_index and label smoothing) -----
 
@@ -63,8 +69,10 @@ def _nll_parts(logp, target, weight, ignore_index):
     t = np.where(valid, target, 0)
     if t.size and _max_unsigned(t) >= n_classes:
         bad = (t < 0) | (t >= n_classes)
-        raise IndexError(f"target {int(target[bad].flat[0])} is out of bounds: class indices must be in "
-                         f"[0, {n_classes}) (or equal ignore_index={ignore_index})")
+        raise IndexError(
+            f"target {int(target[bad].flat[0])} is out of bounds: class indices must be in "
+            f"[0, {n_classes}) (or equal ignore_index={ignore_index})"
+        )
     return valid, t, np.where(valid, weight[t], 0).astype(logp.dtype, copy=False)
 
 
@@ -110,6 +118,12 @@ def _nll_grad(g, out, logp, target, weight, *, ignore_index, smoothing, reductio
 
 
 defop(
-    "nll_loss", _nll_loss, _nll_grad, None, None,
-    jvp=LINEAR, doc="x = log-probabilities: loss_i = -(1-eps) w[t_i] x[i, t_i] - (eps/C) sum_c w_c x[i, c] (0 where "
-        "t_i == ignore_index); mean divides by sum_i w[t_i]: dx = -g coef (the loss is linear in x)")
+    "nll_loss",
+    _nll_loss,
+    _nll_grad,
+    None,
+    None,
+    jvp=LINEAR,
+    doc="x = log-probabilities: loss_i = -(1-eps) w[t_i] x[i, t_i] - (eps/C) sum_c w_c x[i, c] (0 where "
+    "t_i == ignore_index); mean divides by sum_i w[t_i]: dx = -g coef (the loss is linear in x)",
+)

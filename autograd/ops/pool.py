@@ -10,6 +10,7 @@ among ties), which the rules recompute from the input.
     max_pool_indices   the position of that maximum in x's plane (torch's return_indices)
     max_unpool(x, i)   zeros with x written at the plane positions i: dx = g gathered at i
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,7 @@ def _lowest(dtype):
 
 
 def _windows(x, kernel_size, stride, padding, dilation):
-    return _im2col(x, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
-                   fill=_lowest(x.dtype))
+    return _im2col(x, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation, fill=_lowest(x.dtype))
 
 
 def _offsets(windows, nd):
@@ -78,22 +78,36 @@ def _max_pool_grad(g, out, x, *, kernel_size, stride, padding, dilation):
     nd = len(kernel_size)
     hot = _one_hot(fn.const(x), kernel_size, stride, padding, dilation, fn.const(g).dtype, fn.const(out))
     spread = g.reshape(tuple(g.shape) + (1,) * nd) * hot
-    return fn.apply_op(COL2IM, (spread,), {"output_size": tuple(x.shape[2:]), "kernel_size": kernel_size,
-                                           "stride": stride, "padding": padding, "dilation": dilation})
+    return fn.apply_op(
+        COL2IM,
+        (spread,),
+        {
+            "output_size": tuple(x.shape[2:]),
+            "kernel_size": kernel_size,
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+        },
+    )
 
 
 def _max_pool_jvp(tangents, out, x, *, kernel_size, stride, padding, dilation):
     """The tangent at each window's first maximum."""
     nd = len(kernel_size)
     hot = _one_hot(fn.const(x), kernel_size, stride, padding, dilation, fn.const(tangents[0]).dtype)
-    windows = fn.apply_op(IM2COL, (tangents[0],), {"kernel_size": kernel_size, "stride": stride,
-                                                   "padding": padding, "dilation": dilation})
+    windows = fn.apply_op(
+        IM2COL, (tangents[0],), {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
+    )
     return (windows * hot).sum(axis=tuple(range(-nd, 0)))
 
 
 MAX_POOL = defop(
-    "max_pool", _max_pool, _max_pool_grad, jvp=_max_pool_jvp,
-    doc="y = max over each window of x (padded with -inf): dx = col2im(g at each window's first maximum)")
+    "max_pool",
+    _max_pool,
+    _max_pool_grad,
+    jvp=_max_pool_jvp,
+    doc="y = max over each window of x (padded with -inf): dx = col2im(g at each window's first maximum)",
+)
 
 
 def _max_pool_indices(x, *, kernel_size, stride, padding, dilation):
@@ -109,8 +123,12 @@ def _max_pool_indices(x, *, kernel_size, stride, padding, dilation):
     return flat
 
 
-defop("max_pool_indices", _max_pool_indices, None,
-      doc="the flat position, in its plane of x, of each window's first maximum (integers: no gradient)")
+defop(
+    "max_pool_indices",
+    _max_pool_indices,
+    None,
+    doc="the flat position, in its plane of x, of each window's first maximum (integers: no gradient)",
+)
 
 
 # -- max unpooling ------------------------------------------------------------------------------
@@ -131,8 +149,14 @@ def _max_unpool_grad(g, out, x, indices, *, output_size):
     return fn.gather(_planes(g), 2, _planes(fn.const(indices))).reshape(x.shape)
 
 
-defop("max_unpool", _max_unpool, _max_unpool_grad, None, jvp=LINEAR,
-      doc="zeros of output_size with x written at its plane positions indices: dx = g gathered at indices")
+defop(
+    "max_unpool",
+    _max_unpool,
+    _max_unpool_grad,
+    None,
+    jvp=LINEAR,
+    doc="zeros of output_size with x written at its plane positions indices: dx = g gathered at indices",
+)
 
 
 from . import conv_kernels  # noqa: E402,F401  (the fast paths of conv.py's and this file's entries)

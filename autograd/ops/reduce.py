@@ -5,6 +5,7 @@ Tensor methods normalise them). Undoing a reduction: put the reduced axes back (
 broadcast, which is what the chain rule asks for, since every element of a reduced slice feeds
 the one output element of that slice.
 """
+
 import math
 
 import numpy as np
@@ -40,10 +41,22 @@ def _mean(x, *, axis, keepdims):
     return np.asarray(np.mean(x, axis=axis, keepdims=keepdims))
 
 
-defop("sum", _sum, lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims),
-      half_in_float32=True, jvp=LINEAR, doc="sum: dx = g broadcast back over the summed axes")
-defop("mean", _mean, lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) / _count(x, axis),
-      half_in_float32=True, jvp=LINEAR, doc="mean: dx = g / n broadcast back over the reduced axes")
+defop(
+    "sum",
+    _sum,
+    lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims),
+    half_in_float32=True,
+    jvp=LINEAR,
+    doc="sum: dx = g broadcast back over the summed axes",
+)
+defop(
+    "mean",
+    _mean,
+    lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) / _count(x, axis),
+    half_in_float32=True,
+    jvp=LINEAR,
+    doc="mean: dx = g / n broadcast back over the reduced axes",
+)
 
 
 # -- variance and standard deviation ------------------------------------------------------------
@@ -56,8 +69,9 @@ def _dof(x, axis, correction):
 def _var(x, *, axis, keepdims, correction):
     centred = x - np.mean(x, axis=axis, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: inf or nan, as torch
-        return np.asarray(np.sum(centred * centred, axis=axis, keepdims=keepdims)
-                          / x.dtype.type(_dof(x, axis, correction)))
+        return np.asarray(
+            np.sum(centred * centred, axis=axis, keepdims=keepdims) / x.dtype.type(_dof(x, axis, correction))
+        )
 
 
 def _reciprocal(d):
@@ -82,10 +96,22 @@ def _std_grad(g, out, x, *, axis, keepdims, correction):
     return scale * (x - x.mean(axis=axis, keepdims=True))
 
 
-defop("var", _var, _var_grad,
-      half_in_float32=True, jvp=REDUCTION, doc="var = sum (x - mean)**2 / (n - correction): dx = g 2 (x - mean) / (n - correction)")
-defop("std", _std, _std_grad,
-      half_in_float32=True, jvp=REDUCTION, doc="std = sqrt(var): dx = g (x - mean) / ((n - correction) std) (0 where std = 0)")
+defop(
+    "var",
+    _var,
+    _var_grad,
+    half_in_float32=True,
+    jvp=REDUCTION,
+    doc="var = sum (x - mean)**2 / (n - correction): dx = g 2 (x - mean) / (n - correction)",
+)
+defop(
+    "std",
+    _std,
+    _std_grad,
+    half_in_float32=True,
+    jvp=REDUCTION,
+    doc="std = sqrt(var): dx = g (x - mean) / ((n - correction) std) (0 where std = 0)",
+)
 
 
 # -- extremes -----------------------------------------------------------------------------------
@@ -108,8 +134,20 @@ def _extreme_grad(g, out, x, *, axis, keepdims):
     return _restore(g, x, axis, keepdims) * _tie_weights(x, out, axis, keepdims)
 
 
-defop("amax", _amax, _extreme_grad, jvp=REDUCTION, doc="max over axes: dx = g / k on the k elements equal to the max (ties split)")
-defop("amin", _amin, _extreme_grad, jvp=REDUCTION, doc="min over axes: dx = g / k on the k elements equal to the min (ties split)")
+defop(
+    "amax",
+    _amax,
+    _extreme_grad,
+    jvp=REDUCTION,
+    doc="max over axes: dx = g / k on the k elements equal to the max (ties split)",
+)
+defop(
+    "amin",
+    _amin,
+    _extreme_grad,
+    jvp=REDUCTION,
+    doc="min over axes: dx = g / k on the k elements equal to the min (ties split)",
+)
 
 
 def _arg_extreme(np_fn):
@@ -147,9 +185,14 @@ def _logsumexp(x, *, axis, keepdims):
     return np.asarray(s)
 
 
-defop("logsumexp", _logsumexp,
-      lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) * fn.exp(x - _kept(out, axis, keepdims)),
-      half_in_float32=True, jvp=REDUCTION, doc="log sum exp x: dx = g exp(x - logsumexp x) = g softmax(x)")
+defop(
+    "logsumexp",
+    _logsumexp,
+    lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) * fn.exp(x - _kept(out, axis, keepdims)),
+    half_in_float32=True,
+    jvp=REDUCTION,
+    doc="log sum exp x: dx = g exp(x - logsumexp x) = g softmax(x)",
+)
 
 
 def _softmax(x, *, axis):
@@ -180,10 +223,22 @@ def _log_softmax_jvp(tangents, out, x, *, axis):
     return t - (fn.exp(out) * t).sum(axis=axis, keepdims=True)
 
 
-defop("softmax", _softmax, lambda g, out, x, *, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),
-      half_in_float32=True, jvp=_softmax_jvp, doc="s = exp x / sum exp x: dx = s (g - sum(g s))")
-defop("log_softmax", _log_softmax, lambda g, out, x, *, axis: g - fn.exp(out) * g.sum(axis=axis, keepdims=True),
-      half_in_float32=True, jvp=_log_softmax_jvp, doc="l = x - logsumexp x: dx = g - exp(l) sum g")
+defop(
+    "softmax",
+    _softmax,
+    lambda g, out, x, *, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),
+    half_in_float32=True,
+    jvp=_softmax_jvp,
+    doc="s = exp x / sum exp x: dx = s (g - sum(g s))",
+)
+defop(
+    "log_softmax",
+    _log_softmax,
+    lambda g, out, x, *, axis: g - fn.exp(out) * g.sum(axis=axis, keepdims=True),
+    half_in_float32=True,
+    jvp=_log_softmax_jvp,
+    doc="l = x - logsumexp x: dx = g - exp(l) sum g",
+)
 
 
 # -- product ------------------------------------------------------------------------------------
@@ -191,9 +246,14 @@ def _prod(x, *, axis, keepdims):
     return np.asarray(np.prod(x, axis=axis, keepdims=keepdims))
 
 
-defop("prod", _prod,
-      lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) * fn.prod_others(x, axis),
-      half_in_float32=True, jvp=REDUCTION, doc="prod x: dx_i = g prod_{j != i} x_j (exact with zeros in x)")
+defop(
+    "prod",
+    _prod,
+    lambda g, out, x, *, axis, keepdims: _restore(g, x, axis, keepdims) * fn.prod_others(x, axis),
+    half_in_float32=True,
+    jvp=REDUCTION,
+    doc="prod x: dx_i = g prod_{j != i} x_j (exact with zeros in x)",
+)
 
 
 # -- vector norms -------------------------------------------------------------------------------
@@ -211,7 +271,7 @@ def _norm(x, *, p, axis, keepdims):
         r = np.sum(a != 0, axis=axis, keepdims=keepdims).astype(x.dtype)
     else:
         with np.errstate(divide="ignore"):  # 0 ** negative p = inf, as torch
-            r = np.sum(a ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+            r = np.sum(a**p, axis=axis, keepdims=keepdims) ** (1.0 / p)
     return np.asarray(r, dtype=x.dtype)
 
 
@@ -235,8 +295,14 @@ def _norm_grad(g, out, x, *, p, axis, keepdims):
     return scaled_x * _restore(scale, x, axis, keepdims)
 
 
-defop("norm", _norm, _norm_grad,
-      half_in_float32=True, jvp=REDUCTION, doc="(sum |x|**p)**(1/p): dx = g sign(x) |x|**(p-1) / norm**(p-1) (ties split for p = inf)")
+defop(
+    "norm",
+    _norm,
+    _norm_grad,
+    half_in_float32=True,
+    jvp=REDUCTION,
+    doc="(sum |x|**p)**(1/p): dx = g sign(x) |x|**(p-1) / norm**(p-1) (ties split for p = inf)",
+)
 
 
 # -- logical reductions and counts (no gradient) ---------------------------------------------------
@@ -250,5 +316,9 @@ def _logical(np_fn):
 
 defop("all", _logical(np.all), None, doc="whether every element over the axes is nonzero (bool): no gradient")
 defop("any", _logical(np.any), None, doc="whether some element over the axes is nonzero (bool): no gradient")
-defop("count_nonzero", lambda x, *, axis: np.asarray(np.count_nonzero(x, axis=axis), dtype=np.int64), None,
-      doc="how many elements over the axes are nonzero (int64): no gradient")
+defop(
+    "count_nonzero",
+    lambda x, *, axis: np.asarray(np.count_nonzero(x, axis=axis), dtype=np.int64),
+    None,
+    doc="how many elements over the axes are nonzero (int64): no gradient",
+)

@@ -9,6 +9,7 @@ pixel_shuffle are nn.functional compositions of operations the table already has
 with a constant index (a gather whose gradient adds back), products with constant interpolation
 matrices, reshape and permute.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,5 +43,10 @@ def _pad_jvp(tangents, out, x, *, widths, value):
     return fn.apply_op(PAD, (tangents[0],), {"widths": widths, "value": 0.0})
 
 
-PAD = defop("pad", _pad, _pad_grad, jvp=_pad_jvp,
-            doc="x padded with value (negative widths crop): dx = pad(g, -widths, 0), the padding cut off again")
+PAD = defop(
+    "pad",
+    _pad,
+    _pad_grad,
+    jvp=_pad_jvp,
+    doc="x padded with value (negative widths crop): dx = pad(g, -widths, 0), the padding cut off again",
+)

@@ -8,6 +8,7 @@ the entries take a ``reverse`` flag for that.
 The sorting and selection entries (argsort, topk, kthvalue, median, mode, unique) live in sort.py,
 imported from here.
 """
+
 import numpy as np
 
 from . import LINEAR, OPS, defop, fn
@@ -31,9 +32,14 @@ def cumsum_of(x, axis, reverse=False):
     return fn.apply_op(OPS["cumsum"], [x], {"axis": axis, "reverse": reverse})
 
 
-defop("cumsum", _cumsum, lambda g, out, x, *, axis, reverse=False: cumsum_of(g, axis, not reverse),
-      half_in_float32=True, jvp=LINEAR,
-      doc="out_j = sum_{i <= j} x_i along axis: dx = g summed from the other end (dx_i = sum_{j >= i} g_j)")
+defop(
+    "cumsum",
+    _cumsum,
+    lambda g, out, x, *, axis, reverse=False: cumsum_of(g, axis, not reverse),
+    half_in_float32=True,
+    jvp=LINEAR,
+    doc="out_j = sum_{i <= j} x_i along axis: dx = g summed from the other end (dx_i = sum_{j >= i} g_j)",
+)
 
 
 # -- cumprod --------------------------------------------------------------------------------------
@@ -65,8 +71,11 @@ def _cumprod_grad(g, out, x, *, axis):
     # before the first zero k: the textbook rule (out_j = 0 for j >= k);
     # at k: sum_{j >= k} g_j prod_{m <= j, m != k} x_m = the reverse cumsum of g cumprod(rest);
     # after k every product holds x_k = 0
-    dx = fn.where(before, cumsum_of(g * out, axis, reverse=True) / safe,
-                  fn.where(first, cumsum_of(g * cumprod_of(rest, axis), axis, reverse=True), 0.0))
+    dx = fn.where(
+        before,
+        cumsum_of(g * out, axis, reverse=True) / safe,
+        fn.where(first, cumsum_of(g * cumprod_of(rest, axis), axis, reverse=True), 0.0),
+    )
     if fn._is_tensor(dx):
         # after k the gradient is x_k (the same gradient at rest): 0, but its derivative in x_k is
         # not, which a recorded backward must keep (recursion: rest has one zero fewer per slice)
@@ -96,8 +105,14 @@ def _cumprod_jvp(tangents, out, x, *, axis):
     return dout
 
 
-defop("cumprod", _cumprod, _cumprod_grad, half_in_float32=True, jvp=_cumprod_jvp,
-      doc="out_j = prod_{i <= j} x_i along axis: dx_i = sum_{j >= i} g_j prod_{m <= j, m != i} x_m (exact with zeros)")
+defop(
+    "cumprod",
+    _cumprod,
+    _cumprod_grad,
+    half_in_float32=True,
+    jvp=_cumprod_jvp,
+    doc="out_j = prod_{i <= j} x_i along axis: dx_i = sum_{j >= i} g_j prod_{m <= j, m != i} x_m (exact with zeros)",
+)
 
 
 # -- logcumsumexp ---------------------------------------------------------------------------------
@@ -125,8 +140,7 @@ def _logcumsumexp_grad(g, out, x, *, axis, reverse=False):
         return g
     pos, neg = _signed_logs(g)
     back = not reverse
-    return (fn.exp(logcumsumexp_of(pos - out, axis, back) + x)
-            - fn.exp(logcumsumexp_of(neg - out, axis, back) + x))
+    return fn.exp(logcumsumexp_of(pos - out, axis, back) + x) - fn.exp(logcumsumexp_of(neg - out, axis, back) + x)
 
 
 def _logcumsumexp_jvp(tangents, out, x, *, axis, reverse=False):
@@ -135,12 +149,17 @@ def _logcumsumexp_jvp(tangents, out, x, *, axis, reverse=False):
     if x.ndim == 0:
         return t
     pos, neg = _signed_logs(t)
-    return (fn.exp(logcumsumexp_of(pos + x, axis, reverse) - out)
-            - fn.exp(logcumsumexp_of(neg + x, axis, reverse) - out))
+    return fn.exp(logcumsumexp_of(pos + x, axis, reverse) - out) - fn.exp(logcumsumexp_of(neg + x, axis, reverse) - out)
 
 
-defop("logcumsumexp", _logcumsumexp, _logcumsumexp_grad, half_in_float32=True, jvp=_logcumsumexp_jvp,
-      doc="out_j = log sum_{i <= j} exp x_i along axis: dx_i = sum_{j >= i} g_j exp(x_i - out_j)")
+defop(
+    "logcumsumexp",
+    _logcumsumexp,
+    _logcumsumexp_grad,
+    half_in_float32=True,
+    jvp=_logcumsumexp_jvp,
+    doc="out_j = log sum_{i <= j} exp x_i along axis: dx_i = sum_{j >= i} g_j exp(x_i - out_j)",
+)
 
 
 # -- indices of running extremes (cummax / cummin: the values are x gathered at them) -------------
@@ -162,10 +181,18 @@ def _running_index(accumulate):
     return forward
 
 
-defop("argcummax", _running_index(np.maximum.accumulate), None,
-      doc="indices of cummax (the latest index of the running max; NaN propagates): no gradient; the values are gathered at them")
-defop("argcummin", _running_index(np.minimum.accumulate), None,
-      doc="indices of cummin (the latest index of the running min; NaN propagates): no gradient; the values are gathered at them")
+defop(
+    "argcummax",
+    _running_index(np.maximum.accumulate),
+    None,
+    doc="indices of cummax (the latest index of the running max; NaN propagates): no gradient; the values are gathered at them",
+)
+defop(
+    "argcummin",
+    _running_index(np.minimum.accumulate),
+    None,
+    doc="indices of cummin (the latest index of the running min; NaN propagates): no gradient; the values are gathered at them",
+)
 
 
 from . import sort  # noqa: E402,F401  (sorting and selection: argsort, topk, kthvalue, median, mode, unique)

@@ -8,6 +8,7 @@ src through ``gather`` along the same indices. Only the part of src that ``index
 
 Indices are inputs of the node (no gradient); the rules read them as constants (``fn.const``).
 """
+
 import numpy as np
 
 from . import LINEAR, OPS, defop, fn
@@ -52,11 +53,15 @@ def _scatter(x, index, src, *, dim):
     return out.reshape(x.shape)
 
 
-defop("scatter", _scatter,
-      lambda g, out, x, index, src, *, dim: fn.where(_written(index, dim, x.shape), 0.0, g),
-      None,
-      lambda g, out, x, index, src, *, dim: _pad(_gather(g, dim, index), src.shape),
-      jvp=LINEAR, doc="x with src written at index along dim: dx = g where not written (0 where written), dsrc = gather(g, dim, index)")
+defop(
+    "scatter",
+    _scatter,
+    lambda g, out, x, index, src, *, dim: fn.where(_written(index, dim, x.shape), 0.0, g),
+    None,
+    lambda g, out, x, index, src, *, dim: _pad(_gather(g, dim, index), src.shape),
+    jvp=LINEAR,
+    doc="x with src written at index along dim: dx = g where not written (0 where written), dsrc = gather(g, dim, index)",
+)
 
 
 # -- scatter_reduce -----------------------------------------------------------------------------------
@@ -102,8 +107,9 @@ def _scatter_reduce(x, index, src, *, dim, reduce, include_self=True):
 
 
 def scatter_reduce_of(x, index, src, dim, reduce, include_self):
-    return fn.apply_op(OPS["scatter_reduce"], [x, index, src],
-                       {"dim": dim, "reduce": reduce, "include_self": include_self})
+    return fn.apply_op(
+        OPS["scatter_reduce"], [x, index, src], {"dim": dim, "reduce": reduce, "include_self": include_self}
+    )
 
 
 def _same(a, b):
@@ -161,16 +167,19 @@ def _scatter_reduce_src(g, out, x, index, src, *, dim, reduce, include_self=True
     elif reduce == "prod":
         zero, single, several = _prod_zeros(index, src, dim, x.shape)
         if fn._is_tensor(g) and several.any():
-            raise RuntimeError("scatter_reduce(): the derivative of the backward of reduce='prod' is not defined "
-                               "here when two or more zeros of src are scattered to one position (torch refuses "
-                               "it too); this backward can't be recorded (create_graph=True)")
+            raise RuntimeError(
+                "scatter_reduce(): the derivative of the backward of reduce='prod' is not defined "
+                "here when two or more zeros of src are scattered to one position (torch refuses "
+                "it too); this backward can't be recorded (create_graph=True)"
+            )
         part = _part(src, fn.const(index).shape)
         # a position's only zero: g times the product of the others, which a second reduction with
         # that zero replaced by 1 gives; every other element: g * out / src (out = 0 where there
         # is a zero, which is then the product of the others too)
         with_one = scatter_reduce_of(x, index, fn.where(single, 1.0, part), dim, "prod", include_self)
-        gs = fn.where(single, _gather(g * with_one, dim, index),
-                      _gather(g * out, dim, index) / fn.where(zero, 1.0, part))
+        gs = fn.where(
+            single, _gather(g * with_one, dim, index), _gather(g * out, dim, index) / fn.where(zero, 1.0, part)
+        )
     else:
         _, src_hit, n = _extreme_hits(out, x, index, src, dim, include_self)
         gs = _gather(g / n, dim, index) * src_hit
@@ -194,9 +203,16 @@ def _scatter_reduce_jvp(tangents, out, x, index, src, *, dim, reduce, include_se
     return total
 
 
-defop("scatter_reduce", _scatter_reduce, _scatter_reduce_self, None, _scatter_reduce_src, jvp=_scatter_reduce_jvp,
-      doc="x with src reduced (sum, prod, mean, amax, amin) into it at index along dim: dx = g d out/dx (g where "
-          "kept), dsrc = gather(g d out/dsrc, dim, index) (amax/amin: split among the elements equal to the result)")
+defop(
+    "scatter_reduce",
+    _scatter_reduce,
+    _scatter_reduce_self,
+    None,
+    _scatter_reduce_src,
+    jvp=_scatter_reduce_jvp,
+    doc="x with src reduced (sum, prod, mean, amax, amin) into it at index along dim: dx = g d out/dx (g where "
+    "kept), dsrc = gather(g d out/dsrc, dim, index) (amax/amin: split among the elements equal to the result)",
+)
 
 
 # -- index_copy, index_fill ----------------------------------------------------------------------------
@@ -216,11 +232,15 @@ def _index_copy(x, index, source, *, dim):
     return out
 
 
-defop("index_copy", _index_copy,
-      lambda g, out, x, index, source, *, dim: fn.where(_written_slices(index, dim, x.shape), 0.0, g),
-      None,
-      lambda g, out, x, index, source, *, dim: g[_slices(fn.const(index), dim)],
-      jvp=LINEAR, doc="x with source's slices copied to index along dim: dx = g where not copied to, dsource = g's slices at index")
+defop(
+    "index_copy",
+    _index_copy,
+    lambda g, out, x, index, source, *, dim: fn.where(_written_slices(index, dim, x.shape), 0.0, g),
+    None,
+    lambda g, out, x, index, source, *, dim: g[_slices(fn.const(index), dim)],
+    jvp=LINEAR,
+    doc="x with source's slices copied to index along dim: dx = g where not copied to, dsource = g's slices at index",
+)
 
 
 def _index_fill(x, index, *, dim, value):
@@ -229,17 +249,20 @@ def _index_fill(x, index, *, dim, value):
     return out
 
 
-defop("index_fill", _index_fill,
-      lambda g, out, x, index, *, dim, value: fn.where(_written_slices(index, dim, x.shape), 0.0, g), None,
-      jvp=lambda tangents, out, x, index, *, dim, value: fn.where(_written_slices(index, dim, x.shape), 0.0,
-                                                                  tangents[0]),
-      doc="x with value in its slices at index along dim: dx = g where not filled, 0 where filled")
+defop(
+    "index_fill",
+    _index_fill,
+    lambda g, out, x, index, *, dim, value: fn.where(_written_slices(index, dim, x.shape), 0.0, g),
+    None,
+    jvp=lambda tangents, out, x, index, *, dim, value: fn.where(_written_slices(index, dim, x.shape), 0.0, tangents[0]),
+    doc="x with value in its slices at index along dim: dx = g where not filled, 0 where filled",
+)
 
 
 # -- masked_scatter -----------------------------------------------------------------------------------
 def _masked_scatter(x, mask, source):
     out = x.copy()
-    out[mask] = source.reshape(-1)[:np.count_nonzero(mask)]
+    out[mask] = source.reshape(-1)[: np.count_nonzero(mask)]
     return out
 
 
@@ -252,7 +275,13 @@ def _masked_scatter_source_grad(g, out, x, mask, source):
     return _pad(taken, (n,)).reshape(source.shape)
 
 
-defop("masked_scatter", _masked_scatter,
-      lambda g, out, x, mask, source: fn.where(fn.const(mask), 0.0, g), None, _masked_scatter_source_grad,
-      jvp=LINEAR, doc="x with source's leading elements written where mask is True, in order: dx = g where not mask, "
-                      "dsource = g[mask] (then zeros)")
+defop(
+    "masked_scatter",
+    _masked_scatter,
+    lambda g, out, x, mask, source: fn.where(fn.const(mask), 0.0, g),
+    None,
+    _masked_scatter_source_grad,
+    jvp=LINEAR,
+    doc="x with source's leading elements written where mask is True, in order: dx = g where not mask, "
+    "dsource = g[mask] (then zeros)",
+)

@@ -13,6 +13,7 @@ elements a call; past that, tied elements keep their input order, as torch's sta
 
 ``axis`` is one non-negative dimension (0 for a 0-d tensor).
 """
+
 import math
 
 import numpy as np
@@ -87,8 +88,12 @@ def _argsort(x, *, axis, descending=False, stable=False):
     return _unrows(order.astype(np.int64, copy=False), x.shape, axis)
 
 
-defop("argsort", _argsort, None,
-      doc="indices that sort x along axis (torch's order among ties): no gradient; sort's values are x gathered at them")
+defop(
+    "argsort",
+    _argsort,
+    None,
+    doc="indices that sort x along axis (torch's order among ties): no gradient; sort's values are x gathered at them",
+)
 
 
 # -- topk -----------------------------------------------------------------------------------------
@@ -103,14 +108,18 @@ def _argtopk(x, *, k, axis, largest=True, sorted=True):
         if k * 64 > n and not sorted:
             needs = np.ones(rows.shape[0], dtype=bool)  # std::nth_element's own order
         else:  # a sorted result: determined by the values unless the chosen ones tie
-            chosen = np.take_along_axis(rows, order[:, :k + 1], 1)
+            chosen = np.take_along_axis(rows, order[:, : k + 1], 1)
             needs = _tied_rows(chosen)
         top = _replay(rows, top, needs, lambda values: torch_order.topk_slice(values, k, largest, sorted))
     return _unrows(top.astype(np.int64, copy=False), x.shape, axis)
 
 
-defop("argtopk", _argtopk, None,
-      doc="indices of the k largest (or smallest) along axis, torch's order: no gradient; topk's values are x gathered at them")
+defop(
+    "argtopk",
+    _argtopk,
+    None,
+    doc="indices of the k largest (or smallest) along axis, torch's order: no gradient; topk's values are x gathered at them",
+)
 
 
 # -- kthvalue and median along a dimension ----------------------------------------------------------
@@ -124,15 +133,20 @@ def _argkthvalue(x, *, k, axis, keepdims=False):
         return np.zeros((), dtype=np.int64)
     rows = _rows(x, axis)
     order = _stable_order(rows, False)
-    pick = order[:, k - 1:k]
+    pick = order[:, k - 1 : k]
     value = np.take_along_axis(rows, pick, 1)
-    pick = _replay(rows, pick, _same(rows, value).sum(axis=1) > 1,
-                   lambda values: [torch_order.kthvalue_slice(values, k)])
+    pick = _replay(
+        rows, pick, _same(rows, value).sum(axis=1) > 1, lambda values: [torch_order.kthvalue_slice(values, k)]
+    )
     return _keep(pick, x.shape, axis, keepdims)
 
 
-defop("argkthvalue", _argkthvalue, None,
-      doc="index of the k-th smallest along axis (torch's quickselect among ties): no gradient; the value is x gathered there")
+defop(
+    "argkthvalue",
+    _argkthvalue,
+    None,
+    doc="index of the k-th smallest along axis (torch's quickselect among ties): no gradient; the value is x gathered there",
+)
 
 
 def _argmedian(x, *, axis, keepdims=False):
@@ -148,8 +162,12 @@ def _argmedian(x, *, axis, keepdims=False):
     return _keep(np.take_along_axis(order, position, 1), x.shape, axis, keepdims)
 
 
-defop("argmedian", _argmedian, None,
-      doc="index of the lower median along axis (the first NaN if any): no gradient; the value is x gathered there")
+defop(
+    "argmedian",
+    _argmedian,
+    None,
+    doc="index of the lower median along axis (the first NaN if any): no gradient; the value is x gathered there",
+)
 
 
 # -- mode -----------------------------------------------------------------------------------------
@@ -176,8 +194,12 @@ def _argmode(x, *, axis, keepdims=False):
     return _keep(last, x.shape, axis, keepdims)
 
 
-defop("argmode", _argmode, None,
-      doc="index of the most frequent value along axis (the smallest on ties; torch's index): no gradient; the value is x gathered there")
+defop(
+    "argmode",
+    _argmode,
+    None,
+    doc="index of the most frequent value along axis (the smallest on ties; torch's index): no gradient; the value is x gathered there",
+)
 
 
 # -- the median of all elements -------------------------------------------------------------------
@@ -199,9 +221,13 @@ def _median_weights(x, out):
         return (hit / hit.sum()).astype(xc.dtype, copy=False)
 
 
-defop("median", _median, lambda g, out, x: g * _median_weights(x, out),
-      jvp=lambda tangents, out, x: (tangents[0] * _median_weights(x, out)).sum(),
-      doc="the lower median of all elements: dx = g / k on the k elements equal to it (ties split, as torch)")
+defop(
+    "median",
+    _median,
+    lambda g, out, x: g * _median_weights(x, out),
+    jvp=lambda tangents, out, x: (tangents[0] * _median_weights(x, out)).sum(),
+    doc="the lower median of all elements: dx = g / k on the k elements equal to it (ties split, as torch)",
+)
 
 
 # -- unique ---------------------------------------------------------------------------------------
@@ -209,8 +235,7 @@ def _unique(x, *, dim=None, output="values"):
     """np.unique's values, inverse or counts (sorted, as torch's CPU unique always is; NaNs are
     each their own value, as in torch)."""
     if dim is None:
-        values, inverse, counts = np.unique(x.reshape(-1), return_inverse=True, return_counts=True,
-                                            equal_nan=False)
+        values, inverse, counts = np.unique(x.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
         inverse = inverse.reshape(x.shape)
     else:
         values, inverse, counts = np.unique(x, axis=dim, return_inverse=True, return_counts=True, equal_nan=False)
@@ -220,5 +245,9 @@ def _unique(x, *, dim=None, output="values"):
     return (inverse if output == "inverse" else counts).astype(np.int64, copy=False)
 
 
-defop("unique", _unique, None,
-      doc="the sorted distinct values (or slices along dim), the inverse indices or the counts: no gradient (as torch)")
+defop(
+    "unique",
+    _unique,
+    None,
+    doc="the sorted distinct values (or slices along dim), the inverse indices or the counts: no gradient (as torch)",
+)

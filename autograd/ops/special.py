@@ -7,6 +7,7 @@ Tensors (under create_graph), with the functions of :mod:`autograd.ops.fn` and t
 helpers below. Where a derivative has a kink or a pole, the value at it is torch's (documented in
 each entry). Inputs arrive with one dtype: the Tensor methods promote them first (torch's rules).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -32,12 +33,15 @@ class IntegerDivisionByZero(RuntimeError, ZeroDivisionError):
 def check_divisor(y, name):
     """Raise IntegerDivisionByZero when the integer divisor ``y`` holds a zero (numpy would give 0)."""
     if y.dtype.kind in "iub" and not y.all():
-        raise IntegerDivisionByZero(f"ZeroDivisionError: integer division by zero in {name} (a {y.dtype} divisor "
-                                    f"holds 0); floating tensors give inf or nan instead")
+        raise IntegerDivisionByZero(
+            f"ZeroDivisionError: integer division by zero in {name} (a {y.dtype} divisor "
+            f"holds 0); floating tensors give inf or nan instead"
+        )
 
 
 def _method(name, np_fn):
     """A function for rules: numpy's ``np_fn`` on arrays, the Tensor method ``name`` on Tensors."""
+
     def f(x):
         return getattr(x, name)() if fn._is_tensor(x) else np_fn(x)
 
@@ -111,12 +115,21 @@ def _zero(g, out, x, **params):
 
 
 # -- the error function and exponentials and logarithms to other bases ----------------------------
-elementwise("erf", _erf, lambda g, out, x: g * fn.exp(-(x * x)) * _TWO_OVER_SQRT_PI,
-            doc="erf x: dx = g 2/sqrt(pi) e^(-x^2)")
-elementwise("erfc", _erfc, lambda g, out, x: g * fn.exp(-(x * x)) * -_TWO_OVER_SQRT_PI,
-            doc="erfc x = 1 - erf x: dx = -g 2/sqrt(pi) e^(-x^2)")
-elementwise("erfinv", _erfinv, lambda g, out, x: g * fn.exp(out * out) * _SQRT_PI_OVER_2,
-            doc="erfinv x: dx = g sqrt(pi)/2 e^(erfinv(x)^2) (inf at +-1)")
+elementwise(
+    "erf", _erf, lambda g, out, x: g * fn.exp(-(x * x)) * _TWO_OVER_SQRT_PI, doc="erf x: dx = g 2/sqrt(pi) e^(-x^2)"
+)
+elementwise(
+    "erfc",
+    _erfc,
+    lambda g, out, x: g * fn.exp(-(x * x)) * -_TWO_OVER_SQRT_PI,
+    doc="erfc x = 1 - erf x: dx = -g 2/sqrt(pi) e^(-x^2)",
+)
+elementwise(
+    "erfinv",
+    _erfinv,
+    lambda g, out, x: g * fn.exp(out * out) * _SQRT_PI_OVER_2,
+    doc="erfinv x: dx = g sqrt(pi)/2 e^(erfinv(x)^2) (inf at +-1)",
+)
 elementwise("exp2", np.exp2, lambda g, out, x: g * out * _LN2, doc="2^x: dx = g 2^x log 2")
 elementwise("expm1", np.expm1, lambda g, out, x: g * (out + 1), doc="e^x - 1, exact near 0: dx = g e^x")
 elementwise("log2", np.log2, lambda g, out, x: g / (x * _LN2), doc="log2 x: dx = g / (x log 2)")
@@ -130,9 +143,15 @@ def _rsqrt(x):
         return 1 / np.sqrt(x)
 
 
-elementwise("rsqrt", _rsqrt, lambda g, out, x: g * out * out * out * -0.5,
-            doc="1 / sqrt x: dx = -g / (2 x^(3/2)) = -g rsqrt(x)^3 / 2 (-inf at 0)")
+elementwise(
+    "rsqrt",
+    _rsqrt,
+    lambda g, out, x: g * out * out * out * -0.5,
+    doc="1 / sqrt x: dx = -g / (2 x^(3/2)) = -g rsqrt(x)^3 / 2 (-inf at 0)",
+)
 elementwise("reciprocal", np.reciprocal, lambda g, out, x: -g * out * out, doc="1 / x: dx = -g / x^2")
+
+
 def _square(x):
     return np.square(x.astype(np.int64) if x.dtype.kind == "b" else x)  # (bools square to int64, as torch)
 
@@ -141,22 +160,29 @@ elementwise("square", _square, lambda g, out, x: g * x * 2, doc="x^2: dx = 2 g x
 
 # -- trigonometric and hyperbolic functions and their inverses ------------------------------------------
 elementwise("tan", np.tan, lambda g, out, x: g * (out * out + 1), doc="tan x: dx = g (1 + tan(x)^2)")
-elementwise("asin", np.arcsin, lambda g, out, x: g / fn.sqrt(1 - x * x),
-            doc="asin x: dx = g / sqrt(1 - x^2) (inf at +-1)")
-elementwise("acos", np.arccos, lambda g, out, x: -g / fn.sqrt(1 - x * x),
-            doc="acos x: dx = -g / sqrt(1 - x^2) (-inf at +-1)")
+elementwise(
+    "asin", np.arcsin, lambda g, out, x: g / fn.sqrt(1 - x * x), doc="asin x: dx = g / sqrt(1 - x^2) (inf at +-1)"
+)
+elementwise(
+    "acos", np.arccos, lambda g, out, x: -g / fn.sqrt(1 - x * x), doc="acos x: dx = -g / sqrt(1 - x^2) (-inf at +-1)"
+)
 elementwise("atan", np.arctan, lambda g, out, x: g / (x * x + 1), doc="atan x: dx = g / (1 + x^2)")
 elementwise("sinh", np.sinh, lambda g, out, x: g * _cosh(x), doc="sinh x: dx = g cosh x")
 elementwise("cosh", np.cosh, lambda g, out, x: g * _sinh(x), doc="cosh x: dx = g sinh x")
 elementwise("asinh", np.arcsinh, lambda g, out, x: g / fn.sqrt(x * x + 1), doc="asinh x: dx = g / sqrt(x^2 + 1)")
-elementwise("acosh", np.arccosh, lambda g, out, x: g / fn.sqrt(x * x - 1),
-            doc="acosh x (x >= 1): dx = g / sqrt(x^2 - 1) (inf at 1)")
+elementwise(
+    "acosh",
+    np.arccosh,
+    lambda g, out, x: g / fn.sqrt(x * x - 1),
+    doc="acosh x (x >= 1): dx = g / sqrt(x^2 - 1) (inf at 1)",
+)
 elementwise("atanh", np.arctanh, lambda g, out, x: g / (1 - x * x), doc="atanh x: dx = g / (1 - x^2) (inf at +-1)")
 
 
 # -- rounding: step functions, whose derivative is 0 (as torch) ------------------------------------------
 def _keep_integers(f):
     """``f`` on floating arrays; integers are already rounded (a copy of the same dtype, as torch)."""
+
     def run(x):
         return x.copy() if x.dtype.kind in "iu" else f(x)
 
@@ -180,14 +206,23 @@ def _nan_to_num(x, *, nan, posinf, neginf):
     return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
 
 
-elementwise("nan_to_num", _nan_to_num, lambda g, out, x, **values: g * _isfinite(fn.const(x)),
-            doc="nan, +inf, -inf replaced by numbers: dx = g where x is finite, 0 where it was replaced")
+elementwise(
+    "nan_to_num",
+    _nan_to_num,
+    lambda g, out, x, **values: g * _isfinite(fn.const(x)),
+    doc="nan, +inf, -inf replaced by numbers: dx = g where x is finite, 0 where it was replaced",
+)
 
 
 # -- functions of two tensors (broadcast; one dtype) -------------------------------------------------------
-defop("logaddexp", np.logaddexp,
-      lambda g, out, a, b: g * _sigmoid_of(a - b), lambda g, out, a, b: g * _sigmoid_of(b - a),
-      jvp=ELEMENTWISE, doc="log(e^a + e^b) without overflow: da = g sigmoid(a - b), db = g sigmoid(b - a)")
+defop(
+    "logaddexp",
+    np.logaddexp,
+    lambda g, out, a, b: g * _sigmoid_of(a - b),
+    lambda g, out, a, b: g * _sigmoid_of(b - a),
+    jvp=ELEMENTWISE,
+    doc="log(e^a + e^b) without overflow: da = g sigmoid(a - b), db = g sigmoid(b - a)",
+)
 
 
 def _atan2_denominator(a, b):
@@ -196,10 +231,14 @@ def _atan2_denominator(a, b):
     return fn.where(fn.const(r) == 0, 1.0, r)
 
 
-defop("atan2", np.arctan2,
-      lambda g, out, a, b: g * b / _atan2_denominator(a, b),
-      lambda g, out, a, b: -g * a / _atan2_denominator(a, b),
-      jvp=ELEMENTWISE, doc="the angle of (b, a): da = g b / (a^2 + b^2), db = -g a / (a^2 + b^2) (0 at the origin)")
+defop(
+    "atan2",
+    np.arctan2,
+    lambda g, out, a, b: g * b / _atan2_denominator(a, b),
+    lambda g, out, a, b: -g * a / _atan2_denominator(a, b),
+    jvp=ELEMENTWISE,
+    doc="the angle of (b, a): da = g b / (a^2 + b^2), db = -g a / (a^2 + b^2) (0 at the origin)",
+)
 
 
 def _fmod(a, b):
@@ -223,10 +262,22 @@ def _quotient(a, b, rounding):
         return np.floor_divide(a, b) if rounding == "floor" else np.trunc(a / b)
 
 
-defop("fmod", _fmod, lambda g, out, a, b: g, lambda g, out, a, b: -g * _quotient(a, b, "trunc"),
-      jvp=ELEMENTWISE, doc="a - trunc(a / b) b (the sign of a, C's fmod): da = g, db = -g trunc(a / b)")
-defop("remainder", _remainder, lambda g, out, a, b: g, lambda g, out, a, b: -g * _quotient(a, b, "floor"),
-      jvp=ELEMENTWISE, doc="a - floor(a / b) b (the sign of b, Python's %): da = g, db = -g floor(a / b)")
+defop(
+    "fmod",
+    _fmod,
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: -g * _quotient(a, b, "trunc"),
+    jvp=ELEMENTWISE,
+    doc="a - trunc(a / b) b (the sign of a, C's fmod): da = g, db = -g trunc(a / b)",
+)
+defop(
+    "remainder",
+    _remainder,
+    lambda g, out, a, b: g,
+    lambda g, out, a, b: -g * _quotient(a, b, "floor"),
+    jvp=ELEMENTWISE,
+    doc="a - floor(a / b) b (the sign of b, Python's %): da = g, db = -g floor(a / b)",
+)
 
 
 def _copysign_slope(x, out):
@@ -234,10 +285,22 @@ def _copysign_slope(x, out):
     return fn.sign(fn.const(x)) * fn.sign(fn.const(out))
 
 
-defop("copysign", np.copysign, lambda g, out, a, b: g * _copysign_slope(a, out), lambda g, out, a, b: fn.zeros_like(g),
-      jvp=ELEMENTWISE, doc="|a| with the sign of b: da = g sign(a) sign(out) (0 at a = 0), db = 0")
-defop("hypot", np.hypot, lambda g, out, a, b: g * a / out, lambda g, out, a, b: g * b / out,
-      jvp=ELEMENTWISE, doc="sqrt(a^2 + b^2) without overflow: da = g a / out, db = g b / out (nan at the origin, as torch)")
+defop(
+    "copysign",
+    np.copysign,
+    lambda g, out, a, b: g * _copysign_slope(a, out),
+    lambda g, out, a, b: fn.zeros_like(g),
+    jvp=ELEMENTWISE,
+    doc="|a| with the sign of b: da = g sign(a) sign(out) (0 at a = 0), db = 0",
+)
+defop(
+    "hypot",
+    np.hypot,
+    lambda g, out, a, b: g * a / out,
+    lambda g, out, a, b: g * b / out,
+    jvp=ELEMENTWISE,
+    doc="sqrt(a^2 + b^2) without overflow: da = g a / out, db = g b / out (nan at the origin, as torch)",
+)
 
 
 def _lerp(x, end, weight):
@@ -245,10 +308,15 @@ def _lerp(x, end, weight):
     return np.where(np.abs(weight) < 0.5, x + weight * (end - x), end - (end - x) * (1 - weight))
 
 
-defop("lerp", _lerp,
-      lambda g, out, x, end, weight: g * (1 - weight), lambda g, out, x, end, weight: g * weight,
-      lambda g, out, x, end, weight: g * (end - x),
-      jvp=ELEMENTWISE, doc="x + weight (end - x): dx = g (1 - weight), dend = g weight, dweight = g (end - x)")
+defop(
+    "lerp",
+    _lerp,
+    lambda g, out, x, end, weight: g * (1 - weight),
+    lambda g, out, x, end, weight: g * weight,
+    lambda g, out, x, end, weight: g * (end - x),
+    jvp=ELEMENTWISE,
+    doc="x + weight (end - x): dx = g (1 - weight), dend = g weight, dweight = g (end - x)",
+)
 
 
 def _xlogy(x, y):
@@ -264,5 +332,11 @@ def _xlogy_grad_x(g, out, x, y):
     return fn.where(mask, 0.0, fn.apply_op(OPS["xlogy"], (g, y), {}))
 
 
-defop("xlogy", _xlogy, _xlogy_grad_x, lambda g, out, x, y: g * x / y,
-      jvp=ELEMENTWISE, doc="x log y, 0 where x = 0: dx = g log y (0 where x = 0 and y <= 0), dy = g x / y")
+defop(
+    "xlogy",
+    _xlogy,
+    _xlogy_grad_x,
+    lambda g, out, x, y: g * x / y,
+    jvp=ELEMENTWISE,
+    doc="x log y, 0 where x = 0: dx = g log y (0 where x = 0 and y <= 0), dy = g x / y",
+)

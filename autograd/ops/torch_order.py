@@ -13,6 +13,7 @@ so the gradient routed through them, are torch's.
 Each function takes a list of (value, index) pairs and a ``less`` comparison (a strict weak
 ordering of the values) and rearranges the list in place as the C++ algorithm rearranges its range.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,6 +74,7 @@ def _partition_pivot(a, first, last, less):
 
 
 # -- heaps (stl_heap.h) ---------------------------------------------------------------------------
+
 
 def _push_heap(a, first, hole, top, value, less):
     parent = (hole - 1) // 2
@@ -223,6 +225,7 @@ def quick_select(a, k, greater):
 
 # -- torch's comparisons: NaN counts as the largest value ----------------------------------------
 
+
 def nan_last_less(x, y):
     """x < y with NaN above every number (torch's order for smallest-first selection)."""
     return (not math.isnan(x) and math.isnan(y)) or x < y
@@ -238,6 +241,7 @@ def plain_less(x, y):
 
 
 # -- the three kernels, on one slice --------------------------------------------------------------
+
 
 def topk_slice(values, k, largest, sorted_):
     """torch's CPU topk on one slice (a list of numbers): the indices of its k elements, in its order."""

@@ -1,4 +1,5 @@
 """nn.data: datasets and the DataLoader that cuts them into (mini-)batches."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,8 +39,10 @@ class TensorDataset(Dataset):
         tensors = tuple(t if isinstance(t, Tensor) else leaf(np.asarray(t)) for t in tensors)
         n = {t.shape[0] if t.ndim else None for t in tensors}
         if len(n) != 1 or None in n:
-            raise ValueError(f"TensorDataset: every tensor needs the same first dimension (the number of samples); "
-                             f"got shapes {[t.shape for t in tensors]}")
+            raise ValueError(
+                f"TensorDataset: every tensor needs the same first dimension (the number of samples); "
+                f"got shapes {[t.shape for t in tensors]}"
+            )
         self.tensors = tensors
 
     def __len__(self):
@@ -63,8 +66,9 @@ def default_collate(samples: list[Any]) -> Any:
     if isinstance(first, Tensor):
         return leaf(np.stack([s.data for s in samples]))
     if isinstance(first, (np.ndarray, np.generic, bool, int, float)):
-        return leaf(np.stack([np.asarray(s) for s in samples]) if isinstance(first, np.ndarray)
-                    else np.asarray(samples))
+        return leaf(
+            np.stack([np.asarray(s) for s in samples]) if isinstance(first, np.ndarray) else np.asarray(samples)
+        )
     if isinstance(first, (str, bytes)):
         return list(samples)
     if isinstance(first, collections.abc.Mapping):
@@ -75,8 +79,10 @@ def default_collate(samples: list[Any]) -> Any:
         if any(len(s) != len(first) for s in samples):
             raise RuntimeError("default_collate: each sample in the batch should have the same number of fields")
         return tuple(default_collate(list(field)) for field in zip(*samples))
-    raise TypeError(f"default_collate: a batch must hold Tensors, ndarrays, numbers, strings, dicts or sequences of "
-                    f"them; found {type(first).__name__} (pass collate_fn= to batch it yourself)")
+    raise TypeError(
+        f"default_collate: a batch must hold Tensors, ndarrays, numbers, strings, dicts or sequences of "
+        f"them; found {type(first).__name__} (pass collate_fn= to batch it yourself)"
+    )
 
 
 class DataLoader:
@@ -96,18 +102,33 @@ class DataLoader:
     Batches are new Tensors that do not require grad.
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 seed: int | None = None, *, num_workers: int = 0, collate_fn: Callable[[list[Any]], Any] | None = None,
-                 generator: Generator | None = None, prefetch_factor: int | None = None,
-                 worker_init_fn: Callable[[int], object] | None = None, pin_memory: bool = False):
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | None = None,
+        *,
+        num_workers: int = 0,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+        generator: Generator | None = None,
+        prefetch_factor: int | None = None,
+        worker_init_fn: Callable[[int], object] | None = None,
+        pin_memory: bool = False,
+    ):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
-            raise ValueError(f"num_workers option should be non-negative; use num_workers=0 to disable "
-                             f"multiprocessing (got {num_workers!r})")
+            raise ValueError(
+                f"num_workers option should be non-negative; use num_workers=0 to disable "
+                f"multiprocessing (got {num_workers!r})"
+            )
         if prefetch_factor is not None and num_workers == 0:
-            raise ValueError("prefetch_factor option could only be specified in multiprocessing. Let num_workers > 0 "
-                             "to enable multiprocessing, otherwise set prefetch_factor to None.")
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing. Let num_workers > 0 "
+                "to enable multiprocessing, otherwise set prefetch_factor to None."
+            )
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")
         if seed is not None and generator is not None:
@@ -142,7 +163,7 @@ class DataLoader:
         order = self._order()
         n, bs = len(order), self.batch_size
         stop = n - n % bs if self.drop_last else n
-        return [order[start:start + bs] for start in range(0, stop, bs)]
+        return [order[start : start + bs] for start in range(0, stop, bs)]
 
     def _make_batch(self, idx):
         if self.collate_fn is None and isinstance(self.dataset, TensorDataset):

@@ -4,6 +4,7 @@ The generators return ``(X, y)`` Tensors: X of the default float dtype, shape (n
 n_features); y int64 class labels (moons, spiral) or floats (regression). ``seed`` makes them
 reproducible; without it the global generator (``ag.manual_seed``) is used.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,9 @@ def _check_n(n, name="n_samples"):
     return int(n)
 
 
-def make_moons(n_samples: int = 100, noise: float = 0.0, shuffle: bool = True,
-               seed: int | None = None) -> tuple[Tensor, Tensor]:
+def make_moons(
+    n_samples: int = 100, noise: float = 0.0, shuffle: bool = True, seed: int | None = None
+) -> tuple[Tensor, Tensor]:
     """Two interleaving half circles (scikit-learn's construction): class 0 on the upper arc
     (cos t, sin t), class 1 on the lower (1 - cos t, 1/2 - sin t), t in [0, pi], plus N(0, noise^2)."""
     n = _check_n(n_samples)
@@ -34,8 +36,9 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, shuffle: bool = True,
     n_in = n - n_out
     t_out = np.linspace(0, np.pi, n_out)
     t_in = np.linspace(0, np.pi, n_in)
-    X = np.concatenate([np.stack([np.cos(t_out), np.sin(t_out)], 1),
-                        np.stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)], 1)])
+    X = np.concatenate(
+        [np.stack([np.cos(t_out), np.sin(t_out)], 1), np.stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)], 1)]
+    )
     y = np.concatenate([np.zeros(n_out, np.int64), np.ones(n_in, np.int64)])
     if shuffle:
         p = rng.permutation(n)
@@ -45,8 +48,9 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, shuffle: bool = True,
     return leaf(X.astype(get_default_dtype())), leaf(y)
 
 
-def make_spiral(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
-                seed: int | None = None) -> tuple[Tensor, Tensor]:
+def make_spiral(
+    n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, seed: int | None = None
+) -> tuple[Tensor, Tensor]:
     """``n_classes`` interleaved spiral arms in 2-D (the CS231n spiral): arm k has its points at
     radius r from 0 to 1 and angle theta from 4k to 4(k + 1) radians (both evenly spaced), plus
     N(0, noise^2) on the angle; the point is (r sin theta, r cos theta). ``n_samples`` is the total,
@@ -64,8 +68,14 @@ def make_spiral(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
     return leaf(np.concatenate(X).astype(get_default_dtype())), leaf(np.concatenate(y))
 
 
-def make_regression(n_samples: int = 100, n_features: int = 1, noise: float = 0.0, bias: float = 0.0,
-                    coef: bool = False, seed: int | None = None) -> tuple[Tensor, ...]:
+def make_regression(
+    n_samples: int = 100,
+    n_features: int = 1,
+    noise: float = 0.0,
+    bias: float = 0.0,
+    coef: bool = False,
+    seed: int | None = None,
+) -> tuple[Tensor, ...]:
     """A linear regression problem: X ~ N(0, 1), y = X w + bias + N(0, noise^2), w ~ U(0, 100) per feature
     (as scikit-learn). Returns (X, y) with y of shape (n_samples,), and w too with ``coef=True``."""
     n = _check_n(n_samples)
@@ -91,7 +101,9 @@ def load_digits() -> tuple[Tensor, Tensor]:
     try:
         from sklearn.datasets import load_digits as _sk_load_digits
     except ImportError:
-        raise ImportError("nn.data.datasets.load_digits() needs scikit-learn, which ships the digits data: "
-                          "pip install scikit-learn (or pip install 'chainrule[datasets]')") from None
+        raise ImportError(
+            "nn.data.datasets.load_digits() needs scikit-learn, which ships the digits data: "
+            "pip install scikit-learn (or pip install 'chainrule[datasets]')"
+        ) from None
     X, y = _sk_load_digits(return_X_y=True)
     return leaf(np.asarray(X).astype(get_default_dtype())), leaf(np.asarray(y).astype(np.int64))

@@ -11,6 +11,7 @@ The functions live by family in this package: layers.py, activations.py, losses.
 (convolutions, unfold/fold), pooling.py, vision.py (padding, interpolation, pixel shuffle) and
 attention.py.
 """
+
 from __future__ import annotations
 
 from .activations import *

@@ -7,6 +7,7 @@ softsign and softmin are the compositions torch computes too. ``inplace=True`` w
 into ``input`` and returns it, as torch (in a graph: recorded as an in-place operation, so a leaf
 that requires grad refuses it).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -17,9 +18,35 @@ from autograd.extend import apply
 
 from .common import _t
 
-__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax", "silu", "mish",
-           "elu", "selu", "celu", "relu6", "hardtanh", "hardsigmoid", "hardswish", "softsign", "logsigmoid",
-           "softmin", "glu", "relu_", "leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_"]
+__all__ = [
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "silu",
+    "mish",
+    "elu",
+    "selu",
+    "celu",
+    "relu6",
+    "hardtanh",
+    "hardsigmoid",
+    "hardswish",
+    "softsign",
+    "logsigmoid",
+    "softmin",
+    "glu",
+    "relu_",
+    "leaky_relu_",
+    "elu_",
+    "selu_",
+    "celu_",
+    "hardtanh_",
+]
 
 # SELU's constants (Klambauer et al., 2017), as torch
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -30,8 +57,9 @@ def _floating(input, name):
     """``input`` as a Tensor, which must be floating (torch has no integer kernel for ``name``)."""
     x = _t(input)
     if x.dtype.kind != "f":
-        raise NotImplementedError(f"\"{name}\" not implemented for {x.dtype} tensors: it needs a floating tensor; "
-                                  f"convert it with .float()")
+        raise NotImplementedError(
+            f'"{name}" not implemented for {x.dtype} tensors: it needs a floating tensor; convert it with .float()'
+        )
     return x
 
 
@@ -161,8 +189,10 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if x.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     if not -x.ndim <= dim < x.ndim:
-        raise IndexError(f"glu: dim {dim} is out of range for a tensor with {x.ndim} dimension(s) "
-                         f"(expected dim in [{-x.ndim}, {x.ndim - 1}])")
+        raise IndexError(
+            f"glu: dim {dim} is out of range for a tensor with {x.ndim} dimension(s) "
+            f"(expected dim in [{-x.ndim}, {x.ndim - 1}])"
+        )
     d = dim % x.ndim
     if x.shape[d] % 2:
         raise RuntimeError(f"glu: Halving dimension must be even, but dimension {d} is size {x.shape[d]}")
@@ -198,6 +228,7 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 # -- torch's in-place forms ----------------------------------------------------------------------------
 
+
 def relu_(input: Tensor) -> Tensor:
     """relu, in place."""
     return relu(input, inplace=True)
@@ -226,4 +257,3 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """hardtanh, in place."""
     return hardtanh(input, min_val, max_val, inplace=True)
-

@@ -7,6 +7,7 @@ their gradients of any order come from the table:
 
 where the bias is -inf at the masked positions (or a float mask added as it is).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,9 +34,16 @@ def _bias_from_mask(mask, dtype, allowed_when_true):
     return mask.to(dtype) if mask.dtype != dtype else mask
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False) -> Tensor:
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
     """softmax(Q K^T scale + bias) V over the last two dimensions (..., L, E), (..., S, E), (..., S, Ev).
 
     ``attn_mask``: bool (True = may attend, as torch's SDPA) or float (added to the scores);
@@ -43,16 +51,22 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     heads (dimension -3) than the query, each shared by a group of query heads."""
     q, k, v = _t(query, "query"), _t(key, "key"), _t(value, "value")
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
-        raise RuntimeError(f"scaled_dot_product_attention: query, key and value need at least 2 dimensions (..., L, "
-                           f"E), got shapes {list(q.shape)}, {list(k.shape)} and {list(v.shape)}")
+        raise RuntimeError(
+            f"scaled_dot_product_attention: query, key and value need at least 2 dimensions (..., L, "
+            f"E), got shapes {list(q.shape)}, {list(k.shape)} and {list(v.shape)}"
+        )
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise RuntimeError(f"scaled_dot_product_attention: query {list(q.shape)}, key {list(k.shape)} and value "
-                           f"{list(v.shape)} do not fit: query and key need one embedding size (last dimension), key "
-                           f"and value one sequence length (dimension -2)")
+        raise RuntimeError(
+            f"scaled_dot_product_attention: query {list(q.shape)}, key {list(k.shape)} and value "
+            f"{list(v.shape)} do not fit: query and key need one embedding size (last dimension), key "
+            f"and value one sequence length (dimension -2)"
+        )
     if enable_gqa and q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
         if q.shape[-3] % k.shape[-3]:
-            raise RuntimeError(f"scaled_dot_product_attention: with enable_gqa the query's {q.shape[-3]} heads must be "
-                               f"a multiple of the key's {k.shape[-3]}")
+            raise RuntimeError(
+                f"scaled_dot_product_attention: with enable_gqa the query's {q.shape[-3]} heads must be "
+                f"a multiple of the key's {k.shape[-3]}"
+            )
         groups = q.shape[-3] // k.shape[-3]
         k, v = _repeat_heads(k, groups), _repeat_heads(v, groups)
     L, S = q.shape[-2], k.shape[-2]
@@ -82,14 +96,28 @@ def _check_key_padding_mask(mask, bsz, src_len):
         raise RuntimeError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got {tuple(mask.shape)}")
 
 
-def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_heads: int,
-                                 in_proj_weight: Tensor | None, in_proj_bias: Tensor | None,
-                                 bias_k: Tensor | None, bias_v: Tensor | None, add_zero_attn: bool,
-                                 dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Tensor | None,
-                                 training: bool = True, key_padding_mask: Tensor | None = None,
-                                 need_weights: bool = True, attn_mask: Tensor | None = None,
-                                 q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
-                                 v_proj_weight: Tensor | None = None, average_attn_weights: bool = True):
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    average_attn_weights: bool = True,
+):
     """torch's multi-head attention on (L, N, E) query and (S, N, E) key / value (or unbatched (L, E)):
 
         head_i = attention(Q W_q,i, K W_k,i, V W_v,i),  out = concat(head_1..head_H) W_o^T + b_o
@@ -100,8 +128,10 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
     q_in, k_in, v_in = _t(query, "query"), _t(key, "key"), _t(value, "value")
     batched = q_in.ndim == 3
     if q_in.ndim not in (2, 3) or k_in.ndim != q_in.ndim or v_in.ndim != q_in.ndim:
-        raise AssertionError(f"query, key and value should all be 2-D (unbatched) or 3-D (batched), got shapes "
-                             f"{list(q_in.shape)}, {list(k_in.shape)} and {list(v_in.shape)}")
+        raise AssertionError(
+            f"query, key and value should all be 2-D (unbatched) or 3-D (batched), got shapes "
+            f"{list(q_in.shape)}, {list(k_in.shape)} and {list(v_in.shape)}"
+        )
     if not batched:
         q_in, k_in, v_in = q_in.unsqueeze(1), k_in.unsqueeze(1), v_in.unsqueeze(1)
         if key_padding_mask is not None:
@@ -110,14 +140,17 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
     src_len = k_in.shape[0]
     head_dim = embed_dim // num_heads
     if k_in.shape[:2] != v_in.shape[:2]:
-        raise AssertionError(f"key's sequence and batch dims {tuple(k_in.shape[:2])} do not match value's "
-                             f"{tuple(v_in.shape[:2])}")
+        raise AssertionError(
+            f"key's sequence and batch dims {tuple(k_in.shape[:2])} do not match value's {tuple(v_in.shape[:2])}"
+        )
     if in_proj_weight is not None:
         w_q, w_k, w_v = in_proj_weight.chunk(3)
     else:
         if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
-            raise ValueError("multi_head_attention_forward: without in_proj_weight, give q_proj_weight, "
-                             "k_proj_weight and v_proj_weight (torch's use_separate_proj_weight)")
+            raise ValueError(
+                "multi_head_attention_forward: without in_proj_weight, give q_proj_weight, "
+                "k_proj_weight and v_proj_weight (torch's use_separate_proj_weight)"
+            )
         w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
     b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
     q, k, v = linear(q_in, w_q, b_q), linear(k_in, w_k, b_k), linear(v_in, w_v, b_v)
@@ -128,13 +161,16 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         mask = _bias_from_mask(attn_mask, dtype, allowed_when_true=False)
         if mask.ndim == 2:
             if tuple(mask.shape) != (tgt_len, src_len):
-                raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(mask.shape)}, but should be "
-                                   f"{(tgt_len, src_len)}.")
+                raise RuntimeError(
+                    f"The shape of the 2D attn_mask is {tuple(mask.shape)}, but should be {(tgt_len, src_len)}."
+                )
             mask = mask.unsqueeze(0)
         elif mask.ndim == 3:
             if tuple(mask.shape) != (bsz * num_heads, tgt_len, src_len):
-                raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(mask.shape)}, but should be "
-                                   f"{(bsz * num_heads, tgt_len, src_len)}.")
+                raise RuntimeError(
+                    f"The shape of the 3D attn_mask is {tuple(mask.shape)}, but should be "
+                    f"{(bsz * num_heads, tgt_len, src_len)}."
+                )
         else:
             raise RuntimeError(f"attn_mask's dimension {mask.ndim} is not supported")
     padding = None if key_padding_mask is None else _bias_from_mask(key_padding_mask, dtype, allowed_when_true=False)

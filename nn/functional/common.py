@@ -1,4 +1,5 @@
 """What every part of nn.functional shares: turning arguments into Tensors."""
+
 from __future__ import annotations
 
 from autograd import Tensor
@@ -18,6 +19,7 @@ def _t(x, name="input"):
 def _int_tensor(x, name):
     x = _t(x, name)
     if x.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class/row indices (dtype int64), got dtype {x.dtype}; "
-                        f"convert with .long()")
+        raise TypeError(
+            f"{name} must hold integer class/row indices (dtype int64), got dtype {x.dtype}; convert with .long()"
+        )
     return x

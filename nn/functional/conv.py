@@ -6,6 +6,7 @@ entry of autograd's table: ``conv``, ``conv_transpose``, ``im2col`` or ``col2im`
 (autograd/ops/conv.py holds the formulas and their derivatives). An unbatched input (no N) is
 treated as a batch of one.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,7 @@ from autograd.extend import apply, cached_constant, leaf
 
 from .common import _t
 
-__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold",
-           "fold"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "fold"]
 
 
 # -- arguments -------------------------------------------------------------------------------------
@@ -40,8 +40,10 @@ def _tuple(value, n, name, what="convolution"):
     if isinstance(value, (tuple, list)) and len(value) == n and all(_is_int(v) for v in value):
         return tuple(int(v) for v in value)
     shown = list(value) if isinstance(value, (tuple, list)) else value
-    raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match the "
-                       f"{what} dimensions, but got {name}={shown}")
+    raise RuntimeError(
+        f"expected {name} to be a single integer value or a list of {n} values to match the "
+        f"{what} dimensions, but got {name}={shown}"
+    )
 
 
 def _positive(values, name, message=None):
@@ -51,8 +53,10 @@ def _positive(values, name, message=None):
 
 def _float_input(x, w, name):
     if x.dtype != w.dtype:
-        raise RuntimeError(f"{name}: the input has dtype {x.dtype} but the weight has dtype {w.dtype} (expected "
-                           f"both of one dtype: convert one with .to(other.dtype))")
+        raise RuntimeError(
+            f"{name}: the input has dtype {x.dtype} but the weight has dtype {w.dtype} (expected "
+            f"both of one dtype: convert one with .to(other.dtype))"
+        )
 
 
 def _batched(x, nd, name):
@@ -60,16 +64,20 @@ def _batched(x, nd, name):
     if x.ndim == nd + 1:
         return x.unsqueeze(0), True
     if x.ndim != nd + 2:
-        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input "
-                           f"of size: {list(x.shape)}")
+        raise RuntimeError(
+            f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input "
+            f"of size: {list(x.shape)}"
+        )
     return x, False
 
 
 def _weight(weight, nd, name):
     w = _t(weight, "weight")
     if w.ndim != nd + 2:
-        raise RuntimeError(f"{name}: expected a weight of {nd + 2} dimensions (out_channels, in_channels / groups, "
-                           f"*kernel_size), but got weight of size {list(w.shape)}")
+        raise RuntimeError(
+            f"{name}: expected a weight of {nd + 2} dimensions (out_channels, in_channels / groups, "
+            f"*kernel_size), but got weight of size {list(w.shape)}"
+        )
     return w
 
 
@@ -79,8 +87,10 @@ def _bias(bias, x, channels, w):
         return leaf(cached_constant(("no bias", dtype.char), lambda: np.zeros(0, dtype)))
     b = _t(bias, "bias")
     if b.ndim != 1 or b.shape[0] != channels:
-        raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional with "
-                           f"{channels} elements, but got bias of size {list(b.shape)} instead")
+        raise RuntimeError(
+            f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional with "
+            f"{channels} elements, but got bias of size {list(b.shape)} instead"
+        )
     return b
 
 
@@ -95,8 +105,10 @@ def _check_kernel_fits(x, k, padding, dilation):
     sizes = [n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding)]
     spans = [r * (kk - 1) + 1 for kk, r in zip(k, dilation)]
     if any(s < span for s, span in zip(sizes, spans)):
-        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, sizes))}). Kernel size: "
-                           f"({' x '.join(map(str, spans))}). Kernel size can't be greater than actual input size")
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, sizes))}). Kernel size: "
+            f"({' x '.join(map(str, spans))}). Kernel size can't be greater than actual input size"
+        )
 
 
 def conv_padding(padding, nd, k, dilation, stride, name="padding"):
@@ -130,11 +142,15 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
     pads = conv_padding(padding, nd, k, dilation, stride)
     out_channels = w.shape[0]
     if out_channels % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
-                           f"got weight of size [{list(w.shape)}] instead")
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+            f"got weight of size [{list(w.shape)}] instead"
+        )
     if x.shape[1] != w.shape[1] * groups:
-        raise RuntimeError(f"Given groups={groups}, weight of size {list(w.shape)}, expected input{list(x.shape)} to "
-                           f"have {w.shape[1] * groups} channels, but got {x.shape[1]} channels instead")
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(w.shape)}, expected input{list(x.shape)} to "
+            f"have {w.shape[1] * groups} channels, but got {x.shape[1]} channels instead"
+        )
     _float_input(x, w, name)
     b = _bias(bias, x, out_channels, w)
     _check_kernel_fits(x, k, pads, dilation)
@@ -142,14 +158,28 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
     return y.squeeze(0) if unbatched else y
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple[int, ...] = 1,
-           padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, ...] = 1,
+    groups: int = 1,
+) -> Tensor:
     """1-D convolution (cross-correlation, as torch): input (N, C, L), weight (O, C / groups, k)."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple[int, ...] = 1,
-           padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, ...] = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-D convolution: input (N, C, H, W), weight (O, C / groups, kh, kw), bias (O,):
 
         y[n, o, i, j] = b[o] + sum_{c, a, b} xpad[n, c, i s + a r, j s + b r] w[o, c, a, b]
@@ -159,8 +189,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple[int, ...] = 1,
-           padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1) -> Tensor:
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, ...] = 1,
+    groups: int = 1,
+) -> Tensor:
     """3-D convolution: input (N, C, D, H, W), weight (O, C / groups, kd, kh, kw)."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
 
@@ -178,59 +215,104 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     _positive(stride, "stride")
     _positive(dilation, "dilation")
     if isinstance(padding, str):
-        raise RuntimeError(f"{name}: padding must be an int or a tuple of ints, got padding={padding!r} "
-                           f"('same' and 'valid' are for convolutions)")
+        raise RuntimeError(
+            f"{name}: padding must be an int or a tuple of ints, got padding={padding!r} "
+            f"('same' and 'valid' are for convolutions)"
+        )
     pad = _tuple(padding, nd, "padding")
     if any(v < 0 for v in pad):
         raise RuntimeError(f"negative padding is not supported (got padding={list(pad)})")
     out_pad = _tuple(output_padding, nd, "output_padding")
     if any(op < 0 or op >= max(s, r) for op, s, r in zip(out_pad, stride, dilation)):
-        raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got "
-                           f"output_padding={list(out_pad)}, stride={list(stride)} and dilation={list(dilation)}")
+        raise RuntimeError(
+            f"output padding must be smaller than either stride or dilation, but got "
+            f"output_padding={list(out_pad)}, stride={list(stride)} and dilation={list(dilation)}"
+        )
     if w.shape[0] % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
-                           f"got weight of size [{list(w.shape)}] instead")
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+            f"got weight of size [{list(w.shape)}] instead"
+        )
     if x.shape[1] != w.shape[0]:
-        raise RuntimeError(f"Given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to "
-                           f"have {w.shape[0]} channels, but got {x.shape[1]} channels instead")
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to "
+            f"have {w.shape[0]} channels, but got {x.shape[1]} channels instead"
+        )
     _float_input(x, w, name)
     b = _bias(bias, x, w.shape[1] * groups, w)
     k = w.shape[2:]
-    size = tuple(transposed_size(n, kk, s, p, r, op)
-                 for n, kk, s, p, r, op in zip(x.shape[2:], k, stride, pad, dilation, out_pad))
+    size = tuple(
+        transposed_size(n, kk, s, p, r, op)
+        for n, kk, s, p, r, op in zip(x.shape[2:], k, stride, pad, dilation, out_pad)
+    )
     if any(v <= 0 for v in size):
-        raise RuntimeError(f"{name}: the calculated output size {list(size)} is too small (input size "
-                           f"{list(x.shape[2:])}, kernel size {list(k)}, stride {list(stride)}, padding {list(pad)}, "
-                           f"dilation {list(dilation)}, output_padding {list(out_pad)})")
-    y = apply("conv_transpose", x, w, b, stride=stride, padding=tuple((p, p) for p in pad), dilation=dilation,
-              groups=groups, output_size=size)
+        raise RuntimeError(
+            f"{name}: the calculated output size {list(size)} is too small (input size "
+            f"{list(x.shape[2:])}, kernel size {list(k)}, stride {list(stride)}, padding {list(pad)}, "
+            f"dilation {list(dilation)}, output_padding {list(out_pad)})"
+        )
+    y = apply(
+        "conv_transpose",
+        x,
+        w,
+        b,
+        stride=stride,
+        padding=tuple((p, p) for p in pad),
+        dilation=dilation,
+        groups=groups,
+        output_size=size,
+    )
     return y.squeeze(0) if unbatched else y
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple[int, ...] = 1,
-                     padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1,
-                     dilation: int | tuple[int, ...] = 1) -> Tensor:
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] = 0,
+    output_padding: int | tuple[int, ...] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, ...] = 1,
+) -> Tensor:
     """1-D transposed convolution: input (N, C_in, L), weight (C_in, C_out / groups, k)."""
-    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
-                           "conv_transpose1d")
+    return _conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, 1, "conv_transpose1d"
+    )
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple[int, ...] = 1,
-                     padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1,
-                     dilation: int | tuple[int, ...] = 1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] = 0,
+    output_padding: int | tuple[int, ...] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, ...] = 1,
+) -> Tensor:
     """2-D transposed convolution, the adjoint of conv2d in its input (the gradient of a convolution
     with respect to its input is one): input (N, C_in, H, W), weight (C_in, C_out / groups, kh, kw);
     output size (H - 1) s - 2 p + r (k - 1) + output_padding + 1."""
-    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
-                           "conv_transpose2d")
+    return _conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, 2, "conv_transpose2d"
+    )
 
 
-def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple[int, ...] = 1,
-                     padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1,
-                     dilation: int | tuple[int, ...] = 1) -> Tensor:
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] = 0,
+    output_padding: int | tuple[int, ...] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, ...] = 1,
+) -> Tensor:
     """3-D transposed convolution: input (N, C_in, D, H, W), weight (C_in, C_out / groups, kd, kh, kw)."""
-    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
-                           "conv_transpose3d")
+    return _conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, 3, "conv_transpose3d"
+    )
 
 
 # -- unfold / fold (im2col / col2im) -------------------------------------------------------------
@@ -254,18 +336,21 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     of blocks (column l holds block l, rows ordered (c, i, j)), as torch.nn.functional.unfold."""
     x = _t(input)
     if x.ndim not in (3, 4):
-        raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D, input of size "
-                           f"{list(x.shape)})")
+        raise RuntimeError(
+            f"Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D, input of size {list(x.shape)})"
+        )
     unbatched = x.ndim == 3
     if unbatched:
         x = x.unsqueeze(0)
     k, r, p, s = _window_args(kernel_size, dilation, padding, stride)
     sizes = [n + lo + hi - rr * (kk - 1) for n, (lo, hi), rr, kk in zip(x.shape[2:], p, r, k)]
     if any(v < 1 for v in sizes):
-        raise RuntimeError(f"Given input with spatial size {list(x.shape[2:])}, kernel_size={list(k)}, "
-                           f"dilation={list(r)}, padding={[lo for lo, _ in p]}, calculated shape of the array of "
-                           f"sliding blocks as {[(v - 1) // ss + 1 for v, ss in zip(sizes, s)]}, but its components "
-                           f"must be at least one.")
+        raise RuntimeError(
+            f"Given input with spatial size {list(x.shape[2:])}, kernel_size={list(k)}, "
+            f"dilation={list(r)}, padding={[lo for lo, _ in p]}, calculated shape of the array of "
+            f"sliding blocks as {[(v - 1) // ss + 1 for v, ss in zip(sizes, s)]}, but its components "
+            f"must be at least one."
+        )
     windows = apply("im2col", x, kernel_size=k, stride=s, padding=p, dilation=r)  # (N, C, oh, ow, kh, kw)
     n, c, oh, ow = windows.shape[:4]
     cols = windows.permute(0, 1, 4, 5, 2, 3).reshape(n, c * math.prod(k), oh * ow)
@@ -277,8 +362,10 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     of ``output_size`` (overlapping blocks add up), as torch.nn.functional.fold."""
     cols = _t(input)
     if cols.ndim not in (2, 3):
-        raise RuntimeError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got "
-                           f"{cols.ndim}D, input of size {list(cols.shape)})")
+        raise RuntimeError(
+            f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got "
+            f"{cols.ndim}D, input of size {list(cols.shape)})"
+        )
     unbatched = cols.ndim == 2
     if unbatched:
         cols = cols.unsqueeze(0)
@@ -286,15 +373,19 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     k, r, p, s = _window_args(kernel_size, dilation, padding, stride)
     kk = math.prod(k)
     if cols.shape[1] % kk:
-        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
-                           f"got input.size(1)={cols.shape[1]} and kernel_size={k}.")
+        raise RuntimeError(
+            f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
+            f"got input.size(1)={cols.shape[1]} and kernel_size={k}."
+        )
     blocks = [(n + lo + hi - rr * (kd - 1) - 1) // ss + 1 for n, (lo, hi), rr, kd, ss in zip(size, p, r, k, s)]
     if cols.shape[2] != blocks[0] * blocks[1] or min(blocks) < 1:
-        raise RuntimeError(f"Given output_size={size}, kernel_size={k}, dilation={r}, "
-                           f"padding={tuple(lo for lo, _ in p)}, stride={s}, expected size of input's dimension 2 "
-                           f"to match the calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
-                           f"{blocks[0] * blocks[1]}, but got "
-                           f"input.size(2)={cols.shape[2]}.")
+        raise RuntimeError(
+            f"Given output_size={size}, kernel_size={k}, dilation={r}, "
+            f"padding={tuple(lo for lo, _ in p)}, stride={s}, expected size of input's dimension 2 "
+            f"to match the calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
+            f"{blocks[0] * blocks[1]}, but got "
+            f"input.size(2)={cols.shape[2]}."
+        )
     n, c = cols.shape[0], cols.shape[1] // kk
     windows = cols.reshape(n, c, k[0], k[1], blocks[0], blocks[1]).permute(0, 1, 4, 5, 2, 3)
     y = apply("col2im", windows, output_size=size, kernel_size=k, stride=s, padding=p, dilation=r)

@@ -1,6 +1,7 @@
 """Layers as functions: linear, dropout (and its channel-wise forms), batch, layer, group and instance
 normalisation, embedding, one_hot, and the vector comparisons normalize, cosine_similarity and
 pairwise_distance."""
+
 from __future__ import annotations
 
 import numbers
@@ -13,19 +14,36 @@ from autograd.extend import apply, leaf
 from ..parameter import _write
 from .common import _int_tensor, _t
 
-__all__ = ["linear", "dropout", "dropout1d", "dropout2d", "dropout3d", "batch_norm", "layer_norm", "group_norm",
-           "instance_norm", "embedding", "one_hot", "normalize", "cosine_similarity", "pairwise_distance"]
+__all__ = [
+    "linear",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "batch_norm",
+    "layer_norm",
+    "group_norm",
+    "instance_norm",
+    "embedding",
+    "one_hot",
+    "normalize",
+    "cosine_similarity",
+    "pairwise_distance",
+]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch."""
     input = _t(input)
     if input.dtype.kind != "f":
-        raise TypeError(f"linear: the input has dtype {input.dtype}; layers compute on floating tensors: "
-                        f"convert it with .float()")
+        raise TypeError(
+            f"linear: the input has dtype {input.dtype}; layers compute on floating tensors: convert it with .float()"
+        )
     if input.shape[-1:] != weight.shape[-1:]:
-        raise ValueError(f"linear: input has {input.shape[-1] if input.ndim else 0} features (shape "
-                         f"{input.shape}) but the weight expects {weight.shape[-1]} (weight shape {weight.shape})")
+        raise ValueError(
+            f"linear: input has {input.shape[-1] if input.ndim else 0} features (shape "
+            f"{input.shape}) but the weight expects {weight.shape[-1]} (weight shape {weight.shape})"
+        )
     if bias is None:
         return input @ weight.T
     return apply("linear", input, weight, bias)
@@ -44,8 +62,9 @@ def _mask_params(p, generator):
     return {"p": float(p)} if generator is None else {"p": float(p), "generator": generator}
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-            generator: Generator | None = None) -> Tensor:
+def dropout(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator: Generator | None = None
+) -> Tensor:
     """Inverted dropout: y = x * m, m_i = [u_i >= p] / (1 - p) with u_i ~ U[0, 1) drawn afresh each call.
 
     Each unit is kept with probability 1 - p and scaled by 1 / (1 - p), so E[y] = x and evaluation
@@ -68,8 +87,9 @@ def _channel_dropout(input, p, training, inplace, generator, nd, name):
     _check_p(p)
     x = _t(input)
     if x.ndim not in (nd + 1, nd + 2) and not (nd == 2 and x.ndim == 3):
-        raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D input, but received a {x.ndim}D input of shape "
-                           f"{list(x.shape)}")
+        raise RuntimeError(
+            f"{name}: Expected {nd + 1}D or {nd + 2}D input, but received a {x.ndim}D input of shape {list(x.shape)}"
+        )
     if not training or p == 0:
         return x
     channels = 1 if x.ndim == nd + 1 and not (nd == 2 and x.ndim == 3) else 2
@@ -77,22 +97,25 @@ def _channel_dropout(input, p, training, inplace, generator, nd, name):
     return _masked(x, apply("dropout_mask", corner, **_mask_params(p, generator)), inplace)
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-              generator: Generator | None = None) -> Tensor:
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator: Generator | None = None
+) -> Tensor:
     """Channel-wise dropout of (N, C, L) or (C, L): each channel zeroed with probability p, the
     others scaled by 1 / (1 - p)."""
     return _channel_dropout(input, p, training, inplace, generator, 1, "dropout1d")
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-              generator: Generator | None = None) -> Tensor:
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator: Generator | None = None
+) -> Tensor:
     """Channel-wise dropout of (N, C, H, W) or (C, H, W) feature maps: each whole channel zeroed with
     probability p, the others scaled by 1 / (1 - p) (a 3-D input is (N, C, L), as torch reads it)."""
     return _channel_dropout(input, p, training, inplace, generator, 2, "dropout2d")
 
 
-def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-              generator: Generator | None = None) -> Tensor:
+def dropout3d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator: Generator | None = None
+) -> Tensor:
     """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W)."""
     return _channel_dropout(input, p, training, inplace, generator, 3, "dropout3d")
 
@@ -101,9 +124,16 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalisation over every dimension but the channel dimension 1.
 
         x_hat = (x - mu_B) / sqrt(sigma_B^2 + eps),   y = gamma x_hat + beta
@@ -117,9 +147,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if x.ndim < 2:
         raise ValueError(f"batch_norm expects an input of shape (N, C) or (N, C, L), got {x.shape}")
     if (running_mean is None) != (running_var is None):
-        raise ValueError("batch_norm: running_mean and running_var go together: give both tensors or neither "
-                         f"(running_mean is {'None' if running_mean is None else 'a tensor'}, running_var is "
-                         f"{'None' if running_var is None else 'a tensor'})")
+        raise ValueError(
+            "batch_norm: running_mean and running_var go together: give both tensors or neither "
+            f"(running_mean is {'None' if running_mean is None else 'a tensor'}, running_var is "
+            f"{'None' if running_var is None else 'a tensor'})"
+        )
     axes = (0,) + tuple(range(2, x.ndim))
     cshape = _channel_shape(x)
     n = x.numel() // x.shape[1]
@@ -144,18 +176,21 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return xhat
 
 
-def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dimensions of each sample:
 
-        y = (x - mean) / sqrt(var + eps) * gamma + beta     (biased variance)
+    y = (x - mean) / sqrt(var + eps) * gamma + beta     (biased variance)
     """
     x = _t(input)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if x.shape[x.ndim - k:] != shape or x.ndim < k:
-        raise ValueError(f"layer_norm: the input's trailing dimensions {x.shape[max(x.ndim - k, 0):]} do "
-                         f"not match normalized_shape {shape} (input shape {x.shape})")
+    if x.shape[x.ndim - k :] != shape or x.ndim < k:
+        raise ValueError(
+            f"layer_norm: the input's trailing dimensions {x.shape[max(x.ndim - k, 0) :]} do "
+            f"not match normalized_shape {shape} (input shape {x.shape})"
+        )
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = x.mean(dim=axes, keepdim=True)
     xc = x - mean
@@ -168,18 +203,21 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     return out
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
     """Normalise each sample's channels in ``num_groups`` groups, over the group's channels and space:
 
-        y = (x - mean_g) / sqrt(var_g + eps) * gamma_c + beta_c     (biased variance)"""
+    y = (x - mean_g) / sqrt(var_g + eps) * gamma_c + beta_c     (biased variance)"""
     x = _t(input)
     if x.ndim < 2:
         raise RuntimeError(f"group_norm expects an input of shape (N, C, *), got {list(x.shape)}")
     n, c = x.shape[:2]
     if num_groups <= 0 or c % num_groups:
-        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
-                           f"shape {list(x.shape)} and num_groups={num_groups}")
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input of "
+            f"shape {list(x.shape)} and num_groups={num_groups}"
+        )
     grouped = x.reshape(n, num_groups, -1)
     mean = grouped.mean(dim=2, keepdim=True)
     centred = grouped - mean
@@ -192,9 +230,16 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     return y
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
-                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
-                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each channel of each sample over its spatial positions (batch_norm of one sample):
 
         y = (x - mean_nc) / sqrt(var_nc + eps) * gamma_c + beta_c
@@ -233,8 +278,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     idx = _int_tensor(input, "embedding indices")
     n = weight.shape[0]
     if idx.numel() and (idx.data.min() < 0 or idx.data.max() >= n):
-        raise IndexError(f"embedding: index out of range: indices must be in [0, {n}), got values in "
-                         f"[{idx.data.min()}, {idx.data.max()}]")
+        raise IndexError(
+            f"embedding: index out of range: indices must be in [0, {n}), got values in "
+            f"[{idx.data.min()}, {idx.data.max()}]"
+        )
     if padding_idx is not None:
         padding_idx = _padding_idx(padding_idx, n)
     return apply("embedding", weight, idx, padding_idx=padding_idx)
@@ -252,8 +299,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if num_classes < 0:
         num_classes = int(idx.data.max()) + 1 if idx.numel() else 0
     if idx.numel() and (idx.data.min() < 0 or idx.data.max() >= num_classes):
-        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got values in "
-                         f"[{idx.data.min()}, {idx.data.max()}]")
+        raise ValueError(
+            f"one_hot: class values must be in [0, {num_classes}), got values in [{idx.data.min()}, {idx.data.max()}]"
+        )
     return leaf((idx.data[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
@@ -268,8 +316,10 @@ def _broadcast_pair(a, b):
             sa = a.shape[-i] if i <= a.ndim else 1
             sb = b.shape[-i] if i <= b.ndim else 1
             if sa != sb and sa != 1 and sb != 1:
-                raise RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at "
-                                   f"non-singleton dimension {max(a.ndim, b.ndim) - i}") from None
+                raise RuntimeError(
+                    f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at "
+                    f"non-singleton dimension {max(a.ndim, b.ndim) - i}"
+                ) from None
         raise
 
 

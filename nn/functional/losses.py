@@ -1,4 +1,5 @@
 """Losses as functions: regression (mse, l1, huber), classification (cross-entropy, nll, binary cross-entropy)."""
+
 from __future__ import annotations
 
 import warnings
@@ -11,8 +12,15 @@ from autograd.extend import apply, cached_constant, leaf
 
 from .common import _int_tensor, _t
 
-__all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits"]
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]
 
 
 # -- losses ----------------------------------------------------------------------------------------
@@ -36,9 +44,11 @@ def _reduce(per, reduction):
 
 def _check_same_shape(input, target, name):
     if input.shape != target.shape:
-        warnings.warn(f"{name}: target size {target.shape} differs from input size {input.shape}; they will "
-                      f"be broadcast, which is likely wrong (e.g. (N, 1) against (N,)). Reshape one of them.",
-                      stacklevel=3)
+        warnings.warn(
+            f"{name}: target size {target.shape} differs from input size {input.shape}; they will "
+            f"be broadcast, which is likely wrong (e.g. (N, 1) against (N,)). Reshape one of them.",
+            stacklevel=3,
+        )
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -80,15 +90,18 @@ def _check_class_input(input, target, name):
     if input.ndim == 0:
         raise ValueError(f"{name}: input must have a class dimension, shape (C,), (N, C) or (N, C, d1, ...)")
     cdim = 1 if input.ndim >= 2 else 0
-    expected = input.shape[:cdim] + input.shape[cdim + 1:]
+    expected = input.shape[:cdim] + input.shape[cdim + 1 :]
     if target.shape != expected:
-        raise ValueError(f"{name}: for input of shape {input.shape} the class-index target must have shape "
-                         f"{expected}, got {target.shape}")
+        raise ValueError(
+            f"{name}: for input of shape {input.shape} the class-index target must have shape "
+            f"{expected}, got {target.shape}"
+        )
     return cdim
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C) at class indices ``target`` (N,):
 
         loss_i = -w[t_i] input[i, t_i];  'mean' divides the sum by sum_i w[t_i]
@@ -103,12 +116,19 @@ def _nll(logp, target, weight, ignore_index, reduction, smoothing, name):
     target = _int_tensor(target, "target")
     cdim = _check_class_input(logp, target, name)
     w = _class_weight(weight, logp.shape[cdim], logp.dtype)
-    return apply("nll_loss", logp, target, w, ignore_index=int(ignore_index), smoothing=float(smoothing),
-                 reduction=reduction)
+    return apply(
+        "nll_loss", logp, target, w, ignore_index=int(ignore_index), smoothing=float(smoothing), reduction=reduction
+    )
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) against ``target``, computed from
     log_softmax (stable for large logits):
 
@@ -130,8 +150,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
         return _nll(logp, target, weight, ignore_index, reduction, label_smoothing, "cross_entropy")
     _check_reduction(reduction)
     if target.shape != x.shape:
-        raise ValueError(f"cross_entropy: a class-probability target must have the input's shape {x.shape}, got "
-                         f"{target.shape} (class indices must be an integer tensor)")
+        raise ValueError(
+            f"cross_entropy: a class-probability target must have the input's shape {x.shape}, got "
+            f"{target.shape} (class indices must be an integer tensor)"
+        )
     n_classes = x.shape[cdim]
     lw = logp
     if weight is not None:
@@ -142,8 +164,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
     return _reduce(-per, reduction)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
     """-w (y log x + (1 - y) log(1 - x)) for probabilities x in [0, 1], as PyTorch computes it:
     each log is clamped at -100, so x = 0 or 1 gives a large finite loss (100), and the gradient
     (x - y) / (x (1 - x)) has its denominator floored at 1e-12, so it stays finite there too (at
@@ -153,16 +176,23 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if x.dtype.kind != "f":
         raise TypeError(f"binary_cross_entropy: the input must be floating probabilities, got dtype {x.dtype}")
     if x.numel() and not (x.data.min() >= 0 and x.data.max() <= 1):  # (NaN fails too)
-        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 (probabilities); "
-                         "for logits use binary_cross_entropy_with_logits")
+        raise ValueError(
+            "binary_cross_entropy: all elements of input should be between 0 and 1 (probabilities); "
+            "for logits use binary_cross_entropy_with_logits"
+        )
     per = apply("binary_cross_entropy", x, target if target.dtype == x.dtype else target.to(x.dtype))
     if weight is not None:
         per = per * _t(weight, "weight").to(x.dtype)
     return _reduce(per, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """BCE on logits x, stable for any x: with log sigmoid(x) = -softplus(-x) and
     log(1 - sigmoid(x)) = -softplus(x),
 

@@ -6,6 +6,7 @@ uses: padding included or not, never the part of a ceil-mode window past the pad
 average pooling multiplies each spatial dimension by an averaging matrix; adaptive max pooling
 gathers its windows (of varying size) into equal blocks and max-pools those.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,17 +19,32 @@ from autograd.extend import apply, leaf
 from .common import _t
 from .conv import _is_int, _tuple
 
-__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
-           "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
+__all__ = [
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+]
 
 
 def _input(x, nd, name):
     """(x with a batch dimension, whether one was added), x (C, *sp) or (N, C, *sp), non-empty."""
     x = _t(x)
-    if x.ndim not in (nd + 1, nd + 2) or any(n == 0 for n in x.shape[-nd - 1:]):
-        raise RuntimeError(f"{name}: non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input, but "
-                           f"got input of size {list(x.shape)}")
+    if x.ndim not in (nd + 1, nd + 2) or any(n == 0 for n in x.shape[-nd - 1 :]):
+        raise RuntimeError(
+            f"{name}: non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input, but "
+            f"got input of size {list(x.shape)}"
+        )
     if x.ndim == nd + 1:
         return x.unsqueeze(0), True
     return x, False
@@ -48,8 +64,11 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, name):
     """Checked (kernel, stride, (lo, hi) padding, dilation, output size) of a pooling; the high
     padding includes what ceil_mode's last window needs beyond the padding."""
     k = _tuple(kernel_size, nd, "kernel_size", "pooling")
-    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else \
-        _tuple(stride, nd, "stride", "pooling")
+    s = (
+        k
+        if stride is None or (isinstance(stride, (list, tuple)) and not stride)
+        else _tuple(stride, nd, "stride", "pooling")
+    )
     p = _tuple(padding, nd, "padding", "pooling")
     r = _tuple(dilation, nd, "dilation", "pooling")
     if any(v <= 0 for v in s):
@@ -62,15 +81,20 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, name):
         raise RuntimeError(f"{name}: pad must be non-negative, but got pad={list(p)}")
     for pp, kk, rr in zip(p, k, r):
         if pp > kk // 2:  # torch measures the undilated kernel, whatever the dilation
-            raise RuntimeError(f"pad should be at most half of kernel size, but got pad={pp} and kernel_size={kk}"
-                               f" (dilation={rr} does not count)")
+            raise RuntimeError(
+                f"pad should be at most half of kernel size, but got pad={pp} and kernel_size={kk}"
+                f" (dilation={rr} does not count)"
+            )
     sp = x.shape[2:]
     out = tuple(output_size(n, kk, ss, pp, rr, ceil_mode) for n, kk, ss, pp, rr in zip(sp, k, s, p, r))
     if any(o < 1 for o in out):
-        raise RuntimeError(f"Given input size: ({'x'.join(map(str, (x.shape[1],) + tuple(sp)))}). Calculated output "
-                           f"size: ({'x'.join(map(str, (x.shape[1],) + out))}). Output size is too small")
-    pads = tuple((pp, max(pp, (o - 1) * ss + rr * (kk - 1) + 1 - n - pp))
-                 for n, o, kk, ss, pp, rr in zip(sp, out, k, s, p, r))
+        raise RuntimeError(
+            f"Given input size: ({'x'.join(map(str, (x.shape[1],) + tuple(sp)))}). Calculated output "
+            f"size: ({'x'.join(map(str, (x.shape[1],) + out))}). Output size is too small"
+        )
+    pads = tuple(
+        (pp, max(pp, (o - 1) * ss + rr * (kk - 1) + 1 - n - pp)) for n, o, kk, ss, pp, rr in zip(sp, out, k, s, p, r)
+    )
     return k, s, pads, r, out
 
 
@@ -90,25 +114,43 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     return y, (indices.squeeze(0) if unbatched else indices)
 
 
-def max_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
-               padding: int | tuple[int, ...] = 0, dilation: int | tuple[int, ...] = 1, ceil_mode: bool = False,
-               return_indices: bool = False):
+def max_pool1d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """1-D max pooling of (N, C, L): the largest value of each window (see max_pool2d)."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d")
 
 
-def max_pool2d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
-               padding: int | tuple[int, ...] = 0, dilation: int | tuple[int, ...] = 1, ceil_mode: bool = False,
-               return_indices: bool = False):
+def max_pool2d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """2-D max pooling of (N, C, H, W): y[n, c, i, j] = max over the window at (i s, j s) (padding
     counts as -inf). The gradient goes to each window's first maximum; ``return_indices`` also gives
     those positions (flat in each H x W plane), which max_unpool2d puts values back at."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
 
 
-def max_pool3d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
-               padding: int | tuple[int, ...] = 0, dilation: int | tuple[int, ...] = 1, ceil_mode: bool = False,
-               return_indices: bool = False):
+def max_pool3d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """3-D max pooling of (N, C, D, H, W) (see max_pool2d)."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3, "max_pool3d")
 
@@ -150,28 +192,48 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     return y.squeeze(0) if unbatched else y
 
 
-def avg_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
-               padding: int | tuple[int, ...] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """1-D average pooling of (N, C, L) (see avg_pool2d)."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
 
 
-def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
-               padding: int | tuple[int, ...] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """2-D average pooling of (N, C, H, W): each window's sum over its count (with the zero padding
     when ``count_include_pad``, else only the input's elements; ``divisor_override`` replaces it).
     The gradient of each output is shared equally by its window's elements."""
-    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
-                     "avg_pool2d")
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2, "avg_pool2d"
+    )
 
 
-def avg_pool3d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
-               padding: int | tuple[int, ...] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: int | None = None) -> Tensor:
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """3-D average pooling of (N, C, D, H, W) (see avg_pool2d)."""
-    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3,
-                     "avg_pool3d")
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3, "avg_pool3d"
+    )
 
 
 # -- adaptive pooling -----------------------------------------------------------------------------
@@ -185,8 +247,9 @@ def _adaptive_sizes(x, output_size, nd, name):
         raise RuntimeError(f"{name}: output_size must be {nd}, got output_size={list(output_size)}")
     out = tuple(n if o is None else o for n, o in zip(x.shape[2:], output_size))
     if any(not _is_int(o) or o < 0 for o in out):
-        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 but received "
-                           f"{list(output_size)}")
+        raise RuntimeError(
+            f"{name}: elements of output_size must be greater than or equal to 0 but received {list(output_size)}"
+        )
     return tuple(int(o) for o in out)
 
 
@@ -292,8 +355,10 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nd, n
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"{name}: indices must be an integer tensor (int64), got dtype {idx.dtype}")
     if idx.shape != x.shape:
-        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(x.shape)}) but "
-                           f"got indices tensor with shape: {list(idx.shape)}")
+        raise RuntimeError(
+            f"Expected shape of indices to be same as that of the input tensor ({list(x.shape)}) but "
+            f"got indices tensor with shape: {list(idx.shape)}"
+        )
     k = _tuple(kernel_size, nd, "kernel_size", "pooling")
     s = k if stride is None else _tuple(stride, nd, "stride", "pooling")
     p = _tuple(padding, nd, "padding", "pooling")
@@ -305,8 +370,10 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nd, n
         if len(size) == nd + 2:
             size = size[2:]
         if len(size) != nd:
-            raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has a "
-                             f"length of '{len(size)}'")
+            raise ValueError(
+                f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has a "
+                f"length of '{len(size)}'"
+            )
         for i, (v, d) in enumerate(zip(size, default)):
             low, high = d - s[i], d + s[i]
             if not low < v < high:

@@ -6,6 +6,7 @@ copies back). Interpolation is separable: nearest gathers an index per dimension
 multiply each dimension by a constant interpolation matrix (two weights a row), so every mode is a
 composition of linear operations with known derivatives.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,34 +53,43 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     if len(pad) % 2:
         raise RuntimeError(f"Padding length must be divisible by 2 (got pad={list(pad)})")
     if len(pad) // 2 > x.ndim:
-        raise RuntimeError(f"Padding length should be less than or equal to two times the input dimension but got "
-                           f"padding length {len(pad)} and input of dimension {x.ndim}")
+        raise RuntimeError(
+            f"Padding length should be less than or equal to two times the input dimension but got "
+            f"padding length {len(pad)} and input of dimension {x.ndim}"
+        )
     if mode not in _MODES:
         raise NotImplementedError(f"Unrecognised padding mode {mode} (use one of {', '.join(_MODES)})")
     nd = len(pad) // 2
     widths = tuple((int(pad[2 * i]), int(pad[2 * i + 1])) for i in reversed(range(nd)))
-    dims = x.shape[x.ndim - nd:]
+    dims = x.shape[x.ndim - nd :]
     for i, (n, (lo, hi)) in enumerate(zip(dims, widths)):
         if n + lo + hi < 0:
-            raise RuntimeError(f"The input size {n}, plus negative padding {lo} and {hi} resulted in a negative "
-                               f"output size, which is invalid. Check dimension {x.ndim - nd + i} of your input.")
+            raise RuntimeError(
+                f"The input size {n}, plus negative padding {lo} and {hi} resulted in a negative "
+                f"output size, which is invalid. Check dimension {x.ndim - nd + i} of your input."
+            )
     if mode == "constant":
         return apply("pad", x, widths=widths, value=0.0 if value is None else float(value))
     if value is not None and value != 0:
-        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument (got value={value})")
+        raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument (got value={value})')
     if not (nd + 1 <= x.ndim <= nd + 2) or nd > 3:
         raise NotImplementedError(
             f"Padding size {len(pad)} is not supported for {x.ndim}D input tensor.\nSupported combinations for "
             f"non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D input: "
-            f"padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+            f"padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
     for i, (n, (lo, hi)) in enumerate(zip(dims, widths)):
         dim = x.ndim - nd + i
         if mode == "reflect" and (lo >= n or hi >= n):
-            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, but "
-                               f"got: padding ({lo}, {hi}) at dimension {dim} of input {list(x.shape)}")
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, but "
+                f"got: padding ({lo}, {hi}) at dimension {dim} of input {list(x.shape)}"
+            )
         if mode == "circular" and (lo > n or hi > n):
-            raise RuntimeError(f"Padding value causes wrapping around more than once: padding ({lo}, {hi}) at "
-                               f"dimension {dim} of input {list(x.shape)}")
+            raise RuntimeError(
+                f"Padding value causes wrapping around more than once: padding ({lo}, {hi}) at "
+                f"dimension {dim} of input {list(x.shape)}"
+            )
     y = x
     for i, (n, (lo, hi)) in enumerate(zip(dims, widths)):
         if lo < 0 or hi < 0:  # crop first, then pad what is positive
@@ -98,22 +108,29 @@ _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
 
 def _output_sizes(x, size, scale_factor, nd):
     if (size is None) == (scale_factor is None):
-        raise ValueError("only one of size or scale_factor should be defined" if size is not None else
-                         "either size or scale_factor should be defined")
+        raise ValueError(
+            "only one of size or scale_factor should be defined"
+            if size is not None
+            else "either size or scale_factor should be defined"
+        )
     if size is not None:
         sizes = (size,) * nd if _is_int(size) else tuple(size)
         if len(sizes) != nd:
-            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
-                             f"spatial dimensions of {list(x.shape[2:])} and output size of {tuple(sizes)}. Please "
-                             f"provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
-                             f"(o1, o2, ...,oK) format.")
+            raise ValueError(
+                f"Input and output must have the same number of spatial dimensions, but got input with "
+                f"spatial dimensions of {list(x.shape[2:])} and output size of {tuple(sizes)}. Please "
+                f"provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                f"(o1, o2, ...,oK) format."
+            )
         return tuple(int(s) for s in sizes), None
     scales = (scale_factor,) * nd if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
     if len(scales) != nd:
-        raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input with "
-                         f"spatial dimensions of {list(x.shape[2:])} and scale_factor of shape {tuple(scales)}. Please "
-                         f"provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) "
-                         f"format.")
+        raise ValueError(
+            f"Input and scale_factor must have the same number of spatial dimensions, but got input with "
+            f"spatial dimensions of {list(x.shape[2:])} and scale_factor of shape {tuple(scales)}. Please "
+            f"provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) "
+            f"format."
+        )
     return tuple(math.floor(n * float(s)) for n, s in zip(x.shape[2:], scales)), tuple(float(s) for s in scales)
 
 
@@ -151,8 +168,15 @@ def _linear_matrix(n, o, scale, align_corners, dtype):
     return m.astype(dtype)
 
 
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
-                recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize the spatial dimensions of (N, C, *sp) to ``size`` or by ``scale_factor``, as torch.
 
     'nearest' (and 'nearest-exact') copy the pixel at floor(i in / out) (or floor((i + 1/2) in / out));
@@ -163,27 +187,33 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     x = _t(input)
     nd = x.ndim - 2
     if nd < 1 or nd > 3:
-        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {x.ndim}D) for the "
-                                  f"modes: nearest | linear | bilinear | trilinear | area | nearest-exact "
-                                  f"(got {mode})")
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {x.ndim}D) for the "
+            f"modes: nearest | linear | bilinear | trilinear | area | nearest-exact "
+            f"(got {mode})"
+        )
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
-        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
-                         "bicubic | trilinear")
+        raise ValueError(
+            "align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear"
+        )
     if mode in _LINEAR and _LINEAR[mode] != nd:
         raise NotImplementedError(f"Got {x.ndim}D input, but {mode} mode needs {_LINEAR[mode] + 2}D input")
     if mode not in _LINEAR and mode not in ("nearest", "nearest-exact", "area"):
-        raise NotImplementedError(f"Input Error: mode {mode!r} is not supported (use nearest, nearest-exact, linear, "
-                                  f"bilinear, trilinear or area)")
+        raise NotImplementedError(
+            f"Input Error: mode {mode!r} is not supported (use nearest, nearest-exact, linear, "
+            f"bilinear, trilinear or area)"
+        )
     out, scales = _output_sizes(x, size, scale_factor, nd)
     if recompute_scale_factor:
         scales = None
     if scales is None:
         scales = (None,) * nd
     if any(o <= 0 for o in out):
-        raise RuntimeError(f"interpolate: the output size {list(out)} must be greater than 0 (input size "
-                           f"{list(x.shape[2:])})")
+        raise RuntimeError(
+            f"interpolate: the output size {list(out)} must be greater than 0 (input size {list(x.shape[2:])})"
+        )
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](x, out)
     y = x
@@ -212,14 +242,17 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     x = _t(input)
     r = int(upscale_factor)
     if x.ndim < 3:
-        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with {x.ndim} "
-                           f"dimension(s)")
+        raise RuntimeError(
+            f"pixel_shuffle expects input to have at least 3 dimensions, but got input with {x.ndim} dimension(s)"
+        )
     if r <= 0:
         raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
     c, h, w = x.shape[-3:]
     if c % (r * r):
-        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
-                           f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+        raise RuntimeError(
+            f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+            f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}"
+        )
     lead = x.shape[:-3]
     n = len(lead)
     y = x.reshape(lead + (c // (r * r), r, r, h, w))
@@ -232,17 +265,22 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = _t(input)
     r = int(downscale_factor)
     if x.ndim < 3:
-        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with {x.ndim} "
-                           f"dimension(s)")
+        raise RuntimeError(
+            f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with {x.ndim} dimension(s)"
+        )
     if r <= 0:
         raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
     c, h, w = x.shape[-3:]
     if h % r:
-        raise RuntimeError(f"pixel_unshuffle expects height to be divisible by downscale_factor, but "
-                           f"input.size(-2)={h} is not divisible by {r}")
+        raise RuntimeError(
+            f"pixel_unshuffle expects height to be divisible by downscale_factor, but "
+            f"input.size(-2)={h} is not divisible by {r}"
+        )
     if w % r:
-        raise RuntimeError(f"pixel_unshuffle expects width to be divisible by downscale_factor, but input.size(-1)={w} "
-                           f"is not divisible by {r}")
+        raise RuntimeError(
+            f"pixel_unshuffle expects width to be divisible by downscale_factor, but input.size(-1)={w} "
+            f"is not divisible by {r}"
+        )
     lead = x.shape[:-3]
     n = len(lead)
     y = x.reshape(lead + (c, h // r, r, w // r, r))
