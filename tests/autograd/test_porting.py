@@ -232,7 +232,8 @@ def test_worker_threads_give_the_same_batches_in_order(workers):
     threaded = list(loader)
     assert len(threaded) == len(plain) == 4
     for a, b in zip(threaded, plain):
-        np.testing.assert_array_equal(a["x"].data, b["x"].data) and a["name"] == b["name"]
+        np.testing.assert_array_equal(a["x"].data, b["x"].data)
+        assert a["name"] == b["name"]
     assert sorted(started) == list(range(len(started))) and 1 <= len(started) <= workers
     first = next(iter(DataLoader(Records(), batch_size=2, num_workers=2)))  # leaving early is fine
     assert first["name"] == ["s0", "s1"]
