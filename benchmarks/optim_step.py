@@ -37,7 +37,8 @@ OpenMP workers spin between its operations and slow ours down in the same proces
     python benchmarks/optim_step.py --workloads W3 --rounds 5    # issue 20's check: W3, ours vs torch foreach
     CHAINRULE_OPTIM_THREADS=1 python benchmarks/optim_step.py --workloads W3 --torch-threads 1   # one thread each
     CHAINRULE_OPTIM_THREADS=1 python benchmarks/optim_step.py --workloads W3 --torch-threads 1 --paired
-    python benchmarks/optim_step.py --child chainrule --workload W2 --optimizer Adam   # one run, one JSON line
+    python benchmarks/optim_step.py --engine chainrule --workload W2 --optimizer Adam   # one run, one JSON line
+    python benchmarks/run.py optim_step      # the W3 check of issue 20 among run.py's benchmarks (run.py all)
 
 Like run.py, the children run without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, and ``--at`` checks a
 commit out once into a detached worktree under /tmp (``git worktree add``).
@@ -132,6 +133,7 @@ def child(engine, workload, name, samples, torch_threads):
             step()
         times.append((time.perf_counter() - t0) / inner)
     print(json.dumps({"engine": engine, "workload": workload, "optimizer": name, "us": 1e6 * statistics.median(times),
+                      "step_ms": 1e3 * statistics.median(times),
                       "inner": inner, "samples": samples, "threads": threads}))
 
 
@@ -208,12 +210,17 @@ def main():
                     help="ours and torch foreach in one process per run, steps alternating (see paired_child): "
                          "ratios that hold still on a loaded machine; use with one thread each")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--engine", help="one run in this process (as run.py's optim_step makes them): chainrule, torch or "
+                                     "torch-foreach, with --workload and --optimizer; prints one JSON line")
     ap.add_argument("--workload", help=argparse.SUPPRESS)
     ap.add_argument("--optimizer", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child == "paired":
         paired_child(args.workload, args.optimizer, args.samples, args.torch_threads)
         return
+    if args.engine:
+        args.child = args.engine.replace("-", " ")
+        args.workload, args.optimizer = args.workload or "W3", args.optimizer or "Adam"
     if args.child:
         child(args.child, args.workload, args.optimizer, args.samples, args.torch_threads)
         return
