@@ -73,21 +73,30 @@ def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
         dx = (np.empty_like if covered else np.zeros_like)(x)
     else:
         dx = np.zeros(x.shape[:2] + full, dtype=x.dtype)
-    found = np.zeros(out.shape, dtype=bool)
     nan = np.isnan(out)
     check_nan = bool(nan.any())
-    scratch = np.empty(out.shape, dtype=x.dtype)
-    for j in np.ndindex(*kernel_size):
-        hit = windows[(Ellipsis,) + j] == out
+    scratch = None if disjoint else np.empty(out.shape, dtype=x.dtype)
+    # hit: the windows whose first maximum sits at this offset ("equal here and not found before",
+    # one comparison of booleans: equal > found); found: the windows of the offsets before. Two
+    # boolean buffers for all the offsets.
+    offsets = list(np.ndindex(*kernel_size))
+    hit, found = np.empty(out.shape, dtype=bool), None
+    for i, j in enumerate(offsets):
+        view = windows[(Ellipsis,) + j]
+        np.equal(view, out, out=hit)
         if check_nan:
-            hit |= nan & np.isnan(windows[(Ellipsis,) + j])
-        hit &= ~found
-        found |= hit
+            hit |= nan & np.isnan(view)
+        if found is None:
+            found = hit.copy() if len(offsets) > 1 else None
+        else:
+            np.greater(hit, found, out=hit)
+            if i + 1 < len(offsets):
+                np.logical_or(found, hit, out=found)
         dst = dx[
             (slice(None), slice(None))
             + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s) for jj, r, m, s in zip(j, dilation, n, stride))
         ]
-        if disjoint:
+        if scratch is None:
             np.multiply(g, hit, out=dst)
         else:
             np.multiply(g, hit, out=scratch)
