@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .grad_mode import state
-from .ops import ELEMENTWISE
+from .ops import ELEMENTWISE, OPS
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -47,6 +47,7 @@ def enter_dual_level() -> int:
     """Open a new (innermost) level of forward AD in this thread and return its id."""
     level = next(_ids)
     state.dual_levels = state.dual_levels + (level,)
+    _fast_levels()
     return level
 
 
@@ -61,6 +62,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
             f"levels are closed in the reverse order of opening"
         )
     state.dual_levels = levels[:-1]
+    _fast_levels()
 
 
 class dual_level:
@@ -97,7 +99,6 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
 
         _current(level, "make_dual")
         return DualScalar.of(tensor, tangent)
-    from .ops import OPS
     from .tensor import Tensor, apply, make, to_array
 
     level = _current(level, "make_dual")
@@ -127,7 +128,6 @@ def unpack_dual(tensor, *, level: int | None = None) -> UnpackedDualTensor:
 
     if isinstance(tensor, Scalar):
         return UnpackedDualTensor(tensor, getattr(tensor, "tangent", None))
-    from .ops import OPS
     from .tensor import Tensor, apply, make
 
     if not isinstance(tensor, Tensor):
@@ -155,28 +155,115 @@ class _below:
     def __enter__(self):
         self.prev = state.dual_ceiling
         state.dual_ceiling = self.level - 1
+        _fast_levels()
 
     def __exit__(self, *exc):
         state.dual_ceiling = self.prev
+        _fast_levels()
         return False
 
 
-def elementwise_tangents(op, x, data, params):
-    """Forward mode's common case, cheaply: the tangents of ``data = op(x)`` for an elementwise op
-    of one (unbatched) tensor ``x`` with one tangent, an ndarray, and nothing to record. The
-    Jacobian is diagonal, so the JVP is the VJP rule applied to the tangent. None when the case
-    does not apply (then ``propagate`` does the general work)."""
+def _fast_levels():
+    """Set ``state.dual_fast``, the levels whose tangents :func:`elementwise_tangents` may propagate
+    by itself: the open levels, none while a level's rule runs (one lookup on its hot path)."""
+    state.dual_fast = state.dual_levels if state.dual_ceiling is None else ()
+
+
+def elementwise_tangents(op, x, data, c, out):
+    """Give ``out``, the result ``data`` of the elementwise ``op`` of the one tensor ``x`` (and of
+    the Python number ``c`` for arithmetic with a number; None for a function of ``x`` alone), its
+    tangents. Forward mode's common case runs here cheaply: ``x`` unbatched with one tangent, an
+    ndarray at an open level, and nothing to record. The Jacobian is diagonal, so the JVP is the
+    VJP rule applied to the tangent, or the op's tangent kernel, which computes the same thing with
+    fewer passes or calls (:data:`TANGENT_KERNELS`). Every other case goes through ``propagate``."""
     tangents = x._tangents
-    if len(tangents) != 1 or op.jvp_form != ELEMENTWISE or not op.keeps_shape or op.jvp is None:
-        return None
-    st = state  # (one lookup of the thread-local state: this runs once per operation)
-    if st.dual_ceiling is not None or (x.requires_grad and st.grad_enabled):
-        return None
-    for level, t in tangents.items():
-        if t.__class__ is not np.ndarray or level not in st.dual_levels:
-            return None
-        rule = op.vjps[0]
-        return {level: rule(t, data, x.data, **params) if params else rule(t, data, x.data)}
+    if len(tangents) == 1 and not (x.requires_grad and state.grad_enabled):
+        for level in tangents:  # (the one)
+            t = tangents[level]
+            if t.__class__ is np.ndarray and level in state.dual_fast:
+                if op is _ADD_S:  # d(x + c) = dx: out shares x's tangents (never changed in place)
+                    out._tangents = tangents
+                    return
+                kernel = TANGENT_KERNELS.get(op)
+                if kernel is not None:
+                    tangent = kernel(t, data, c)
+                elif op.jvp_form == ELEMENTWISE and op.keeps_shape and op.jvp is not None:
+                    rule = op.vjps[0]
+                    tangent = rule(t, data, x.data) if c is None else rule(t, data, x.data, c=c)
+                else:
+                    break
+                out._tangents = {level: tangent if tangent.__class__ is np.ndarray else np.asarray(tangent)}
+                return
+    propagate(op, (x,), _NO_PARAMS if c is None else {"c": c}, out)
+
+
+_NO_PARAMS: dict = {}
+_ADD_S = OPS["add_scalar"]
+
+
+# -- tangent kernels: the JVP of an elementwise op of one tensor, on ndarrays ----------------------
+# Each computes what its op's VJP rule computes with the tangent t as g (the same operations in
+# the same order, so the same bits), from t, the result y and the number c (None for a function
+# of x alone); tests/autograd/test_forward_ad_kernels.py checks each against the rule.
+
+
+def _number(c, dtype):
+    """The Python number ``c`` as a 0-d array of ``dtype``, which numpy casts ``c`` to in ``t * c``
+    for a ``t`` of that dtype; None where c is not a finite nonzero float in float32's range or the
+    dtype not float32 or float64 (the product then takes ``c`` itself). numpy converts a Python
+    number on every call, which on a small array costs as much as the product: the arrays are kept."""
+    if c.__class__ is not float or not (1e-30 < abs(c) < 1e30) or dtype.char not in "fd":
+        return None  # (zeros kept out: 0.0 == -0.0 as dict keys; NaN is never found again)
+    if len(_NUMBERS) >= 64:
+        _NUMBERS.clear()
+    z = _NUMBERS[c] = np.array(c, dtype)
+    return z
+
+
+_NUMBERS: dict = {}  # c -> c as a 0-d array (of the dtype it was last asked for)
+
+
+def _mul_tangent(t, y, c):
+    z = _NUMBERS.get(c)
+    if z is None or z.dtype is not t.dtype:
+        z = _number(c, t.dtype)
+        if z is None:
+            return t * c
+    return np.multiply(t, z)
+
+
+def _div_tangent(t, y, c):
+    z = _NUMBERS.get(c)
+    if z is None or z.dtype is not t.dtype:
+        z = _number(c, t.dtype)
+        if z is None:
+            return t / c
+    return np.true_divide(t, z)
+
+
+_ONE = {np.dtype(d): np.ones((), d) for d in (np.float16, np.float32, np.float64)}
+
+
+def _tanh_tangent(t, y, c):
+    # the rule's t * (1 - y * y) in one new array instead of three; a tangent of another dtype than
+    # y takes the rule (its result has the promoted dtype)
+    one = _ONE.get(y.dtype)
+    if one is None or t.dtype is not y.dtype or y.ndim == 0:
+        return t * (1 - y * y)
+    buf = np.multiply(y, y)
+    np.subtract(one, buf, buf)
+    return np.multiply(t, buf, buf)
+
+
+TANGENT_KERNELS = {
+    OPS["add_scalar"]: lambda t, y, c: t,
+    OPS["mul_scalar"]: _mul_tangent,
+    OPS["div_scalar"]: _div_tangent,
+    OPS["rsub_scalar"]: lambda t, y, c: -t,
+    OPS["neg"]: lambda t, y, c: -t,
+    OPS["exp"]: lambda t, y, c: t * y,
+    OPS["tanh"]: _tanh_tangent,
+}
 
 
 def propagate(op, inputs, params, out):

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import anomaly, dtypes, engine, forward_ad, versions
 from .broadcast import unbroadcast
+from .forward_ad import elementwise_tangents
 from .grad_fn import GradFn, HookHandle
 from .grad_mode import SCOPES_USED, state
 from .ops import OPS
@@ -161,18 +162,9 @@ def unary(op, x):
     if data.__class__ is not _ndarray:
         data = np.asarray(data)
     out = make(data, (x,), op) if x.requires_grad and state.grad_enabled else make(data)
-    if x._tangents is not None:
-        _tangents_of(op, x, data, _NO_PARAMS, out)
+    if x._tangents is not None:  # forward mode: out's tangents too
+        elementwise_tangents(op, x, data, None, out)
     return out
-
-
-def _tangents_of(op, x, data, params, out):
-    """Forward mode: give ``out = op(x)`` (an elementwise op of one tensor) its tangents."""
-    tangents = forward_ad.elementwise_tangents(op, x, data, params)
-    if tangents is None:
-        forward_ad.propagate(op, (x,), params, out)
-    else:
-        out._tangents = tangents
 
 
 def binary(op, a, b):
@@ -237,7 +229,7 @@ def scalar_op(op, x, c):
         data = np.asarray(data)
     out = make(data, (x,), op, {"c": c}) if x.requires_grad and state.grad_enabled else make(data)
     if x._tangents is not None:
-        _tangents_of(op, x, data, {"c": c}, out)
+        elementwise_tangents(op, x, data, c, out)
     return out
 
 

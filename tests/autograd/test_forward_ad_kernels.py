@@ -1,0 +1,91 @@
+"""Forward mode's fast path for an elementwise op of one tensor (forward_ad.elementwise_tangents):
+each tangent kernel against the VJP rule it stands for (the same bits, dtype and shape), and chains
+through the fast path against the general path (propagate, taken when the input requires grad)
+and against torch.autograd.forward_ad."""
+
+import numpy as np
+import pytest
+import torch
+import torch.autograd.forward_ad as tfw
+
+import autograd as ag
+import autograd.forward_ad as fw
+from autograd.forward_ad import TANGENT_KERNELS
+
+RNG = np.random.default_rng(0)
+SCALAR_OPS = {"add_scalar", "mul_scalar", "div_scalar", "rsub_scalar"}
+
+
+def _arrays(shape, dtype, tangent_dtype):
+    x = RNG.uniform(-2, 2, shape).astype(dtype)
+    t = RNG.standard_normal(shape).astype(tangent_dtype)
+    if len(shape) == 2:  # non-contiguous operands, as transposed views make them
+        x, t = x.T.copy().T, t.T.copy().T
+    return x, t
+
+
+@pytest.mark.parametrize("op", sorted(TANGENT_KERNELS, key=lambda op: op.name), ids=lambda op: op.name)
+@pytest.mark.parametrize("shape", [(), (5,), (3, 4)])
+@pytest.mark.parametrize(
+    "dtypes", [(np.float16, np.float16), (np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64)]
+)
+def test_each_tangent_kernel_gives_its_rules_bits(op, shape, dtypes):
+    x, t = _arrays(shape, *dtypes)
+    for c in (1.0001, -3, 0.5, True) if op.name in SCALAR_OPS else (None,):
+        params = {} if c is None else {"c": c}
+        y = np.asarray(op.forward(x, **params))
+        expected = np.asarray(op.vjps[0](t, y, x, **params))
+        got = np.asarray(TANGENT_KERNELS[op](t, y, c))
+        assert got.dtype == expected.dtype and got.shape == expected.shape, (op.name, c)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{op.name}, c={c}")
+        assert got.tobytes() == expected.tobytes(), (op.name, c)  # (the same bits, signed zeros too)
+
+
+def _chain(x):
+    for i in range(40):
+        x = x * 1.0001 + 0.5 if i % 2 == 0 else x * 0.9999 - 0.5
+        x = x.tanh() if i % 3 == 0 else (-x).exp() / 3.0
+        x = 0.25 - x.sin() if i % 5 == 0 else x.sigmoid()
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (4,), (2, 3)])
+def test_a_chain_through_the_fast_path_equals_the_general_path_and_torch(dtype, shape):
+    primal = RNG.uniform(-1, 1, shape).astype(dtype)
+    direction = RNG.standard_normal(shape).astype(dtype)
+
+    def ours(requires_grad):
+        with fw.dual_level():
+            x = fw.make_dual(ag.tensor(primal, requires_grad=requires_grad), ag.tensor(direction))
+            p, t = fw.unpack_dual(_chain(x))
+            return p.data, t.data
+
+    fast_p, fast_t = ours(False)
+    general_p, general_t = ours(True)  # (recording: every op takes propagate)
+    assert fast_t.__class__ is np.ndarray and fast_t.shape == shape and fast_t.dtype == dtype
+    assert fast_t.tobytes() == general_t.tobytes() and fast_p.tobytes() == general_p.tobytes()
+    with tfw.dual_level():
+        x = tfw.make_dual(torch.from_numpy(primal), torch.from_numpy(direction))
+        theirs = tfw.unpack_dual(_chain(x)).tangent.numpy()
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(fast_t, theirs, rtol=rtol, atol=rtol)
+
+
+def test_the_fast_path_leaves_inputs_tangents_and_closed_levels_alone():
+    direction = np.array([1.0, -2.0, 3.0], np.float32)
+    t0 = ag.tensor(direction)
+    with fw.dual_level():
+        x = fw.make_dual(ag.tensor([0.1, 0.2, 0.3], dtype=ag.float32), t0)
+        y = (x * 2.0).tanh()
+        assert fw.unpack_dual(x + 1.0).tangent.data is fw.unpack_dual(x).tangent.data  # d(x + c) = dx
+        np.testing.assert_array_equal(t0.data, direction)  # no kernel wrote into an input's tangent
+        np.testing.assert_array_equal(fw.unpack_dual(y).tangent.data, 2 * direction * (1 - y.data * y.data))
+    z = y * 3.0  # the level is closed: no tangent, and no error
+    with fw.dual_level():
+        assert fw.unpack_dual(z.tanh()).tangent is None
+        # a tangent at an outer level still propagates while an inner level is open
+        outer = fw.make_dual(ag.tensor([0.5], dtype=ag.float64), ag.tensor([1.0], dtype=ag.float64))
+        with fw.dual_level():
+            assert fw.unpack_dual((outer * 2.0).tanh()).tangent is None  # (none at the inner level)
+        np.testing.assert_allclose(fw.unpack_dual((outer * 2.0).tanh()).tangent.data, 2 / np.cosh(1.0) ** 2)
