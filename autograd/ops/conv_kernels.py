@@ -19,6 +19,7 @@ import numpy as np
 from ..grad_mode import state
 from . import OPS
 from .kernels import Kernel, _dispatcher
+from .threads import split
 
 CONV_KERNELS: list[Kernel] = []
 
@@ -52,6 +53,32 @@ def _pool_rule_arrays(g, out, x, **params):
     return _float_arrays(g, out, x) and g.dtype == x.dtype
 
 
+def _pool_arrays(x, **params):
+    return _float_arrays(x)
+
+
+@kernel("max_pool", "forward", when=_pool_arrays)
+def max_pool_in_parts(x, *, kernel_size, stride, padding, dilation):
+    """The formula's maximum over the kernel offsets (a copy of the first offset's strided view,
+    then one elementwise maximum per offset), in parts of the batch on a few threads (threads.py):
+    the same operations in the same order on every element."""
+    from .pool import _windows
+
+    windows = _windows(x, kernel_size, stride, padding, dilation)
+    nd = len(kernel_size)
+    out = np.empty(windows.shape[:-nd], dtype=x.dtype)
+    offsets = list(np.ndindex(*kernel_size))
+
+    def samples(lo, hi):
+        w, o = windows[lo:hi], out[lo:hi]
+        np.copyto(o, w[(Ellipsis,) + offsets[0]])
+        for j in offsets[1:]:
+            np.maximum(o, w[(Ellipsis,) + j], out=o)
+
+    split(samples, x.shape[0], x.nbytes + out.nbytes)
+    return out
+
+
 @kernel("max_pool", 0, when=_pool_rule_arrays)
 def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
     """g written (or added, where windows overlap) straight into the strided view of each kernel
@@ -73,34 +100,39 @@ def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
         dx = (np.empty_like if covered else np.zeros_like)(x)
     else:
         dx = np.zeros(x.shape[:2] + full, dtype=x.dtype)
-    nan = np.isnan(out)
-    check_nan = bool(nan.any())
-    scratch = None if disjoint else np.empty(out.shape, dtype=x.dtype)
-    # hit: the windows whose first maximum sits at this offset ("equal here and not found before",
-    # one comparison of booleans: equal > found); found: the windows of the offsets before. Two
-    # boolean buffers for all the offsets.
+    check_nan = bool(np.isnan(out).any())
     offsets = list(np.ndindex(*kernel_size))
-    hit, found = np.empty(out.shape, dtype=bool), None
-    for i, j in enumerate(offsets):
-        view = windows[(Ellipsis,) + j]
-        np.equal(view, out, out=hit)
-        if check_nan:
-            hit |= nan & np.isnan(view)
-        if found is None:
-            found = hit.copy() if len(offsets) > 1 else None
-        else:
-            np.greater(hit, found, out=hit)
-            if i + 1 < len(offsets):
-                np.logical_or(found, hit, out=found)
-        dst = dx[
-            (slice(None), slice(None))
-            + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s) for jj, r, m, s in zip(j, dilation, n, stride))
-        ]
-        if scratch is None:
-            np.multiply(g, hit, out=dst)
-        else:
-            np.multiply(g, hit, out=scratch)
-            dst += scratch
+    dst_of = [
+        (slice(None), slice(None))
+        + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s) for jj, r, m, s in zip(j, dilation, n, stride))
+        for j in offsets
+    ]
+
+    def samples(lo, hi):
+        # hit: the windows whose first maximum sits at this offset ("equal here and not found
+        # before", one comparison of booleans: equal > found); found: those of the offsets before
+        w, o, gg, d = windows[lo:hi], out[lo:hi], g[lo:hi], dx[lo:hi]
+        nan = np.isnan(o) if check_nan else None
+        scratch = None if disjoint else np.empty(o.shape, dtype=x.dtype)
+        hit, found = np.empty(o.shape, dtype=bool), None
+        for i, j in enumerate(offsets):
+            view = w[(Ellipsis,) + j]
+            np.equal(view, o, out=hit)
+            if nan is not None:
+                hit |= nan & np.isnan(view)
+            if found is None:
+                found = hit.copy() if len(offsets) > 1 else None
+            else:
+                np.greater(hit, found, out=hit)
+                if i + 1 < len(offsets):
+                    np.logical_or(found, hit, out=found)
+            if scratch is None:
+                np.multiply(gg, hit, out=d[dst_of[i]])
+            else:
+                np.multiply(gg, hit, out=scratch)
+                d[dst_of[i]] += scratch
+
+    split(samples, x.shape[0], 2 * x.nbytes)
     if dx.shape[2:] == x.shape[2:]:
         return dx
     return np.ascontiguousarray(
@@ -176,7 +208,7 @@ def conv_transpose_batch_last(x, w, b, *, stride, padding, dilation, groups, out
     n, sp = x.shape[0], x.shape[2:]
     cin, cog = w.shape[0], w.shape[1]
     raw_x, xm = _take((cin,) + sp + (n,), x.dtype)
-    np.copyto(xm, np.moveaxis(x, 0, -1))
+    split(lambda lo, hi: np.copyto(xm[lo:hi], np.moveaxis(x[:, lo:hi], 0, -1)), cin, 2 * xm.nbytes)
     wm = w.reshape(groups, cin // groups, cog * math.prod(k))
     raw_c, cols = _take((groups, cog * math.prod(k), xm.size // cin), x.dtype)
     np.matmul(np.swapaxes(wm, 1, 2), xm.reshape(groups, cin // groups, -1), out=cols)  # (G, Co K, L N)
@@ -187,17 +219,24 @@ def conv_transpose_batch_last(x, w, b, *, stride, padding, dilation, groups, out
         for size, (lo, hi), m, s, r, kk in zip(output_size, padding, sp, stride, dilation, k)
     )
     raw_b, buf = _take((groups * cog,) + full + (n,), x.dtype)
-    buf.fill(0)
-    for j in np.ndindex(*k):
-        dst = buf[
-            (slice(None),)
-            + tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s) for jj, r, m, s in zip(j, dilation, sp, stride))
-        ]
-        np.add(dst, windows[(slice(None),) + j], out=dst)
+    spots = [
+        tuple(slice(jj * r, jj * r + (m - 1) * s + 1, s) for jj, r, m, s in zip(j, dilation, sp, stride))
+        for j in np.ndindex(*k)
+    ]
     crop = buf[(slice(None),) + tuple(slice(lo, lo + size) for size, (lo, _) in zip(output_size, padding))]
-    _give_back(raw_c)
     y = np.empty((n, groups * cog) + tuple(output_size), dtype=x.dtype)
-    np.copyto(np.moveaxis(y, 0, -1), crop)
+    y_last = np.moveaxis(y, 0, -1)
+
+    def channels(lo, hi):  # (each output channel's adds and copy are its own)
+        part, win = buf[lo:hi], windows[lo:hi]
+        part.fill(0)
+        for j, spot in zip(np.ndindex(*k), spots):
+            dst = part[(slice(None),) + spot]
+            np.add(dst, win[(slice(None),) + j], out=dst)
+        np.copyto(y_last[lo:hi], crop[lo:hi])
+
+    split(channels, groups * cog, 2 * cols.nbytes + 2 * buf.nbytes)
+    _give_back(raw_c)
     _give_back(raw_b)
     if b.size:
         y += b.reshape((-1,) + (1,) * nd)
@@ -247,9 +286,16 @@ def conv_keeping_columns(x, w, b, *, stride, padding, dilation, groups):
     nd = len(stride)
     n, c, out, k = x.shape[0], x.shape[1], windows.shape[2 : 2 + nd], windows.shape[2 + nd :]
     raw, cols = _take((groups, c // groups * math.prod(k), n * math.prod(out)), x.dtype)
-    split = windows.reshape((n, groups, c // groups) + out + k)  # (the order of conv.py's _columns)
+    windows_by_group = windows.reshape((n, groups, c // groups) + out + k)  # (the order of conv.py's _columns)
     order = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
-    np.copyto(cols.reshape((groups, c // groups) + k + (n,) + out), split.transpose(order))
+    src, dst = windows_by_group.transpose(order), cols.reshape((groups, c // groups) + k + (n,) + out)
+    at = 2 + len(k)  # (the batch axis of both)
+
+    def samples(lo, hi):
+        part = (slice(None),) * at + (slice(lo, hi),)
+        np.copyto(dst[part], src[part])
+
+    split(samples, n, 2 * cols.nbytes)
     y = np.matmul(w.reshape(groups, o // groups, -1), cols)  # (G, Co, N L)
     if b.size:
         y = y.reshape(o, y.shape[2])

@@ -1,5 +1,8 @@
 """Every fast kernel of the convolution and pooling entries (autograd/ops/conv_kernels.py) against the
 formula it replaces, on inputs its predicate accepts: the same values, up to the order of sums."""
+
+import sys
+
 import numpy as np
 import pytest
 
@@ -13,13 +16,15 @@ RNG = np.random.default_rng(0)
 def _pool_examples():
     """(g, out, x) and pooling params: disjoint and overlapping windows, padding, ceil-mode
     overhang, dilation, ties, NaN, channels-last memory."""
-    cases = [((2, 3, 8, 8), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),
-             ((2, 3, 9, 7), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),
-             ((1, 2, 7, 7), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1)),
-             ((1, 2, 7, 8), (3, 2), (1, 2), ((1, 1), (0, 1)), (1, 1)),
-             ((1, 2, 9, 9), (2, 2), (3, 3), ((0, 0), (0, 0)), (2, 2)),
-             ((2, 2, 10), (3,), (3,), ((1, 2),), (1,)),
-             ((1, 2, 4, 5, 6), (2, 2, 2), (2, 1, 2), ((0, 0), (1, 1), (0, 0)), (1, 2, 1))]
+    cases = [
+        ((2, 3, 8, 8), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),
+        ((2, 3, 9, 7), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),
+        ((1, 2, 7, 7), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1)),
+        ((1, 2, 7, 8), (3, 2), (1, 2), ((1, 1), (0, 1)), (1, 1)),
+        ((1, 2, 9, 9), (2, 2), (3, 3), ((0, 0), (0, 0)), (2, 2)),
+        ((2, 2, 10), (3,), (3,), ((1, 2),), (1,)),
+        ((1, 2, 4, 5, 6), (2, 2, 2), (2, 1, 2), ((0, 0), (1, 1), (0, 0)), (1, 2, 1)),
+    ]
     out = []
     for dtype in (np.float32, np.float64):
         for shape, k, s, p, r in cases:
@@ -101,6 +106,8 @@ def _conv_examples(rule):
 def _examples(name):
     if name == "max_pool_grad_direct":
         return _pool_examples()
+    if name == "max_pool_in_parts":
+        return [((x,), params) for (_, _, x), params in _pool_examples()]
     if name == "conv_transpose_batch_last":
         return _conv_transpose_examples()
     if name == "conv_keeping_columns":
@@ -192,9 +199,54 @@ def test_kernel_matches_the_formula_it_replaces(k):
         assert fast.shape == reference.shape and fast.dtype == reference.dtype
         eps = np.finfo(reference.dtype).eps
         scale = np.maximum(np.abs(reference), 1.0)
-        assert np.all(np.abs(fast - reference) <= 64 * eps * scale), k.name
+        close = np.abs(fast - reference) <= 64 * eps * scale
+        assert np.all(close | (np.isnan(fast) & np.isnan(reference))), k.name
         entry = OPS[k.op.name].forward if k.slot == "forward" else OPS[k.op.name].vjps[k.slot]
         np.testing.assert_array_equal(entry(*args, **params), fast)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_kernels_split_over_threads_give_the_whole_calls_bits(threads, monkeypatch):
+    """Every kernel with its work cut into parts on a few threads (autograd/ops/threads.py; here
+    even the examples' small arrays) gives what one call in one thread gives, bit for bit."""
+    from autograd.ops import threads as T
+
+    def run_all():  # (the same examples each time: the weight rule takes the forward's columns once)
+        monkeypatch.setattr(sys.modules[__name__], "RNG", np.random.default_rng(1))
+        return [k.run(*args, **params) for k in CONV_KERNELS for args, params in _examples(k.name)]
+
+    monkeypatch.setenv(T.THREADS_ENV, "1")
+    wholes = run_all()
+    monkeypatch.setenv(T.THREADS_ENV, str(threads))
+    monkeypatch.setattr(T, "MIN_BYTES", 0)
+    parts = run_all()
+    for whole, part in zip(wholes, parts, strict=True):
+        np.testing.assert_array_equal(part, whole)
+
+
+def test_a_bad_thread_count_is_named(monkeypatch):
+    from autograd.ops import threads as T
+
+    monkeypatch.setenv(T.THREADS_ENV, "two")
+    with pytest.raises(ValueError, match="CHAINRULE_THREADS='two'"):
+        T.threads()
+
+
+def test_an_error_in_a_part_reaches_the_caller(monkeypatch):
+    from autograd.ops import threads as T
+
+    monkeypatch.setenv(T.THREADS_ENV, "2")
+    seen = []
+
+    def run(lo, hi):
+        seen.append((lo, hi))
+        if lo == 0:
+            raise FloatingPointError("part 0")
+
+    with pytest.raises(FloatingPointError, match="part 0"):
+        T.split(run, 8, T.MIN_BYTES)
+    T.split(lambda lo, hi: seen.append((lo, hi)), 8, T.MIN_BYTES)
+    assert sorted(seen[-4:]) == [(0, 2), (2, 4), (4, 6), (6, 8)]
 
 
 def test_kernels_refuse_tensors_so_recorded_backward_passes_use_the_formulas():
