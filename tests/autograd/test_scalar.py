@@ -369,3 +369,22 @@ def test_scalar_backprop_gives_exactly_what_the_engines_general_walk_gives():
         engine.backward((root_general,), (1.0,))
         assert [x.grad for x in leaves_fast] == [x.grad for x in leaves_general]
         assert root_fast.data == root_general.data
+
+
+@given(dags, st.integers(1, 3))
+def test_scalar_sort_is_the_engines_order(dag, n_roots):
+    """Scalar.backward sorts with scalar._order (the slots read directly, leaves placed at once);
+    it must give engine.toposort's order exactly, on random DAGs with shared subexpressions, an
+    input used twice (x * x), leaves on either side and several roots (a root reachable from
+    another one included)."""
+    from autograd import engine
+    from autograd.scalar import _order
+
+    values, steps = dag
+    leaves = [ag.Scalar(v) for v in values]
+    with np.errstate(all="ignore"):
+        out, pool = build(leaves, steps)
+    roots = [out] + pool[-n_roots:-1] + [pool[0]]
+    expected = engine.toposort(roots)
+    assert _order(roots) == expected
+    assert len(set(map(id, expected))) == len(expected)
