@@ -192,10 +192,11 @@ class Scalar:
     requires_grad = True  # every Scalar takes part in backward, as in micrograd
 
     def __init__(self, data: Scalar | float, label: str = ""):
-        if isinstance(data, Scalar):
-            data = data.data
-        if not isinstance(data, Real):
-            raise TypeError(f"Scalar holds a real number, got {type(data).__name__}: {data!r}")
+        if data.__class__ is not float:  # (a Python float, the common case, needs no checks)
+            if isinstance(data, Scalar):
+                data = data.data
+            if not isinstance(data, Real):
+                raise TypeError(f"Scalar holds a real number, got {type(data).__name__}: {data!r}")
         self.data = float(data)
         self.grad = 0.0
         self.label = label
