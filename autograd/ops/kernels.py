@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from . import OPS, constant, ones_vector
+from .threads import split
 
 
 class Kernel:
@@ -80,12 +81,46 @@ def _float_array(x):
     return x.__class__ is np.ndarray and x.ndim > 0 and x.dtype.kind == "f"
 
 
+_SPLIT_BYTES = 4 << 20  # an array from this size up is done in parts on a few threads (threads.py)
+
+
 @kernel("relu", "forward", when=_float_array)
 def relu_rows(x):
     """max(x, 0) against a cached row of zeros broadcast along the last axis: numpy's maximum has no
-    vectorised loop for a scalar operand (about 5x slower than for two arrays). The same values."""
+    vectorised loop for a scalar operand (about 5x slower than for two arrays); a large x (a CNN's
+    feature maps) in parts of its first axis on a few threads. The same values."""
     n, dtype = x.shape[-1], x.dtype
-    return np.maximum(x, constant(("zeros", n, dtype), lambda: np.zeros(n, dtype)))
+    zeros = constant(("zeros", n, dtype), lambda: np.zeros(n, dtype))
+    if x.nbytes < _SPLIT_BYTES or x.ndim < 2:
+        return np.maximum(x, zeros)
+    out = np.empty_like(x)  # (x's memory layout, as np.maximum's own result would have)
+    split(lambda lo, hi: np.maximum(x[lo:hi], zeros, out=out[lo:hi]), x.shape[0], 2 * x.nbytes)
+    return out
+
+
+def _large_relu_grad(g, out, x):
+    return (
+        x.__class__ is np.ndarray
+        and g.__class__ is np.ndarray
+        and x.nbytes >= _SPLIT_BYTES
+        and x.ndim >= 2
+        and g.shape == x.shape
+        and g.dtype == x.dtype
+        and x.dtype.kind == "f"
+    )
+
+
+@kernel("relu", 0, when=_large_relu_grad)
+def relu_grad_in_parts(g, out, x):
+    """The formula g [x > 0] for a large x, in parts of its first axis on a few threads (threads.py):
+    the same values."""
+    dx = np.empty_like(g)
+
+    def rows(lo, hi):
+        np.multiply(g[lo:hi], np.greater(x[lo:hi], 0), out=dx[lo:hi])
+
+    split(rows, x.shape[0], 3 * x.nbytes)
+    return dx
 
 
 # -- relu's gradient in place (ag.Graph's compiled replay) -----------------------------------------

@@ -21,15 +21,33 @@ def _nll_inputs(n, c, dtype, reduction, weighted):
     return (logp, target, weight), {"ignore_index": -100, "smoothing": 0.0, "reduction": reduction}
 
 
+def _feature_maps(dtype):
+    """A CNN's feature maps, large enough (over 4 MiB) that the kernels split them over threads."""
+    return (37, 32, 30, 30) if np.dtype(dtype).itemsize == 4 else (19, 32, 30, 30)
+
+
+def _channels_first(x):
+    """x with its memory laid out (C, N, ...), as a convolution's output is."""
+    return np.swapaxes(np.ascontiguousarray(np.swapaxes(x, 0, 1)), 0, 1)
+
+
 def _examples(name):
     """(args, params) pairs the kernel ``name`` accepts."""
     out = []
     for dtype in (np.float32, np.float64):
         if name == "relu_rows":
-            for shape in [(7,), (3, 5), (2, 3, 4), (128, 256)]:
+            for shape in [(7,), (3, 5), (2, 3, 4), (128, 256), _feature_maps(dtype)]:
                 x = RNG.standard_normal(shape).astype(dtype)
                 x.flat[0] = 0.0
                 out.append(((x,), {}))
+            out.append(((_channels_first(RNG.standard_normal(_feature_maps(dtype)).astype(dtype)),), {}))
+        elif name == "relu_grad_in_parts":
+            for layout in (np.asarray, _channels_first):
+                x = layout(RNG.standard_normal(_feature_maps(dtype)).astype(dtype))
+                x.flat[0], x.flat[-1] = 0.0, np.nan
+                g = RNG.standard_normal(x.shape).astype(dtype)
+                g.flat[1] = np.inf
+                out.append(((g, np.maximum(x, 0), x), {}))
         elif name == "relu_grad_in_place":
             for shape in [(7,), (3, 5), (2, 3, 4), (128, 256)]:
                 x = RNG.standard_normal(shape).astype(dtype)
@@ -84,10 +102,23 @@ def test_kernel_matches_the_formula_it_replaces(k):
         # the same values, up to the order of summation (a few ulps of the result's scale)
         eps = np.finfo(reference.dtype).eps
         scale = np.maximum(np.abs(reference), 1.0)
-        assert np.all(np.abs(fast - reference) <= 64 * eps * scale), k.name
+        with np.errstate(invalid="ignore"):  # (inf - inf: equal infinities pass by the second test)
+            close = (np.abs(fast - reference) <= 64 * eps * scale) | (fast == reference)
+        assert np.all(close | (np.isnan(fast) & np.isnan(reference))), k.name
         # ... and what the dispatching entry returns is the kernel's
         entry = OPS[k.op.name].forward if k.slot == "forward" else OPS[k.op.name].vjps[k.slot]
         np.testing.assert_array_equal(entry(*args, **params), fast)
+
+
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_relu_kernels_in_parts_give_the_formulas_bits(threads, monkeypatch):
+    """relu's kernels on feature maps, whole (one thread) or in parts on three threads: the
+    formula's values exactly, NaN and inf included."""
+    monkeypatch.setenv("CHAINRULE_THREADS", threads)
+    for k in KERNELS:
+        if k.name in ("relu_rows", "relu_grad_in_parts"):
+            for args, params in _examples(k.name):
+                np.testing.assert_array_equal(k.run(*args, **params), k.reference(*args, **params))
 
 
 def test_kernels_refuse_tensors_so_recorded_backward_passes_use_the_formulas():
