@@ -177,28 +177,37 @@ def elementwise_tangents(op, x, data, c, out):
     VJP rule applied to the tangent, or the op's tangent kernel, which computes the same thing with
     fewer passes or calls (:data:`TANGENT_KERNELS`). Every other case goes through ``propagate``."""
     tangents = x._tangents
-    if len(tangents) == 1 and not (x.requires_grad and state.grad_enabled):
-        for level in tangents:  # (the one)
-            t = tangents[level]
-            if t.__class__ is np.ndarray and level in state.dual_fast:
-                if op is _ADD_S:  # d(x + c) = dx: out shares x's tangents (never changed in place)
-                    out._tangents = tangents
+    fast = state.dual_fast
+    if fast and len(tangents) == 1 and not (x.requires_grad and state.grad_enabled):
+        level = fast[-1]  # (a tangent at an outer level only takes propagate)
+        t = tangents.get(level)
+        if t.__class__ is _ndarray:
+            # (the commonest kernels inline: x + c and x - c, then x * c)
+            if op is _ADD_S:  # d(x + c) = dx: out shares x's tangents (never changed in place)
+                out._tangents = tangents
+                return
+            if op is _MUL_S and t.ndim:
+                z = _NUMBERS.get(c)
+                if z is not None and z.dtype is t.dtype:
+                    out._tangents = {level: _multiply(t, z)}
                     return
-                kernel = TANGENT_KERNELS.get(op)
-                if kernel is not None:
-                    tangent = kernel(t, data, c)
-                elif op.jvp_form == ELEMENTWISE and op.keeps_shape and op.jvp is not None:
-                    rule = op.vjps[0]
-                    tangent = rule(t, data, x.data) if c is None else rule(t, data, x.data, c=c)
-                else:
-                    break
-                out._tangents = {level: tangent if tangent.__class__ is np.ndarray else np.asarray(tangent)}
+            kernel = TANGENT_KERNELS.get(op)
+            if kernel is not None:
+                tangent = kernel(t, data, c)
+            elif op.jvp_form == ELEMENTWISE and op.keeps_shape and op.jvp is not None:
+                rule = op.vjps[0]
+                tangent = rule(t, data, x.data) if c is None else rule(t, data, x.data, c=c)
+            else:
+                tangent = None
+            if tangent is not None:
+                out._tangents = {level: tangent if tangent.__class__ is _ndarray else np.asarray(tangent)}
                 return
     propagate(op, (x,), _NO_PARAMS if c is None else {"c": c}, out)
 
 
 _NO_PARAMS: dict = {}
-_ADD_S = OPS["add_scalar"]
+_ADD_S, _MUL_S = OPS["add_scalar"], OPS["mul_scalar"]
+_ndarray, _multiply = np.ndarray, np.multiply
 
 
 # -- tangent kernels: the JVP of an elementwise op of one tensor, on ndarrays ----------------------
@@ -245,11 +254,14 @@ _ONE = {np.dtype(d): np.ones((), d) for d in (np.float16, np.float32, np.float64
 
 
 def _tanh_tangent(t, y, c):
-    # the rule's t * (1 - y * y) in one new array instead of three; a tangent of another dtype than
-    # y takes the rule (its result has the promoted dtype)
+    # the rule's t * (1 - y * y), with 1 as a kept array (not converted on each call) and, on a
+    # large array, in one new array instead of three (on a small one, writing into a buffer costs
+    # more than it saves); a tangent of another dtype than y gives the promoted dtype, as the rule
     one = _ONE.get(y.dtype)
-    if one is None or t.dtype is not y.dtype or y.ndim == 0:
+    if one is None:
         return t * (1 - y * y)
+    if y.size < 4096 or t.dtype is not y.dtype:
+        return t * (one - y * y)
     buf = np.multiply(y, y)
     np.subtract(one, buf, buf)
     return np.multiply(t, buf, buf)

@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/func_transforms.py --only jvp --rounds 5
 
 - ``jvp``: a JVP through a 2000-op elementwise chain (W4's chain: mul/add by numbers, tanh every
-  10th, on a float32 tensor of 4 elements and of 10^5) against the plain forward of the same chain:
-  target at most 1.5x.
+  10th, on a float32 tensor of 4 elements and of 10^5, the issue's sizes, and of 10^3 and 10^4
+  between them) against the plain forward of the same chain: target at most 1.5x.
 - ``per_sample``: per-sample gradients with ``vmap(grad(loss))`` for a batch of 256 through a
   64-256-256-10 ReLU MLP with cross-entropy, against one batched forward+backward of ours (target
   at most 3x) and against torch.func's vmap(grad) on the same data (target: faster).
@@ -172,7 +172,8 @@ def case_checkpoint(mode):
 
 
 CASES = {
-    "jvp": [("jvp-4", lambda: case_jvp(4)), ("jvp-1e5", lambda: case_jvp(100_000))],
+    "jvp": [("jvp-4", lambda: case_jvp(4)), ("jvp-1e3", lambda: case_jvp(1_000)), ("jvp-1e4", lambda: case_jvp(10_000)),
+            ("jvp-1e5", lambda: case_jvp(100_000))],
     "per_sample": [("per-sample chainrule", lambda: case_per_sample("chainrule")),
                    ("per-sample torch", lambda: case_per_sample("torch"))],
     "checkpoint": [("checkpoint plain", lambda: case_checkpoint("plain")),
@@ -213,7 +214,7 @@ def main():
             med[name, key] = statistics.median(vals)
             print(f"| {name} | {key} | {med[name, key]:.2f} | {', '.join(f'{v:.2f}' for v in vals)} |")
     print()
-    for size in ("4", "1e5"):
+    for size in ("4", "1e3", "1e4", "1e5"):
         if (f"jvp-{size}", "jvp ms") in med:
             r = med[f"jvp-{size}", "jvp ms"] / med[f"jvp-{size}", "forward ms"]
             print(f"- JVP / forward, 2000-op chain, {size} elements: {r:.2f}x (target at most 1.5x)")

@@ -25,7 +25,7 @@ def _arrays(shape, dtype, tangent_dtype):
 
 
 @pytest.mark.parametrize("op", sorted(TANGENT_KERNELS, key=lambda op: op.name), ids=lambda op: op.name)
-@pytest.mark.parametrize("shape", [(), (5,), (3, 4)])
+@pytest.mark.parametrize("shape", [(), (5,), (3, 4), (64, 80)])  # (64 x 80: the large-array kernels)
 @pytest.mark.parametrize(
     "dtypes", [(np.float16, np.float16), (np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64)]
 )
@@ -50,7 +50,7 @@ def _chain(x):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(), (4,), (2, 3)])
+@pytest.mark.parametrize("shape", [(), (4,), (2, 3), (70, 70)])
 def test_a_chain_through_the_fast_path_equals_the_general_path_and_torch(dtype, shape):
     primal = RNG.uniform(-1, 1, shape).astype(dtype)
     direction = RNG.standard_normal(shape).astype(dtype)
