@@ -140,6 +140,30 @@ def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
     )
 
 
+# -- the bias gradient: g summed over batch and space by BLAS ---------------------------------------
+
+
+def _bias_rule_arrays(g, out, x, w, b, **params):
+    return _float_arrays(g) and g.ndim >= 3 and g.size > 0 and b.size > 0
+
+
+def bias_grad_by_blas(g, out, x, w, b, **params):
+    """The formula's sum of g over every axis but the channels', as products with a vector of ones
+    (BLAS: several times faster than numpy's reduction over the outer and inner axes): one
+    product of the (C, N L) rows when g is laid out (C, N, *sp) as a convolution's output is, else
+    (N, C, L) @ ones then a sum over the batch. The same sum in another order (a few ulps)."""
+    n, c = g.shape[0], g.shape[1]
+    rows = np.swapaxes(g, 0, 1)
+    if rows.flags.c_contiguous:
+        return rows.reshape(c, -1) @ np.ones(g.size // c, g.dtype)
+    per_sample = np.ascontiguousarray(g).reshape(n, c, -1) @ np.ones(g.size // (n * c), g.dtype)
+    return per_sample.sum(axis=0)
+
+
+kernel("conv", 2, when=_bias_rule_arrays)(bias_grad_by_blas)
+kernel("conv_transpose", 2, when=_bias_rule_arrays)(bias_grad_by_blas)
+
+
 # -- scratch memory for the large temporaries -------------------------------------------------------
 # The GEMM columns (C_in K x N L) are the largest arrays of a convolution and live only inside one
 # forward-backward. Fresh ones come from the system as new pages (glibc maps large blocks and gives

@@ -114,6 +114,9 @@ def _examples(name):
         return _conv_examples(rule=False)
     if name == "conv_weight_grad_kept_columns":
         return _conv_examples(rule=True)
+    if name == "bias_grad_by_blas":  # (g laid out (C, N, *sp) as a conv's output, and C-contiguous)
+        with_bias = [(args, params) for args, params in _conv_examples(rule=True) if args[4].size]
+        return with_bias + [((np.ascontiguousarray(args[0]),) + args[1:], params) for args, params in with_bias]
     return []
 
 
