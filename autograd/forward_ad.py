@@ -164,9 +164,11 @@ class _below:
 
 
 def _fast_levels():
-    """Set ``state.dual_fast``, the levels whose tangents :func:`elementwise_tangents` may propagate
-    by itself: the open levels, none while a level's rule runs (one lookup on its hot path)."""
-    state.dual_fast = state.dual_levels if state.dual_ceiling is None else ()
+    """Set ``state.dual_top``, the level whose tangents :func:`elementwise_tangents` may propagate
+    by itself: the innermost open one, none (0) while a level's rule runs or no level is open (one
+    lookup on its hot path)."""
+    levels = state.dual_levels
+    state.dual_top = levels[-1] if levels and state.dual_ceiling is None else 0
 
 
 def elementwise_tangents(op, x, data, c, out):
@@ -177,9 +179,8 @@ def elementwise_tangents(op, x, data, c, out):
     VJP rule applied to the tangent, or the op's tangent kernel, which computes the same thing with
     fewer passes or calls (:data:`TANGENT_KERNELS`). Every other case goes through ``propagate``."""
     tangents = x._tangents
-    fast = state.dual_fast
-    if fast and len(tangents) == 1 and not (x.requires_grad and state.grad_enabled):
-        level = fast[-1]  # (a tangent at an outer level only takes propagate)
+    level = state.dual_top  # (a tangent at an outer level only takes propagate)
+    if level and len(tangents) == 1 and not (x.requires_grad and state.grad_enabled):
         t = tangents.get(level)
         if t.__class__ is _ndarray:
             # (the commonest kernels inline: x + c and x - c, then x * c)
@@ -226,6 +227,7 @@ def _number(c, dtype):
     if len(_NUMBERS) >= 64:
         _NUMBERS.clear()
     z = _NUMBERS[c] = np.array(c, dtype)
+    z.flags.writeable = False
     return z
 
 
@@ -251,6 +253,8 @@ def _div_tangent(t, y, c):
 
 
 _ONE = {np.dtype(d): np.ones((), d) for d in (np.float16, np.float32, np.float64)}
+for _one in _ONE.values():
+    _one.flags.writeable = False
 
 
 def _tanh_tangent(t, y, c):

@@ -15,7 +15,7 @@ class _State(threading.local):
     _scope: tuple[str | None, ...] | None = None  # (see scope)
     dual_levels: tuple[int, ...] = ()  # forward AD: the open levels, innermost last (see forward_ad.py)
     dual_ceiling: int | None = None  # forward AD: while a level's JVP rule runs, only the levels up to this propagate
-    dual_fast: tuple[int, ...] = ()  # forward AD: dual_levels, or () while dual_ceiling is set
+    dual_top = 0  # forward AD: the innermost open level, or 0 while dual_ceiling is set (see forward_ad.py)
     # vmap: the levels whose function is running (per-sample semantics), outermost first
     vmap_levels: tuple[int, ...] = ()
     inference = False  # inside ``inference_mode()``
