@@ -32,6 +32,8 @@ import numpy as np
 
 from .grad_mode import state
 from .ops import ELEMENTWISE, OPS
+from .ops import NUMBERS as _NUMBERS
+from .ops import kept_number as _number
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -215,23 +217,6 @@ _ndarray, _multiply = np.ndarray, np.multiply
 # Each computes what its op's VJP rule computes with the tangent t as g (the same operations in
 # the same order, so the same bits), from t, the result y and the number c (None for a function
 # of x alone); tests/autograd/test_forward_ad_kernels.py checks each against the rule.
-
-
-def _number(c, dtype):
-    """The Python number ``c`` as a 0-d array of ``dtype``, which numpy casts ``c`` to in ``t * c``
-    for a ``t`` of that dtype; None where c is not a finite nonzero float in float32's range or the
-    dtype not float32 or float64 (the product then takes ``c`` itself). numpy converts a Python
-    number on every call, which on a small array costs as much as the product: the arrays are kept."""
-    if c.__class__ is not float or not (1e-30 < abs(c) < 1e30) or dtype.char not in "fd":
-        return None  # (zeros kept out: 0.0 == -0.0 as dict keys; NaN is never found again)
-    if len(_NUMBERS) >= 64:
-        _NUMBERS.clear()
-    z = _NUMBERS[c] = np.array(c, dtype)
-    z.flags.writeable = False
-    return z
-
-
-_NUMBERS: dict = {}  # c -> c as a 0-d array (of the dtype it was last asked for)
 
 
 def _mul_tangent(t, y, c):

@@ -240,6 +240,40 @@ def constant(key, make):
     return arr
 
 
+NUMBERS: dict = {}  # a Python float c -> c as a 0-d array (of the dtype it was last asked for)
+
+
+def kept_number(c, dtype):
+    """The Python number ``c`` as a read-only 0-d array of ``dtype``, which numpy casts ``c`` to in
+    ``t * c`` for a ``t`` of that dtype (so ``t * kept_number(c, t.dtype)`` has the bits of
+    ``t * c``); None where c is not a finite nonzero float in float32's range or the dtype not
+    float32 or float64 (the operation then takes ``c`` itself). numpy converts a Python number on
+    every call, which on a small array costs as much as the product: the arrays are kept (at most
+    64; the cache starts over when it is full)."""
+    if c.__class__ is not float or not (1e-30 < abs(c) < 1e30) or dtype.char not in "fd":
+        return None  # (zeros kept out: 0.0 == -0.0 as dict keys; NaN is never found again)
+    if len(NUMBERS) >= 64:
+        NUMBERS.clear()
+    z = NUMBERS[c] = np.array(c, dtype)
+    z.flags.writeable = False
+    return z
+
+
+def number_operand(c, x):
+    """What to combine the array ``x`` with for the Python number ``c``: the kept 0-d array of
+    ``c`` in x's dtype (kept_number: the same result, bit for bit, without numpy converting ``c``
+    again), or ``c`` itself (another number or dtype, or a Tensor ``x`` under create_graph, whose
+    operation with ``c`` is then recorded as such)."""
+    if x.__class__ is np.ndarray:
+        z = NUMBERS.get(c)
+        if z is not None and z.dtype is x.dtype:
+            return z
+        z = kept_number(c, x.dtype)
+        if z is not None:
+            return z
+    return c
+
+
 def ones_vector(n, dtype):
     """A cached read-only vector of n ones of ``dtype`` (a numpy dtype).
 

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import ELEMENTWISE, LINEAR, defop, fn
+from . import ELEMENTWISE, LINEAR, defop, fn, number_operand
 
 
 def _sigmoid(x):
@@ -84,10 +84,23 @@ def elementwise(name, forward, rule, doc):
 
 
 # -- arithmetic with a Python number c (a parameter, not a node) ------------------------------
-elementwise("add_scalar", lambda x, *, c: x + c, lambda g, out, x, *, c: g, doc="x + c: dx = g")
+# (c as number_operand(c, x): the kept 0-d array of c in x's dtype where that gives the same bits,
+# which saves numpy's conversion of the Python number on every call: on a small tensor as dear as
+# the operation itself)
+elementwise("add_scalar", lambda x, *, c: x + number_operand(c, x), lambda g, out, x, *, c: g, doc="x + c: dx = g")
 elementwise("rsub_scalar", lambda x, *, c: c - x, lambda g, out, x, *, c: -g, doc="c - x: dx = -g")
-elementwise("mul_scalar", lambda x, *, c: x * c, lambda g, out, x, *, c: g * c, doc="x * c: dx = g c")
-elementwise("div_scalar", lambda x, *, c: x / c, lambda g, out, x, *, c: g / c, doc="x / c: dx = g / c")
+elementwise(
+    "mul_scalar",
+    lambda x, *, c: x * number_operand(c, x),
+    lambda g, out, x, *, c: g * number_operand(c, g),
+    doc="x * c: dx = g c",
+)
+elementwise(
+    "div_scalar",
+    lambda x, *, c: x / number_operand(c, x),
+    lambda g, out, x, *, c: g / number_operand(c, g),
+    doc="x / c: dx = g / c",
+)
 elementwise("rdiv_scalar", lambda x, *, c: c / x, lambda g, out, x, *, c: -g * out / x, doc="c / x: dx = -g c / x**2")
 elementwise(
     "pow_scalar",

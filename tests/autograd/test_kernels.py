@@ -166,3 +166,31 @@ def test_fresh_rules_return_new_arrays():
         args = (np.ones_like(out), out, x, w, b)
         got = op.vjps[slot](*args)
         assert got.base is None and not any(np.shares_memory(got, a) for a in args)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int64, ">f4"])
+def test_kept_numbers_give_the_bits_of_the_python_number(dtype):
+    """x + c, x * c, x / c and the rules' g * c, g / c take c as a kept 0-d array of x's dtype
+    (ops.number_operand) where that gives numpy's own result for the Python number: every value
+    and dtype here, the kept array or not (zero, NaN, inf, huge and tiny numbers, ints, float16,
+    a big-endian array), gives exactly what the Python number gives."""
+    from autograd.ops import number_operand
+
+    x = (RNG.standard_normal(257) * 1e3).astype(dtype)
+    numbers = [1.0001, -0.0001, 3.3, 1e-20, 7e29, 1e31, 1e-31, 0.0, -0.0, np.nan, np.inf, 2, True, 5e-324]
+    with np.errstate(all="ignore"):
+        for c in numbers:
+            for f in (np.add, np.multiply, np.true_divide):
+                expected = f(x, c)
+                got = f(x, number_operand(c, x))
+                assert got.dtype == expected.dtype, (c, f)
+                np.testing.assert_array_equal(got, expected)
+                x0 = x[3:4].reshape(())  # (a 0-d array too)
+                np.testing.assert_array_equal(f(x0, number_operand(c, x0)), f(x0, c))
+
+
+def test_scalar_operations_under_create_graph_are_still_recorded_with_their_number():
+    x = ag.tensor([0.5, -1.5, 2.0], requires_grad=True)
+    (g,) = ag.grad((x * 1.7 / 3.1 + 0.25).pow(2).sum(), (x,), create_graph=True)
+    (gg,) = ag.grad(g.sum(), (x,))
+    np.testing.assert_allclose(gg.data, 2 * (1.7 / 3.1) ** 2 * np.ones(3), rtol=1e-6)
