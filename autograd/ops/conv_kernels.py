@@ -359,7 +359,8 @@ def conv_weight_grad_kept_columns(g, out, x, w, b, *, stride, padding, dilation,
     raw_g = None
     if not _is_view_of_rows(grouped):
         raw_g, rows = _take(grouped.shape, g.dtype)
-        np.copyto(rows, grouped)
+        src = grouped  # (G, Co, N, L): the batch is axis 2 of both
+        split(lambda lo, hi: np.copyto(rows[:, :, lo:hi], src[:, :, lo:hi]), n, 2 * rows.nbytes)
         grouped = rows
     dw = np.matmul(grouped.reshape(groups, o // groups, n * size), np.swapaxes(cols, 1, 2)).reshape(w.shape)
     del entry, cols, grouped
