@@ -10,27 +10,46 @@ uses the same fact the other way round, for many small parameters as one array.)
 
 ``update_in_chunks`` calls the rule that way on the arrays of a step, for two gains:
 
-- each large array is cut into chunks of ``CHUNK_BYTES`` (optim/_scratch.py, which says how that
-  size was chosen), so that the rule's dozen passes over one chunk, and its temporaries (scratch
-  buffers reused from chunk to chunk and from step to step), stay in cache: main memory is read
+- the arrays are cut into tasks of at most ``CHUNK_BYTES`` (optim/_scratch.py, which says how that
+  size was chosen), so that the rule's dozen passes over one task, and its temporaries (scratch
+  buffers reused from task to task and from step to step), stay in cache: main memory is read
   and written about once a step instead of once a pass;
-- the chunks are independent, so a few threads take them in turn (numpy releases the GIL in its
-  loops, and the Python between them is short). Each thread pulls the next chunk as it finishes
+- the tasks are independent, so a few threads take them in turn (numpy releases the GIL in its
+  loops, and the Python between them is short). Each thread takes the next task as it finishes
   one, so a core busy with something else simply takes fewer.
 
-The arrays smaller than a chunk go whole, several to a task. An array that cannot be cut into views
-(a parameter, gradient or buffer that is not C-contiguous, a gradient of another shape) goes whole
-too, as does one whose buffer the rule makes itself on this step (SGD's momentum buffer on the
-first step). Threads: ``threads()``, used only when the step has at least ``PARALLEL_MIN``
-elements; below that, the chunks run in the calling thread. The threads run each task in a copy of
-the caller's context, so ``np.errstate`` applies in them as in the caller.
+The tasks are of equal size, as many as the threads or a multiple (with two threads, W3's eight
+tasks of 0.9 MiB rather than seven chunks of 1 MiB and the rest, which left one thread a chunk
+behind the other at the end): the arrays are taken one after the other and cut where a task
+ends, so that a task may hold the end of one array and the start of the next. A piece is at
+least 1/``PIECES_PER_CHUNK`` of a chunk (the rule's Python costs as much on a small piece as on a
+large one); a smaller array goes whole. An array that cannot be cut into views (a parameter,
+gradient or buffer that is not C-contiguous, a gradient of another shape) goes whole too, as does
+one whose buffer the rule makes itself on this step (SGD's momentum buffer on the first step).
+The tasks are made as they are taken (under a lock), so the calling thread starts on the first
+one while the others are still to be cut, and the worker cuts its own.
+
+Threads: ``threads()``, used only when the step has at least ``PARALLEL_MIN`` elements; below
+that, the tasks run in the calling thread. The workers are threads kept for the process's life,
+each asleep on a lock of its own between steps: waking one costs the caller a futex call (about
+2-7 µs on the 2-CPU host, against 8-16 µs for a ThreadPoolExecutor's submit, whose worker also
+took longer to start). They run each task in a copy of the caller's context, so ``np.errstate``
+applies in them as in the caller.
+
+Where the time of a two-thread step goes, on the 2-CPU host when quiet (W3's parameters, Adam,
+median step 1.8-1.9 ms): about 60 µs before the pass (the optimizer's bookkeeping and the small
+parameters' flat update); the caller's first task starts 25 µs into the pass and the worker's
+10-40 µs later; a task of 0.9 MiB takes 460 µs of wall time against 390 µs with one thread, of
+which about 15 µs is spent waiting for the GIL and the rest is CPU time (the two cores share the
+L3 cache and memory bandwidth: SGD's tasks take 119 against 112 µs). Both threads then end within
+a task's length of each other; the caller waits for the worker's last task.
 
 Threads pay only where cores are free. On a machine whose cores other processes keep busy, a worker
 woken for a step waits for a time slice; the calling thread meanwhile takes the tasks, and waits
 for the tasks a worker took, never for a worker that took none. Measured on the 2-CPU host at a
 load average of 5 (other engineers' test suites), two threads then took 0-5% longer than one
 (before that rule, up to twice as long); where they get no core, $CHAINRULE_OPTIM_THREADS=1 saves
-that. Per step the threaded pass costs the same CPU time as one thread, within the noise.
+that. Per step the threaded pass costs about 15% more CPU time than one thread (see above).
 """
 
 from __future__ import annotations
@@ -38,8 +57,7 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -49,6 +67,8 @@ from . import _scratch
 THREADS_ENV = "CHAINRULE_OPTIM_THREADS"  # overrides the number of threads; 1: the calling thread only
 MAX_THREADS = 8  # by default, at most this many: the passes are bound by memory long before 8 cores
 PARALLEL_MIN = 1 << 18  # elements: a smaller step is not worth waking the threads for
+ALIGN_BYTES = 4096  # pieces are cut at multiples of this many bytes from an array's start
+PIECES_PER_CHUNK = 8  # a piece of an array has at least 1/8 of a chunk's bytes (and at least 16)
 
 
 def threads() -> int:
@@ -78,72 +98,80 @@ def update_in_chunks(
     update: Callable, group: dict, arrays: list[np.ndarray], grads: list[np.ndarray], state: dict[str, list], made=()
 ) -> None:
     """``update(group, arrays, grads, state)``, an elementwise rule (see ``Optimizer._update``), in
-    tasks of about one chunk each, on up to ``threads()`` threads; the same result as the one
-    call, which is what small steps get. ``made``: the names of the buffers that the rule makes
+    tasks of at most about one chunk each, on up to ``threads()`` threads; the same result as the
+    one call, which is what small steps get. ``made``: the names of the buffers that the rule makes
     itself where their list holds None."""
     total = 0
     for a in arrays:
-        total += a.size
-    if total * arrays[0].dtype.itemsize <= 2 * _scratch.CHUNK_BYTES:
+        total += a.nbytes
+    if total <= 2 * _scratch.CHUNK_BYTES:
         update(group, arrays, grads, state)
         return
-    tasks, back = _tasks(arrays, grads, state, made)
-    n = min(threads(), len(tasks)) if total >= PARALLEL_MIN else 1
-    _run(update, group, tasks, n)
-    for t, j, i, whole in back:
-        task_state = tasks[t][2]
+    n = threads() if total // arrays[0].dtype.itemsize >= PARALLEL_MIN else 1
+    back: list[tuple[dict[str, list], int, int, bool]] = []
+    _run(update, group, _tasks(arrays, grads, state, made, -(-total // (n * _scratch.CHUNK_BYTES)) * n, back), n)
+    for task_state, j, i, whole in back:
         for name, column in state.items():
-            # all of a whole array's entries back; of a cut one, the scalar state (each chunk's is the
-            # same: its first chunk's), as its buffers were updated in place through the views
+            # all of a whole array's entries back; of a cut one, the scalar state (each piece's is the
+            # same: its first piece's), as its buffers were updated in place through the views
             if whole or not isinstance(column[i], np.ndarray):
                 column[i] = task_state[name][j]
 
 
-def _tasks(arrays, grads, state, made):
-    """The arrays as tasks (arrays, grads, state) for the rule: a large one cut into chunks (views),
-    one task each, the others whole, several to a task; and where each array's state comes back
-    from: (task, position in the task, the array's index, whether the task has all of it)."""
+def _tasks(arrays, grads, state, made, count, back) -> Iterator[tuple[list, list, dict[str, list]]]:
+    """The arrays as ``count`` tasks (arrays, grads, state) for the rule, of about equal bytes (at
+    most a chunk), made as they are taken: the arrays one after the other, cut into pieces (views)
+    where a task ends, each piece of at least 1/``PIECES_PER_CHUNK`` of a chunk (the rule costs as
+    much Python on a piece as on a whole array); an array that cannot be cut, or is smaller than
+    two pieces, goes whole. Appends to ``back`` where each array's state comes back from: (the
+    task's state, position in the task, the array's index, whether the task has all of it)."""
     names = list(state)
-    tasks: list[tuple[list[Any], list[Any], dict[str, list[Any]]]] = []
-    back: list[tuple[int, int, int, bool]] = []
-    batch: list[int] = []  # the indices of the whole arrays of the next task
-    batch_bytes = 0  # (and their bytes)
-
-    def flush():
-        tasks.append(
-            (
-                [arrays[i] for i in batch],
-                [grads[i] for i in batch],
-                {name: [state[name][i] for i in batch] for name in names},
-            )
-        )
-        back.extend((len(tasks) - 1, j, i, True) for j, i in enumerate(batch))
-
+    total = 0
+    for a in arrays:
+        total += a.nbytes
+    most = _scratch.CHUNK_BYTES  # a piece's bytes, at most (the largest scratch array kept)
+    least = max(16, most // PIECES_PER_CHUNK)  # and at least
+    align = min(ALIGN_BYTES, least)
+    size = -(-total // count)  # a task's bytes
+    task: tuple[list[Any], list[Any], dict[str, list[Any]]] = ([], [], {name: [] for name in names})
+    end = size  # where the task ends, in bytes of all the arrays one after the other
+    offset = 0  # the bytes before array i
     for i, (a, g) in enumerate(zip(arrays, grads)):
-        if a.nbytes > _scratch.CHUNK_BYTES and _splittable(
-            a, g, [state[name][i] for name in names], [state[name][i] for name in made if name in state]
-        ):
-            n = max(1, _scratch.CHUNK_BYTES // a.dtype.itemsize)
-            items = [(name, state[name][i]) for name in names]
-            buffers = [(name, x.reshape(-1)) for name, x in items if isinstance(x, np.ndarray)]
-            scalars = [(name, x) for name, x in items if not isinstance(x, np.ndarray)]
+        nbytes = a.nbytes
+        items = [state[name][i] for name in names]
+        if nbytes < 2 * least or not _splittable(a, g, items, [state[name][i] for name in made if name in state]):
+            back.append((task[2], len(task[0]), i, True))
+            task[0].append(a)
+            task[1].append(g)
+            for name, x in zip(names, items):
+                task[2][name].append(x)
+        else:
+            itemsize = a.dtype.itemsize
             a, g = a.reshape(-1), g.reshape(-1)  # (views: all of them are C-contiguous)
-            back.append((len(tasks), 0, i, False))
-            for start in range(0, a.size, n):
-                stop = start + n
-                task_state = {name: [x] for name, x in scalars}  # (a list of its own: the rule updates it)
-                for name, x in buffers:
-                    task_state[name] = [x[start:stop]]
-                tasks.append(([a[start:stop]], [g[start:stop]], task_state))
-            continue
-        batch.append(i)
-        batch_bytes += a.nbytes
-        if batch_bytes >= _scratch.CHUNK_BYTES:
-            flush()
-            batch, batch_bytes = [], 0
-    if batch:
-        flush()
-    return tasks, back
+            flat = [x.reshape(-1) if isinstance(x, np.ndarray) else None for x in items]
+            back.append((task[2], len(task[0]), i, False))
+            start = 0  # (bytes of this array)
+            while True:
+                cut = end - offset
+                if cut > nbytes - least and nbytes - start <= most:
+                    cut = nbytes  # (the rest of the array rather than a piece too small)
+                else:
+                    cut = min(max(cut - cut % align, start + least), nbytes)
+                lo, hi = start // itemsize, cut // itemsize
+                task[0].append(a[lo:hi])
+                task[1].append(g[lo:hi])
+                for name, x, f in zip(names, items, flat):
+                    task[2][name].append(x if f is None else f[lo:hi])
+                if cut == nbytes:
+                    break
+                yield task
+                task, start, end = ([], [], {name: [] for name in names}), cut, offset + cut + size
+        offset += nbytes
+        if offset > end - least and offset < total:
+            yield task
+            task, end = ([], [], {name: [] for name in names}), offset + size
+    if task[0]:
+        yield task
 
 
 def _splittable(a, g, items, made_items) -> bool:
@@ -156,8 +184,9 @@ def _splittable(a, g, items, made_items) -> bool:
     return all(x.flags.c_contiguous and x.shape == a.shape for x in items if isinstance(x, np.ndarray))
 
 
-def _run(update, group, tasks, n) -> None:
-    """Run the tasks, on ``n`` threads (the calling one among them), each pulling the next task.
+def _run(update, group, tasks: Iterator, n: int) -> None:
+    """Run the tasks, on ``n`` threads (the calling one and ``n - 1`` workers), each taking the
+    next task (made as it is taken) until none is left.
 
     The calling thread waits for the tasks, not for the threads: a worker that wakes only once the
     calling one has taken the last task (a busy machine) finds nothing to do, and is not waited for."""
@@ -165,52 +194,111 @@ def _run(update, group, tasks, n) -> None:
         for arrays, grads, state in tasks:
             update(group, arrays, grads, state)
         return
-    pending = iter(tasks)  # (shared: each next() is atomic under the GIL)
-    done = threading.Semaphore(0)  # released for each task a worker has finished (or skipped)
-    errors: list[BaseException] = []  # (after an error, every thread skips the tasks left, as the loop would stop)
-
-    def work(release: bool) -> int:
-        taken = 0
-        for arrays, grads, state in pending:
-            taken += 1
-            if not errors:
-                try:
-                    update(group, arrays, grads, state)
-                except BaseException as e:
-                    errors.append(e)
-            if release:
-                done.release()
-        return taken
-
-    pool = _pool(n - 1)
-    for _ in range(n - 1):
-        pool.submit(contextvars.copy_context().run, work, True)
-    for _ in range(len(tasks) - work(False)):
-        done.acquire()
-    if errors:
-        raise errors[0]
+    job = _Job(update, group, tasks)
+    for worker in _workers(n - 1):
+        worker.start(job, contextvars.copy_context())
+    job.work()
+    with job.lock:
+        wait = job.finished < job.taken
+        job.waiting = wait
+    if wait:
+        job.done.acquire()  # (released by the worker that finishes the last task)
+    if job.errors:
+        raise job.errors[0]
 
 
-_executor: ThreadPoolExecutor | None = None
-_executor_size = 0
+class _Job:
+    """The tasks of one call of ``_run``, taken in turn by the threads."""
+
+    def __init__(self, update, group, tasks: Iterator):
+        self.update, self.group, self.tasks = update, group, tasks
+        self.lock = threading.Lock()  # over what follows (and the next task's making)
+        self.taken = self.finished = 0
+        self.left = True  # (False once the tasks are all taken)
+        self.waiting = False  # (whether the calling thread waits for ``done``)
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.errors: list[BaseException] = []  # (after an error, the tasks left are skipped, as a loop would stop)
+
+    def work(self) -> None:
+        """Take tasks until none is left."""
+        update, group, errors, lock = self.update, self.group, self.errors, self.lock
+        task = None
+        while True:
+            with lock:
+                if task is not None:
+                    self.finished += 1
+                    if self.waiting and self.finished == self.taken:
+                        self.waiting = False
+                        self.done.release()
+                task = self._take()
+            if task is None:
+                return
+            try:
+                update(group, *task)
+            except BaseException as e:
+                errors.append(e)
+
+    def _take(self):
+        """The next task, or None (under ``lock``)."""
+        if self.errors or not self.left:
+            return None
+        try:
+            task = next(self.tasks)
+        except StopIteration:
+            self.left = False
+            return None
+        except BaseException as e:
+            self.left = False
+            self.errors.append(e)
+            return None
+        self.taken += 1
+        return task
 
 
-def _pool(workers: int) -> ThreadPoolExecutor:
-    """The shared pool, with at least ``workers`` threads (made on first use, grown when asked)."""
-    global _executor, _executor_size
-    if _executor is None or _executor_size < workers:
-        if _executor is not None:
-            _executor.shutdown(wait=False)
-        _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optim")
-        _executor_size = workers
-    return _executor
+class _Worker:
+    """A thread that sleeps on a lock between jobs (quicker to wake than a ThreadPoolExecutor's
+    worker: no future, no queue, no semaphore)."""
+
+    def __init__(self) -> None:
+        self.job: tuple[_Job, contextvars.Context] | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        threading.Thread(target=self._loop, name="optim", daemon=True).start()
+
+    def start(self, job: _Job, context: contextvars.Context) -> None:
+        """Have the thread take tasks of ``job`` (in ``context``: np.errstate holds there too)."""
+        self.job = (job, context)
+        try:
+            self.wake.release()
+        except RuntimeError:  # (not locked: it has yet to wake for an earlier job, and takes this one then)
+            pass
+
+    def _loop(self) -> None:
+        while True:
+            self.wake.acquire()
+            started, self.job = self.job, None
+            if started is not None:  # (None: the job was taken on an earlier wake-up)
+                job, context = started
+                del started
+                context.run(job.work)
+                del job, context  # (the tasks' arrays are not kept until the next job)
 
 
-def _forget_pool() -> None:
-    # a forked child has none of the parent's threads: it makes its own pool when it needs one
-    global _executor, _executor_size
-    _executor, _executor_size = None, 0
+_pool: list[_Worker] = []
+
+
+def _workers(k: int) -> list[_Worker]:
+    """The first ``k`` of the shared worker threads (started on first use)."""
+    while len(_pool) < k:
+        _pool.append(_Worker())
+    return _pool[:k]
+
+
+def _forget_workers() -> None:
+    # a forked child has none of the parent's threads: it starts its own when it needs them
+    _pool.clear()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
+    os.register_at_fork(after_in_child=_forget_workers)
