@@ -37,12 +37,15 @@ took longer to start). They run each task in a copy of the caller's context, so 
 applies in them as in the caller.
 
 Where the time of a two-thread step goes, on the 2-CPU host when quiet (W3's parameters, Adam,
-median step 1.8-1.9 ms): about 60 µs before the pass (the optimizer's bookkeeping and the small
-parameters' flat update); the caller's first task starts 25 µs into the pass and the worker's
-10-40 µs later; a task of 0.9 MiB takes 460 µs of wall time against 390 µs with one thread, of
-which about 15 µs is spent waiting for the GIL and the rest is CPU time (the two cores share the
-L3 cache and memory bandwidth: SGD's tasks take 119 against 112 µs). Both threads then end within
-a task's length of each other; the caller waits for the worker's last task.
+a step of 1.8-2.0 ms): about 30 µs outside the pass (the optimizer's bookkeeping and the small
+parameters' flat update); in the pass, the caller's first task starts about 17 µs in (3 µs for
+the job, 7 µs to wake the worker, 6 µs to cut the task) and the worker's 10-40 µs later; each
+further task takes 2-3 µs to cut; a task of 0.9 MiB takes 460 µs of wall time against 390 µs
+with one thread, of which about 15 µs is spent waiting for the GIL and the rest is CPU time (the
+two cores share the L3 cache and the memory bandwidth; SGD's tasks: 119 against 112 µs). The
+two threads then end within a task of each other, mostly the worker last. Smaller tasks towards
+the end (guided scheduling: each task 1/4 or 1/2 of the bytes left) measured 2-15% slower than
+equal ones: each task costs its Python again, and more of it collides on the GIL.
 
 Threads pay only where cores are free. On a machine whose cores other processes keep busy, a worker
 woken for a step waits for a time slice; the calling thread meanwhile takes the tasks, and waits
