@@ -52,7 +52,7 @@ woken for a step waits for a time slice; the calling thread meanwhile takes the 
 for the tasks a worker took, never for a worker that took none. Measured on the 2-CPU host at a
 load average of 5 (other engineers' test suites), two threads then took 0-5% longer than one
 (before that rule, up to twice as long); where they get no core, $CHAINRULE_OPTIM_THREADS=1 saves
-that. Per step the threaded pass costs about 15% more CPU time than one thread (see above).
+that. Per step the threaded pass costs 5-15% more CPU time than one thread (see above).
 """
 
 from __future__ import annotations
