@@ -114,23 +114,30 @@ def max_pool_grad_direct(g, out, x, *, kernel_size, stride, padding, dilation):
         w, o, gg, d = windows[lo:hi], out[lo:hi], g[lo:hi], dx[lo:hi]
         nan = np.isnan(o) if check_nan else None
         scratch = None if disjoint else np.empty(o.shape, dtype=x.dtype)
+        last = len(offsets) - 1
         hit, found = np.empty(o.shape, dtype=bool), None
         for i, j in enumerate(offsets):
-            view = w[(Ellipsis,) + j]
-            np.equal(view, o, out=hit)
-            if nan is not None:
-                hit |= nan & np.isnan(view)
-            if found is None:
-                found = hit.copy() if len(offsets) > 1 else None
+            if i == last and found is not None and nan is None:
+                # (no NaN: every window's maximum is one of its values, so it sits at the last
+                # offset exactly where no earlier one had it; no comparison needed)
+                np.logical_not(found, out=hit)
             else:
-                np.greater(hit, found, out=hit)
-                if i + 1 < len(offsets):
-                    np.logical_or(found, hit, out=found)
+                view = w[(Ellipsis,) + j]
+                np.equal(view, o, out=hit)
+                if nan is not None:
+                    hit |= nan & np.isnan(view)
+                if found is not None:
+                    np.greater(hit, found, out=hit)
             if scratch is None:
                 np.multiply(gg, hit, out=d[dst_of[i]])
             else:
                 np.multiply(gg, hit, out=scratch)
                 d[dst_of[i]] += scratch
+            if i < last:
+                if found is None:  # (the first offset's hits are the found ones: a new buffer for hit)
+                    found, hit = hit, np.empty(o.shape, dtype=bool)
+                else:
+                    np.logical_or(found, hit, out=found)
 
     split(samples, x.shape[0], 2 * x.nbytes)
     if dx.shape[2:] == x.shape[2:]:
