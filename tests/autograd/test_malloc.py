@@ -42,7 +42,12 @@ GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 
 def run(import_autograd=True, **env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "CHAINRULE_MALLOC"}
+    # (the environment's own malloc settings left out: each case sets what it tests)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MALLOC_") and k not in ("CHAINRULE_MALLOC", "GLIBC_TUNABLES")
+    }
     proc = subprocess.run(
         [sys.executable, "-c", ROUNDS.format(repo=REPO, import_autograd=import_autograd)],
         env=clean | env,
