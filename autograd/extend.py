@@ -26,6 +26,12 @@ State that lives outside the graph
     ``module_scope(name)`` is the context in which an ``nn.Module`` runs its forward: the operations
     recorded inside it carry the module's path, which ``ag.draw_graph`` groups them by.
 
+Work on a few threads
+    ``run_tasks(tasks, run, n)`` runs ``run(task)`` for every task of an iterator on the calling
+    thread and ``n - 1`` worker threads kept for the process (numpy releases the GIL in its loops:
+    independent slices of arrays update in parallel); ``thread_count(env, most)`` reads how many
+    threads to use from an environment variable, else the CPUs available, at most ``most``.
+
 Arguments as torch takes them
     ``parse_to(args, kwargs)`` reads the overloads of ``.to()`` (a dtype, a device, another tensor,
     ``non_blocking``, ``copy``) as ``(device, dtype, non_blocking, copy)``, the device checked.
@@ -37,6 +43,7 @@ from .device import parse_to
 from .grad_mode import module_scope
 from .ops import Op, defop, fn
 from .ops import constant as cached_constant
+from .ops.threads import run_tasks, thread_count
 from .random import generator
 from .tensor import Tensor, make, to_array
 from .tensor import apply as _apply_op
@@ -54,6 +61,8 @@ __all__ = [
     "generator",
     "module_scope",
     "parse_to",
+    "run_tasks",
+    "thread_count",
 ]
 
 

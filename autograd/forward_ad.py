@@ -31,9 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .grad_mode import state
-from .ops import ELEMENTWISE, OPS
+from .ops import ELEMENTWISE, OPS, number_operand
 from .ops import NUMBERS as _NUMBERS
-from .ops import kept_number as _number
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -220,21 +219,11 @@ _ndarray, _multiply = np.ndarray, np.multiply
 
 
 def _mul_tangent(t, y, c):
-    z = _NUMBERS.get(c)
-    if z is None or z.dtype is not t.dtype:
-        z = _number(c, t.dtype)
-        if z is None:
-            return t * c
-    return np.multiply(t, z)
+    return np.multiply(t, number_operand(c, t))
 
 
 def _div_tangent(t, y, c):
-    z = _NUMBERS.get(c)
-    if z is None or z.dtype is not t.dtype:
-        z = _number(c, t.dtype)
-        if z is None:
-            return t / c
-    return np.true_divide(t, z)
+    return np.true_divide(t, number_operand(c, t))
 
 
 _ONE = {np.dtype(d): np.ones((), d) for d in (np.float16, np.float32, np.float64)}

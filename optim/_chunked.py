@@ -30,11 +30,11 @@ The tasks are made as they are taken (under a lock), so the calling thread start
 one while the others are still to be cut, and the worker cuts its own.
 
 Threads: ``threads()``, used only when the step has at least ``PARALLEL_MIN`` elements; below
-that, the tasks run in the calling thread. The workers are threads kept for the process's life,
-each asleep on a lock of its own between steps: waking one costs the caller a futex call (about
-2-7 µs on the 2-CPU host, against 8-16 µs for a ThreadPoolExecutor's submit, whose worker also
-took longer to start). They run each task in a copy of the caller's context, so ``np.errstate``
-applies in them as in the caller.
+that, the tasks run in the calling thread. The threads are autograd's (``run_tasks`` of
+autograd.extend, shared with the convolution kernels): workers kept for the process's life, each
+asleep on a lock of its own between steps (waking one costs the caller 2-7 µs on the 2-CPU host,
+against 8-16 µs for a ThreadPoolExecutor's submit), running each task in a copy of the caller's
+context, so that ``np.errstate`` applies in them as in the caller.
 
 Where the time of a two-thread step goes, on the 2-CPU host when quiet (W3's parameters, Adam,
 a step of 1.8-2.0 ms): about 30 µs outside the pass (the optimizer's bookkeeping and the small
@@ -57,13 +57,12 @@ that. Per step the threaded pass costs 5-15% more CPU time than one thread (see 
 
 from __future__ import annotations
 
-import contextvars
-import os
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+
+from autograd.extend import run_tasks, thread_count
 
 from . import _scratch
 
@@ -78,23 +77,7 @@ def threads() -> int:
     """How many threads (the calling one included) a large update may use: the whole number in
     $CHAINRULE_OPTIM_THREADS if it is set, else the CPUs this process may run on
     (``os.sched_getaffinity``), at most ``MAX_THREADS``."""
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if value:
-        try:
-            n = int(value)
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise ValueError(
-                f"{THREADS_ENV}={value!r}: expected the number of threads the optimizers may use, a "
-                f"whole number >= 1 (1: no threads but the calling one), or unset it"
-            )
-        return n
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # (not on every platform)
-        n = os.cpu_count() or 1
-    return max(1, min(n, MAX_THREADS))
+    return thread_count(THREADS_ENV, MAX_THREADS)
 
 
 def update_in_chunks(
@@ -188,120 +171,9 @@ def _splittable(a, g, items, made_items) -> bool:
 
 
 def _run(update, group, tasks: Iterator, n: int) -> None:
-    """Run the tasks, on ``n`` threads (the calling one and ``n - 1`` workers), each taking the
-    next task (made as it is taken) until none is left.
+    """Run the tasks, on ``n`` threads (the calling one and ``n - 1`` workers: autograd's
+    ``run_tasks``), each taking the next task (made as it is taken) until none is left.
 
     The calling thread waits for the tasks, not for the threads: a worker that wakes only once the
     calling one has taken the last task (a busy machine) finds nothing to do, and is not waited for."""
-    if n <= 1:
-        for arrays, grads, state in tasks:
-            update(group, arrays, grads, state)
-        return
-    job = _Job(update, group, tasks)
-    for worker in _workers(n - 1):
-        worker.start(job, contextvars.copy_context())
-    job.work()
-    with job.lock:
-        wait = job.finished < job.taken
-        job.waiting = wait
-    if wait:
-        job.done.acquire()  # (released by the worker that finishes the last task)
-    if job.errors:
-        raise job.errors[0]
-
-
-class _Job:
-    """The tasks of one call of ``_run``, taken in turn by the threads."""
-
-    def __init__(self, update, group, tasks: Iterator):
-        self.update, self.group, self.tasks = update, group, tasks
-        self.lock = threading.Lock()  # over what follows (and the next task's making)
-        self.taken = self.finished = 0
-        self.left = True  # (False once the tasks are all taken)
-        self.waiting = False  # (whether the calling thread waits for ``done``)
-        self.done = threading.Lock()
-        self.done.acquire()
-        self.errors: list[BaseException] = []  # (after an error, the tasks left are skipped, as a loop would stop)
-
-    def work(self) -> None:
-        """Take tasks until none is left."""
-        update, group, errors, lock = self.update, self.group, self.errors, self.lock
-        task = None
-        while True:
-            with lock:
-                if task is not None:
-                    self.finished += 1
-                    if self.waiting and self.finished == self.taken:
-                        self.waiting = False
-                        self.done.release()
-                task = self._take()
-            if task is None:
-                return
-            try:
-                update(group, *task)
-            except BaseException as e:
-                errors.append(e)
-
-    def _take(self):
-        """The next task, or None (under ``lock``)."""
-        if self.errors or not self.left:
-            return None
-        try:
-            task = next(self.tasks)
-        except StopIteration:
-            self.left = False
-            return None
-        except BaseException as e:
-            self.left = False
-            self.errors.append(e)
-            return None
-        self.taken += 1
-        return task
-
-
-class _Worker:
-    """A thread that sleeps on a lock between jobs (quicker to wake than a ThreadPoolExecutor's
-    worker: no future, no queue, no semaphore)."""
-
-    def __init__(self) -> None:
-        self.job: tuple[_Job, contextvars.Context] | None = None
-        self.wake = threading.Lock()
-        self.wake.acquire()
-        threading.Thread(target=self._loop, name="optim", daemon=True).start()
-
-    def start(self, job: _Job, context: contextvars.Context) -> None:
-        """Have the thread take tasks of ``job`` (in ``context``: np.errstate holds there too)."""
-        self.job = (job, context)
-        try:
-            self.wake.release()
-        except RuntimeError:  # (not locked: it has yet to wake for an earlier job, and takes this one then)
-            pass
-
-    def _loop(self) -> None:
-        while True:
-            self.wake.acquire()
-            started, self.job = self.job, None
-            if started is not None:  # (None: the job was taken on an earlier wake-up)
-                job, context = started
-                del started
-                context.run(job.work)
-                del job, context  # (the tasks' arrays are not kept until the next job)
-
-
-_pool: list[_Worker] = []
-
-
-def _workers(k: int) -> list[_Worker]:
-    """The first ``k`` of the shared worker threads (started on first use)."""
-    while len(_pool) < k:
-        _pool.append(_Worker())
-    return _pool[:k]
-
-
-def _forget_workers() -> None:
-    # a forked child has none of the parent's threads: it starts its own when it needs them
-    _pool.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_workers)
+    run_tasks(tasks, lambda task: update(group, *task), n)

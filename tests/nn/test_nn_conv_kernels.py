@@ -232,7 +232,7 @@ def test_a_bad_thread_count_is_named(monkeypatch):
 
     monkeypatch.setenv(T.THREADS_ENV, "two")
     with pytest.raises(ValueError, match="CHAINRULE_THREADS='two'"):
-        T.threads()
+        T.thread_count()
 
 
 def test_an_error_in_a_part_reaches_the_caller(monkeypatch):
