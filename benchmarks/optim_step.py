@@ -2,12 +2,12 @@
 ``--at`` the engine as it was at a commit) against torch.optim on the same arrays.
 
 Three sets of float32 parameters, the layers of the benchmark MLPs:
-  W3    784x1024, 1024, 1024x1024, 1024, 1024x10, 10   (2.9M numbers: the arithmetic dominates)
+  W3    784x1024, 1024, 1024x1024, 1024, 1024x10, 10   (1.86M numbers: the arithmetic dominates)
   W2    64x256, 256, 256x256, 256, 256x10, 10          (86k)
   tiny  2x16, 16, 16x16, 16, 16x2, 2                    (370: the per-call overhead is all there is)
 and six optimizers: SGD(momentum=0.9), RMSprop, Adam, AdamW, NAdam, Adagrad (lr 1e-3, else the
 defaults). Each (engine, workload, optimizer) runs in a fresh process: it sets every parameter's
-gradient once (random normal numbers, the same for every engine), takes 5 warm-up steps, then
+gradient once (random normal numbers, the same for every engine), takes warm-up steps for 0.3 s, then
 times ``opt.step()``: each sample the mean of as many steps as fill about 2 ms, the figure the
 median of ``--samples`` samples. The processes take turns (engine by engine within a round) for
 ``--rounds`` rounds (each run after waiting up to ``--quiet-wait`` seconds for an idle machine), and
@@ -46,6 +46,7 @@ commit out once into a detached worktree under /tmp (``git worktree add``).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -73,6 +74,7 @@ OPTIMIZERS = {
     "NAdam": dict(lr=1e-3),
     "Adagrad": dict(lr=1e-3),
 }
+WARMUP_S = 0.3  # steps before the timing starts (see warm_up)
 SAMPLE_S = 2e-3  # a sample times about this long: many steps of a tiny step, one of W3's
 TARGET = 1.2  # issue 20: on W3, each optimizer's step at most this many times torch foreach's
 
@@ -118,11 +120,23 @@ def make_step(engine, workload, name, torch_threads):
     return opt.step, optim_threads()
 
 
+def warm_up(step):
+    """``step()`` at least 5 times and for at least ``WARMUP_S`` seconds. Not 5 steps alone: numpy's
+    OpenBLAS starts its worker threads when numpy is imported, and they spin for about 0.1 s
+    (measured: 100 ms of CPU time on the second core of the 2-CPU host), taking the core from an
+    engine's own threads; an engine that imports quickly (ours) would be timed in that window, one
+    that imports slowly (torch, 1-2 s) after it."""
+    t0 = time.perf_counter()
+    for k in itertools.count():
+        step()
+        if k >= 4 and time.perf_counter() - t0 >= WARMUP_S:
+            return
+
+
 def child(engine, workload, name, samples, torch_threads):
     """One measurement in this process; prints one JSON line."""
     step, threads = make_step(engine, workload, name, torch_threads)
-    for _ in range(5):
-        step()
+    warm_up(step)
     t0 = time.perf_counter()
     step()
     inner = max(1, int(SAMPLE_S / max(time.perf_counter() - t0, 1e-7)))
@@ -143,9 +157,7 @@ def paired_child(workload, name, samples, torch_threads):
     the medians and the median of the pairs' ratios."""
     ours, threads = make_step("chainrule", workload, name, torch_threads)
     theirs, torch_threads_used = make_step("torch foreach", workload, name, torch_threads)
-    for _ in range(5):
-        ours()
-        theirs()
+    warm_up(lambda: (ours(), theirs()))
     inners = []
     for step in (ours, theirs):
         t0 = time.perf_counter()

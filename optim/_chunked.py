@@ -18,6 +18,12 @@ uses the same fact the other way round, for many small parameters as one array.)
   loops, and the Python between them is short). Each thread takes the next task as it finishes
   one, so a core busy with something else simply takes fewer.
 
+An optimizer may ask for larger tasks (``Optimizer._task_bytes``): SGD on BLAS (optim/_blas.py)
+makes two passes that stream through memory, for which cache-sized pieces only add calls (the two
+passes alone over 1.86M float32 numbers on two threads: 0.43 ms in chunks of 0.9 MiB, 0.32 ms in one
+task a thread). Each task's BLAS calls
+run on its own thread (OpenBLAS's thread-local count set to 1 for it): the threads are here already.
+
 The tasks are of equal size, as many as the threads or a multiple (with two threads, W3's eight
 tasks of 0.9 MiB rather than seven chunks of 1 MiB and the rest, which left one thread a chunk
 behind the other at the end): the arrays are taken one after the other and cut where a task
@@ -64,7 +70,7 @@ import numpy as np
 
 from autograd.extend import run_tasks, thread_count
 
-from . import _scratch
+from . import _blas, _scratch
 
 THREADS_ENV = "CHAINRULE_OPTIM_THREADS"  # overrides the number of threads; 1: the calling thread only
 MAX_THREADS = 8  # by default, at most this many: the passes are bound by memory long before 8 cores
@@ -81,21 +87,29 @@ def threads() -> int:
 
 
 def update_in_chunks(
-    update: Callable, group: dict, arrays: list[np.ndarray], grads: list[np.ndarray], state: dict[str, list], made=()
+    update: Callable,
+    group: dict,
+    arrays: list[np.ndarray],
+    grads: list[np.ndarray],
+    state: dict[str, list],
+    made=(),
+    task_bytes: int | None = None,
 ) -> None:
     """``update(group, arrays, grads, state)``, an elementwise rule (see ``Optimizer._update``), in
     tasks of at most about one chunk each, on up to ``threads()`` threads; the same result as the
     one call, which is what small steps get. ``made``: the names of the buffers that the rule makes
-    itself where their list holds None."""
+    itself where their list holds None. ``task_bytes``: the most bytes of a task where the rule
+    wants other than a chunk (SGD's two BLAS passes, which gain nothing from cache-sized pieces)."""
     total = 0
     for a in arrays:
         total += a.nbytes
     if total <= 2 * _scratch.CHUNK_BYTES:
-        update(group, arrays, grads, state)
+        _one_blas_thread(update, group, arrays, grads, state)
         return
     n = threads() if total // arrays[0].dtype.itemsize >= PARALLEL_MIN else 1
     back: list[tuple[dict[str, list], int, int, bool]] = []
-    _run(update, group, _tasks(arrays, grads, state, made, -(-total // (n * _scratch.CHUNK_BYTES)) * n, back), n)
+    most = task_bytes or _scratch.CHUNK_BYTES
+    _run(update, group, _tasks(arrays, grads, state, made, -(-total // (n * most)) * n, most, back), n)
     for task_state, j, i, whole in back:
         for name, column in state.items():
             # all of a whole array's entries back; of a cut one, the scalar state (each piece's is the
@@ -104,9 +118,9 @@ def update_in_chunks(
                 column[i] = task_state[name][j]
 
 
-def _tasks(arrays, grads, state, made, count, back) -> Iterator[tuple[list, list, dict[str, list]]]:
+def _tasks(arrays, grads, state, made, count, most, back) -> Iterator[tuple[list, list, dict[str, list]]]:
     """The arrays as ``count`` tasks (arrays, grads, state) for the rule, of about equal bytes (at
-    most a chunk), made as they are taken: the arrays one after the other, cut into pieces (views)
+    most ``most``), made as they are taken: the arrays one after the other, cut into pieces (views)
     where a task ends, each piece of at least 1/``PIECES_PER_CHUNK`` of a chunk (the rule costs as
     much Python on a piece as on a whole array); an array that cannot be cut, or is smaller than
     two pieces, goes whole. Appends to ``back`` where each array's state comes back from: (the
@@ -115,8 +129,7 @@ def _tasks(arrays, grads, state, made, count, back) -> Iterator[tuple[list, list
     total = 0
     for a in arrays:
         total += a.nbytes
-    most = _scratch.CHUNK_BYTES  # a piece's bytes, at most (the largest scratch array kept)
-    least = max(16, most // PIECES_PER_CHUNK)  # and at least
+    least = max(16, most // PIECES_PER_CHUNK)  # a piece's bytes, at least
     align = min(ALIGN_BYTES, least)
     size = -(-total // count)  # a task's bytes
     task: tuple[list[Any], list[Any], dict[str, list[Any]]] = ([], [], {name: [] for name in names})
@@ -176,4 +189,15 @@ def _run(update, group, tasks: Iterator, n: int) -> None:
 
     The calling thread waits for the tasks, not for the threads: a worker that wakes only once the
     calling one has taken the last task (a busy machine) finds nothing to do, and is not waited for."""
-    run_tasks(tasks, lambda task: update(group, *task), n)
+    run_tasks(tasks, lambda task: _one_blas_thread(update, group, *task), n)
+
+
+def _one_blas_thread(update, *args) -> None:
+    """``update(*args)``, its BLAS calls (optim/_blas.py) on this thread alone: the chunked pass
+    spreads its tasks over threads itself, and a small step is not worth waking OpenBLAS's."""
+    before = _blas.set_threads(1)
+    try:
+        update(*args)
+    finally:
+        if before is not None:
+            _blas.set_threads(before)

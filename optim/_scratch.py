@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _blas
+
 CHUNK_BYTES = 1 << 20  # the chunk of a chunked pass, and the largest scratch array kept (see below)
 SMALL_BYTES = 16 * 1024  # smaller temporaries are allocated: malloc is as cheap as the look-up
 
@@ -63,13 +65,23 @@ def scratch(*like: np.ndarray, slot: int = 0) -> np.ndarray:
 
 def gradient(grad: np.ndarray, param: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
     """The rules' gradient g = (−∇ if maximize else ∇) + λθ (λ: ``weight_decay``, its term left
-    out when 0): ``grad`` itself when there is nothing to add, else in scratch slot 0. The same
-    numbers as ``(-grad if maximize else grad) + weight_decay * param``: λθ + ∇ is ∇ + λθ and
-    λθ − ∇ is (−∇) + λθ, exactly, in IEEE arithmetic."""
+    out when 0): ``grad`` itself when there is nothing to add, else in scratch slot 0.
+
+    With BLAS (optim/_blas.py), g + λθ is one fused multiply-add, torch's ``grad.add(param,
+    alpha=λ)``; else the numbers of ``(-grad if maximize else grad) + weight_decay * param`` (λθ + ∇
+    is ∇ + λθ and λθ − ∇ is (−∇) + λθ, exactly, in IEEE arithmetic)."""
     if weight_decay != 0:
         if grad.dtype != param.dtype or grad.shape != param.shape:
             return (-grad if maximize else grad) + weight_decay * param
-        g = np.multiply(param, weight_decay, out=scratch(param, slot=0))
+        g = scratch(param, slot=0)
+        if _blas.usable(param, g):
+            if maximize:
+                np.negative(grad, out=g)
+            else:
+                np.copyto(g, grad)
+            _blas.axpy(weight_decay, param, g)
+            return g
+        np.multiply(param, weight_decay, out=g)
         if maximize:
             g -= grad
         else:

@@ -1,9 +1,8 @@
 """The Optimizer base class: parameter groups, per-parameter state, state_dict, projection.
 
-This copies PyTorch's data model (``torch/optim/optimizer.py``), not its machinery: an optimizer
-holds ``defaults`` (the options given to its constructor), ``param_groups`` (a list of dicts, each
-with its ``params`` and a full set of options) and ``state`` (a dict from parameter to that
-parameter's buffers).
+This copies PyTorch's data model (``torch/optim/optimizer.py``), not its machinery: an optimizer holds
+``defaults`` (the options given to its constructor), ``param_groups`` (a list of dicts, each with its
+``params`` and a full set of options) and ``state`` (a dict from parameter to its buffers).
 
 An elementwise optimizer (all but L-BFGS) declares its per-parameter state (``_state_spec``, see
 optim/_state.py) and its update rule (``_update``: a call of a plain function whose docstring
@@ -112,6 +111,8 @@ class Optimizer:
     #: optim/_state.py) in the order the entries are created. ``_state_kinds`` and
     #: ``_required_state`` are derived from it.
     _state_spec: tuple = ()
+    #: The most bytes of a task of the chunked pass (optim/_chunked.py); None: a chunk.
+    _task_bytes: int | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -336,7 +337,7 @@ class Optimizer:
             state[name] = [None]
         for name in plan.scalars:
             state[name] = [states[0][name]]  # (the same in every state: see FlatState.split)
-        update_in_chunks(self._update, group, [values], [flat_grads], state, plan.made)
+        update_in_chunks(self._update, group, [values], [flat_grads], state, plan.made, self._task_bytes)
         layout.scatter(params)
         for name in plan.made:
             layout.adopt(name, state[name][0], states)
@@ -355,7 +356,7 @@ class Optimizer:
             state[name] = [None] * len(params)
         for name in plan.scalars:
             state[name] = [s[name] for s in states]
-        update_in_chunks(self._update, group, [p.data for p in params], grads, state, plan.made)
+        update_in_chunks(self._update, group, [p.data for p in params], grads, state, plan.made, self._task_bytes)
         for name in plan.scalars:
             for s, value in zip(states, state[name]):
                 s[name] = value

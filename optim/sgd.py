@@ -6,11 +6,14 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from . import _blas
 from ._scratch import gradient, scratch
 from ._state import Buffer
 from .optimizer import Optimizer, _check_lr, _check_nonneg, _check_real
 
 __all__ = ["SGD", "sgd"]
+
+TASK_BYTES = 4 << 20  # the most bytes of a task of the chunked pass when the update runs on BLAS (see SGD)
 
 
 def sgd(
@@ -57,6 +60,8 @@ def sgd(
             if buf is None:
                 buf = np.array(g, copy=True)
                 momentum_buffers[i] = buf
+            elif _blas.axpby(1 - dampening, g, momentum, buf):
+                pass  # (μ b + (1 − τ) g in one pass)
             elif dampening == 0:
                 buf *= momentum
                 buf += g  # ((1 − 0)·g is g: a pass fewer)
@@ -64,11 +69,15 @@ def sgd(
                 buf *= momentum
                 buf += np.multiply(g, 1 - dampening, out=scratch(g, slot=1))
             if nesterov:
-                look = np.multiply(buf, momentum, out=scratch(buf, slot=1))
-                g = np.add(g, look, out=scratch(g, look, slot=1))  # g + μ b
+                look = scratch(g, buf, slot=1)
+                np.copyto(look, g)
+                if not _blas.axpy(momentum, buf, look):  # g + μ b, one rounding, as torch's add_(b, alpha=μ)
+                    np.add(g, np.multiply(buf, momentum, out=look), out=look)  # (two roundings)
+                g = look
             else:
                 g = buf
-        param -= np.multiply(g, lr, out=scratch(g, slot=1))
+        if not _blas.axpy(-lr, g, param):  # θ − η g, one rounding, as torch's add_(g, alpha=−η)
+            param -= np.multiply(g, lr, out=scratch(g, slot=1))
         del g  # (freed before the next parameter's temporaries are allocated)
 
 
@@ -91,6 +100,10 @@ class SGD(Optimizer):
 
     # torch makes the buffer on a parameter's first step with momentum, as a copy of that gradient
     _state_spec = (Buffer("momentum_buffer", when=lambda group: group["momentum"] != 0, by_update=True),)
+    # With BLAS, the update is two passes that stream through their arrays (optim/_blas.py): cutting
+    # them into cache-sized chunks gains nothing and costs calls. The passes alone over W3's 1.86M float32
+    # numbers on 2 threads: in chunks of 0.9 MiB 0.43 ms, in tasks of 3.7 MB (one a thread) 0.32 ms.
+    _task_bytes = TASK_BYTES if _blas.available() else None
 
     def __init__(
         self,

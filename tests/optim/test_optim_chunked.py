@@ -77,6 +77,8 @@ def _train(name, options, *, chunk_bytes, threads, steps=6, non_contiguous=False
         try:
             params = _params(non_contiguous=non_contiguous)
             opt = getattr(optim, name)(params, **options)
+            if opt._task_bytes is not None and chunk_bytes is not None:
+                opt._task_bytes = chunk_bytes  # (SGD's tasks on BLAS: as small as the chunks here)
             rng = np.random.default_rng(1)
             for step in range(steps):
                 for k, p in enumerate(params):

@@ -1,0 +1,176 @@
+"""SGD's update on BLAS (optim/_blas.py): axpy and axpby from numpy's own OpenBLAS.
+
+With BLAS, SGD's float32 steps give torch.optim.SGD's numbers to the bit (both compute θ − η g and
+g + λθ as one fused multiply-add, and μ b + g as two roundings), on one thread and on the chunked,
+threaded pass. Without it (no OpenBLAS found, or CHAINRULE_OPTIM_BLAS=0) the numpy formulas run,
+two roundings each, and agree with torch to float32 rounding.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import autograd as ag
+import optim
+import optim._blas as blas
+import optim._chunked as chunked
+import optim._scratch as scratch_mod
+
+SGD_CASES = [
+    dict(lr=0.05),
+    dict(lr=0.05, momentum=0.9),
+    dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.1, maximize=True),
+    dict(lr=0.03, momentum=0.9, nesterov=True, weight_decay=0.05),
+    dict(lr=0.02, weight_decay=0.2, maximize=True),
+]
+SHAPES = [(37, 29), (301,), (5,), ()]
+
+
+def _numpy_has_openblas() -> bool:
+    config = getattr(np, "__config__", None)
+    blas_info = getattr(config, "CONFIG", {}).get("Build Dependencies", {}).get("blas", {})
+    return "openblas" in str(blas_info.get("name", "")).lower()
+
+
+def _steps(options, dtype=np.float32, steps=5, shapes=SHAPES, seed=0):
+    """Ours and torch.optim.SGD (foreach) after ``steps`` steps on the same random gradients."""
+    rng = np.random.default_rng(seed)
+    values = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+    ours = [ag.tensor(v.copy(), requires_grad=True) for v in values]
+    theirs = [torch.tensor(v.copy(), requires_grad=True) for v in values]
+    opt, topt = optim.SGD(ours, **options), torch.optim.SGD(theirs, foreach=True, **options)
+    for _ in range(steps):
+        for p, q in zip(ours, theirs):
+            g = rng.standard_normal(p.shape).astype(dtype)
+            p.grad, q.grad = ag.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    return [p.data for p in ours], [q.detach().numpy() for q in theirs]
+
+
+def test_blas_is_found_where_numpy_uses_openblas():
+    """numpy's wheels bundle OpenBLAS: the update must find it (else SGD silently loses its speed)."""
+    assert _numpy_has_openblas(), "make test installs numpy's wheels, which bundle OpenBLAS"
+    assert blas.available()
+    assert blas.set_threads(1) is not None  # (OpenBLAS 0.3.27 or later: a thread-local count)
+
+
+@pytest.mark.parametrize("options", SGD_CASES, ids=[str(i) for i in range(len(SGD_CASES))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_on_blas_equals_torch_bit_for_bit(options, dtype):
+    if not blas.available():
+        pytest.fail("no OpenBLAS found: see test_blas_is_found_where_numpy_uses_openblas")
+    ours, theirs = _steps(options, dtype)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b, strict=True)
+
+
+@pytest.mark.parametrize("options", SGD_CASES[1:4], ids=["momentum", "dampening", "nesterov"])
+def test_sgd_chunked_on_threads_equals_torch_bit_for_bit(options, monkeypatch):
+    """Large parameters, cut into tasks (made small here) on three threads."""
+    if not blas.available():
+        pytest.fail("no OpenBLAS found: see test_blas_is_found_where_numpy_uses_openblas")
+    monkeypatch.setenv(chunked.THREADS_ENV, "3")
+    monkeypatch.setattr(scratch_mod, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(optim.SGD, "_task_bytes", 8192)
+    monkeypatch.setattr(chunked, "PARALLEL_MIN", 0)
+    ours, theirs = _steps(options, shapes=[(150, 70), (5003,), (3,)])
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b, strict=True)
+
+
+@pytest.mark.parametrize("options", SGD_CASES, ids=[str(i) for i in range(len(SGD_CASES))])
+def test_sgd_without_blas_uses_the_numpy_formulas(options, monkeypatch):
+    """The numpy path: torch's numbers to float32 rounding, and exactly the two-rounding formulas."""
+    monkeypatch.setattr(blas, "_library", None)
+    ours, theirs = _steps(options, steps=1)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # one step from θ with gradient g, no state: θ − η (g' ) with g' = (±g) + λθ, rounded twice each
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal((37, 29)).astype(np.float32)
+    g = rng.standard_normal((37, 29)).astype(np.float32)
+    p = ag.tensor(theta.copy(), requires_grad=True)
+    p.grad = ag.tensor(g)
+    optim.SGD([p], **options).step()
+    lr, wd = np.float32(options["lr"]), np.float32(options.get("weight_decay", 0))
+    d = (-g if options.get("maximize") else g) + wd * theta if wd else (-g if options.get("maximize") else g)
+    if options.get("nesterov"):
+        d = d + np.float32(options["momentum"]) * d
+    np.testing.assert_array_equal(p.data, theta - d * lr, strict=True)
+
+
+def test_blas_environment_switch_turns_it_off():
+    code = "import optim._blas as b; print(b.available())"
+    env = dict(os.environ, **{blas.ENV: "0"})
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_axpy_and_axpby_against_torch():
+    if not blas.available():
+        pytest.fail("no OpenBLAS found: see test_blas_is_found_where_numpy_uses_openblas")
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.float64):
+        for n in (0, 1, 7, 16, 33, 1000, 100_003):
+            x, y = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+            out = y.copy()
+            assert blas.axpy(-0.3, x, out)
+            np.testing.assert_array_equal(out, torch.tensor(y).add_(torch.tensor(x), alpha=-0.3).numpy())
+            out = y.copy()
+            assert blas.axpby(0.7, x, 0.9, out)
+            expected = torch.tensor(y).mul_(0.9).add_(torch.tensor(x), alpha=0.7).numpy()
+            np.testing.assert_array_equal(out, expected)
+
+
+def test_arrays_blas_cannot_take_are_left_to_numpy():
+    x, y = np.ones(10, np.float32), np.ones(10, np.float32)
+    readonly = np.ones(10, np.float32)
+    readonly.flags.writeable = False
+    for a, b in [
+        (np.ones(20, np.float32)[::2], y),  # not contiguous
+        (x, np.ones(20, np.float32)[::2]),
+        (np.ones(10, np.float16), np.ones(10, np.float16)),  # no half-precision BLAS
+        (np.ones(10, np.int32), np.ones(10, np.int32)),
+        (x, np.ones(10, np.float64)),  # two dtypes
+        (x, np.ones(11, np.float32)),  # two shapes
+        (x, readonly),  # nothing to write into
+    ]:
+        before = b.copy()
+        assert not blas.axpy(2.0, a, b) and not blas.axpby(2.0, a, 3.0, b)
+        np.testing.assert_array_equal(b, before)
+    assert blas.axpy(2.0, readonly, y) == blas.available()  # (read-only x is fine)
+
+
+def test_the_chunked_tasks_run_blas_on_their_own_thread(monkeypatch):
+    """Inside every task OpenBLAS's thread-local count is 1 (the tasks are on threads already);
+    the calling thread's count is back to what it was after the step."""
+    if blas.set_threads(1) is None:
+        pytest.fail("OpenBLAS without a thread-local thread count")
+    before = blas.set_threads(3)
+    try:
+        monkeypatch.setenv(chunked.THREADS_ENV, "2")
+        monkeypatch.setattr(chunked, "PARALLEL_MIN", 0)
+        monkeypatch.setattr(scratch_mod, "CHUNK_BYTES", 2048)
+        monkeypatch.setattr(optim.SGD, "_task_bytes", 4096)
+        p = ag.tensor(np.ones(50_000, np.float32), requires_grad=True)
+        p.grad = ag.tensor(np.ones(50_000, np.float32))
+        opt = optim.SGD([p], lr=0.1, momentum=0.9)
+        opt.step()  # (the first step makes the momentum buffer: the array goes whole)
+        counts, sizes = [], []
+        update = opt._update
+
+        def recording(group, arrays, grads, state):
+            counts.append(blas.set_threads(1))
+            sizes.extend(a.nbytes for a in arrays)
+            update(group, arrays, grads, state)
+
+        opt._update = recording
+        opt.step()
+        assert set(counts) == {1} and max(sizes) <= 4096 and sum(sizes) == p.data.nbytes
+        assert blas.set_threads(3) == 3
+    finally:
+        blas.set_threads(before)
