@@ -19,9 +19,9 @@ another BLAS, such as Accelerate or MKL, or an OpenBLAS without these symbols),
 environment variable ``CHAINRULE_OPTIM_BLAS`` is ``0``.
 
 Threads: an OpenBLAS call on a large array runs on OpenBLAS's own threads. The chunked pass
-(optim/_chunked.py) already spreads its tasks over threads, so it runs each task with OpenBLAS's
-thread-local thread count (``openblas_set_num_threads_local``, OpenBLAS 0.3.27 and later) set to 1
-(``set_threads``), and back afterwards.
+(optim/_chunked.py) already spreads its tasks over threads, so it runs them inside ``one_thread()``,
+which sets OpenBLAS's thread count to 1 for the pass (``openblas_set_num_threads_local``, OpenBLAS
+0.3.27 and later; despite its name one count for the whole process in numpy's pthreads builds).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import threading
 
 import numpy as np
 
@@ -164,9 +165,38 @@ def axpby(alpha: float, x: np.ndarray, beta: float, y: np.ndarray) -> bool:
     return True
 
 
-def set_threads(n: int) -> int | None:
-    """Set the number of threads of this thread's OpenBLAS calls to ``n`` (a thread-local count:
-    other threads keep theirs), and return the number before; or None, and nothing done, where the
-    library has no thread-local count (or there is no library)."""
-    set_local = None if _library is None else _library.set_local
-    return None if set_local is None else set_local(n)
+class one_thread:
+    """``with one_thread():`` OpenBLAS's calls run on the calling thread alone (its threads are
+    not woken), and its thread count is back to what it was afterwards.
+
+    For the chunked pass, whose tasks are on threads of its own already. The count is OpenBLAS's
+    ``openblas_set_num_threads_local``, which in the pthreads builds of numpy's wheels is one
+    number for the whole process, not one per thread: so it is set once around the whole pass, by
+    the calling thread, and passes that overlap (optimizers stepping in two threads at once) share
+    one setting, restored by the last to end. Where the library has no such count, nothing is
+    done."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _depth, _before
+        set_local = None if _library is None else _library.set_local
+        if set_local is not None:
+            with _lock:
+                if _depth == 0:
+                    _before = set_local(1)
+                _depth += 1
+
+    def __exit__(self, *exc) -> None:
+        global _depth
+        set_local = None if _library is None else _library.set_local
+        if set_local is not None:
+            with _lock:
+                _depth -= 1
+                if _depth == 0:
+                    set_local(_before)
+
+
+_lock = threading.Lock()
+_depth = 0  # (the passes inside one_thread now)
+_before = 0  # (the count before the first of them)

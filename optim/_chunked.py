@@ -21,8 +21,8 @@ uses the same fact the other way round, for many small parameters as one array.)
 An optimizer may ask for larger tasks (``Optimizer._task_bytes``): SGD on BLAS (optim/_blas.py)
 makes two passes that stream through memory, for which cache-sized pieces only add calls (the two
 passes alone over 1.86M float32 numbers on two threads: 0.43 ms in chunks of 0.9 MiB, 0.32 ms in one
-task a thread). Each task's BLAS calls
-run on its own thread (OpenBLAS's thread-local count set to 1 for it): the threads are here already.
+task a thread). On threads, the pass runs with OpenBLAS's own threads off (``_blas.one_thread``):
+the tasks are on threads already.
 
 The tasks are of equal size, as many as the threads or a multiple (with two threads, W3's eight
 tasks of 0.9 MiB rather than seven chunks of 1 MiB and the rest, which left one thread a chunk
@@ -104,7 +104,7 @@ def update_in_chunks(
     for a in arrays:
         total += a.nbytes
     if total <= 2 * _scratch.CHUNK_BYTES:
-        _one_blas_thread(update, group, arrays, grads, state)
+        update(group, arrays, grads, state)
         return
     n = threads() if total // arrays[0].dtype.itemsize >= PARALLEL_MIN else 1
     back: list[tuple[dict[str, list], int, int, bool]] = []
@@ -189,15 +189,9 @@ def _run(update, group, tasks: Iterator, n: int) -> None:
 
     The calling thread waits for the tasks, not for the threads: a worker that wakes only once the
     calling one has taken the last task (a busy machine) finds nothing to do, and is not waited for."""
-    run_tasks(tasks, lambda task: _one_blas_thread(update, group, *task), n)
-
-
-def _one_blas_thread(update, *args) -> None:
-    """``update(*args)``, its BLAS calls (optim/_blas.py) on this thread alone: the chunked pass
-    spreads its tasks over threads itself, and a small step is not worth waking OpenBLAS's."""
-    before = _blas.set_threads(1)
-    try:
-        update(*args)
-    finally:
-        if before is not None:
-            _blas.set_threads(before)
+    if n <= 1:
+        for task in tasks:
+            update(group, *task)
+        return
+    with _blas.one_thread():  # (BLAS calls in the tasks: the tasks are on threads already)
+        run_tasks(tasks, lambda task: update(group, *task), n)

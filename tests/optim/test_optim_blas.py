@@ -8,6 +8,7 @@ two roundings each, and agree with torch to float32 rounding.
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -55,7 +56,7 @@ def test_blas_is_found_where_numpy_uses_openblas():
     """numpy's wheels bundle OpenBLAS: the update must find it (else SGD silently loses its speed)."""
     assert _numpy_has_openblas(), "make test installs numpy's wheels, which bundle OpenBLAS"
     assert blas.available()
-    assert blas.set_threads(1) is not None  # (OpenBLAS 0.3.27 or later: a thread-local count)
+    assert blas._library.set_local is not None  # (OpenBLAS 0.3.27 or later)
 
 
 @pytest.mark.parametrize("options", SGD_CASES, ids=[str(i) for i in range(len(SGD_CASES))])
@@ -145,12 +146,17 @@ def test_arrays_blas_cannot_take_are_left_to_numpy():
     assert blas.axpy(2.0, readonly, y) == blas.available()  # (read-only x is fine)
 
 
-def test_the_chunked_tasks_run_blas_on_their_own_thread(monkeypatch):
-    """Inside every task OpenBLAS's thread-local count is 1 (the tasks are on threads already);
-    the calling thread's count is back to what it was after the step."""
-    if blas.set_threads(1) is None:
-        pytest.fail("OpenBLAS without a thread-local thread count")
-    before = blas.set_threads(3)
+def _count(n):
+    """Set OpenBLAS's thread count (the one ``one_thread`` sets) to n; return the count before."""
+    if not blas.available() or blas._library.set_local is None:
+        pytest.fail("no OpenBLAS with openblas_set_num_threads_local found")
+    return blas._library.set_local(n)
+
+
+def test_the_threaded_pass_runs_blas_on_its_own_threads_and_restores_the_count(monkeypatch):
+    """Inside every task of a pass on threads OpenBLAS's count is 1 (the tasks are on threads
+    already); afterwards it is what it was, for the products of the next forward pass."""
+    before = _count(3)
     try:
         monkeypatch.setenv(chunked.THREADS_ENV, "2")
         monkeypatch.setattr(chunked, "PARALLEL_MIN", 0)
@@ -164,13 +170,37 @@ def test_the_chunked_tasks_run_blas_on_their_own_thread(monkeypatch):
         update = opt._update
 
         def recording(group, arrays, grads, state):
-            counts.append(blas.set_threads(1))
+            counts.append(_count(1))
             sizes.extend(a.nbytes for a in arrays)
             update(group, arrays, grads, state)
 
         opt._update = recording
-        opt.step()
-        assert set(counts) == {1} and max(sizes) <= 4096 and sum(sizes) == p.data.nbytes
-        assert blas.set_threads(3) == 3
+        for _ in range(3):
+            opt.step()
+            assert _count(3) == 3
+        assert set(counts) == {1} and max(sizes) <= 4096 and sum(sizes) == 3 * p.data.nbytes
     finally:
-        blas.set_threads(before)
+        _count(before)
+
+
+def test_overlapping_passes_restore_the_count_once_the_last_ends():
+    before = _count(3)
+    try:
+        first, second = blas.one_thread(), blas.one_thread()
+        first.__enter__()
+        assert _count(1) == 1
+        done = threading.Event()
+
+        def other():
+            second.__enter__()
+            first.__exit__(None, None, None)  # (the first pass ends while the second runs)
+            assert _count(1) == 1
+            second.__exit__(None, None, None)
+            done.set()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(10)
+        assert done.is_set() and _count(3) == 3
+    finally:
+        _count(before)
