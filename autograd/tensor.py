@@ -22,6 +22,7 @@ from .broadcast import unbroadcast
 from .forward_ad import elementwise_tangents
 from .grad_fn import GradFn, HookHandle
 from .grad_mode import SCOPES_USED, state
+from .ops import NUMBERS as _NUMBERS
 from .ops import OPS
 from .printing import backward_name
 
@@ -35,6 +36,10 @@ _ndarray = np.ndarray
 _PY_SCALARS = (float, int, builtins.bool)  # (float first: `in` tests them in turn)
 
 _DIV, _DIV_S, _RDIV_S, _POW_S = OPS["div"], OPS["div_scalar"], OPS["rdiv_scalar"], OPS["pow_scalar"]
+# the ufunc of each op whose forward is x (op) number_operand(c, x) (see scalar_op)
+_NUMBER_KERNELS = {OPS["add_scalar"]: np.add, OPS["mul_scalar"]: np.multiply, _DIV_S: np.true_divide}
+# and their VJP rules' ufuncs, g (op) number_operand(c, g) (None: the rule returns g itself)
+_NUMBER_VJPS = {OPS["add_scalar"]: None, OPS["mul_scalar"]: np.multiply, _DIV_S: np.true_divide}
 # the operations applied through binary(), which casts both operands to one dtype first
 BINARY_OPS = frozenset(
     OPS[name]
@@ -210,6 +215,16 @@ def binary_operands(op, x, y):
 def scalar_op(op, x, c):
     """x op c for a Tensor x and a Python number c, which never upcasts a float tensor."""
     arr = x.data
+    z = _NUMBERS.get(c)
+    if z is not None and z.dtype is arr.dtype and x._tangents is None:
+        # the hot path of chains of arithmetic with numbers: c already kept as a 0-d array of x's
+        # (float) dtype, and x + c, x * c or x / c; the op's forward computes just this
+        kernel = _NUMBER_KERNELS.get(op)
+        if kernel is not None:
+            data = kernel(arr, z)
+            if data.__class__ is not _ndarray:
+                data = np.asarray(data)
+            return make(data, (x,), op, {"c": c}) if x.requires_grad and state.grad_enabled else make(data)
     if arr.dtype.kind != "f":
         dt = dtypes.scalar_result_type(arr.dtype, c)
         if op is _POW_S and dt.kind != "f" and c < 0:
@@ -555,6 +570,14 @@ class Tensor(
             if g.__class__ is Tensor:
                 g = g.data
             params = self._params
+            if op in _NUMBER_KERNELS:  # x + c, x * c, x / c: the rule's g, g * c, g / c (see scalar_op)
+                kernel = _NUMBER_VJPS[op]
+                if kernel is None:
+                    return (g.copy() if not x._inputs else g,)
+                z = _NUMBERS.get(params["c"])  # type: ignore[index]
+                if z is not None and z.dtype is g.dtype:
+                    gi = kernel(g, z)
+                    return (gi if gi.__class__ is _ndarray else np.asarray(gi),)
             gi = op.vjps[0](g, self.data, x.data, **params) if params else op.vjps[0](g, self.data, x.data)
             return (own(gi, g) if not x._inputs else gi,)
         if op.vjp_all is not None:
