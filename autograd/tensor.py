@@ -40,7 +40,7 @@ _DIV, _DIV_S, _RDIV_S, _POW_S = OPS["div"], OPS["div_scalar"], OPS["rdiv_scalar"
 _ADD_S = OPS["add_scalar"]
 _NUMBER_KERNELS = {_ADD_S: np.add, OPS["mul_scalar"]: np.multiply, _DIV_S: np.true_divide}
 # and their VJP rules' ufuncs, g (op) number_operand(c, g) (None: the rule returns g itself)
-_NUMBER_VJPS = {OPS["add_scalar"]: None, OPS["mul_scalar"]: np.multiply, _DIV_S: np.true_divide}
+_NUMBER_VJPS = {_ADD_S: None, OPS["mul_scalar"]: np.multiply, _DIV_S: np.true_divide}
 # the operations applied through binary(), which casts both operands to one dtype first
 BINARY_OPS = frozenset(
     OPS[name]
