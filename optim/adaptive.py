@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from . import _blas
 from ._scratch import gradient, scratch
 from ._state import Buffer, Count, count
 from .optimizer import Optimizer, _check_eps, _check_lr, _check_nonneg, _check_real
@@ -147,17 +148,20 @@ def rmsprop(
     """
     for i, (param, grad, square_avg) in enumerate(zip(params, grads, square_avgs)):
         g = gradient(grad, param, weight_decay, maximize)
-        # the formulas above, operation for operation, in place through a scratch array
-        square_avg *= alpha
+        # the formulas above in place through scratch arrays, with BLAS's axpy and axpby where they
+        # save passes (optim/_blas.py)
         tmp = np.multiply(g, g, out=scratch(g, slot=1))
         tmp *= 1 - alpha
-        square_avg += tmp  # v ← α v + (1 − α) g²
+        if not _blas.axpby(1.0, tmp, alpha, square_avg):  # v ← α v + (1 − α) g², in one pass
+            square_avg *= alpha
+            square_avg += tmp
         if centered:
             grad_avg = grad_avgs[i]
             assert grad_avg is not None  # (kept when centered)
             tmp = np.subtract(g, grad_avg, out=scratch(g, grad_avg, slot=1))
-            tmp *= 1 - alpha
-            grad_avg += tmp  # ḡ ← ḡ + (1 − α)(g − ḡ)
+            if not _blas.axpy(1 - alpha, tmp, grad_avg):  # ḡ ← ḡ + (1 − α)(g − ḡ), one rounding: torch's lerp
+                tmp *= 1 - alpha
+                grad_avg += tmp
             avg = np.multiply(grad_avg, grad_avg, out=scratch(grad_avg, slot=1))
             avg = np.subtract(square_avg, avg, out=scratch(square_avg, avg, slot=1))
         else:
@@ -168,12 +172,12 @@ def rmsprop(
         if momentum > 0:
             buf = momentum_buffers[i]
             assert buf is not None  # (kept when momentum > 0)
-            buf *= momentum
-            buf += tmp
-            tmp = np.multiply(buf, lr, out=scratch(buf, slot=1))
-        else:
-            tmp *= lr
-        param -= tmp
+            if not _blas.axpby(1.0, tmp, momentum, buf):  # b ← μ b + g / s
+                buf *= momentum
+                buf += tmp
+            tmp = buf
+        if not _blas.axpy(-lr, tmp, param):  # θ − η (g / s or b), in one pass
+            param -= np.multiply(tmp, lr, out=scratch(tmp, slot=1))
         del g, avg, tmp  # (freed before the next parameter's temporaries are allocated)
 
 
