@@ -9,8 +9,9 @@ A step over large parameters (over 2 MiB in all) is computed in cache-sized chun
 (as many as the CPUs this process may use, at most 8), with the same result to the bit; set the
 environment variable ``CHAINRULE_OPTIM_THREADS`` to a number of threads (1: no threads) to override,
 e.g. on a machine whose cores other processes keep busy (threads then wait for them). SGD's
-update runs on BLAS (axpy, axpby from numpy's own OpenBLAS, see optim/_blas.py), which computes
-torch.optim.SGD's numbers; ``CHAINRULE_OPTIM_BLAS=0`` turns that off.
+update, parts of RMSprop's and every optimizer's L2 weight decay run on BLAS (axpy, axpby from
+numpy's own OpenBLAS, see optim/_blas.py), which makes SGD compute torch.optim.SGD's numbers;
+``CHAINRULE_OPTIM_BLAS=0`` turns that off.
 """
 
 from . import lr_scheduler, projections
