@@ -12,7 +12,7 @@ takes two passes over its arrays, against numpy's four and torch's three.
 
 The library is the one numpy loaded (numpy's wheels bundle OpenBLAS under a prefixed name,
 ``scipy_cblas_saxpy64_`` with 64-bit integers; a system OpenBLAS exports ``cblas_saxpy``): found
-among the process's shared objects (``/proc/self/maps``) or in numpy's wheel directories, and
+in numpy's wheel directories or among the process's shared objects (``/proc/self/maps``), and
 called through ctypes (which releases the GIL around the call). Where there is none (numpy built on
 another BLAS, such as Accelerate or MKL, or an OpenBLAS without these symbols),
 ``available()`` is False and the rules use their numpy formulas. So does every rule when the
@@ -64,21 +64,21 @@ class _Library:
 
 
 def _candidates() -> list[str]:
-    """Paths of the OpenBLAS libraries this process has loaded (Linux), then those of numpy's wheel."""
+    """Paths of OpenBLAS libraries: numpy's wheel's own first (numpy.libs on Linux and Windows,
+    .dylibs on macOS), then those this process has loaded (Linux: a distribution's numpy links the
+    system's, e.g. .../openblas-pthread/libblas.so.3; scipy's wheel brings a copy of its own)."""
     paths = []
+    root = os.path.dirname(os.path.abspath(np.__file__))
+    for pattern in ("../numpy.libs/*openblas*", ".dylibs/*openblas*"):
+        paths.extend(sorted(os.path.realpath(path) for path in glob.glob(os.path.join(root, pattern))))
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
                 path = line.rsplit(None, 1)[-1] if "/" in line else ""
-                if "openblas" in os.path.basename(path).lower() and path not in paths:
+                if "openblas" in path.lower() and path not in paths:
                     paths.append(path)
     except OSError:
         pass
-    root = os.path.dirname(os.path.abspath(np.__file__))
-    for pattern in ("../numpy.libs/*openblas*", ".dylibs/*openblas*", "../numpy.libs/*openblas*.dll"):
-        for path in sorted(glob.glob(os.path.join(root, pattern))):
-            if path not in paths:
-                paths.append(path)
     return paths
 
 
