@@ -1,14 +1,22 @@
-"""Level-1 BLAS (``axpy``, ``axpby``) from the OpenBLAS that numpy itself loaded, for SGD's update.
+"""Level-1 BLAS (axpy, and axpby as a scaled sum) from the OpenBLAS that numpy loaded, for SGD's update.
 
 numpy has no operation for y ← a·x + y: ``y += a * x`` is two passes over memory (the product into
 a temporary, then the sum), and the sum is rounded twice. BLAS's axpy is one pass, and OpenBLAS's
-kernels compute it as one fused multiply-add (one rounding), which is also what torch's
+vectorised kernels compute it as one fused multiply-add (one rounding), which is also what torch's
 ``param.add_(buf, alpha=-lr)`` computes (its vectorised ``add`` with ``alpha`` is an FMA): with
 axpy, SGD's parameter update gives torch's numbers to the bit, where numpy's two roundings differ
-from them in the last bit of about one element in 2,500. axpby, y ← a·x + b·y, gives momentum's
-b ← μ·b + g in one pass instead of two; OpenBLAS rounds μ·b and then the sum, as torch's
-``buf.mul_(μ).add_(g)`` does (the same bits on the hosts we measured). SGD with momentum thus
-takes two passes over its arrays, against numpy's four and torch's three.
+from them in the last bit of about one element in 2,500. axpby with a = 1, y ← x + b·y
+(``scale_add``), gives momentum's b ← μ·b + g in one pass instead of two, rounded as torch's
+``buf.mul_(μ).add_(g)``. SGD with momentum thus takes two passes over its arrays, against numpy's
+four and torch's three.
+
+What a kernel rounds differs between OpenBLAS's CPU kernels: the AVX2 (Haswell) one fuses in its
+vector loop but not in the scalar loop over the last elements, and its axpby rounds a·x too. So
+the rounding is checked when the library is loaded (``_Library.probe``): axpy is used only where
+a block of 64 elements comes out fused, and always on whole blocks (the last elements of an array
+go through a padded block of their own: every element is then fused, wherever a chunk ends);
+``scale_add`` only where it rounds as torch's mul_ then add_ on every length tried. Elsewhere the
+numpy formulas run.
 
 The library is the one numpy loaded (numpy's wheels bundle OpenBLAS under a prefixed name,
 ``scipy_cblas_saxpy64_`` with 64-bit integers; a system OpenBLAS exports ``cblas_saxpy``): found
@@ -30,10 +38,12 @@ import ctypes
 import glob
 import os
 import threading
+from typing import Any
 
 import numpy as np
 
 ENV = "CHAINRULE_OPTIM_BLAS"  # "0": the numpy formulas only
+BLOCK = 64  # axpy runs on whole blocks of this many elements (see the docstring)
 
 # (prefix, suffix) of the symbol names, most specific first: numpy's wheels' scipy-openblas (ILP64),
 # an OpenBLAS built with 64-bit integers and the "64_" suffix, a plain one
@@ -46,7 +56,8 @@ class _Library:
     def __init__(self, lib: ctypes.CDLL, prefix: str, suffix: str, wide: bool):
         index = ctypes.c_int64 if wide else ctypes.c_int32
         pointer = ctypes.c_void_p
-        self.axpy, self.axpby = {}, {}
+        self.axpy: dict[np.dtype, Any] = {}
+        self.axpby: dict[np.dtype, Any] = {}
         for char, real in (("s", ctypes.c_float), ("d", ctypes.c_double)):
             axpy = getattr(lib, f"{prefix}cblas_{char}axpy{suffix}")
             axpy.argtypes, axpy.restype = [index, real, pointer, index, pointer, index], None
@@ -55,12 +66,48 @@ class _Library:
             dtype = np.dtype(np.float32 if char == "s" else np.float64)
             self.axpy[dtype], self.axpby[dtype] = axpy, axpby
         self.most = 2**63 - 1 if wide else 2**31 - 1  # (elements in one call)
+        self.fused: dict = {}  # dtype -> whether axpy fuses on whole blocks (see probe)
+        self.torch_rounding: dict = {}  # dtype -> whether axpby(1, x, b, y) rounds b·y, then the sum
         self.set_local = None
         for name in (f"{prefix}openblas_set_num_threads_local{suffix}", "openblas_set_num_threads_local"):
             if hasattr(lib, name):
                 self.set_local = getattr(lib, name)
                 self.set_local.argtypes, self.set_local.restype = [ctypes.c_int], ctypes.c_int
                 break
+
+
+def _address(a: np.ndarray) -> int:
+    """The address of ``a``'s first element (through a ctypes object on its buffer: 0.2 µs, against
+    1 µs for ``a.ctypes.data``, and a step makes dozens of calls)."""
+    try:
+        return _addressof(_char_at(a))  # type: ignore[arg-type]
+    except TypeError:  # (a read-only buffer)
+        return a.__array_interface__["data"][0]
+
+
+_addressof, _char_at = ctypes.addressof, ctypes.c_char.from_buffer
+
+
+def _probe(lib: _Library) -> _Library:
+    """Fill ``lib.fused`` and ``lib.torch_rounding`` from a few calls on numbers whose fused and
+    unfused results differ: with a = y = 1 + 2^-k (k = 13 for float32, 30 for float64) and x = −1,
+    a·a + x is 2^(1−k) + 2^(−2k) fused, and 2^(1−k) when a·a is rounded first."""
+    for dtype, k in ((np.dtype(np.float32), 13), (np.dtype(np.float64), 30)):
+        a = 1 + 2.0**-k
+        fused, rounded = 2.0 ** (1 - k) + 2.0 ** (-2 * k), 2.0 ** (1 - k)
+        ok = True
+        for n in (BLOCK, 2 * BLOCK, 64 * BLOCK):
+            x, y = np.full(n, a, dtype), np.full(n, -1.0, dtype)
+            lib.axpy[dtype](n, a, _address(x), 1, _address(y), 1)
+            ok = ok and bool((y == dtype.type(fused)).all())
+        lib.fused[dtype] = ok
+        ok = True
+        for n in list(range(1, 2 * BLOCK + 3)) + [64 * BLOCK + 5]:
+            x, y = np.full(n, -1.0, dtype), np.full(n, a, dtype)
+            lib.axpby[dtype](n, 1.0, _address(x), 1, a, _address(y), 1)
+            ok = ok and bool((y == dtype.type(rounded)).all())
+        lib.torch_rounding[dtype] = ok
+    return lib
 
 
 def _candidates() -> list[str]:
@@ -96,7 +143,7 @@ def _load() -> _Library | None:
                 continue
             wide = suffix == "64_" or _config_says_64bit(lib, prefix, suffix)
             try:
-                return _Library(lib, prefix, suffix, wide)
+                return _probe(_Library(lib, prefix, suffix, wide))
             except AttributeError:  # (an older OpenBLAS without axpby)
                 break
     return None
@@ -133,35 +180,40 @@ def usable(*arrays: np.ndarray) -> bool:
     return bool(arrays[-1].flags.writeable)
 
 
-def _address(a: np.ndarray) -> int:
-    """The address of ``a``'s first element (through a ctypes object on its buffer: 0.2 µs, against
-    1 µs for ``a.ctypes.data``, and a step makes dozens of calls)."""
-    try:
-        return _addressof(_char_at(a))  # type: ignore[arg-type]
-    except TypeError:  # (a read-only buffer)
-        return a.__array_interface__["data"][0]
-
-
-_addressof, _char_at = ctypes.addressof, ctypes.c_char.from_buffer
+def fuses(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``axpy(alpha, x, y)`` would run (and fuse): the arrays ``usable`` and the kernel fusing."""
+    return usable(x, y) and _library.fused[y.dtype]  # type: ignore[union-attr]
 
 
 def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
-    """y ← alpha·x + y in place (one fused multiply-add per element), and True; or, where BLAS
-    cannot take the arrays (``usable``), nothing, and False: the caller then uses numpy."""
-    if not usable(x, y):
+    """y ← alpha·x + y in place, one fused multiply-add per element, and True; or, where BLAS
+    cannot take the arrays (``usable``) or does not fuse (see the docstring), nothing, and False:
+    the caller then uses numpy. Whole blocks of ``BLOCK`` elements in one call; the last
+    ``y.size % BLOCK`` through a padded block of their own."""
+    if not fuses(x, y):
         return False
-    if y.size:
-        _library.axpy[y.dtype](y.size, alpha, _address(x), 1, _address(y), 1)  # type: ignore[union-attr]
+    call = _library.axpy[y.dtype]  # type: ignore[union-attr]
+    n = y.size
+    body = n - n % BLOCK
+    if body:
+        call(body, alpha, _address(x), 1, _address(y), 1)
+    if body < n:
+        xs, ys = np.zeros(BLOCK, y.dtype), np.zeros(BLOCK, y.dtype)
+        tail_x, tail_y = x.reshape(-1)[body:], y.reshape(-1)[body:]
+        xs[: n - body], ys[: n - body] = tail_x, tail_y
+        call(BLOCK, alpha, _address(xs), 1, _address(ys), 1)
+        tail_y[...] = ys[: n - body]
     return True
 
 
-def axpby(alpha: float, x: np.ndarray, beta: float, y: np.ndarray) -> bool:
-    """y ← alpha·x + beta·y in place, and True; or, where BLAS cannot take the arrays, nothing, and
-    False: the caller then uses numpy."""
-    if not usable(x, y):
+def scale_add(beta: float, y: np.ndarray, x: np.ndarray) -> bool:
+    """y ← beta·y + x in place (axpby with a = 1), rounded as ``y *= beta; y += x``, torch's
+    ``y.mul_(beta).add_(x)``, in one pass, and True; or, where BLAS cannot take the arrays or
+    rounds otherwise, nothing, and False: the caller then uses numpy."""
+    if not usable(x, y) or not _library.torch_rounding[y.dtype]:  # type: ignore[union-attr]
         return False
     if y.size:
-        _library.axpby[y.dtype](y.size, alpha, _address(x), 1, beta, _address(y), 1)  # type: ignore[union-attr]
+        _library.axpby[y.dtype](y.size, 1.0, _address(x), 1, beta, _address(y), 1)  # type: ignore[union-attr]
     return True
 
 

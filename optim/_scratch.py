@@ -74,7 +74,7 @@ def gradient(grad: np.ndarray, param: np.ndarray, weight_decay: float, maximize:
         if grad.dtype != param.dtype or grad.shape != param.shape:
             return (-grad if maximize else grad) + weight_decay * param
         g = scratch(param, slot=0)
-        if _blas.usable(param, g):
+        if _blas.fuses(param, g):
             if maximize:
                 np.negative(grad, out=g)
             else:

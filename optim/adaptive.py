@@ -152,7 +152,7 @@ def rmsprop(
         # save passes (optim/_blas.py)
         tmp = np.multiply(g, g, out=scratch(g, slot=1))
         tmp *= 1 - alpha
-        if not _blas.axpby(1.0, tmp, alpha, square_avg):  # v ← α v + (1 − α) g², in one pass
+        if not _blas.scale_add(alpha, square_avg, tmp):  # v ← α v + (1 − α) g², in one pass
             square_avg *= alpha
             square_avg += tmp
         if centered:
@@ -172,7 +172,7 @@ def rmsprop(
         if momentum > 0:
             buf = momentum_buffers[i]
             assert buf is not None  # (kept when momentum > 0)
-            if not _blas.axpby(1.0, tmp, momentum, buf):  # b ← μ b + g / s
+            if not _blas.scale_add(momentum, buf, tmp):  # b ← μ b + g / s
                 buf *= momentum
                 buf += tmp
             tmp = buf

@@ -60,14 +60,14 @@ def sgd(
             if buf is None:
                 buf = np.array(g, copy=True)
                 momentum_buffers[i] = buf
-            elif _blas.axpby(1 - dampening, g, momentum, buf):
-                pass  # (μ b + (1 − τ) g in one pass)
             elif dampening == 0:
-                buf *= momentum
-                buf += g  # ((1 − 0)·g is g: a pass fewer)
+                if not _blas.scale_add(momentum, buf, g):  # μ b + g in one pass, rounded as torch's
+                    buf *= momentum
+                    buf += g  # ((1 − 0)·g is g: a pass fewer)
             else:
                 buf *= momentum
-                buf += np.multiply(g, 1 - dampening, out=scratch(g, slot=1))
+                if not _blas.axpy(1 - dampening, g, buf):  # + (1 − τ) g, one rounding, as torch's add_
+                    buf += np.multiply(g, 1 - dampening, out=scratch(g, slot=1))
             if nesterov:
                 look = scratch(g, buf, slot=1)
                 np.copyto(look, g)
