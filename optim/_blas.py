@@ -12,7 +12,7 @@ four and torch's three.
 
 What a kernel rounds differs between OpenBLAS's CPU kernels: the AVX2 (Haswell) one fuses in its
 vector loop but not in the scalar loop over the last elements, and its axpby rounds a·x too. So
-the rounding is checked when the library is loaded (``_Library.probe``): axpy is used only where
+the rounding is checked when the library is loaded (``_probe``): axpy is used only where
 a block of 64 elements comes out fused, and always on whole blocks (the last elements of an array
 go through a padded block of their own: every element is then fused, wherever a chunk ends);
 ``scale_add`` only where it rounds as torch's mul_ then add_ on every length tried. Elsewhere the
