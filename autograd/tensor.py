@@ -36,10 +36,9 @@ _ndarray = np.ndarray
 _PY_SCALARS = (float, int, builtins.bool)  # (float first: `in` tests them in turn)
 
 _DIV, _DIV_S, _RDIV_S, _POW_S = OPS["div"], OPS["div_scalar"], OPS["rdiv_scalar"], OPS["pow_scalar"]
-# the ufunc of each op whose forward is x (op) number_operand(c, x) (see scalar_op)
+# the ufuncs of the ops x (op) number_operand(c, x) and of their rules (None: g itself; see scalar_op)
 _ADD_S = OPS["add_scalar"]
 _NUMBER_KERNELS = {_ADD_S: np.add, OPS["mul_scalar"]: np.multiply, _DIV_S: np.true_divide}
-# and their VJP rules' ufuncs, g (op) number_operand(c, g) (None: the rule returns g itself)
 _NUMBER_VJPS = {_ADD_S: None, OPS["mul_scalar"]: np.multiply, _DIV_S: np.true_divide}
 # the operations applied through binary(), which casts both operands to one dtype first
 BINARY_OPS = frozenset(
@@ -218,30 +217,25 @@ def scalar_op(op, x, c):
     arr = x.data
     z = _NUMBERS.get(c)
     if z is not None and z.dtype is arr.dtype:
-        # the hot path of chains of arithmetic with numbers: c already kept as a 0-d array of x's
-        # (float) dtype, and x + c, x * c or x / c; the op's forward computes just this
+        # x + c, x * c, x / c with c kept as a 0-d array of x's dtype: the op's forward, inlined
         kernel = _NUMBER_KERNELS.get(op)
         tangents = x._tangents
         if kernel is not None and (tangents is None or x.__class__ is not BATCHED[0]):
             data = kernel(arr, z)
             if data.__class__ is not _ndarray:
                 data = np.asarray(data)
-            if tangents is None:
-                return make(data, (x,), op, {"c": c}) if x.requires_grad and state.grad_enabled else make(data)
-            # forward mode: out's tangents too. Its common case here (elementwise_tangents' first, on
-            # a JVP's hot path): one tangent, an ndarray of x's dtype at the innermost open level,
-            # nothing recorded; the tangent of x + c is x's, of x * c and x / c the same ufunc on it
             out = make(data, (x,), op, {"c": c}) if x.requires_grad and state.grad_enabled else make(data)
-            level = state.dual_top  # (0, which is no level's key, when none may be done here)
-            t = tangents.get(level)
-            if t.__class__ is _ndarray and t.dtype is z.dtype and len(tangents) == 1 and not x.requires_grad:
-                if op is _ADD_S:
-                    out._tangents = tangents  # (shared: tangents are never changed in place)
-                    return out
-                t = kernel(t, z)
-                out._tangents = {level: t if t.__class__ is _ndarray else np.asarray(t)}
-                return out
-            elementwise_tangents(op, x, data, c, out)
+            if tangents is not None:  # forward mode: elementwise_tangents' common case, inlined
+                level = state.dual_top  # (one ndarray tangent of x's dtype at this level; 0 is no level)
+                t = tangents.get(level)
+                if t.__class__ is _ndarray and t.dtype is z.dtype and len(tangents) == 1 and not x.requires_grad:
+                    if op is _ADD_S:
+                        out._tangents = tangents  # (shared: tangents are never changed in place)
+                    else:
+                        t = kernel(t, z)
+                        out._tangents = {level: t if t.__class__ is _ndarray else np.asarray(t)}
+                else:
+                    elementwise_tangents(op, x, data, c, out)
             return out
     if arr.dtype.kind != "f":
         dt = dtypes.scalar_result_type(arr.dtype, c)
