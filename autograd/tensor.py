@@ -226,16 +226,16 @@ def scalar_op(op, x, c):
                 data = np.asarray(data)
             out = make(data, (x,), op, {"c": c}) if x.requires_grad and state.grad_enabled else make(data)
             if tangents is not None:  # forward mode: elementwise_tangents' common case, inlined
-                level = state.dual_top  # (one ndarray tangent of x's dtype at this level; 0 is no level)
-                t = tangents.get(level)
-                if t.__class__ is _ndarray and t.dtype is z.dtype and len(tangents) == 1 and not x.requires_grad:
+                t = tangents.get(level := state.dual_top)  # (one ndarray tangent at it; 0 is no level)
+                if t.__class__ is _ndarray and len(tangents) == 1 and not x.requires_grad:
                     if op is _ADD_S:
                         out._tangents = tangents  # (shared: tangents are never changed in place)
-                    else:
+                        return out
+                    if t.dtype is z.dtype:
                         t = kernel(t, z)
                         out._tangents = {level: t if t.__class__ is _ndarray else np.asarray(t)}
-                else:
-                    elementwise_tangents(op, x, data, c, out)
+                        return out
+                elementwise_tangents(op, x, data, c, out)
             return out
     if arr.dtype.kind != "f":
         dt = dtypes.scalar_result_type(arr.dtype, c)
@@ -583,8 +583,7 @@ class Tensor(
                 g = g.data
             params = self._params
             if op in _NUMBER_KERNELS:  # x + c, x * c, x / c: the rule's g, g * c, g / c (see scalar_op)
-                kernel = _NUMBER_VJPS[op]
-                if kernel is None:
+                if (kernel := _NUMBER_VJPS[op]) is None:
                     return (g.copy() if not x._inputs else g,)
                 z = _NUMBERS.get(params["c"])  # type: ignore[index]
                 if z is not None and z.dtype is g.dtype:
