@@ -7,10 +7,12 @@ CHAINRULE_OPTIM_BLAS=0, or kernels that round otherwise: the load-time probe) th
 run, two roundings each, and agree with torch to float rounding. The tests run on any host: where
 the probe finds kernels that do not round as torch's, they check the numpy formulas instead.
 """
+import ctypes
 import os
 import subprocess
 import sys
 import threading
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -46,10 +48,9 @@ def _probe_passed(flag, dtype) -> bool:
 
 
 def _rounds_as_torch(dtype) -> bool:
-    """Whether this host's OpenBLAS kernels passed the load-time probe for ``dtype`` (every x86-64
-    kernel with FMA we tried does: SkylakeX, SapphireRapids, Haswell, Zen)."""
-    lib = blas._library
-    return lib is not None and lib.fused[np.dtype(dtype)] and lib.torch_rounding[np.dtype(dtype)]
+    """Whether this host's OpenBLAS kernels passed both probes for ``dtype`` (every x86-64 kernel
+    with FMA we tried does: SkylakeX, SapphireRapids, Haswell, Zen)."""
+    return _probe_passed("fused", dtype) and _probe_passed("torch_rounding", dtype)
 
 
 def _steps(options, dtype=np.float32, steps=5, shapes=SHAPES, seed=0):
@@ -121,7 +122,9 @@ def test_sgd_without_blas_uses_the_numpy_formulas(options, why, monkeypatch):
     p.grad = ag.tensor(g)
     optim.SGD([p], **options).step()
     lr, wd = np.float32(options["lr"]), np.float32(options.get("weight_decay", 0))
-    d = (-g if options.get("maximize") else g) + wd * theta if wd else (-g if options.get("maximize") else g)
+    d = -g if options.get("maximize") else g
+    if wd:
+        d = d + wd * theta
     if options.get("nesterov"):
         d = d + np.float32(options["momentum"]) * d
     np.testing.assert_array_equal(p.data, theta - d * lr, strict=True)
@@ -156,21 +159,54 @@ def test_axpy_and_scale_add_against_torch():
                 np.testing.assert_array_equal(out, torch.tensor(y).mul_(0.9).add_(torch.tensor(x)).numpy())
 
 
-def test_the_probe_tells_fused_kernels_from_others():
-    """What the load-time probe reads: a = 1 + 2^-13, a·a − 1 is 2^-12 + 2^-26 fused, 2^-12 not."""
-    a = np.float32(1 + 2.0**-13)
-    unfused = np.full(64, a, np.float32) * a - np.float32(1)
-    assert (unfused == np.float32(2.0**-12)).all()
-    fused = (np.float64(a) * np.float64(a) - 1).astype(np.float32)
-    assert fused == np.float32(2.0**-12 + 2.0**-26)
-    assert blas._library is not None
-    assert blas._library.fused[np.dtype(np.float32)] == bool((_probe_axpy(a) == fused).all())
+class _FakeKernels:
+    """Stand-ins for a library's axpy and axpby on the addresses the probe passes: ``fused`` rounds
+    a·x + y once (computed exactly, in fractions), else a·x first; ``fused_axpby`` likewise rounds
+    b·y + x once, else b·y first (torch's order)."""
+
+    def __init__(self, fused, fused_axpby):
+        self.fused, self.torch_rounding = {}, {}
+        self.axpy = {np.dtype(d): self._axpy(np.dtype(d), fused) for d in (np.float32, np.float64)}
+        self.axpby = {np.dtype(d): self._axpby(np.dtype(d), fused_axpby) for d in (np.float32, np.float64)}
+
+    @staticmethod
+    def _arrays(dtype, n, *addresses):
+        ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+        return [np.ctypeslib.as_array((ctype * n).from_address(a)) for a in addresses]
+
+    @staticmethod
+    def _fma(dtype, s, u, v):
+        """round(s·u + v) to ``dtype``, elementwise, rounded once."""
+        exact = [Fraction(float(dtype.type(s))) * Fraction(float(ui)) + Fraction(float(vi)) for ui, vi in zip(u, v)]
+        if dtype == np.float32:  # (a float64 holds the probe's sums exactly: one rounding, to float32)
+            return np.array([float(e) for e in exact]).astype(dtype)
+        return np.array([float(e) for e in exact], dtype)  # (float() rounds a fraction correctly)
+
+    def _axpy(self, dtype, fused):
+        def axpy(n, a, xp, incx, yp, incy):
+            x, y = self._arrays(dtype, n, xp, yp)
+            y[:] = self._fma(dtype, a, x, y) if fused else dtype.type(a) * x + y
+
+        return axpy
+
+    def _axpby(self, dtype, fused):
+        def axpby(n, a, xp, incx, b, yp, incy):
+            x, y = self._arrays(dtype, n, xp, yp)
+            y[:] = self._fma(dtype, b, y, x) if fused else dtype.type(b) * y + x
+
+        return axpby
 
 
-def _probe_axpy(a):
-    x, y = np.full(64, a, np.float32), np.full(64, -1.0, np.float32)
-    blas._library.axpy[np.dtype(np.float32)](64, float(a), blas._address(x), 1, blas._address(y), 1)
-    return y
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("fused_axpby", [True, False])
+def test_the_probe_tells_fused_kernels_from_others(fused, fused_axpby):
+    """The load-time probe's verdicts on kernels that do and do not fuse (a = 1 + 2^-13: a·a − 1
+    is 2^-12 + 2^-26 fused, 2^-12 rounded first): axpy is used only where it fuses, scale_add only
+    where it rounds b·y first, as torch's mul_ then add_."""
+    lib = blas._probe(_FakeKernels(fused, fused_axpby))
+    for dtype in (np.float32, np.float64):
+        assert lib.fused[np.dtype(dtype)] is fused
+        assert lib.torch_rounding[np.dtype(dtype)] is (not fused_axpby)
 
 
 def test_arrays_blas_cannot_take_are_left_to_numpy():
