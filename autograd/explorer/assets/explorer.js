@@ -460,9 +460,9 @@
   }
   function speed() { return 0.5 * Math.pow(60, document.getElementById('cr-speed').value / 100); }
   function tick() {
-    if (pos >= 2 * N) { stop(); return; }
     go(pos + 1);
-    timer = setTimeout(tick, 1000 / speed());
+    if (pos >= 2 * N) stop();  // stop on the last step itself, not one tick later
+    else timer = setTimeout(tick, 1000 / speed());
   }
   function play() {
     if (timer !== null) { stop(); return; }
