@@ -17,7 +17,11 @@ active. Forward mode mixes with reverse mode: an operation on tensors that requi
 recorded as usual, and a backward pass recorded with ``create_graph=True`` propagates tangents
 through its own operations, so the gradient of a function of a dual tensor is dual too:
 forward-over-reverse Hessian-vector products, ``unpack_dual(x.grad).tangent = H v``. Tangents are
-ndarrays while nothing needs more (one level, nothing to record), else Tensors.
+ndarrays while nothing needs more (one level, nothing to record), else Tensors. On the fast path an
+ndarray tangent may be held as a number times an array (:func:`scaled`): a JVP is linear in the
+tangent, so ``x * c``, ``x / c``, ``c - x`` and ``-x`` multiply that number and leave the array
+alone, and any other elementwise op of one tensor applies its rule to the array and keeps the
+number; the product is formed once, where something reads the tangent.
 
 A Scalar graph has its own dual numbers: ``make_dual`` of a Scalar gives a :class:`DualScalar`.
 """
@@ -140,6 +144,7 @@ def unpack_dual(tensor, *, level: int | None = None) -> UnpackedDualTensor:
     if not tangents or level not in tangents:
         return UnpackedDualTensor(tensor, None)
     tangent = tangents[level]
+    tangent = tangent_value(tangent)
     with _below(level):
         primal = apply(OPS["alias"], (tensor,))  # (its other levels' tangents come along)
     return UnpackedDualTensor(primal, tangent if isinstance(tangent, Tensor) else make(tangent))
@@ -183,32 +188,77 @@ def elementwise_tangents(op, x, data, c, out):
     level = state.dual_top  # (a tangent at an outer level only takes propagate)
     if level and len(tangents) == 1 and not (x.requires_grad and state.grad_enabled):
         t = tangents.get(level)
-        if t.__class__ is _ndarray:
-            # (the commonest kernels inline: x + c and x - c, then x * c)
+        if t.__class__ is _ndarray or t.__class__ is tuple:
             if op is _ADD_S:  # d(x + c) = dx: out shares x's tangents (never changed in place)
                 out._tangents = tangents
                 return
-            if op is _MUL_S and t.ndim:
-                z = _NUMBERS.get(c)
-                if z is not None and z.dtype is t.dtype:
-                    out._tangents = {level: _multiply(t, z)}
-                    return
+            if op in _SCALINGS:
+                out._tangents = {level: scaled(t, op, c)}
+                return
+            array, scale = (t, 1.0) if t.__class__ is _ndarray else t
             kernel = TANGENT_KERNELS.get(op)
             if kernel is not None:
-                tangent = kernel(t, data, c)
+                tangent = kernel(array, data, c)
             elif op.jvp_form == ELEMENTWISE and op.keeps_shape and op.jvp is not None:
                 rule = op.vjps[0]
-                tangent = rule(t, data, x.data) if c is None else rule(t, data, x.data, c=c)
+                tangent = rule(array, data, x.data) if c is None else rule(array, data, x.data, c=c)
             else:
                 tangent = None
             if tangent is not None:
-                out._tangents = {level: tangent if tangent.__class__ is _ndarray else np.asarray(tangent)}
+                if tangent.__class__ is not _ndarray:
+                    tangent = np.asarray(tangent)
+                out._tangents = {level: tangent if scale == 1.0 else (tangent, scale)}
                 return
     propagate(op, (x,), _NO_PARAMS if c is None else {"c": c}, out)
 
 
+# A scaled tangent is the tuple (array, scale): cheaper to make than any object (a product by a
+# number must cost less than numpy's product of a small array), and no other tangent is a tuple.
+# Its scale stays a normal number of the array's dtype (_RANGE), so that it converts exactly.
+_RANGE = {np.dtype(d): (float(np.finfo(d).tiny), float(np.finfo(d).max)) for d in (np.float16, np.float32, np.float64)}
+
+
+def tangent_value(t):
+    """A tangent as the rules take it: a scaled one, ``(array, scale)``, formed as ``array`` times
+    ``scale`` rounded to the array's dtype; an ndarray or a Tensor as it is. Each factor of a scale
+    is the number its op used, rounded to the tangent's dtype as the op's rule rounds it, so the
+    result differs from multiplying factor by factor only by the roundings of that product."""
+    if t.__class__ is not tuple:
+        return t
+    a, s = t
+    v = np.multiply(a, np.asarray(s, a.dtype))
+    return v if v.__class__ is _ndarray else np.asarray(v)
+
+
+def scaled(t, op, c, z=None):
+    """The tangent of ``x * c``, ``x / c``, ``c - x`` or ``-x`` (``op``; ``c`` its number, ``z``
+    that number kept as a 0-d array where the caller has it) from the tangent ``t`` of x (an ndarray
+    or scaled): the same array with another scale. Where the scale would leave the normal numbers
+    of the array's dtype (or ``c`` is not finite), the product is formed there and then instead, as
+    the op's rule forms it (an overflow happens no later than the rule's own would)."""
+    if t.__class__ is tuple:
+        array, scale = t
+    else:
+        array, scale = t, 1.0
+    if op is _NEG or op is _RSUB_S:
+        new = -scale
+    else:
+        if z is None or z.dtype is not array.dtype:
+            z = _NUMBERS.get(c)
+            if z is None or z.dtype is not array.dtype:
+                z = np.asarray(c, array.dtype)
+        new = scale * float(z) if op is _MUL_S else scale / float(z)
+    if new == 1.0:
+        return array
+    low, high = _RANGE[array.dtype]
+    if low <= abs(new) <= high:
+        return (array, new)
+    tangent = TANGENT_KERNELS[op](tangent_value(t), None, c)
+    return tangent if tangent.__class__ is _ndarray else np.asarray(tangent)
+
+
 _NO_PARAMS: dict = {}
-_ADD_S, _MUL_S = OPS["add_scalar"], OPS["mul_scalar"]
+_ADD_S, _MUL_S, _NEG, _RSUB_S = OPS["add_scalar"], OPS["mul_scalar"], OPS["neg"], OPS["rsub_scalar"]
 _ndarray, _multiply = np.ndarray, np.multiply
 
 
@@ -254,6 +304,7 @@ TANGENT_KERNELS = {
     OPS["exp"]: lambda t, y, c: t * y,
     OPS["tanh"]: _tanh_tangent,
 }
+_SCALINGS = {_MUL_S, OPS["div_scalar"], _RSUB_S, _NEG}  # (their tangent: the input's times a number)
 
 
 def propagate(op, inputs, params, out):
@@ -280,7 +331,7 @@ def propagate(op, inputs, params, out):
         raise RuntimeError(f"forward-mode AD: operation {op.name!r} has no JVP rule")
     tangents = out._tangents = dict(out._tangents) if out._tangents else {}
     for level in levels:
-        ts = [None if not t._tangents else t._tangents.get(level) for t in inputs]
+        ts = [None if not t._tangents else tangent_value(t._tangents.get(level)) for t in inputs]
         if _plain(inputs, ts, level):
             # one level and nothing to record: the rule on arrays
             arrays = [t.data for t in inputs]

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import anomaly, dtypes, engine, forward_ad, versions
 from .broadcast import unbroadcast
-from .forward_ad import elementwise_tangents
+from .forward_ad import elementwise_tangents, scaled
 from .grad_fn import GradFn, HookHandle
 from .grad_mode import SCOPES_USED, state
 from .ops import NUMBERS as _NUMBERS
@@ -226,15 +226,11 @@ def scalar_op(op, x, c):
                 data = np.asarray(data)
             out = make(data, (x,), op, {"c": c}) if x.requires_grad and state.grad_enabled else make(data)
             if tangents is not None:  # forward mode: elementwise_tangents' common case, inlined
-                t = tangents.get(level := state.dual_top)  # (one ndarray tangent at it; 0 is no level)
-                if t.__class__ is _ndarray and len(tangents) == 1 and not x.requires_grad:
-                    if op is _ADD_S:
-                        out._tangents = tangents  # (shared: tangents are never changed in place)
-                        return out
-                    if t.dtype is z.dtype:
-                        t = kernel(t, z)
-                        out._tangents = {level: t if t.__class__ is _ndarray else np.asarray(t)}
-                        return out
+                t = tangents.get(level := state.dual_top)  # (one array tangent at it; 0 is no level)
+                if (t.__class__ is _ndarray or t.__class__ is tuple) and len(tangents) == 1 and not x.requires_grad:
+                    # x + c shares x's tangents (never changed in place); x * c, x / c scale them
+                    out._tangents = tangents if op is _ADD_S else {level: scaled(t, op, c, z)}
+                    return out
                 elementwise_tangents(op, x, data, c, out)
             return out
     if arr.dtype.kind != "f":
