@@ -138,17 +138,18 @@ def _checkpoint_vjp(node, g):
             grads_out.append(make(zeros) if create_graph else zeros)
         else:
             grads_out.append(None)
-    roots = [(o, gr) for o, gr in zip(outs, grads_out) if gr is not None and o.requires_grad]
+    # the recomputed graph is this rule's alone: without create_graph it is handed to the walk
+    # (engine.backward's release), which lets each node go once it is done, so the recomputed
+    # values are freed as backward passes them instead of all being held to the end
+    roots = [o for o, gr in zip(outs, grads_out) if gr is not None and o.requires_grad]
+    seeds = [gr for o, gr in zip(outs, grads_out) if gr is not None and o.requires_grad]
+    del result, outs, o
     if roots and not create_graph and engine.walk_stores():
-        return _accumulated(roots, copies, len(leaves))
+        return _accumulated(roots, seeds, copies, len(leaves))
     wanted = copies + leaves
     found = (
         engine.backward(
-            [o for o, _ in roots],
-            [gr for _, gr in roots],
-            retain_graph=create_graph,
-            create_graph=create_graph,
-            inputs=wanted,
+            roots, seeds, retain_graph=create_graph, create_graph=create_graph, inputs=wanted, release=not create_graph
         )
         if roots
         else [None] * len(wanted)
@@ -164,12 +165,12 @@ def _checkpoint_vjp(node, g):
     return grads
 
 
-def _accumulated(roots, copies, n_leaves):
+def _accumulated(roots, seeds, copies, n_leaves):
     """The recomputed graph's walk under a .backward(): the leaves it reads (parameters) take their
     gradients into ``.grad`` as the walk makes them, as the plain call's walk does, rather than
     all being held until the segment is done (a segment of a network would hold every weight's
     gradient at once); the arguments' gradients, found on their stand-ins, go back to the node."""
-    engine.backward([o for o, _ in roots], [gr for _, gr in roots])
+    engine.backward(roots, seeds, release=True)
     grads: list[Any] = []
     for c in copies:
         g = c.grad if isinstance(c, Tensor) else None

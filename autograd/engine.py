@@ -94,7 +94,7 @@ def toposort(roots, grad_only=False):
     return order
 
 
-def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, order=None):
+def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, order=None, release=False):
     """Backpropagate ``grads`` (one per root) through the graph below ``roots``.
 
     Without ``inputs`` every node's complete gradient goes to its ``_accumulate`` (leaf gradients
@@ -103,6 +103,9 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     With ``create_graph`` the vector-Jacobian products are themselves recorded, so the returned
     gradients can be differentiated again. ``order``: the graph's nodes in topological order when
     the caller already has it (ag.Graph re-running a captured graph), instead of sorting again.
+    ``release``: the caller hands the graph over (ag.checkpoint's recomputed inside, which nothing
+    else holds): ``roots`` is emptied once read and each node is let go as soon as it has passed
+    its gradient on, so that its value is freed during the walk rather than after it.
     """
     pending: dict[Any, Any] = {}
     for root, g in zip(roots, grads):
@@ -112,19 +115,30 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     store = wanted is None
     if order is None:
         order = toposort(roots, grad_only=True)
+    if release:
+        roots.clear()
+        root = prev = None  # (the loop's last root: no reference may stay)
     check = _check_finite if anomaly.enabled else None
     pop, get = pending.pop, pending.get
     outer, _stores[0] = _stores[0], store
     try:
-        _walk(order, pending, pop, get, wanted, store, check, retain_graph, create_graph)
+        nodes = _handed_over(order) if release else reversed(order)
+        _walk(nodes, pending, pop, get, wanted, store, check, retain_graph, create_graph)
     finally:
         _stores[0] = outer
     return None if wanted is None else list(wanted.values())
 
 
-def _walk(order, pending, pop, get, wanted, store, check, retain_graph, create_graph):
+def _handed_over(order):
+    """The nodes of ``order`` last first, each taken out of the list as it is given."""
+    while order:
+        yield order.pop()
+
+
+def _walk(nodes, pending, pop, get, wanted, store, check, retain_graph, create_graph):
+    """Each node of ``nodes`` (reverse topological order) passes its complete gradient on."""
     with set_grad_enabled(create_graph):
-        for node in reversed(order):
+        for node in nodes:
             g = pop(node, None)
             if g is None:
                 continue  # no gradient reaches it

@@ -95,6 +95,41 @@ def test_checkpoint_holds_fewer_activations_between_forward_and_backward():
     assert segmented * 2 < plain, (segmented, plain)
 
 
+@pytest.mark.parametrize("how", ["backward", "ag.grad"])
+def test_the_recomputed_inside_is_freed_as_backward_passes_it(how):
+    """The walk through the recomputed inside lets each node go once it has passed its gradient on:
+    when the gradient reaches the first op inside, the ones after it are already freed (their
+    values with them), in a .backward() and in an ag.grad; the gradients stay the plain ones."""
+    import weakref
+
+    x = ag.randn(5, 3, dtype=ag.float64, requires_grad=True)
+    w = ag.randn(3, 3, dtype=ag.float64, requires_grad=True)
+    late: list = []
+    seen: list = []
+
+    def f(t):
+        a = t @ w
+        b = a.tanh()
+        c = b * 3.0
+        late[:] = [weakref.ref(b), weakref.ref(c)]
+        if a.requires_grad:
+            a.register_hook(lambda g: seen.append([r() is None for r in late]))
+        return c.sum(-1)
+
+    out = ag.checkpoint(f, x)
+    if how == "backward":
+        out.sum().backward()
+        got = [x.grad.data, w.grad.data]
+    else:
+        got = [g.data for g in ag.grad(out.sum(), [x, w])]
+    # the hook ran in the first forward's graph never (it is dropped unwalked), once in the recomputed one
+    assert seen == [[True, True]]
+    x2, w2 = x.detach().requires_grad_(), w.detach().requires_grad_()
+    ((x2 @ w2).tanh() * 3.0).sum().backward()
+    np.testing.assert_allclose(got[0], x2.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(got[1], w2.grad.data, rtol=1e-12)
+
+
 def test_checkpoint_returns_tuples_and_refuses_non_tensors():
     x = ag.randn(3, requires_grad=True)
     a, b = ag.checkpoint(lambda t: (t * 2, t.exp()), x)
