@@ -3,6 +3,7 @@
 __version__ = "0.1.0"  # the one source of the version: pyproject.toml reads it (tool.setuptools.dynamic)
 
 from . import malloc  # (first: glibc keeps freed memory for reuse, see autograd/malloc.py)
+from . import openblas  # (numpy's OpenBLAS threads sleep sooner when idle, see autograd/openblas.py)
 from . import ops, tensor_functions
 from .dtypes import (
     bool,

@@ -32,6 +32,11 @@ Work on a few threads
     independent slices of arrays update in parallel); ``thread_count(env, most)`` reads how many
     threads to use from an environment variable, else the CPUs available, at most ``most``.
 
+numpy's BLAS
+    ``openblas_library_paths()`` lists the OpenBLAS libraries numpy may be using (its wheel's own,
+    then those loaded in the process), for code that calls a BLAS function numpy does not offer
+    through ctypes; ``OPENBLAS_NAMES`` are the (prefix, suffix) pairs of their functions' names.
+
 Arguments as torch takes them
     ``parse_to(args, kwargs)`` reads the overloads of ``.to()`` (a dtype, a device, another tensor,
     ``non_blocking``, ``copy``) as ``(device, dtype, non_blocking, copy)``, the device checked.
@@ -41,6 +46,8 @@ from __future__ import annotations
 
 from .device import parse_to
 from .grad_mode import module_scope
+from .openblas import NAMES as OPENBLAS_NAMES
+from .openblas import library_paths as openblas_library_paths
 from .ops import Op, defop, fn
 from .ops import constant as cached_constant
 from .ops.threads import run_tasks, thread_count
@@ -63,6 +70,8 @@ __all__ = [
     "parse_to",
     "run_tasks",
     "thread_count",
+    "openblas_library_paths",
+    "OPENBLAS_NAMES",
 ]
 
 

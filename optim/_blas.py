@@ -20,7 +20,8 @@ numpy formulas run.
 
 The library is the one numpy loaded (numpy's wheels bundle OpenBLAS under a prefixed name,
 ``scipy_cblas_saxpy64_`` with 64-bit integers; a system OpenBLAS exports ``cblas_saxpy``): found
-in numpy's wheel directories or among the process's shared objects (``/proc/self/maps``), and
+in numpy's wheel directories or among the process's shared objects (autograd.extend's
+``openblas_library_paths``), and
 called through ctypes (which releases the GIL around the call). Where there is none (numpy built on
 another BLAS, such as Accelerate or MKL, or an OpenBLAS without these symbols),
 ``available()`` is False and the rules use their numpy formulas. So does every rule when the
@@ -35,19 +36,16 @@ which sets OpenBLAS's thread count to 1 for the pass (``openblas_set_num_threads
 from __future__ import annotations
 
 import ctypes
-import glob
 import os
 import threading
 from typing import Any
 
 import numpy as np
 
+from autograd.extend import OPENBLAS_NAMES, openblas_library_paths
+
 ENV = "CHAINRULE_OPTIM_BLAS"  # "0": the numpy formulas only
 BLOCK = 64  # axpy runs on whole blocks of this many elements (see the docstring)
-
-# (prefix, suffix) of the symbol names, most specific first: numpy's wheels' scipy-openblas (ILP64),
-# an OpenBLAS built with 64-bit integers and the "64_" suffix, a plain one
-_NAMES = (("scipy_", "64_"), ("", "64_"), ("scipy_", ""), ("", ""))
 
 
 class _Library:
@@ -110,35 +108,16 @@ def _probe(lib: _Library) -> _Library:
     return lib
 
 
-def _candidates() -> list[str]:
-    """Paths of OpenBLAS libraries: numpy's wheel's own first (numpy.libs on Linux and Windows,
-    .dylibs on macOS), then those this process has loaded (Linux: a distribution's numpy links the
-    system's, e.g. .../openblas-pthread/libblas.so.3; scipy's wheel brings a copy of its own)."""
-    paths = []
-    root = os.path.dirname(os.path.abspath(np.__file__))
-    for pattern in ("../numpy.libs/*openblas*", ".dylibs/*openblas*"):
-        paths.extend(sorted(os.path.realpath(path) for path in glob.glob(os.path.join(root, pattern))))
-    try:
-        with open("/proc/self/maps") as maps:
-            for line in maps:
-                path = line.rsplit(None, 1)[-1] if "/" in line else ""
-                if "openblas" in path.lower() and path not in paths:
-                    paths.append(path)
-    except OSError:
-        pass
-    return paths
-
-
 def _load() -> _Library | None:
-    """The first library among ``_candidates()`` with every function we call, or None."""
+    """The first library among ``openblas_library_paths()`` with every function we call, or None."""
     if os.environ.get(ENV, "").strip() == "0":
         return None
-    for path in _candidates():
+    for path in openblas_library_paths():
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, suffix in _NAMES:
+        for prefix, suffix in OPENBLAS_NAMES:
             if not hasattr(lib, f"{prefix}cblas_saxpy{suffix}"):
                 continue
             wide = suffix == "64_" or _config_says_64bit(lib, prefix, suffix)

@@ -39,7 +39,9 @@ def _build_module():
 build = _build_module()
 
 
-NOTEBOOK_TIMEOUT = 600  # seconds for a whole notebook, past which its run starts again once (see _run)
+# seconds for a whole notebook, past which its run starts again once (see _run): the slowest takes
+# about 20 s under xdist on the 2-CPU host (2026-12-05), so a stuck run costs 3 minutes, not 10
+NOTEBOOK_TIMEOUT = 180
 
 
 def _run(nb):

@@ -1,0 +1,81 @@
+"""autograd/openblas.py: importing autograd lets numpy's OpenBLAS threads sleep soon after a product
+(a wait of 2**18 cycles instead of 2**28, about 0.1 s), unless the user chose or it is unsafe.
+
+Each case runs in a fresh interpreter (the setting is the process's, made once at import). The
+workload runs a product large enough for OpenBLAS to use its threads, then sleeps 0.2 s: the CPU
+time the process takes while it sleeps is what OpenBLAS's idle threads spend busy-waiting (about
+0.1 s of one core with OpenBLAS's default wait, next to nothing with the short one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SPIN = """
+import json, sys, threading, time
+sys.path.insert(0, {repo!r})
+if {thread}:
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, daemon=True).start()
+import numpy as np
+import autograd
+from autograd.openblas import _threaded_openblas
+a = np.random.default_rng(0).standard_normal((600, 600))
+b = a @ a
+ok = bool(np.allclose(b[:3, :3], np.einsum("ij,jk->ik", a[:3], a[:, :3])))
+t0 = time.process_time()
+time.sleep(0.2)
+print(json.dumps({{"tuned": autograd.openblas.tuned(), "threaded": _threaded_openblas() is not None,
+                  "spin": time.process_time() - t0, "ok": ok}}))
+"""
+
+
+def run(thread=False, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("CHAINRULE_OPENBLAS", "OPENBLAS_THREAD_TIMEOUT")}
+    proc = subprocess.run(
+        [sys.executable, "-c", SPIN.format(repo=REPO, thread=thread)],
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_importing_autograd_shortens_the_idle_threads_wait():
+    tuned, plain = run(), run(CHAINRULE_OPENBLAS="default")
+    assert tuned["ok"] and plain["ok"]  # (the threads started again: products still right)
+    assert plain["tuned"] is False
+    assert tuned["tuned"] is tuned["threaded"]  # (done wherever numpy's BLAS is a threaded OpenBLAS)
+    if tuned["threaded"]:
+        # the default wait spins about 0.1 s of CPU after the product (less if the host takes the
+        # core from it); the short one a fraction of a millisecond
+        assert plain["spin"] > 0.02, plain
+        assert tuned["spin"] < 0.01, tuned
+
+
+def test_the_users_choice_stands_and_other_threads_leave_it_alone():
+    for env in ({"OPENBLAS_THREAD_TIMEOUT": "28"}, {"CHAINRULE_OPENBLAS": "default"}):
+        assert run(**env)["tuned"] is False
+    assert run(thread=True)["tuned"] is False  # (a product might be running in the other thread)
+    # the short wait set by the environment, as the docstring says: the same as tuned
+    by_env = run(OPENBLAS_THREAD_TIMEOUT="18")
+    if by_env["threaded"]:
+        assert by_env["spin"] < 0.01, by_env
+
+
+def test_a_bad_setting_is_named():
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {REPO!r}); import autograd"],
+        env=os.environ | {"CHAINRULE_OPENBLAS": "fast"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "CHAINRULE_OPENBLAS='fast'" in proc.stderr and "'default'" in proc.stderr
