@@ -5,21 +5,24 @@ the next one for 2**28 CPU cycles, about 0.1 s, before they sleep. chainrule run
 elementwise passes right after products (a convolution's im2col copy, max pooling, ReLU over a
 feature map, an optimizer's update) on a few threads of its own (autograd/ops/threads.py), and on
 a 2-core machine the spinning thread then takes a core from them: the task on that core runs at
-half speed while the other waits for it. Measured on the 2-CPU AMD EPYC host (Zen 4), the W6 CNN
-step (benchmarks/cnn_step.py, batch 64) took 30-43 ms a step with the default wait and 23.6-24.0
-ms with a wait of 2**18 cycles (about 0.1 ms), with W3's large products unchanged. OpenBLAS reads
-that wait (``OPENBLAS_THREAD_TIMEOUT``, the power of two) once, where it starts its threads.
+half speed while the other waits for it. Measured on the 2-CPU AMD EPYC host (Zen 4, 2.6 GHz), the
+W6 CNN step (benchmarks/cnn_step.py, batch 64) took 30-43 ms a step with the default wait and
+23-24 ms with a wait of 2**18 or 2**20 cycles (0.1 or 0.4 ms). A shorter wait costs the steps
+whose products come less than the wait apart a wake-up of the sleeping thread each (the W2 MLP
+step: 0.87 ms with the default wait and with 2**20, 0.92-0.94 ms with 2**18), hence 2**20; W3's
+large products are unchanged. OpenBLAS reads that wait (``OPENBLAS_THREAD_TIMEOUT``, the power of
+two) once, where it starts its threads.
 
 So importing autograd, where numpy's BLAS is a pthreads OpenBLAS with more than one thread and no
 other thread is running in the process yet: sets the wait in OpenBLAS's copy of the environment
 (``openblas_read_env``, with ``OPENBLAS_THREAD_TIMEOUT`` set for that call only, so that child
 processes do not inherit it) and stops OpenBLAS's threads (``blas_thread_shutdown_``), which
 OpenBLAS starts again at the next product, with the shorter wait. A product issued after a pause
-of more than 0.1 ms then wakes the sleeping thread (a few microseconds).
+of more than the wait then wakes the sleeping thread.
 
 Stopping the threads is safe only while no product runs, which the import cannot know of other
 threads: with any other Python thread alive (a Jupyter kernel has several) nothing is done, and
-setting ``OPENBLAS_THREAD_TIMEOUT=18`` in the environment before the process starts does the same
+setting ``OPENBLAS_THREAD_TIMEOUT=20`` in the environment before the process starts does the same
 for any process. Nothing is changed either when ``CHAINRULE_OPENBLAS=default`` is set, when
 ``OPENBLAS_THREAD_TIMEOUT`` or ``GOTO_THREAD_TIMEOUT`` is set (the user's choice stands), or where
 numpy's BLAS is not such an OpenBLAS. ``tuned()`` says whether the wait was set.
@@ -33,7 +36,7 @@ import os
 import threading
 
 ENV = "CHAINRULE_OPENBLAS"  # "default": leave numpy's OpenBLAS as it is
-THREAD_TIMEOUT = 18  # the idle threads' busy wait, 2**18 cycles (OpenBLAS's default: 28)
+THREAD_TIMEOUT = 20  # the idle threads' busy wait, 2**20 cycles (OpenBLAS's default: 28)
 _USERS = ("OPENBLAS_THREAD_TIMEOUT", "GOTO_THREAD_TIMEOUT")
 # (prefix, suffix) of OpenBLAS's own functions' names: numpy's wheels' scipy-openblas (ILP64), an
 # OpenBLAS built with the "64_" suffix, a plain one
