@@ -55,9 +55,9 @@ def test_importing_autograd_shortens_the_idle_threads_wait():
     assert tuned["tuned"] is tuned["threaded"]  # (done wherever numpy's BLAS is a threaded OpenBLAS)
     if tuned["threaded"]:
         # the default wait spins about 0.1 s of CPU after the product (less if the host takes the
-        # core from it); the short one under a millisecond
+        # core from it); the short one a few milliseconds at most
         assert plain["spin"] > 0.02, plain
-        assert tuned["spin"] < 0.01, tuned
+        assert tuned["spin"] < 0.015, tuned  # (seen: 2-4.4 ms)
 
 
 def test_the_users_choice_stands_and_other_threads_leave_it_alone():
@@ -67,7 +67,7 @@ def test_the_users_choice_stands_and_other_threads_leave_it_alone():
     # the short wait set by the environment, as the docstring says: the same as tuned
     by_env = run(OPENBLAS_THREAD_TIMEOUT="20")
     if by_env["threaded"]:
-        assert by_env["spin"] < 0.01, by_env
+        assert by_env["spin"] < 0.015, by_env
 
 
 def test_a_bad_setting_is_named():
