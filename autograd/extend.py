@@ -33,9 +33,10 @@ Work on a few threads
     threads to use from an environment variable, else the CPUs available, at most ``most``.
 
 numpy's BLAS
-    ``openblas_library_paths()`` lists the OpenBLAS libraries numpy may be using (its wheel's own,
-    then those loaded in the process), for code that calls a BLAS function numpy does not offer
-    through ctypes; ``OPENBLAS_NAMES`` are the (prefix, suffix) pairs of their functions' names.
+    ``openblas_libraries()`` yields the OpenBLAS libraries numpy may be using (its wheel's own, then
+    those loaded in the process) as ctypes libraries, for code that calls a BLAS function numpy
+    does not offer; ``openblas_names(lib, function)`` is the (prefix, suffix) under which ``lib``
+    names ``function`` (numpy's wheels: ``scipy_cblas_saxpy64_``), or None.
 
 Arguments as torch takes them
     ``parse_to(args, kwargs)`` reads the overloads of ``.to()`` (a dtype, a device, another tensor,
@@ -46,8 +47,8 @@ from __future__ import annotations
 
 from .device import parse_to
 from .grad_mode import module_scope
-from .openblas import NAMES as OPENBLAS_NAMES
-from .openblas import library_paths as openblas_library_paths
+from .openblas import libraries as openblas_libraries
+from .openblas import names as openblas_names
 from .ops import Op, defop, fn
 from .ops import constant as cached_constant
 from .ops.threads import run_tasks, thread_count
@@ -70,8 +71,8 @@ __all__ = [
     "parse_to",
     "run_tasks",
     "thread_count",
-    "openblas_library_paths",
-    "OPENBLAS_NAMES",
+    "openblas_libraries",
+    "openblas_names",
 ]
 
 

@@ -81,23 +81,38 @@ def _users_choice() -> bool:
     return setting == "default" or any(name in os.environ for name in _USERS)
 
 
+def libraries():
+    """Each OpenBLAS library numpy may use (``library_paths()``) that loads, as a ctypes library."""
+    for path in library_paths():
+        try:
+            yield ctypes.CDLL(path)
+        except OSError:
+            continue
+
+
+def names(lib, function: str):
+    """The (prefix, suffix) of ``NAMES`` under which ``lib`` has ``function`` (``f"{prefix}{function}
+    {suffix}"``), or None."""
+    for prefix, suffix in NAMES:
+        if hasattr(lib, f"{prefix}{function}{suffix}"):
+            return prefix, suffix
+    return None
+
+
 def _threaded_openblas():
     """numpy's OpenBLAS as a ctypes library where it is a pthreads build running more than one
     thread and has the functions used here, else None."""
-    for path in library_paths():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
+    for lib in libraries():
+        found = names(lib, "openblas_get_parallel")
+        if found is None or names(lib, "openblas_get_num_threads") != found:
             continue
-        for prefix, suffix in NAMES:
-            parallel = getattr(lib, f"{prefix}openblas_get_parallel{suffix}", None)
-            threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
-            if parallel is None or threads is None:
-                continue
-            parallel.restype = threads.restype = ctypes.c_int
-            usable = hasattr(lib, "openblas_read_env") and hasattr(lib, "blas_thread_shutdown_")
-            # (1: the pthreads server, whose wait this is; 0 is sequential, 2 OpenMP)
-            return lib if usable and parallel() == 1 and threads() > 1 else None
+        prefix, suffix = found
+        parallel = getattr(lib, f"{prefix}openblas_get_parallel{suffix}")
+        threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+        parallel.restype = threads.restype = ctypes.c_int
+        usable = hasattr(lib, "openblas_read_env") and hasattr(lib, "blas_thread_shutdown_")
+        # (1: the pthreads server, whose wait this is; 0 is sequential, 2 OpenMP)
+        return lib if usable and parallel() == 1 and threads() > 1 else None
     return None
 
 

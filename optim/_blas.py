@@ -21,10 +21,9 @@ numpy formulas run.
 The library is the one numpy loaded (numpy's wheels bundle OpenBLAS under a prefixed name,
 ``scipy_cblas_saxpy64_`` with 64-bit integers; a system OpenBLAS exports ``cblas_saxpy``): found
 in numpy's wheel directories or among the process's shared objects (autograd.extend's
-``openblas_library_paths``), and
-called through ctypes (which releases the GIL around the call). Where there is none (numpy built on
-another BLAS, such as Accelerate or MKL, or an OpenBLAS without these symbols),
-``available()`` is False and the rules use their numpy formulas. So does every rule when the
+``openblas_libraries``), and called through ctypes (which releases the GIL around the call).
+Where there is none (numpy built on another BLAS, such as Accelerate or MKL, or an OpenBLAS without
+these symbols), ``available()`` is False and the rules use their numpy formulas. So does every rule when the
 environment variable ``CHAINRULE_OPTIM_BLAS`` is ``0``.
 
 Threads: an OpenBLAS call on a large array runs on OpenBLAS's own threads. The chunked pass
@@ -42,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.extend import OPENBLAS_NAMES, openblas_library_paths
+from autograd.extend import openblas_libraries, openblas_names
 
 ENV = "CHAINRULE_OPTIM_BLAS"  # "0": the numpy formulas only
 BLOCK = 64  # axpy runs on whole blocks of this many elements (see the docstring)
@@ -109,22 +108,19 @@ def _probe(lib: _Library) -> _Library:
 
 
 def _load() -> _Library | None:
-    """The first library among ``openblas_library_paths()`` with every function we call, or None."""
+    """The first library among ``openblas_libraries()`` with every function we call, or None."""
     if os.environ.get(ENV, "").strip() == "0":
         return None
-    for path in openblas_library_paths():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
+    for lib in openblas_libraries():
+        found = openblas_names(lib, "cblas_saxpy")
+        if found is None:
             continue
-        for prefix, suffix in OPENBLAS_NAMES:
-            if not hasattr(lib, f"{prefix}cblas_saxpy{suffix}"):
-                continue
-            wide = suffix == "64_" or _config_says_64bit(lib, prefix, suffix)
-            try:
-                return _probe(_Library(lib, prefix, suffix, wide))
-            except AttributeError:  # (an older OpenBLAS without axpby)
-                break
+        prefix, suffix = found
+        wide = suffix == "64_" or _config_says_64bit(lib, prefix, suffix)
+        try:
+            return _probe(_Library(lib, prefix, suffix, wide))
+        except AttributeError:  # (an older OpenBLAS without axpby)
+            continue
     return None
 
 

@@ -7,13 +7,10 @@ again; tuned, the heap keeps them and later rounds fault almost nothing."""
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import subprocess
-import sys
 
 import pytest
+from fresh_process import REPO, import_fails, last_json_line
 
 ROUNDS = """
 import json, resource, sys
@@ -37,26 +34,13 @@ for _ in range(6):
 print(json.dumps({{"tuned": tuned, "faults": counts[2:]}}))
 """
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 
 def run(import_autograd=True, **env):
     # (the environment's own malloc settings left out: each case sets what it tests)
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MALLOC_") and k not in ("CHAINRULE_MALLOC", "GLIBC_TUNABLES")
-    }
-    proc = subprocess.run(
-        [sys.executable, "-c", ROUNDS.format(repo=REPO, import_autograd=import_autograd)],
-        env=clean | env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    code = ROUNDS.format(repo=REPO, import_autograd=import_autograd)
+    return last_json_line(code, drop=("MALLOC_*", "CHAINRULE_MALLOC", "GLIBC_TUNABLES"), **env)
 
 
 @pytest.mark.skipif(not GLIBC, reason="the settings are glibc's: off glibc nothing is changed (tested below)")
@@ -86,12 +70,5 @@ def test_the_users_choice_stands(env):
 def test_off_glibc_nothing_is_changed_and_a_bad_setting_is_named():
     if not GLIBC:
         assert run()["tuned"] is False
-    proc = subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {REPO!r}); import autograd"],
-        env=os.environ | {"CHAINRULE_MALLOC": "fast"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode != 0
-    assert "CHAINRULE_MALLOC='fast'" in proc.stderr and "'default'" in proc.stderr
+    error = import_fails(CHAINRULE_MALLOC="fast")
+    assert "CHAINRULE_MALLOC='fast'" in error and "'default'" in error

@@ -9,12 +9,7 @@ time the process takes while it sleeps is what OpenBLAS's idle threads spend bus
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from fresh_process import REPO, import_fails, last_json_line
 
 SPIN = """
 import json, sys, threading, time
@@ -36,16 +31,8 @@ print(json.dumps({{"tuned": autograd.openblas.tuned(), "threaded": _threaded_ope
 
 
 def run(thread=False, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in ("CHAINRULE_OPENBLAS", "OPENBLAS_THREAD_TIMEOUT")}
-    proc = subprocess.run(
-        [sys.executable, "-c", SPIN.format(repo=REPO, thread=thread)],
-        env=clean | env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    code = SPIN.format(repo=REPO, thread=thread)
+    return last_json_line(code, drop=("CHAINRULE_OPENBLAS", "OPENBLAS_THREAD_TIMEOUT"), **env)
 
 
 def test_importing_autograd_shortens_the_idle_threads_wait():
@@ -71,12 +58,5 @@ def test_the_users_choice_stands_and_other_threads_leave_it_alone():
 
 
 def test_a_bad_setting_is_named():
-    proc = subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {REPO!r}); import autograd"],
-        env=os.environ | {"CHAINRULE_OPENBLAS": "fast"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode != 0
-    assert "CHAINRULE_OPENBLAS='fast'" in proc.stderr and "'default'" in proc.stderr
+    error = import_fails(CHAINRULE_OPENBLAS="fast")
+    assert "CHAINRULE_OPENBLAS='fast'" in error and "'default'" in error
