@@ -27,9 +27,11 @@ check: $(VENV)/.installed-test
 demo: $(VENV)/.installed-demo graphviz
 	$(PY) examples/demo.py
 
-# make lab: JupyterLab on notebooks/ with the project's kernel (the notebooks and lab extras).
+# make lab: JupyterLab on notebooks/ with the project's kernel (the notebooks and lab extras). Its kernels
+# get OPENBLAS_THREAD_TIMEOUT=20 unless it is set: what importing autograd does where no other thread
+# runs (a kernel has several; see autograd/openblas.py).
 lab: $(VENV)/.installed-lab graphviz
-	$(PY) -m jupyterlab --notebook-dir=notebooks $$(if [ "$$(id -u)" = "0" ]; then echo --allow-root; fi)
+	OPENBLAS_THREAD_TIMEOUT=$${OPENBLAS_THREAD_TIMEOUT:-20} $(PY) -m jupyterlab --notebook-dir=notebooks $$(if [ "$$(id -u)" = "0" ]; then echo --allow-root; fi)
 
 # make docs: the documentation site (MkDocs, mkdocs.yml) into site/; --strict fails on any broken link or reference.
 docs: $(VENV)/.installed-docs
