@@ -143,8 +143,7 @@ def unpack_dual(tensor, *, level: int | None = None) -> UnpackedDualTensor:
     tangents = tensor._tangents
     if not tangents or level not in tangents:
         return UnpackedDualTensor(tensor, None)
-    tangent = tangents[level]
-    tangent = tangent_value(tangent)
+    tangent = tangent_value(tangents[level])
     with _below(level):
         primal = apply(OPS["alias"], (tensor,))  # (its other levels' tangents come along)
     return UnpackedDualTensor(primal, tangent if isinstance(tangent, Tensor) else make(tangent))
@@ -259,7 +258,7 @@ def scaled(t, op, c, z=None):
 
 _NO_PARAMS: dict = {}
 _ADD_S, _MUL_S, _NEG, _RSUB_S = OPS["add_scalar"], OPS["mul_scalar"], OPS["neg"], OPS["rsub_scalar"]
-_ndarray, _multiply = np.ndarray, np.multiply
+_ndarray = np.ndarray
 
 
 # -- tangent kernels: the JVP of an elementwise op of one tensor, on ndarrays ----------------------
