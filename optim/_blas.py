@@ -143,14 +143,21 @@ def available() -> bool:
 
 
 def usable(*arrays: np.ndarray) -> bool:
-    """Whether BLAS can take these arrays: one dtype that it has, C-contiguous, one shape, writable
-    where written (the last), and not too many elements for its integers."""
+    """Whether BLAS can take these arrays: ndarrays (a numpy scalar, such as the sum of two 0-d
+    arrays, has no memory of its own to point to: its address would be a temporary's), of one
+    dtype that it has, C-contiguous, one shape, writable where written (the last), and not too
+    many elements for its integers."""
     lib = _library
     first = arrays[0]
-    if lib is None or first.dtype not in lib.axpy or first.size > lib.most:
+    if lib is None or first.__class__ is not np.ndarray or first.dtype not in lib.axpy or first.size > lib.most:
         return False
     for a in arrays:
-        if not a.flags.c_contiguous or a.dtype != first.dtype or a.shape != first.shape:
+        if (
+            a.__class__ is not np.ndarray
+            or not a.flags.c_contiguous
+            or a.dtype != first.dtype
+            or a.shape != first.shape
+        ):
             return False
     return bool(arrays[-1].flags.writeable)
 

@@ -226,6 +226,41 @@ def test_arrays_blas_cannot_take_are_left_to_numpy():
         assert not blas.axpy(2.0, a, b) and not blas.scale_add(3.0, b, a)
         np.testing.assert_array_equal(b, before)
     assert blas.axpy(2.0, readonly, y) == _probe_passed("fused", np.float32)  # (read-only x is fine)
+    # a numpy scalar (the sum of two 0-d arrays is one) has no memory of its own: the address BLAS
+    # would get is a temporary's, freed before the call (SGD read garbage through it, now and then)
+    y0 = np.ones((), np.float64)
+    scalar = np.ones((), np.float64) + np.ones((), np.float64)
+    assert scalar.__class__ is np.float64
+    assert not blas.usable(scalar, y0) and not blas.scale_add(0.9, y0, scalar) and not blas.axpy(2.0, scalar, y0)
+    assert y0 == 1.0
+
+
+def test_a_0d_parameter_with_a_gradient_of_another_dtype_follows_the_formula_on_threads(monkeypatch):
+    """SGD's gradient g + λθ of a 0-d float32 parameter and a float64 gradient is a numpy scalar;
+    on the chunked pass, other tasks allocating on other threads overwrote the temporary its
+    address pointed to (errors of 1-25%). Many runs, each against the formula in float64 step by
+    step (to float32's precision: the rule rounds its float64 terms in its own order)."""
+    monkeypatch.setenv(chunked.THREADS_ENV, "3")
+    monkeypatch.setattr(scratch_mod, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(chunked, "PARALLEL_MIN", 0)
+    lr, mu, wd = 0.03, 0.9, 0.05
+    for run in range(40):
+        rng = np.random.default_rng(run)
+        others = [ag.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True) for n in (301, 5, 203)]
+        p = ag.tensor(np.float32(rng.standard_normal()), requires_grad=True)
+        opt = optim.SGD([*others, p], lr=lr, momentum=mu, nesterov=True, weight_decay=wd, maximize=True)
+        opt._task_bytes = 64
+        theta, buf = np.float32(p.data), None
+        for _ in range(6):
+            for q in others:
+                q.grad = ag.tensor(rng.standard_normal(q.shape))
+            grad = rng.standard_normal()
+            p.grad = ag.tensor(np.array(grad))  # (float64: another dtype than the parameter's)
+            opt.step()
+            g = -grad + wd * np.float64(theta)
+            buf = g if buf is None else mu * buf + g
+            theta = np.float32(theta - lr * (g + mu * buf))
+            np.testing.assert_allclose(p.data, theta, rtol=1e-6, err_msg=f"run {run}")
 
 
 def _count(n):
