@@ -180,9 +180,11 @@ def elementwise_tangents(op, x, data, c, out):
     """Give ``out``, the result ``data`` of the elementwise ``op`` of the one tensor ``x`` (and of
     the Python number ``c`` for arithmetic with a number; None for a function of ``x`` alone), its
     tangents. Forward mode's common case runs here cheaply: ``x`` unbatched with one tangent, an
-    ndarray at an open level, and nothing to record. The Jacobian is diagonal, so the JVP is the
-    VJP rule applied to the tangent, or the op's tangent kernel, which computes the same thing with
-    fewer passes or calls (:data:`TANGENT_KERNELS`). Every other case goes through ``propagate``."""
+    ndarray (maybe scaled, see :func:`scaled`) at an open level, and nothing to record. The
+    Jacobian is diagonal, so the JVP is the VJP rule applied to the tangent's array, or the op's
+    tangent kernel, which computes the same thing with fewer passes or calls
+    (:data:`TANGENT_KERNELS`), the scale kept; a product by a number only changes the scale. Every
+    other case goes through ``propagate``."""
     tangents = x._tangents
     level = state.dual_top  # (a tangent at an outer level only takes propagate)
     if level and len(tangents) == 1 and not (x.requires_grad and state.grad_enabled):

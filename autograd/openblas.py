@@ -35,6 +35,8 @@ import glob
 import os
 import threading
 
+import numpy as np
+
 ENV = "CHAINRULE_OPENBLAS"  # "default": leave numpy's OpenBLAS as it is
 THREAD_TIMEOUT = 20  # the idle threads' busy wait, 2**20 cycles (OpenBLAS's default: 28)
 _USERS = ("OPENBLAS_THREAD_TIMEOUT", "GOTO_THREAD_TIMEOUT")
@@ -55,8 +57,6 @@ def library_paths() -> list[str]:
     """Paths of the OpenBLAS libraries numpy may use: numpy's wheel's own first (numpy.libs on
     Linux and Windows, .dylibs on macOS), then those this process has loaded (Linux: a
     distribution's numpy links the system's, e.g. .../openblas-pthread/libblas.so.3)."""
-    import numpy as np
-
     paths = []
     root = os.path.dirname(os.path.abspath(np.__file__))
     for pattern in ("../numpy.libs/*openblas*", ".dylibs/*openblas*"):
