@@ -81,6 +81,7 @@ def _float_array(x):
     return x.__class__ is np.ndarray and x.ndim > 0 and x.dtype.kind == "f"
 
 
+_BLAS_SUM_MAX = 4096  # a longer vector is summed pairwise by numpy (more accurate than BLAS's dot)
 _SPLIT_BYTES = 4 << 20  # an array from this size up is done in parts on a few threads (threads.py)
 
 
@@ -121,6 +122,27 @@ def relu_grad_in_parts(g, out, x):
 
     split(rows, x.shape[0], 3 * x.nbytes)
     return dx
+
+
+# -- linear's bias gradient: the sum of g's rows by BLAS ------------------------------------------
+
+
+def _bias_rows(g, out, x, w, b):
+    return (
+        g.__class__ is np.ndarray
+        and g.ndim == 2
+        and 0 < g.shape[0] <= _BLAS_SUM_MAX
+        and g.dtype.char in "fd"
+        and b.__class__ is np.ndarray
+        and b.dtype == g.dtype
+    )
+
+
+@kernel("linear", 2, when=_bias_rows)
+def linear_grad_b_rows(g, out, x, w, b):
+    """db = 1^T g, the batch's rows summed by BLAS (gemv): half the time of numpy's column sums for
+    a batch of 128 rows of 256 (its order of summation differs, so the last bits may)."""
+    return ones_vector(g.shape[0], g.dtype) @ g
 
 
 # -- relu's gradient in place (ag.Graph's compiled replay) -----------------------------------------
@@ -236,7 +258,6 @@ def log_softmax_grad_in_place(g, out, x, *, axis):
 
 # -- nll_loss on (N, C) with every target a class -------------------------------------------------
 
-_BLAS_SUM_MAX = 4096  # a longer vector is summed pairwise by numpy (more accurate than BLAS's dot)
 
 
 def _blas_sum(v, w=None):

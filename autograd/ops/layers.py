@@ -31,6 +31,12 @@ def _linear_grad_w(g, out, x, w, b):
     return fn.swapaxes(g2, 0, 1) @ x.reshape(-1, x.shape[-1])  # sum over every leading dim of g^T x
 
 
+def _linear_grad_b(g, out, x, w, b):
+    if g.ndim == 1:
+        return g
+    return g.sum(axis=tuple(range(g.ndim - 1)))  # a new array: the sum over every leading dim
+
+
 def _linear_layer_jvp(tangents, out, x, w, b):
     # d(x W^T + b) = dx W^T + x dW^T + db
     tx, tw, tb = tangents
@@ -50,7 +56,7 @@ defop(
     _linear,
     lambda g, out, x, w, b: g @ w,
     _linear_grad_w,
-    lambda g, out, x, w, b: g,
+    _linear_grad_b,
     jvp=_linear_layer_jvp,
     doc="y = x W^T + b: dx = g W, dW = g^T x (summed over leading dims), db = g summed over leading dims",
 )

@@ -56,6 +56,13 @@ def _examples(name):
                 g = RNG.standard_normal(shape).astype(dtype)
                 g.flat[1] = np.inf  # (inf * 0 is nan in both)
                 out.append(((g, np.maximum(x, 0), x), {}))
+        elif name == "linear_grad_b_rows":
+            for n, i, o in [(1, 3, 4), (128, 64, 256), (512, 20, 10), (4096, 2, 3)]:
+                x = RNG.standard_normal((n, i)).astype(dtype)
+                w, b = RNG.standard_normal((o, i)).astype(dtype), RNG.standard_normal(o).astype(dtype)
+                g = RNG.standard_normal((n, o)).astype(dtype)
+                g[0, 0] = 1e6  # a large term: the sums' orders differ, their values agree to the result's scale
+                out.append(((g, OPS["linear"].forward(x, w, b), x, w, b), {}))
         elif name == "log_softmax_rows":
             for n, c in [(16, 1), (16, 2), (128, 10), (17, 16), (64, 17), (512, 32)]:
                 x = _logits(n, c, dtype)
@@ -102,6 +109,11 @@ def test_kernel_matches_the_formula_it_replaces(k):
         # the same values, up to the order of summation (a few ulps of the result's scale)
         eps = np.finfo(reference.dtype).eps
         scale = np.maximum(np.abs(reference), 1.0)
+        if k.name == "linear_grad_b_rows":
+            # a sum of n terms, in any order, is within n eps (sum of their magnitudes) of the exact
+            # sum (Higham's bound): so the two orders are within twice that of each other
+            n = args[0].shape[0]
+            scale = np.maximum(n / 32 * np.abs(args[0]).sum(axis=0), 1.0)
         with np.errstate(invalid="ignore"):  # (inf - inf: equal infinities pass by the second test)
             close = (np.abs(fast - reference) <= 64 * eps * scale) | (fast == reference)
         assert np.all(close | (np.isnan(fast) & np.isnan(reference))), k.name
