@@ -6,6 +6,10 @@ The variants, every one from the same weights on the same batches:
 
     numpy            the reference of ../shared/bench (mlp_engines.py): hand-written forward,
                      backward and Adam, fresh arrays for every result
+    numpy-ours       the arithmetic our engine does for the step (torch's weight layout, a new array
+                     for each result, ReLU against a row of zeros, its gradient in place, bias
+                     gradients by BLAS, Adam in place through one scratch array), with no framework
+                     around it: what our replay would take if its own work cost nothing
     numpy-best       the same step with nothing a framework could not avoid: every array made once
                      and reused (out=), activations kept feature-major (the products then run as
                      torch's weight layout likes them best), bias gradients by BLAS, the ReLU
@@ -114,6 +118,62 @@ def best_step(params, flat):
     return step
 
 
+def ours_step(params):
+    """The arithmetic of our engine's W2 step, written out in numpy (see the module's docstring)."""
+    n_layers = len(params) // 2
+    weights = [np.ascontiguousarray(params[2 * i].T) for i in range(n_layers)]
+    biases = [params[2 * i + 1].copy() for i in range(n_layers)]
+    adam_sets = [(a, np.zeros_like(a), np.zeros_like(a), np.empty_like(a)) for pair in zip(weights, biases) for a in pair]
+    zeros = [np.zeros(w.shape[0], np.float32) for w in weights]
+    steps = [0]
+
+    def step(x, y):
+        n = len(y)
+        rows = np.arange(n)
+        inputs, pre, h = [], [], x
+        for i in range(n_layers):
+            inputs.append(h)
+            z = np.matmul(h, weights[i].T)
+            z += biases[i]
+            pre.append(z)
+            h = np.maximum(z, zeros[i]) if i < n_layers - 1 else z
+        shifted = h - h.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        loss = float(np.log(total[:, 0]).mean() - shifted[rows, y].mean())
+        g = e / total
+        g[rows, y] -= 1
+        g *= np.float32(1.0 / n)
+        grads = [None] * (2 * n_layers)
+        ones = np.ones(n, np.float32)
+        for i in reversed(range(n_layers)):
+            grads[2 * i] = g.T @ inputs[i]
+            grads[2 * i + 1] = ones @ g
+            if i > 0:
+                g = g @ weights[i]
+                g *= pre[i - 1] > 0
+        steps[0] += 1
+        (b1, b2), t = BETAS, steps[0]
+        bc2 = math.sqrt(1 - b2**t)
+        size = LR / (1 - b1**t)
+        for (p, m, v, tmp), g in zip(adam_sets, grads):
+            np.subtract(g, m, out=tmp)
+            tmp *= 1 - b1
+            m += tmp
+            v *= b2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp += EPS * bc2
+            np.divide(m, tmp, out=tmp)
+            tmp *= size * bc2
+            p -= tmp
+        return loss
+
+    return step
+
+
 def _views(flat, like):
     out, at = [], 0
     for a in like:
@@ -135,6 +195,7 @@ def main():
     params = init_mlp(SIZES, seed=0)
     batches = data("W2")
     variants = {"numpy": make_step("numpy", params)}
+    variants["numpy-ours"] = (ours_step(params), lambda b: b)
     variants["numpy-best"] = (best_step(params, flat=False), lambda b: b)
     variants["numpy-best-flat"] = (best_step(params, flat=True), lambda b: b)
     for engine in ("chainrule", "chainrule-graph"):
