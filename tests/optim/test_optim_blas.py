@@ -321,3 +321,39 @@ def test_overlapping_passes_restore_the_count_once_the_last_ends():
         assert done.is_set() and _count(3) == 3
     finally:
         _count(before)
+
+
+@pytest.mark.parametrize("size, inside", [(50_000, 1), (5_000, 3)])
+def test_a_step_too_small_for_chunks_runs_large_blas_calls_on_the_calling_thread(size, inside):
+    """A step that is not cut into chunks calls the rule once; where an array is large enough for
+    OpenBLAS to spread its axpy over threads (over 10,000 elements), the call runs with OpenBLAS's
+    count at 1 (its threads would leave the rule's numpy passes reading what another core wrote),
+    and the count is back afterwards. Smaller arrays leave the count alone (no call to set it)."""
+    before = _count(3)
+    try:
+        p = ag.tensor(np.ones(size, np.float32), requires_grad=True)
+        p.grad = ag.tensor(np.full(size, 0.5, np.float32))
+        opt = optim.SGD([p], lr=0.1, momentum=0.9)
+        counts = []
+        update = opt._update
+
+        def recording(group, arrays, grads, state):
+            count = _count(2)  # (the count now, put back at once)
+            _count(count)
+            counts.append(count)
+            update(group, arrays, grads, state)
+
+        opt._update = recording
+        for _ in range(2):
+            opt.step()
+            assert _count(3) == 3
+        assert counts == [inside, inside]
+        # the values of torch's SGD, bit for bit (the same fused updates, on one thread or many)
+        q = torch.ones(size, dtype=torch.float32, requires_grad=True)
+        torch_opt = torch.optim.SGD([q], lr=0.1, momentum=0.9, foreach=True)
+        for _ in range(2):
+            q.grad = torch.full((size,), 0.5, dtype=torch.float32)
+            torch_opt.step()
+        np.testing.assert_array_equal(p.data, q.detach().numpy())
+    finally:
+        _count(before)
