@@ -259,7 +259,6 @@ def log_softmax_grad_in_place(g, out, x, *, axis):
 # -- nll_loss on (N, C) with every target a class -------------------------------------------------
 
 
-
 def _blas_sum(v, w=None):
     """sum_i v_i (or sum_i v_i w_i) of 1-d float arrays: by BLAS's dot for at most 4096 elements
     (cheaper than a numpy reduction for a few; its order of summation differs in the last bits)."""
