@@ -97,22 +97,7 @@ def best_step(params, flat):
                 g_t = grad_t[i - 1]
                 g_t *= np.greater(pre[i - 1], 0, out=masks[i - 1])
         steps[0] += 1
-        (b1, b2), t = BETAS, steps[0]
-        bc2 = math.sqrt(1 - b2**t)
-        size = LR / (1 - b1**t)
-        for p, g, m, v, tmp in adam_sets:
-            np.subtract(g, m, out=tmp)
-            tmp *= 1 - b1
-            m += tmp
-            v *= b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - b2
-            v += tmp
-            np.sqrt(v, out=tmp)
-            tmp += EPS * bc2  # size m / (sqrt(v) / bc2 + eps) = size bc2 m / (sqrt(v) + eps bc2)
-            np.divide(m, tmp, out=tmp)
-            tmp *= size * bc2
-            p -= tmp
+        _adam(adam_sets, steps[0])
         return loss
 
     return step
@@ -153,25 +138,31 @@ def ours_step(params):
                 g = g @ weights[i]
                 g *= pre[i - 1] > 0
         steps[0] += 1
-        (b1, b2), t = BETAS, steps[0]
-        bc2 = math.sqrt(1 - b2**t)
-        size = LR / (1 - b1**t)
-        for (p, m, v, tmp), g in zip(adam_sets, grads):
-            np.subtract(g, m, out=tmp)
-            tmp *= 1 - b1
-            m += tmp
-            v *= b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - b2
-            v += tmp
-            np.sqrt(v, out=tmp)
-            tmp += EPS * bc2
-            np.divide(m, tmp, out=tmp)
-            tmp *= size * bc2
-            p -= tmp
+        _adam([(p, g, m, v, tmp) for (p, m, v, tmp), g in zip(adam_sets, grads)], steps[0])
         return loss
 
     return step
+
+
+def _adam(sets, t):
+    """Adam's step t (torch's rule, bias corrections folded into the step size and eps) in place
+    on each (parameter, gradient, m, v, scratch) of ``sets``: twelve numpy calls a parameter."""
+    (b1, b2) = BETAS
+    bc2 = math.sqrt(1 - b2**t)
+    size = LR / (1 - b1**t)
+    for p, g, m, v, tmp in sets:
+        np.subtract(g, m, out=tmp)
+        tmp *= 1 - b1
+        m += tmp
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += EPS * bc2  # size m / (sqrt(v) / bc2 + eps) = size bc2 m / (sqrt(v) + eps bc2)
+        np.divide(m, tmp, out=tmp)
+        tmp *= size * bc2
+        p -= tmp
 
 
 def _views(flat, like):
