@@ -81,7 +81,7 @@ def _float_array(x):
     return x.__class__ is np.ndarray and x.ndim > 0 and x.dtype.kind == "f"
 
 
-_BLAS_SUM_MAX = 4096  # a longer vector is summed pairwise by numpy (more accurate than BLAS's dot)
+_BLAS_SUM_MAX = 4096  # terms: a longer sum is left to numpy (whose pairwise sum of a vector beats BLAS's dot)
 _SPLIT_BYTES = 4 << 20  # an array from this size up is done in parts on a few threads (threads.py)
 
 
