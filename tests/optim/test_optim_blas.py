@@ -348,12 +348,16 @@ def test_a_step_too_small_for_chunks_runs_large_blas_calls_on_the_calling_thread
             opt.step()
             assert _count(3) == 3
         assert counts == [inside, inside]
-        # the values of torch's SGD, bit for bit (the same fused updates, on one thread or many)
+        # torch's SGD: bit for bit where the kernels round as torch's (the same updates, on one
+        # thread or many), else the numpy formulas' values
         q = torch.ones(size, dtype=torch.float32, requires_grad=True)
         torch_opt = torch.optim.SGD([q], lr=0.1, momentum=0.9, foreach=True)
         for _ in range(2):
             q.grad = torch.full((size,), 0.5, dtype=torch.float32)
             torch_opt.step()
-        np.testing.assert_array_equal(p.data, q.detach().numpy())
+        if _rounds_as_torch(np.float32):
+            np.testing.assert_array_equal(p.data, q.detach().numpy())
+        else:
+            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-6)
     finally:
         _count(before)
